@@ -1,0 +1,463 @@
+#!/usr/bin/env bash
+# kafka-local.sh - run a real single-node Apache Kafka broker on loopback for
+# valuepulse development and integration tests.
+#
+# The broker runs in KRaft mode (one JVM that is both broker and controller),
+# listens on 127.0.0.1 only, and is started from plain jars fetched from Maven
+# Central with the machine's Maven (deploy/kafka/pom.xml), so no Kafka tarball
+# and no download outside Maven is needed. Every `start` is a fresh, empty
+# cluster.
+#
+# Usage:
+#   deploy/kafka-local.sh fetch                 fetch the Kafka jars into the cache (idempotent)
+#   deploy/kafka-local.sh start                 (re)start a fresh broker; prints the bootstrap address
+#   deploy/kafka-local.sh stop                  stop the broker (idempotent)
+#   deploy/kafka-local.sh status                exit 0 and print the bootstrap address if it is up
+#   deploy/kafka-local.sh create-topic NAME PARTITIONS [TopicCommand args, e.g. --config k=v]
+#   deploy/kafka-local.sh list-topics
+#   deploy/kafka-local.sh tool CLASS [ARGS...]  run a Kafka tools main class with the cached jars,
+#                                               e.g. tool org.apache.kafka.tools.ConsoleProducer ...
+#
+# Only the bootstrap address (e.g. 127.0.0.1:19092) is printed on stdout by
+# start/status; progress and errors go to stderr, so
+#   BOOTSTRAP=$(deploy/kafka-local.sh start)
+# works in scripts.
+#
+# Environment variables honoured:
+#   VALUEPULSE_KAFKA_VERSION          Kafka version to fetch/run (default below, the tested one)
+#   VALUEPULSE_KAFKA_CACHE            jar cache dir (default $HOME/.cache/valuepulse/kafka-<version>)
+#   VALUEPULSE_KAFKA_DIR              state dir: config, data, log, pid (default /tmp/valuepulse-kafka)
+#   VALUEPULSE_KAFKA_PORT             broker port on 127.0.0.1 (default 19092)
+#   VALUEPULSE_KAFKA_CONTROLLER_PORT  KRaft controller port on 127.0.0.1 (default broker port + 1)
+#   VALUEPULSE_KAFKA_HEAP             broker JVM heap options (default "-Xms256m -Xmx512m")
+#   VALUEPULSE_KAFKA_START_TIMEOUT    seconds to wait for the broker to be ready (default 120)
+#   JAVA_HOME                         JDK to use (Java 17 or newer); otherwise `java` on PATH
+#
+# Requirements: bash, Java 17+, Maven (only for fetch, when the cache is empty).
+
+set -euo pipefail
+
+# Kafka version: 4.3.1 resolves from Maven Central, its jars are Java 17 class
+# files (major 61) and the broker was verified to start on Java 17.
+KAFKA_VERSION="${VALUEPULSE_KAFKA_VERSION:-4.3.1}"
+# log4j2 version that kafka-server 4.3.1 depends on (for the slf4j binding).
+LOG4J_VERSION="2.25.4"
+SCALA_VERSION="2.13"
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+POM="$SCRIPT_DIR/kafka/pom.xml"
+CACHE_DIR="${VALUEPULSE_KAFKA_CACHE:-$HOME/.cache/valuepulse/kafka-$KAFKA_VERSION}"
+LIB_DIR="$CACHE_DIR/libs"
+CACHE_MARKER="$CACHE_DIR/.complete"
+STATE_DIR="${VALUEPULSE_KAFKA_DIR:-/tmp/valuepulse-kafka}"
+HOST="127.0.0.1"
+PORT="${VALUEPULSE_KAFKA_PORT:-19092}"
+if [[ "$PORT" =~ ^[0-9]+$ ]]; then DEFAULT_CONTROLLER_PORT=$((10#$PORT + 1)); else DEFAULT_CONTROLLER_PORT=""; fi
+CONTROLLER_PORT="${VALUEPULSE_KAFKA_CONTROLLER_PORT:-$DEFAULT_CONTROLLER_PORT}"
+HEAP_OPTS="${VALUEPULSE_KAFKA_HEAP:--Xms256m -Xmx512m}"
+START_TIMEOUT="${VALUEPULSE_KAFKA_START_TIMEOUT:-120}"
+BOOTSTRAP="$HOST:$PORT"
+
+DATA_DIR="$STATE_DIR/data"
+CONFIG="$STATE_DIR/server.properties"
+BROKER_LOG4J="$STATE_DIR/log4j2.properties"
+TOOLS_LOG4J="$STATE_DIR/tools-log4j2.properties"
+ADMIN_CONFIG="$STATE_DIR/admin.properties"
+BROKER_LOG="$STATE_DIR/kafka.log"
+PID_FILE="$STATE_DIR/kafka.pid"
+
+if [[ -n "${JAVA_HOME:-}" ]]; then JAVA="$JAVA_HOME/bin/java"; else JAVA="java"; fi
+
+# ---------------------------------------------------------------- helpers
+
+log() { printf 'kafka-local: %s\n' "$*" >&2; }
+die() { printf 'kafka-local: error: %s\n' "$*" >&2; exit 1; }
+
+show_log_tail() {
+  if [[ -f "$BROKER_LOG" ]]; then
+    printf -- '---- last 40 lines of %s ----\n' "$BROKER_LOG" >&2
+    tail -n 40 "$BROKER_LOG" >&2 || true
+    printf -- '---- end of broker log ----\n' >&2
+  fi
+}
+
+check_port_number() {
+  local name="$1" value="$2"
+  if ! [[ "$value" =~ ^[0-9]+$ ]] || ((10#$value < 1 || 10#$value > 65535)); then
+    die "$name='$value' is not a valid TCP port: set it to a number between 1 and 65535"
+  fi
+}
+
+require_java() {
+  command -v "$JAVA" >/dev/null 2>&1 ||
+    die "java not found ($JAVA): install a JDK 17 or newer (apt-get install openjdk-17-jdk-headless) or set JAVA_HOME"
+  local spec
+  spec="$("$JAVA" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2; exit}')"
+  spec="${spec#1.}"
+  [[ "$spec" =~ ^[0-9]+$ ]] || die "cannot tell the version of $JAVA: check that it is a working JDK 17 or newer"
+  ((spec >= 17)) || die "$JAVA is Java $spec but the Kafka $KAFKA_VERSION broker needs Java 17 or newer: set JAVA_HOME to a JDK 17+"
+}
+
+# true if something accepts TCP connections on HOST:$1
+port_open() {
+  (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null
+}
+
+# pid of our broker if it is running, else empty (and returns 1)
+broker_pid() {
+  [[ -f "$PID_FILE" ]] || return 1
+  local pid
+  pid="$(cat "$PID_FILE" 2>/dev/null || true)"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  # guard against pid reuse: it must be our kafka.Kafka JVM
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka' || return 1
+  printf '%s\n' "$pid"
+}
+
+classpath() { printf '%s/*' "$LIB_DIR"; }
+
+write_tools_config() {
+  mkdir -p "$STATE_DIR"
+  cat >"$TOOLS_LOG4J" <<'EOF'
+# log4j2 config for the command line tools: warnings only, to stderr
+status = warn
+appender.err.type = Console
+appender.err.name = STDERR
+appender.err.target = SYSTEM_ERR
+appender.err.layout.type = PatternLayout
+appender.err.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = warn
+rootLogger.appenderRef.err.ref = STDERR
+EOF
+  cat >"$ADMIN_CONFIG" <<'EOF'
+# admin client settings for the tools: fail fast instead of retrying for a minute
+request.timeout.ms=5000
+default.api.timeout.ms=10000
+EOF
+}
+
+# run a Kafka tools main class with the cached jars
+run_tool() {
+  local class="$1"
+  shift
+  [[ -f "$TOOLS_LOG4J" ]] || write_tools_config
+  "$JAVA" -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+    -Dlog4j2.configurationFile="$TOOLS_LOG4J" \
+    -cp "$(classpath)" "$class" "$@"
+}
+
+# ---------------------------------------------------------------- fetch
+
+cmd_fetch() {
+  if [[ -f "$CACHE_MARKER" ]]; then
+    return 0
+  fi
+  command -v mvn >/dev/null 2>&1 ||
+    die "mvn not found: install Maven (apt-get install maven) to fetch Kafka $KAFKA_VERSION from Maven Central"
+  [[ -f "$POM" ]] || die "$POM is missing: run this script from a complete valuepulse checkout"
+  mkdir -p "$(dirname "$CACHE_DIR")" || die "cannot create $(dirname "$CACHE_DIR"): set VALUEPULSE_KAFKA_CACHE to a writable dir"
+  mkdir -p "$CACHE_DIR"
+
+  # serialise concurrent fetches into the same cache
+  if command -v flock >/dev/null 2>&1; then
+    exec 9>"$CACHE_DIR/.lock"
+    flock 9
+    if [[ -f "$CACHE_MARKER" ]]; then
+      exec 9>&-
+      return 0
+    fi
+  fi
+
+  log "fetching Kafka $KAFKA_VERSION jars from Maven Central into $CACHE_DIR (one time) ..."
+  local tmp started
+  tmp="$(mktemp -d "$CACHE_DIR/.fetch.XXXXXX")"
+  started=$SECONDS
+  # run maven on a copy of the pom so that nothing is written into the checkout
+  cp "$POM" "$tmp/pom.xml"
+  if ! (cd "$tmp" && mvn -q -B -f pom.xml \
+    -Dkafka.version="$KAFKA_VERSION" -Dlog4j.version="$LOG4J_VERSION" \
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp/libs" >&2); then
+    rm -rf "$tmp"
+    die "maven could not fetch Kafka $KAFKA_VERSION (see the maven output above): check that Maven Central is reachable with the machine's maven settings"
+  fi
+  local jar
+  for jar in "kafka_$SCALA_VERSION-$KAFKA_VERSION.jar" "kafka-tools-$KAFKA_VERSION.jar" "kafka-clients-$KAFKA_VERSION.jar"; do
+    [[ -f "$tmp/libs/$jar" ]] || { rm -rf "$tmp"; die "maven finished but $jar is missing from the fetched jars: check deploy/kafka/pom.xml"; }
+  done
+  rm -rf "$LIB_DIR"
+  mv "$tmp/libs" "$LIB_DIR"
+  rm -rf "$tmp"
+  # marker last: its presence means the cache is complete
+  printf 'kafka %s fetched %s\n' "$KAFKA_VERSION" "$(date -u +%FT%TZ)" >"$CACHE_MARKER"
+  log "fetched $(find "$LIB_DIR" -name '*.jar' | wc -l) jars in $((SECONDS - started)) s"
+  # release the lock; the fd must not leak into the broker JVM started later
+  { exec 9>&-; } 2>/dev/null || true
+}
+
+# ---------------------------------------------------------------- start
+
+random_cluster_id() {
+  # a Kafka Uuid: 16 random bytes, base64url without padding (22 chars);
+  # avoid a leading '-' (it would look like a command line option)
+  local id
+  while :; do
+    id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+    [[ "$id" != -* ]] && break
+  done
+  printf '%s\n' "$id"
+}
+
+write_broker_config() {
+  cat >"$CONFIG" <<EOF
+# generated by deploy/kafka-local.sh: single-node KRaft broker+controller for tests
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=$HOST:$CONTROLLER_PORT
+listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://$HOST:$PORT
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$DATA_DIR
+
+# one node: every internal topic has replication factor 1
+num.partitions=1
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+delete.topic.enable=true
+
+# keep everything: time retention compares against the record timestamps, so
+# test data with an old CreateTime would otherwise be deleted at the next check
+log.retention.ms=-1
+log.retention.bytes=-1
+log.retention.hours=2160
+# accept records whose CreateTime is far in the past or in the future
+log.message.timestamp.type=CreateTime
+log.message.timestamp.before.max.ms=9223372036854775807
+log.message.timestamp.after.max.ms=9223372036854775807
+
+# small machine
+num.network.threads=2
+num.io.threads=2
+num.recovery.threads.per.data.dir=1
+background.threads=2
+EOF
+  cat >"$BROKER_LOG4J" <<'EOF'
+# log4j2 config for the broker: everything to stdout, which goes to kafka.log
+status = warn
+appender.out.type = Console
+appender.out.name = STDOUT
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = info
+rootLogger.appenderRef.out.ref = STDOUT
+logger.request.name = kafka.request.logger
+logger.request.level = warn
+logger.authorizer.name = kafka.authorizer.logger
+logger.authorizer.level = warn
+EOF
+}
+
+# wait until the broker answers a metadata request; dies on timeout or crash
+wait_ready() {
+  local pid="$1" deadline=$((SECONDS + START_TIMEOUT))
+  # 1) the listener accepts TCP connections
+  until port_open "$PORT"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      show_log_tail
+      die "the Kafka broker exited during startup: see $BROKER_LOG (tail above)"
+    fi
+    if ((SECONDS >= deadline)); then
+      show_log_tail
+      stop_pid "$pid" >/dev/null 2>&1 || true
+      die "the Kafka broker did not open $BOOTSTRAP within ${START_TIMEOUT}s: see $BROKER_LOG (tail above)"
+    fi
+    sleep 0.3
+  done
+  # 2) a real metadata round trip through the admin client
+  local out
+  until out="$(run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" \
+    --command-config "$ADMIN_CONFIG" --list 2>&1)"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      show_log_tail
+      die "the Kafka broker exited during startup: see $BROKER_LOG (tail above)"
+    fi
+    if ((SECONDS >= deadline)); then
+      printf '%s\n' "$out" >&2
+      show_log_tail
+      stop_pid "$pid" >/dev/null 2>&1 || true
+      die "the Kafka broker on $BOOTSTRAP did not answer metadata requests within ${START_TIMEOUT}s: see $BROKER_LOG (tail above)"
+    fi
+    sleep 1
+  done
+}
+
+cmd_start() {
+  check_port_number VALUEPULSE_KAFKA_PORT "$PORT"
+  check_port_number VALUEPULSE_KAFKA_CONTROLLER_PORT "$CONTROLLER_PORT"
+  [[ "$PORT" != "$CONTROLLER_PORT" ]] || die "broker and controller port are both $PORT: set VALUEPULSE_KAFKA_CONTROLLER_PORT to another port"
+  [[ "$START_TIMEOUT" =~ ^[0-9]+$ ]] || die "VALUEPULSE_KAFKA_START_TIMEOUT='$START_TIMEOUT' is not a number of seconds"
+  require_java
+  cmd_fetch
+
+  # each start is a fresh cluster: stop a previous broker of ours first
+  if broker_pid >/dev/null; then
+    log "a broker is already running from $STATE_DIR: stopping it for a fresh start"
+    cmd_stop
+  fi
+  local p
+  for p in "$PORT" "$CONTROLLER_PORT"; do
+    ! port_open "$p" ||
+      die "port $HOST:$p is already in use by another process: stop it or choose other ports with VALUEPULSE_KAFKA_PORT / VALUEPULSE_KAFKA_CONTROLLER_PORT"
+  done
+
+  mkdir -p "$STATE_DIR" || die "cannot create $STATE_DIR: set VALUEPULSE_KAFKA_DIR to a writable dir"
+  # wipe only what this script creates (never rm -rf the state dir itself)
+  rm -rf "$DATA_DIR" "$BROKER_LOG" "$PID_FILE" "$STATE_DIR/logs"
+  mkdir -p "$DATA_DIR" "$STATE_DIR/logs"
+  write_broker_config
+  write_tools_config
+
+  local cluster_id started
+  cluster_id="$(random_cluster_id)"
+  started=$SECONDS
+  log "formatting KRaft storage in $DATA_DIR (cluster id $cluster_id)"
+  if ! "$JAVA" -Xmx256m -Dlog4j2.configurationFile="$BROKER_LOG4J" -cp "$(classpath)" \
+    kafka.tools.StorageTool format --standalone --cluster-id "$cluster_id" --config "$CONFIG" \
+    >>"$BROKER_LOG" 2>&1; then
+    show_log_tail
+    die "formatting the KRaft storage failed (kafka.tools.StorageTool format): see $BROKER_LOG (tail above)"
+  fi
+
+  log "starting Kafka $KAFKA_VERSION on $BOOTSTRAP (controller $HOST:$CONTROLLER_PORT), log $BROKER_LOG"
+  local detach=()
+  if command -v setsid >/dev/null 2>&1; then detach=(setsid); fi
+  # shellcheck disable=SC2086  # HEAP_OPTS is a list of JVM options
+  "${detach[@]}" "$JAVA" $HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+    -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$BROKER_LOG4J" -Dkafka.logs.dir="$STATE_DIR/logs" \
+    -cp "$(classpath)" kafka.Kafka "$CONFIG" \
+    >>"$BROKER_LOG" 2>&1 </dev/null &
+  local pid=$!
+  printf '%s\n' "$pid" >"$PID_FILE"
+
+  wait_ready "$pid"
+  log "broker ready in $((SECONDS - started)) s (pid $pid)"
+  printf '%s\n' "$BOOTSTRAP"
+}
+
+# ---------------------------------------------------------------- stop / status
+
+# SIGTERM, wait up to 30 s, then SIGKILL
+stop_pid() {
+  local pid="$1" i
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 300; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  log "broker pid $pid did not stop within 30 s after SIGTERM: sending SIGKILL"
+  kill -KILL "$pid" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  die "broker pid $pid is still alive after SIGKILL: check it with ps"
+}
+
+cmd_stop() {
+  local pid
+  if ! pid="$(broker_pid)"; then
+    rm -f "$PID_FILE"
+    log "not running"
+    return 0
+  fi
+  log "stopping broker (pid $pid)"
+  stop_pid "$pid"
+  rm -f "$PID_FILE"
+  log "stopped"
+}
+
+cmd_status() {
+  local pid
+  if ! pid="$(broker_pid)"; then
+    log "not running (no live broker for $STATE_DIR): run deploy/kafka-local.sh start"
+    exit 1
+  fi
+  if ! port_open "$PORT"; then
+    log "broker pid $pid is running but $BOOTSTRAP does not accept connections (starting or broken): see $BROKER_LOG"
+    exit 1
+  fi
+  printf '%s\n' "$BOOTSTRAP"
+}
+
+# ---------------------------------------------------------------- topics
+
+require_running() {
+  [[ -f "$CACHE_MARKER" ]] || die "Kafka jars are not fetched: run deploy/kafka-local.sh start"
+  if ! broker_pid >/dev/null || ! port_open "$PORT"; then
+    die "the broker is not running on $BOOTSTRAP: run deploy/kafka-local.sh start"
+  fi
+  [[ -f "$ADMIN_CONFIG" && -f "$TOOLS_LOG4J" ]] || write_tools_config
+}
+
+cmd_create_topic() {
+  (($# >= 2)) || die "usage: $0 create-topic NAME PARTITIONS [extra TopicCommand args]"
+  local name="$1" partitions="$2"
+  shift 2
+  [[ "$partitions" =~ ^[1-9][0-9]*$ ]] || die "PARTITIONS must be a positive number, got '$partitions'"
+  require_java
+  require_running
+  run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" \
+    --command-config "$ADMIN_CONFIG" --create --topic "$name" \
+    --partitions "$partitions" --replication-factor 1 "$@" >&2 ||
+    die "creating topic '$name' failed (see the message above)"
+}
+
+cmd_list_topics() {
+  require_java
+  require_running
+  run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" \
+    --command-config "$ADMIN_CONFIG" --list ||
+    die "listing topics on $BOOTSTRAP failed (see the message above)"
+}
+
+cmd_tool() {
+  (($# >= 1)) || die "usage: $0 tool CLASS [ARGS...], e.g. tool org.apache.kafka.tools.ConsoleProducer --bootstrap-server $BOOTSTRAP --topic T"
+  require_java
+  [[ -f "$CACHE_MARKER" ]] || cmd_fetch
+  run_tool "$@"
+}
+
+usage() {
+  sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//' >&2
+}
+
+main() {
+  local cmd="${1:-}"
+  (($#)) && shift
+  case "$cmd" in
+    fetch) require_java; cmd_fetch ;;
+    start) cmd_start ;;
+    stop) cmd_stop ;;
+    status) cmd_status ;;
+    create-topic) cmd_create_topic "$@" ;;
+    list-topics) cmd_list_topics ;;
+    tool) cmd_tool "$@" ;;
+    -h | --help | help) usage ;;
+    "") usage; die "no command given: use fetch, start, stop, status, create-topic, list-topics or tool" ;;
+    *) die "unknown command '$cmd': use fetch, start, stop, status, create-topic, list-topics or tool" ;;
+  esac
+}
+
+main "$@"

@@ -1,0 +1,506 @@
+//! DORA state: every deploy and incident event inside the retained horizon,
+//! kept exactly, and the four keys computed from them at report time.
+//!
+//! Deploy and incident streams are small (tens to thousands a day), so state
+//! keeps one record per event rather than pre-aggregated buckets. That makes
+//! every window exact and lets a late-arriving rollback or incident turn an
+//! earlier deploy into a change failure in every window that holds it: the set
+//! of failed deploys is derived when the report is built, never stored.
+
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use hdrhistogram::Histogram;
+
+use super::event::{Deploy, DeployStatus, Event, Incident, IncidentStatus, Outcome};
+use super::labels::{LabelId, Labels};
+use super::tier::{self, Tier, TierMetric};
+use super::time::{DAY_MS, Millis, TimeCheck, TimePolicy, Window};
+
+/// Significant decimal digits kept by the lead-time and restore histograms:
+/// a reported quantile is never below the true nearest-rank sample and at most
+/// 0.1 % above it.
+pub const HISTOGRAM_SIGFIG: u8 = 3;
+
+/// Quantiles exported for lead time and time to restore.
+pub const QUANTILES: [f64; 3] = [0.5, 0.9, 0.95];
+
+/// Label value used when an event names no team.
+pub const UNKNOWN_TEAM: &str = "unknown";
+
+/// How often folding prunes records older than the horizon.
+const PRUNE_EVERY: Millis = 60_000;
+
+/// What DORA state needs from configuration.
+#[derive(Debug, Clone)]
+pub struct DoraSettings {
+    /// Windows to report, in configured order.
+    pub windows: Vec<Window>,
+    /// Late/future limits and the retained horizon.
+    pub time: TimePolicy,
+    /// Environments that count; events for others are ignored.
+    pub environments: Vec<String>,
+    /// Most distinct `service` label values.
+    pub max_services: usize,
+    /// Most distinct `team` label values.
+    pub max_teams: usize,
+}
+
+impl DoraSettings {
+    /// Index of the longest window.
+    pub fn longest(&self) -> usize {
+        (0..self.windows.len())
+            .max_by_key(|&i| self.windows[i].width)
+            .expect("at least one window is configured")
+    }
+}
+
+/// Labels shared by a deploy or incident record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Key {
+    service: LabelId,
+    team: LabelId,
+    environment: u8,
+}
+
+/// One retained deploy.
+#[derive(Debug)]
+struct DeployRecord {
+    /// Content hash, to tell an identical redelivery from an update.
+    fingerprint: u64,
+    key: Key,
+    status: DeployStatus,
+    finished_at: Millis,
+    /// `finished_at - committed_at` of each change, all positive.
+    lead_times: Box<[Millis]>,
+    rollback_of: Option<Box<str>>,
+}
+
+/// One retained incident event (the opening or the resolution).
+#[derive(Debug)]
+struct IncidentSide {
+    fingerprint: u64,
+    key: Key,
+    /// Event time: `opened_at` or `resolved_at`.
+    at: Millis,
+    /// `resolved_at - opened_at`, for a resolution.
+    restore: Millis,
+    caused_by_deploy: Option<Box<str>>,
+}
+
+/// Both events of one incident id.
+#[derive(Debug, Default)]
+struct IncidentRecord {
+    opened: Option<IncidentSide>,
+    resolved: Option<IncidentSide>,
+}
+
+/// DORA state of this process.
+#[derive(Debug)]
+pub struct DoraState {
+    settings: DoraSettings,
+    services: Labels,
+    teams: Labels,
+    deploys: HashMap<Box<str>, DeployRecord>,
+    incidents: HashMap<Box<str>, IncidentRecord>,
+    /// When records older than the horizon were last dropped.
+    last_prune: Millis,
+}
+
+/// Quantiles of one distribution, in seconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quantiles {
+    /// Number of samples.
+    pub count: u64,
+    /// Sum of the samples, in seconds.
+    pub sum_seconds: f64,
+    /// `(q, value in seconds)` for each of [`QUANTILES`].
+    pub values: [(f64, f64); 3],
+}
+
+/// Figures of one series key in one window.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WindowFigures {
+    /// Deploys finished in the window.
+    pub deployments: u64,
+    /// Of those, change failures.
+    pub failed: u64,
+    /// Lead time of the changes of succeeded deploys in the window.
+    pub lead_time: Option<Quantiles>,
+    /// Restore time of incidents resolved in the window.
+    pub time_to_restore: Option<Quantiles>,
+}
+
+impl WindowFigures {
+    /// `failed / deployments`, or `None` without deploys.
+    pub fn change_failure_ratio(&self) -> Option<f64> {
+        (self.deployments > 0).then(|| self.failed as f64 / self.deployments as f64)
+    }
+}
+
+/// Everything exported for one `(service, team, environment)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesReport<'s> {
+    /// `service` label.
+    pub service: &'s str,
+    /// `team` label.
+    pub team: &'s str,
+    /// `environment` label.
+    pub environment: &'s str,
+    /// Figures per window, aligned with [`DoraSettings::windows`].
+    pub windows: Vec<WindowFigures>,
+    /// Whether any deploy falls in the longest window: deploy counts are
+    /// exported (zeros included) only then.
+    pub has_deploys: bool,
+    /// Open incidents, when this key has any incident retained.
+    pub incidents_open: Option<u64>,
+    /// Tier of each key that has data in the longest window.
+    pub tiers: Vec<(TierMetric, Tier)>,
+}
+
+/// The report of all DORA series at one instant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DoraReport<'s> {
+    /// One entry per label set, sorted by (service, team, environment).
+    pub series: Vec<SeriesReport<'s>>,
+    /// Events whose service was folded into `__other__`.
+    pub service_overflow: u64,
+    /// Events whose team was folded into `__other__`.
+    pub team_overflow: u64,
+}
+
+fn fingerprint<T: Hash>(value: &T) -> u64 {
+    let mut h = DefaultHasher::new();
+    value.hash(&mut h);
+    h.finish()
+}
+
+impl DoraState {
+    /// Empty state.
+    pub fn new(settings: DoraSettings) -> Self {
+        Self {
+            services: Labels::new(settings.max_services),
+            teams: Labels::new(settings.max_teams),
+            settings,
+            deploys: HashMap::new(),
+            incidents: HashMap::new(),
+            last_prune: Millis::MIN,
+        }
+    }
+
+    /// The settings this state was built with.
+    pub fn settings(&self) -> &DoraSettings {
+        &self.settings
+    }
+
+    /// Folds one event at processing time `now` and says what became of it.
+    pub fn fold(&mut self, event: &Event<'_>, now: Millis) -> Outcome {
+        if now.saturating_sub(self.last_prune) >= PRUNE_EVERY {
+            self.prune(now);
+        }
+        match event {
+            Event::Deploy(d) => self.fold_deploy(d, now),
+            Event::Incident(i) => self.fold_incident(i, now),
+        }
+    }
+
+    fn environment_index(&self, environment: &str) -> Option<u8> {
+        self.settings
+            .environments
+            .iter()
+            .position(|e| e == environment)
+            .map(|i| i as u8)
+    }
+
+    fn time_outcome(&self, t: Millis, now: Millis) -> Option<Outcome> {
+        match self.settings.time.check(t, now) {
+            TimeCheck::InRange => None,
+            TimeCheck::Late => Some(Outcome::Late),
+            TimeCheck::Future => Some(Outcome::Future),
+        }
+    }
+
+    fn key(&mut self, service: &str, team: Option<&str>, environment: u8) -> Key {
+        Key {
+            service: self.services.intern(service),
+            team: self.teams.intern(team.unwrap_or(UNKNOWN_TEAM)),
+            environment,
+        }
+    }
+
+    fn fold_deploy(&mut self, d: &Deploy<'_>, now: Millis) -> Outcome {
+        if let Some(o) = self.time_outcome(d.finished_at, now) {
+            return o;
+        }
+        let Some(env) = self.environment_index(&d.environment) else {
+            return Outcome::Ignored;
+        };
+        let fp = fingerprint(d);
+        if let Some(existing) = self.deploys.get(d.id.as_ref()) {
+            if existing.fingerprint == fp {
+                return Outcome::Duplicate;
+            }
+        }
+        let record = DeployRecord {
+            fingerprint: fp,
+            key: self.key(&d.service, d.team.as_deref(), env),
+            status: d.status,
+            finished_at: d.finished_at,
+            lead_times: d.commit_times.iter().map(|c| d.finished_at - c).collect(),
+            rollback_of: d.rollback_of.as_deref().map(Into::into),
+        };
+        match self.deploys.get_mut(d.id.as_ref()) {
+            Some(slot) => {
+                *slot = record;
+                Outcome::Updated
+            }
+            None => {
+                self.deploys.insert(d.id.as_ref().into(), record);
+                Outcome::Accepted
+            }
+        }
+    }
+
+    fn fold_incident(&mut self, i: &Incident<'_>, now: Millis) -> Outcome {
+        if let Some(o) = self.time_outcome(i.event_time(), now) {
+            return o;
+        }
+        let Some(env) = self.environment_index(&i.environment) else {
+            return Outcome::Ignored;
+        };
+        let fp = fingerprint(i);
+        let same = self.incidents.get(i.id.as_ref()).and_then(|r| match i.status {
+            IncidentStatus::Opened => r.opened.as_ref(),
+            IncidentStatus::Resolved => r.resolved.as_ref(),
+        });
+        let outcome = match same {
+            Some(side) if side.fingerprint == fp => return Outcome::Duplicate,
+            Some(_) => Outcome::Updated,
+            None => Outcome::Accepted,
+        };
+        let side = IncidentSide {
+            fingerprint: fp,
+            key: self.key(&i.service, i.team.as_deref(), env),
+            at: i.event_time(),
+            restore: i.resolved_at.map_or(0, |r| r - i.opened_at),
+            caused_by_deploy: i.caused_by_deploy.as_deref().map(Into::into),
+        };
+        let record = match self.incidents.entry(i.id.as_ref().into()) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(IncidentRecord::default()),
+        };
+        match i.status {
+            IncidentStatus::Opened => record.opened = Some(side),
+            IncidentStatus::Resolved => record.resolved = Some(side),
+        }
+        outcome
+    }
+
+    /// Drops records older than the horizon, so memory follows the window.
+    pub fn prune(&mut self, now: Millis) {
+        let horizon = self.settings.time.horizon(now);
+        self.deploys.retain(|_, d| d.finished_at >= horizon);
+        self.incidents.retain(|_, r| {
+            for side in [&mut r.opened, &mut r.resolved] {
+                if side.as_ref().is_some_and(|s| s.at < horizon) {
+                    *side = None;
+                }
+            }
+            r.opened.is_some() || r.resolved.is_some()
+        });
+        self.last_prune = now;
+    }
+
+    /// Number of retained deploy records.
+    pub fn deploy_count(&self) -> usize {
+        self.deploys.len()
+    }
+
+    /// Label values of a key.
+    fn names(&self, key: Key) -> (&str, &str, &str) {
+        (
+            self.services.name(key.service),
+            self.teams.name(key.team),
+            &self.settings.environments[key.environment as usize],
+        )
+    }
+
+    /// Computes every DORA figure at `now`.
+    pub fn report(&self, now: Millis) -> DoraReport<'_> {
+        let windows = &self.settings.windows;
+        let longest = self.settings.longest();
+
+        // Deploys named as failures by a later rollback or by an incident.
+        let mut named_failed: HashSet<&str> = HashSet::new();
+        for d in self.deploys.values() {
+            if let Some(id) = &d.rollback_of {
+                named_failed.insert(id);
+            }
+        }
+        for r in self.incidents.values() {
+            for side in [&r.opened, &r.resolved].into_iter().flatten() {
+                if let Some(id) = &side.caused_by_deploy {
+                    named_failed.insert(id);
+                }
+            }
+        }
+
+        let mut acc: BTreeMap<(&str, &str, &str), Accumulator> = BTreeMap::new();
+        let new = || Accumulator::new(windows.len());
+
+        for (id, d) in &self.deploys {
+            if !windows[longest].contains(d.finished_at, now) {
+                continue;
+            }
+            let failed = d.status.is_failure() || named_failed.contains(id.as_ref());
+            let a = acc.entry(self.names(d.key)).or_insert_with(new);
+            for (w, window) in windows.iter().enumerate() {
+                if !window.contains(d.finished_at, now) {
+                    continue;
+                }
+                a.deployments[w] += 1;
+                a.failed[w] += u64::from(failed);
+                if d.status == DeployStatus::Succeeded {
+                    for &lt in d.lead_times.iter() {
+                        a.lead_time[w].record(lt as u64);
+                    }
+                }
+            }
+        }
+
+        for r in self.incidents.values() {
+            let any = r.opened.as_ref().or(r.resolved.as_ref());
+            if let Some(side) = any {
+                let a = acc.entry(self.names(side.key)).or_insert_with(new);
+                a.has_incidents = true;
+                if r.resolved.is_none() {
+                    a.open += 1;
+                }
+            }
+            if let Some(res) = &r.resolved {
+                let a = acc.entry(self.names(res.key)).or_insert_with(new);
+                for (w, window) in windows.iter().enumerate() {
+                    if window.contains(res.at, now) {
+                        a.restore[w].record(res.restore as u64);
+                    }
+                }
+            }
+        }
+
+        // Largest trackable value: 100 years in milliseconds; beyond it
+        // samples saturate. The histogram only grows as far as values need.
+        let mut scratch = Histogram::new_with_bounds(1, 100 * 365 * DAY_MS as u64, HISTOGRAM_SIGFIG)
+            .expect("static histogram bounds are valid");
+        let series = acc
+            .into_iter()
+            .map(|((service, team, environment), a)| {
+                a.finish(service, team, environment, &windows[longest], longest, &mut scratch)
+            })
+            .collect();
+        DoraReport {
+            series,
+            service_overflow: self.services.overflow(),
+            team_overflow: self.teams.overflow(),
+        }
+    }
+}
+
+/// Per-key sums while a report is being built.
+struct Accumulator {
+    deployments: Vec<u64>,
+    failed: Vec<u64>,
+    lead_time: Vec<Samples>,
+    restore: Vec<Samples>,
+    open: u64,
+    has_incidents: bool,
+}
+
+/// Samples of one distribution, in milliseconds, kept raw until the report
+/// asks for quantiles so that one histogram serves every series.
+#[derive(Default)]
+struct Samples(Vec<u64>);
+
+impl Samples {
+    fn record(&mut self, ms: u64) {
+        self.0.push(ms);
+    }
+
+    fn quantiles(&self, scratch: &mut Histogram<u64>) -> Option<Quantiles> {
+        if self.0.is_empty() {
+            return None;
+        }
+        scratch.reset();
+        let mut sum_ms: u128 = 0;
+        for &v in &self.0 {
+            scratch.saturating_record(v);
+            sum_ms += u128::from(v);
+        }
+        Some(Quantiles {
+            count: self.0.len() as u64,
+            sum_seconds: sum_ms as f64 / 1000.0,
+            values: QUANTILES.map(|q| (q, scratch.value_at_quantile(q) as f64 / 1000.0)),
+        })
+    }
+}
+
+impl Accumulator {
+    fn new(windows: usize) -> Self {
+        Self {
+            deployments: vec![0; windows],
+            failed: vec![0; windows],
+            lead_time: (0..windows).map(|_| Samples::default()).collect(),
+            restore: (0..windows).map(|_| Samples::default()).collect(),
+            open: 0,
+            has_incidents: false,
+        }
+    }
+
+    fn finish<'s>(
+        self,
+        service: &'s str,
+        team: &'s str,
+        environment: &'s str,
+        longest_window: &Window,
+        longest: usize,
+        scratch: &mut Histogram<u64>,
+    ) -> SeriesReport<'s> {
+        let windows: Vec<WindowFigures> = (0..self.deployments.len())
+            .map(|w| WindowFigures {
+                deployments: self.deployments[w],
+                failed: self.failed[w],
+                lead_time: self.lead_time[w].quantiles(scratch),
+                time_to_restore: self.restore[w].quantiles(scratch),
+            })
+            .collect();
+        let long = &windows[longest];
+        let has_deploys = long.deployments > 0;
+        let mut tiers = Vec::new();
+        if has_deploys {
+            let per_day = long.deployments as f64 / longest_window.days();
+            tiers.push((TierMetric::DeploymentFrequency, tier::deployment_frequency(per_day)));
+        }
+        if let Some(q) = &long.lead_time {
+            tiers.push((TierMetric::LeadTime, tier::lead_time(q.values[0].1)));
+        }
+        if let Some(r) = long.change_failure_ratio() {
+            tiers.push((TierMetric::ChangeFailureRate, tier::change_failure_rate(r)));
+        }
+        if let Some(q) = &long.time_to_restore {
+            tiers.push((TierMetric::TimeToRestore, tier::time_to_restore(q.values[0].1)));
+        }
+        SeriesReport {
+            service,
+            team,
+            environment,
+            windows,
+            has_deploys,
+            incidents_open: self.has_incidents.then_some(self.open),
+            tiers,
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "dora_tests.rs"]
+mod tests;

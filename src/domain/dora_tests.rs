@@ -1,0 +1,254 @@
+//! Hand-checked DORA datasets. Every expected figure below was worked out on
+//! paper from the events listed, not from the code under test.
+
+use std::borrow::Cow;
+
+use super::*;
+use crate::domain::time::DAY_MS;
+
+const NOW: Millis = 1_800_000_000_000;
+const H: Millis = 3_600_000;
+const D: Millis = DAY_MS;
+
+fn settings() -> DoraSettings {
+    DoraSettings {
+        windows: vec![
+            Window::new("1d", D),
+            Window::new("7d", 7 * D),
+            Window::new("30d", 30 * D),
+        ],
+        time: TimePolicy {
+            longest: 30 * D,
+            grace: H,
+            max_clock_skew: 5 * 60_000,
+        },
+        environments: vec!["production".into()],
+        max_services: 10,
+        max_teams: 10,
+    }
+}
+
+fn deploy(id: &'static str, status: DeployStatus, finished_at: Millis, leads: &[Millis]) -> Event<'static> {
+    Event::Deploy(Deploy {
+        id: Cow::Borrowed(id),
+        service: Cow::Borrowed("checkout"),
+        team: Some(Cow::Borrowed("payments")),
+        environment: Cow::Borrowed("production"),
+        status,
+        finished_at,
+        artifact: None,
+        commit_times: leads.iter().map(|l| finished_at - l).collect(),
+        features: vec![],
+        rollback_of: None,
+    })
+}
+
+fn with_rollback_of(mut e: Event<'static>, of: &'static str) -> Event<'static> {
+    if let Event::Deploy(d) = &mut e {
+        d.rollback_of = Some(Cow::Borrowed(of));
+    }
+    e
+}
+
+fn with_environment(mut e: Event<'static>, env: &'static str) -> Event<'static> {
+    if let Event::Deploy(d) = &mut e {
+        d.environment = Cow::Borrowed(env);
+    }
+    e
+}
+
+fn incident(
+    id: &'static str,
+    opened_at: Millis,
+    resolved_at: Option<Millis>,
+    caused_by: Option<&'static str>,
+) -> Event<'static> {
+    Event::Incident(Incident {
+        id: Cow::Borrowed(id),
+        service: Cow::Borrowed("checkout"),
+        team: Some(Cow::Borrowed("payments")),
+        environment: Cow::Borrowed("production"),
+        status: if resolved_at.is_some() {
+            IncidentStatus::Resolved
+        } else {
+            IncidentStatus::Opened
+        },
+        opened_at,
+        resolved_at,
+        caused_by_deploy: caused_by.map(Cow::Borrowed),
+    })
+}
+
+/// Asserts an hdrhistogram quantile is the expected sample within the stated
+/// precision: never below it, at most 0.1 % above.
+fn assert_quantile(got: f64, expected_ms: Millis) {
+    let want = expected_ms as f64 / 1000.0;
+    assert!(got >= want && got <= want * 1.001, "quantile {got} s, expected {want} s");
+}
+
+fn scenario() -> DoraState {
+    use DeployStatus::*;
+    let mut s = DoraState::new(settings());
+    let events = [
+        // 2 days ago, two changes: lead times 2 h and 4 h. Caused incident i1.
+        deploy("d1", Succeeded, NOW - 2 * D, &[2 * H, 4 * H]),
+        // 3 hours ago, failed.
+        deploy("d2", Failed, NOW - 3 * H, &[]),
+        // 10 days ago: lead 1 day.
+        deploy("d3", Succeeded, NOW - 10 * D, &[D]),
+        // 20 days ago: lead 3 h; rolled back by d5 the day after.
+        deploy("d4", Succeeded, NOW - 20 * D, &[3 * H]),
+        with_rollback_of(deploy("d5", Succeeded, NOW - 19 * D, &[H / 2]), "d4"),
+        // Not a DORA environment.
+        with_environment(deploy("s1", Failed, NOW - H, &[]), "staging"),
+        // i1: 2 h to restore, caused by d1 (arrives after d1).
+        incident("i1", NOW - 2 * D + H, None, Some("d1")),
+        incident("i1", NOW - 2 * D + H, Some(NOW - 2 * D + 3 * H), Some("d1")),
+        // i2: still open.
+        incident("i2", NOW - H, None, None),
+    ];
+    for e in &events {
+        let o = s.fold(e, NOW);
+        assert!(matches!(o, Outcome::Accepted | Outcome::Ignored), "{o:?}");
+    }
+    s
+}
+
+#[test]
+fn hand_checked_scenario_gives_exact_counts_ratios_and_quantiles() {
+    let s = scenario();
+    let r = s.report(NOW);
+    assert_eq!(r.series.len(), 1, "staging is ignored: {:?}", r.series);
+    let k = &r.series[0];
+    assert_eq!((k.service, k.team, k.environment), ("checkout", "payments", "production"));
+    assert!(k.has_deploys);
+
+    let [d1, d7, d30] = [&k.windows[0], &k.windows[1], &k.windows[2]];
+    // 1d: d2 only, failed.
+    assert_eq!((d1.deployments, d1.failed), (1, 1));
+    assert_eq!(d1.change_failure_ratio(), Some(1.0));
+    assert_eq!(d1.lead_time, None);
+    assert_eq!(d1.time_to_restore, None);
+    // 7d: d1 (failed through i1) and d2 (failed).
+    assert_eq!((d7.deployments, d7.failed), (2, 2));
+    let lt7 = d7.lead_time.as_ref().unwrap();
+    assert_eq!(lt7.count, 2);
+    assert_eq!(lt7.sum_seconds, 6.0 * 3600.0);
+    assert_quantile(lt7.values[0].1, 2 * H);
+    assert_quantile(lt7.values[1].1, 4 * H);
+    assert_quantile(lt7.values[2].1, 4 * H);
+    let ttr7 = d7.time_to_restore.as_ref().unwrap();
+    assert_eq!(ttr7.count, 1);
+    assert_quantile(ttr7.values[0].1, 2 * H);
+    // 30d: d1..d5; failed d1 (incident), d2 (status), d4 (rolled back by d5).
+    assert_eq!((d30.deployments, d30.failed), (5, 3));
+    assert_eq!(d30.change_failure_ratio(), Some(0.6));
+    // Lead samples: 30 m, 2 h, 3 h, 4 h, 24 h (d4 succeeded, so its change counts).
+    let lt30 = d30.lead_time.as_ref().unwrap();
+    assert_eq!(lt30.count, 5);
+    assert_quantile(lt30.values[0].1, 3 * H); // rank ceil(2.5) = 3
+    assert_quantile(lt30.values[1].1, D); // rank ceil(4.5) = 5
+    assert_quantile(lt30.values[2].1, D);
+
+    assert_eq!(k.incidents_open, Some(1));
+    assert_eq!(
+        k.tiers,
+        vec![
+            (TierMetric::DeploymentFrequency, Tier::High), // 5/30 per day
+            (TierMetric::LeadTime, Tier::Elite),           // median 3 h
+            (TierMetric::ChangeFailureRate, Tier::Low),    // 0.6
+            (TierMetric::TimeToRestore, Tier::High),       // median 2 h
+        ]
+    );
+}
+
+#[test]
+fn late_rollback_turns_an_earlier_deploy_into_a_failure_in_every_window() {
+    use DeployStatus::*;
+    let mut s = DoraState::new(settings());
+    s.fold(&deploy("a", Succeeded, NOW - 2 * H, &[]), NOW);
+    let before = s.report(NOW);
+    assert_eq!(before.series[0].windows[0].failed, 0);
+    s.fold(&with_rollback_of(deploy("b", Succeeded, NOW - H, &[]), "a"), NOW);
+    let after = s.report(NOW);
+    for w in &after.series[0].windows {
+        assert_eq!((w.deployments, w.failed), (2, 1));
+    }
+}
+
+#[test]
+fn redelivery_is_a_duplicate_and_changed_content_is_an_update() {
+    use DeployStatus::*;
+    let mut s = DoraState::new(settings());
+    let e = deploy("a", Succeeded, NOW - H, &[]);
+    assert_eq!(s.fold(&e, NOW), Outcome::Accepted);
+    assert_eq!(s.fold(&e.clone(), NOW), Outcome::Duplicate);
+    assert_eq!(s.fold(&deploy("a", RolledBack, NOW - H, &[]), NOW), Outcome::Updated);
+    let r = s.report(NOW);
+    assert_eq!((r.series[0].windows[0].deployments, r.series[0].windows[0].failed), (1, 1));
+
+    let i = incident("i", NOW - H, None, None);
+    assert_eq!(s.fold(&i, NOW), Outcome::Accepted);
+    assert_eq!(s.fold(&i, NOW), Outcome::Duplicate);
+    assert_eq!(s.fold(&incident("i", NOW - H, Some(NOW), None), NOW), Outcome::Accepted);
+    assert_eq!(s.report(NOW).series[0].incidents_open, Some(0));
+}
+
+#[test]
+fn late_and_future_events_are_rejected_at_the_horizon_and_the_skew() {
+    use DeployStatus::*;
+    let mut s = DoraState::new(settings());
+    let horizon = NOW - 30 * D - H;
+    assert_eq!(s.fold(&deploy("late", Succeeded, horizon - 1, &[]), NOW), Outcome::Late);
+    assert_eq!(s.fold(&deploy("edge", Succeeded, horizon, &[]), NOW), Outcome::Accepted);
+    assert_eq!(
+        s.fold(&deploy("future", Succeeded, NOW + 5 * 60_000 + 1, &[]), NOW),
+        Outcome::Future
+    );
+    assert_eq!(
+        s.fold(&deploy("skewed", Succeeded, NOW + 5 * 60_000, &[]), NOW),
+        Outcome::Accepted
+    );
+    // "edge" is retained but outside the 30d window: only "skewed" counts.
+    let r = s.report(NOW);
+    assert_eq!(r.series[0].windows.iter().map(|w| w.deployments).collect::<Vec<_>>(), [1, 1, 1]);
+}
+
+#[test]
+fn window_edges_hold_an_event_exactly_at_now_minus_width() {
+    use DeployStatus::*;
+    let mut s = DoraState::new(settings());
+    s.fold(&deploy("at7d", Succeeded, NOW - 7 * D, &[]), NOW);
+    s.fold(&deploy("before7d", Succeeded, NOW - 7 * D - 1, &[]), NOW);
+    let r = s.report(NOW);
+    let counts: Vec<u64> = r.series[0].windows.iter().map(|w| w.deployments).collect();
+    assert_eq!(counts, [0, 1, 2]);
+    // An empty window still exports a zero count, but no ratio.
+    assert_eq!(r.series[0].windows[0].change_failure_ratio(), None);
+}
+
+#[test]
+fn state_forgets_events_once_they_leave_the_horizon() {
+    let mut s = scenario();
+    let later = NOW + 31 * D;
+    s.prune(later);
+    assert_eq!(s.deploy_count(), 0);
+    assert!(s.report(later).series.is_empty());
+}
+
+#[test]
+fn services_beyond_the_cap_fold_into_other() {
+    let mut st = settings();
+    st.max_services = 1;
+    let mut s = DoraState::new(st);
+    let mut other = deploy("x", DeployStatus::Succeeded, NOW - H, &[]);
+    if let Event::Deploy(d) = &mut other {
+        d.service = Cow::Borrowed("search");
+    }
+    s.fold(&deploy("a", DeployStatus::Succeeded, NOW - H, &[]), NOW);
+    s.fold(&other, NOW);
+    let r = s.report(NOW);
+    let names: Vec<&str> = r.series.iter().map(|k| k.service).collect();
+    assert_eq!(names, ["__other__", "checkout"]);
+    assert_eq!(r.service_overflow, 1);
+}

@@ -1,0 +1,86 @@
+//! Label interning with a cap.
+//!
+//! Label values (service, team) come from event fields, so their number is
+//! bounded by configuration: the first `cap` distinct values get their own id,
+//! every later value maps to [`OTHER`] and is counted as an overflow. Looking up
+//! a known value borrows the `&str` and allocates nothing.
+
+use std::collections::HashMap;
+
+/// The label value that absorbs everything beyond the cap.
+pub const OTHER: &str = "__other__";
+
+/// Id of an interned label value.
+pub type LabelId = u32;
+
+/// Interned values of one label.
+#[derive(Debug)]
+pub struct Labels {
+    /// Value → id, for lookups by `&str`.
+    ids: HashMap<Box<str>, LabelId>,
+    /// Id → value, for rendering. Index 0 is always [`OTHER`].
+    names: Vec<Box<str>>,
+    /// Most distinct values kept, not counting [`OTHER`].
+    cap: usize,
+    /// Events whose value was folded into [`OTHER`] because of the cap.
+    overflow: u64,
+}
+
+impl Labels {
+    /// Id of [`OTHER`].
+    pub const OTHER_ID: LabelId = 0;
+
+    /// An empty table holding at most `cap` distinct values.
+    pub fn new(cap: usize) -> Self {
+        Self {
+            ids: HashMap::new(),
+            names: vec![OTHER.into()],
+            cap,
+            overflow: 0,
+        }
+    }
+
+    /// Id of `value`, interning it if there is room, else [`Self::OTHER_ID`].
+    pub fn intern(&mut self, value: &str) -> LabelId {
+        if let Some(&id) = self.ids.get(value) {
+            return id;
+        }
+        if self.ids.len() >= self.cap {
+            self.overflow += 1;
+            return Self::OTHER_ID;
+        }
+        let id = self.names.len() as LabelId;
+        self.names.push(value.into());
+        self.ids.insert(value.into(), id);
+        id
+    }
+
+    /// The value of an id.
+    pub fn name(&self, id: LabelId) -> &str {
+        &self.names[id as usize]
+    }
+
+    /// How many events were folded into [`OTHER`].
+    pub fn overflow(&self) -> u64 {
+        self.overflow
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_beyond_the_cap_become_other_and_are_counted() {
+        let mut l = Labels::new(2);
+        let a = l.intern("a");
+        let b = l.intern("b");
+        assert_ne!(a, b);
+        assert_eq!(l.intern("a"), a);
+        assert_eq!(l.intern("c"), Labels::OTHER_ID);
+        assert_eq!(l.intern("d"), Labels::OTHER_ID);
+        assert_eq!(l.name(Labels::OTHER_ID), OTHER);
+        assert_eq!(l.name(b), "b");
+        assert_eq!(l.overflow(), 2);
+    }
+}

@@ -1,0 +1,336 @@
+//! The one seam between wire formats and domain events.
+//!
+//! A payload from the `deploys` or `incidents` topic is decoded into a domain
+//! [`Event`] that borrows its text from the payload. Today the seam speaks the
+//! native v1 JSON contract (see the README); other formats plug in here and
+//! the domain never knows which one an event came in.
+
+use std::borrow::Cow;
+
+use serde::de::{Deserializer, Visitor};
+use serde::Deserialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::domain::event::InvalidReason;
+use crate::domain::{Deploy, DeployStatus, Event, Incident, IncidentStatus, Millis};
+
+/// Which stream a record came from, which fixes the event type it must hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stream {
+    /// The deploys topic.
+    Deploys,
+    /// The incidents topic.
+    Incidents,
+}
+
+impl Stream {
+    /// Every stream, in export order.
+    pub const ALL: [Stream; 2] = [Stream::Deploys, Stream::Incidents];
+
+    /// Dense index into [`Stream::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Decodes one record's payload.
+pub fn decode(stream: Stream, payload: &[u8]) -> Result<Event<'_>, InvalidReason> {
+    match payload.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => {}
+        Some(b'[' | b'"' | b't' | b'f' | b'n' | b'-' | b'0'..=b'9') => {
+            return Err(InvalidReason::NotAnObject);
+        }
+        _ => return Err(InvalidReason::MalformedJson),
+    }
+    match stream {
+        Stream::Deploys => decode_deploy(payload).map(Event::Deploy),
+        Stream::Incidents => decode_incident(payload).map(Event::Incident),
+    }
+}
+
+/// Maps a serde_json error to a bounded reason, never to its text (which may
+/// quote the payload).
+fn classify(e: &serde_json::Error) -> InvalidReason {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Syntax | Category::Eof | Category::Io => InvalidReason::MalformedJson,
+        Category::Data => {
+            let msg = e.to_string();
+            if msg.starts_with("missing field") {
+                InvalidReason::MissingField
+            } else {
+                InvalidReason::WrongType
+            }
+        }
+    }
+}
+
+/// Parses an RFC 3339 timestamp to epoch milliseconds.
+pub fn parse_time(s: &str) -> Result<Millis, InvalidReason> {
+    let t = OffsetDateTime::parse(s, &Rfc3339).map_err(|_| InvalidReason::BadTimestamp)?;
+    Ok((t.unix_timestamp_nanos() / 1_000_000) as Millis)
+}
+
+/// A JSON string that borrows from the payload, and is copied only when it
+/// holds escapes. (serde's own `Cow` support borrows only for bare fields, not
+/// inside `Option` or `Vec`.)
+#[derive(Debug)]
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(TextVisitor)
+    }
+}
+
+fn cow(t: Option<Text<'_>>) -> Option<Cow<'_, str>> {
+    t.map(|t| t.0)
+}
+
+/// `deploys` topic, native v1.
+#[derive(Deserialize)]
+struct DeployV1<'a> {
+    #[serde(borrow)]
+    id: Text<'a>,
+    #[serde(borrow)]
+    service: Text<'a>,
+    #[serde(borrow, default)]
+    team: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    environment: Option<Text<'a>>,
+    #[serde(borrow)]
+    status: Text<'a>,
+    #[serde(borrow)]
+    finished_at: Text<'a>,
+    #[serde(borrow, default)]
+    started_at: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    artifact: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    changes: Vec<ChangeV1<'a>>,
+    #[serde(borrow, default)]
+    features: Vec<Text<'a>>,
+    #[serde(borrow, default)]
+    rollback_of: Option<Text<'a>>,
+}
+
+#[derive(Deserialize)]
+struct ChangeV1<'a> {
+    #[serde(borrow)]
+    committed_at: Text<'a>,
+}
+
+/// `incidents` topic, native v1.
+#[derive(Deserialize)]
+struct IncidentV1<'a> {
+    #[serde(borrow)]
+    id: Text<'a>,
+    #[serde(borrow)]
+    service: Text<'a>,
+    #[serde(borrow, default)]
+    team: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    environment: Option<Text<'a>>,
+    #[serde(borrow)]
+    status: Text<'a>,
+    #[serde(borrow)]
+    opened_at: Text<'a>,
+    #[serde(borrow, default)]
+    resolved_at: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    caused_by_deploy: Option<Text<'a>>,
+}
+
+/// Environment assumed when an event names none.
+pub const DEFAULT_ENVIRONMENT: &str = "production";
+
+fn decode_deploy(payload: &[u8]) -> Result<Deploy<'_>, InvalidReason> {
+    let w: DeployV1<'_> = serde_json::from_slice(payload).map_err(|e| classify(&e))?;
+    let status = match w.status.0.as_ref() {
+        "succeeded" => DeployStatus::Succeeded,
+        "failed" => DeployStatus::Failed,
+        "rolled_back" => DeployStatus::RolledBack,
+        _ => return Err(InvalidReason::BadStatus),
+    };
+    if let Some(t) = &w.started_at {
+        parse_time(&t.0)?;
+    }
+    let commit_times = w
+        .changes
+        .iter()
+        .map(|c| parse_time(&c.committed_at.0))
+        .collect::<Result<Vec<_>, _>>()?;
+    let d = Deploy {
+        id: w.id.0,
+        service: w.service.0,
+        team: cow(w.team),
+        environment: cow(w.environment).unwrap_or(Cow::Borrowed(DEFAULT_ENVIRONMENT)),
+        status,
+        finished_at: parse_time(&w.finished_at.0)?,
+        artifact: cow(w.artifact),
+        commit_times,
+        features: w.features.into_iter().map(|t| t.0).collect(),
+        rollback_of: cow(w.rollback_of),
+    };
+    d.validate()?;
+    Ok(d)
+}
+
+fn decode_incident(payload: &[u8]) -> Result<Incident<'_>, InvalidReason> {
+    let w: IncidentV1<'_> = serde_json::from_slice(payload).map_err(|e| classify(&e))?;
+    let status = match w.status.0.as_ref() {
+        "opened" => IncidentStatus::Opened,
+        "resolved" => IncidentStatus::Resolved,
+        _ => return Err(InvalidReason::BadStatus),
+    };
+    let i = Incident {
+        id: w.id.0,
+        service: w.service.0,
+        team: cow(w.team),
+        environment: cow(w.environment).unwrap_or(Cow::Borrowed(DEFAULT_ENVIRONMENT)),
+        status,
+        opened_at: parse_time(&w.opened_at.0)?,
+        resolved_at: w.resolved_at.map(|t| parse_time(&t.0)).transpose()?,
+        caused_by_deploy: cow(w.caused_by_deploy),
+    };
+    i.validate()?;
+    Ok(i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEPLOY: &str = r#"{"id": "d-1842", "service": "checkout", "team": "payments",
+ "environment": "production", "status": "succeeded",
+ "finished_at": "2026-11-25T10:04:00Z", "started_at": "2026-11-25T09:58:00Z",
+ "version": "1.42.0", "artifact": "sha256:9f2c",
+ "changes": [{"id": "4be1c0d", "committed_at": "2026-11-24T16:20:00Z"}],
+ "features": ["one-click-checkout"],
+ "rollback_of": null, "unknown_field": {"ignored": true}}"#;
+
+    fn deploy(json: &str) -> Result<Deploy<'_>, InvalidReason> {
+        match decode(Stream::Deploys, json.as_bytes())? {
+            Event::Deploy(d) => Ok(d),
+            Event::Incident(_) => unreachable!(),
+        }
+    }
+
+    fn incident(json: &str) -> Result<Incident<'_>, InvalidReason> {
+        match decode(Stream::Incidents, json.as_bytes())? {
+            Event::Incident(i) => Ok(i),
+            Event::Deploy(_) => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn decodes_the_design_example_deploy_borrowing_its_strings() {
+        let d = deploy(DEPLOY).unwrap();
+        assert_eq!(d.id, "d-1842");
+        assert!(matches!(d.service, Cow::Borrowed(_)));
+        assert!(matches!(d.team, Some(Cow::Borrowed(_))));
+        assert!(matches!(d.features[0], Cow::Borrowed(_)));
+        assert_eq!(d.team.as_deref(), Some("payments"));
+        assert_eq!(d.status, DeployStatus::Succeeded);
+        assert_eq!(d.finished_at, parse_time("2026-11-25T10:04:00Z").unwrap());
+        assert_eq!(d.commit_times.len(), 1);
+        assert_eq!(d.finished_at - d.commit_times[0], (17 * 3600 + 44 * 60) * 1000);
+        assert_eq!(d.features, vec![Cow::Borrowed("one-click-checkout")]);
+        assert_eq!(d.rollback_of, None);
+    }
+
+    #[test]
+    fn environment_defaults_to_production_and_team_is_optional() {
+        let d = deploy(r#"{"id":"a","service":"s","status":"failed","finished_at":"2026-01-01T00:00:00Z"}"#)
+            .unwrap();
+        assert_eq!(d.environment, "production");
+        assert_eq!(d.team, None);
+        assert_eq!(d.status, DeployStatus::Failed);
+    }
+
+    #[test]
+    fn escaped_strings_decode_to_owned_values() {
+        let d = deploy(r#"{"id":"a\"b","service":"s","status":"rolled_back","finished_at":"2026-01-01T00:00:00Z"}"#)
+            .unwrap();
+        assert_eq!(d.id, "a\"b");
+        assert_eq!(d.status, DeployStatus::RolledBack);
+    }
+
+    #[test]
+    fn timestamps_with_offsets_and_fractions_are_normalised_to_utc_millis() {
+        assert_eq!(
+            parse_time("2026-11-25T12:04:00.250+02:00").unwrap(),
+            parse_time("2026-11-25T10:04:00Z").unwrap() + 250
+        );
+    }
+
+    #[test]
+    fn decode_errors_have_a_bounded_reason() {
+        use InvalidReason::*;
+        let cases: &[(&str, InvalidReason)] = &[
+            ("{not json", MalformedJson),
+            ("", MalformedJson),
+            ("[1,2]", NotAnObject),
+            (r#"{"id":"a","service":"s","status":"succeeded"}"#, MissingField),
+            (r#"{"id":7,"service":"s","status":"succeeded","finished_at":"2026-01-01T00:00:00Z"}"#, WrongType),
+            (r#"{"id":"","service":"s","status":"succeeded","finished_at":"2026-01-01T00:00:00Z"}"#, EmptyField),
+            (r#"{"id":"a","service":"s","status":"succeeded","finished_at":"yesterday"}"#, BadTimestamp),
+            (r#"{"id":"a","service":"s","status":"done","finished_at":"2026-01-01T00:00:00Z"}"#, BadStatus),
+            (
+                r#"{"id":"a","service":"s","status":"succeeded","finished_at":"2026-01-01T00:00:00Z","changes":[{"committed_at":"2026-01-01T00:00:00Z"}]}"#,
+                NonPositiveLeadTime,
+            ),
+            (
+                r#"{"id":"a","service":"s","status":"succeeded","finished_at":"2026-01-01T00:00:00Z","changes":[{"id":"c"}]}"#,
+                MissingField,
+            ),
+        ];
+        for (json, reason) in cases {
+            assert_eq!(deploy(json).unwrap_err(), *reason, "{json}");
+        }
+    }
+
+    #[test]
+    fn incidents_need_resolved_at_when_resolved_and_may_not_resolve_before_opening() {
+        let ok = incident(
+            r#"{"id":"i","service":"s","status":"resolved","opened_at":"2026-01-01T00:00:00Z","resolved_at":"2026-01-01T01:00:00Z","caused_by_deploy":"d-1"}"#,
+        )
+        .unwrap();
+        assert_eq!(ok.status, IncidentStatus::Resolved);
+        assert_eq!(ok.resolved_at.unwrap() - ok.opened_at, 3_600_000);
+        assert_eq!(ok.caused_by_deploy.as_deref(), Some("d-1"));
+        assert_eq!(
+            incident(r#"{"id":"i","service":"s","status":"resolved","opened_at":"2026-01-01T00:00:00Z"}"#)
+                .unwrap_err(),
+            InvalidReason::MissingField
+        );
+        assert_eq!(
+            incident(
+                r#"{"id":"i","service":"s","status":"resolved","opened_at":"2026-01-01T02:00:00Z","resolved_at":"2026-01-01T01:00:00Z"}"#
+            )
+            .unwrap_err(),
+            InvalidReason::NegativeRestoreTime
+        );
+        assert_eq!(
+            incident(r#"{"id":"i","service":"s","status":"closed","opened_at":"2026-01-01T00:00:00Z"}"#).unwrap_err(),
+            InvalidReason::BadStatus
+        );
+    }
+}

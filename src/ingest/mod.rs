@@ -1,0 +1,3 @@
+//! Kafka in: consumers, replay positioning, readiness and decoding.
+
+pub mod decode;
