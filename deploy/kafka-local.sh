@@ -175,11 +175,14 @@ cmd_fetch() {
   started=$SECONDS
   # run maven on a copy of the pom so that nothing is written into the checkout
   cp "$POM" "$tmp/pom.xml"
-  if ! (cd "$tmp" && mvn -q -B -f pom.xml \
+  # (maven's output is kept in a file and shown only when it fails)
+  if ! (cd "$tmp" && mvn -B -Dstyle.color=never -f pom.xml \
     -Dkafka.version="$KAFKA_VERSION" -Dlog4j.version="$LOG4J_VERSION" \
-    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp/libs" >&2); then
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp/libs" \
+    >"$tmp/mvn.log" 2>&1); then
+    sed 's/\x1b\[[0-9;]*m//g' "$tmp/mvn.log" | grep -v -e 'Download' -e '^\[INFO\] *$' | tail -n 30 >&2 || true
     rm -rf "$tmp"
-    die "maven could not fetch Kafka $KAFKA_VERSION (see the maven output above): check that Maven Central is reachable with the machine's maven settings"
+    die "maven could not fetch Kafka $KAFKA_VERSION (see the maven output above): check the version and that Maven Central is reachable with the machine's maven settings"
   fi
   local jar
   for jar in "kafka_$SCALA_VERSION-$KAFKA_VERSION.jar" "kafka-tools-$KAFKA_VERSION.jar" "kafka-clients-$KAFKA_VERSION.jar"; do
@@ -332,7 +335,7 @@ cmd_start() {
   cluster_id="$(random_cluster_id)"
   started=$SECONDS
   log "formatting KRaft storage in $DATA_DIR (cluster id $cluster_id)"
-  if ! "$JAVA" -Xmx256m -Dlog4j2.configurationFile="$BROKER_LOG4J" -cp "$(classpath)" \
+  if ! "$JAVA" -Xmx256m -Dlog4j2.configurationFile="$TOOLS_LOG4J" -cp "$(classpath)" \
     kafka.tools.StorageTool format --standalone --cluster-id "$cluster_id" --config "$CONFIG" \
     >>"$BROKER_LOG" 2>&1; then
     show_log_tail

@@ -1,3 +1,6 @@
 //! Kafka in: consumers, replay positioning, readiness and decoding.
 
+pub mod consumer;
 pub mod decode;
+pub mod kafka;
+pub mod progress;

@@ -1,0 +1,76 @@
+//! rdkafka plumbing shared by every consumer: client properties and the
+//! context that turns librdkafka callbacks into logs and lag figures.
+
+use std::sync::Arc;
+
+use rdkafka::ClientConfig;
+use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::ConsumerContext;
+use rdkafka::error::KafkaError;
+use rdkafka::statistics::Statistics;
+
+use super::progress::Progress;
+use crate::config::Config;
+
+/// How often librdkafka reports statistics (used for consumer lag).
+const STATISTICS_INTERVAL_MS: &str = "5000";
+
+/// Client properties of a consumer: the user's pass-through properties, then
+/// the ones valuepulse manages (validation refuses those in the file).
+pub fn consumer_config(config: &Config, group_id: Option<&str>) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    for (k, v) in &config.kafka.properties {
+        c.set(k, v);
+    }
+    c.set("bootstrap.servers", &config.kafka.brokers)
+        .set("client.id", &config.kafka.client_id)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("enable.partition.eof", "false")
+        .set("statistics.interval.ms", STATISTICS_INTERVAL_MS)
+        .set_log_level(RDKafkaLogLevel::Warning);
+    if let Some(g) = group_id {
+        c.set("group.id", g);
+    }
+    c
+}
+
+/// Context of every valuepulse consumer.
+pub struct Context {
+    /// Where lag figures from statistics go.
+    pub progress: Arc<Progress>,
+    /// Name of the loop, for logs.
+    pub name: &'static str,
+}
+
+impl ClientContext for Context {
+    fn stats(&self, stats: Statistics) {
+        for (topic, t) in &stats.topics {
+            for (partition, p) in &t.partitions {
+                if *partition >= 0 && p.hi_offset >= 0 {
+                    self.progress.set_high(topic, *partition, p.hi_offset);
+                }
+            }
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::warn!(consumer = self.name, error = %error, reason, "Kafka client error.");
+    }
+
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        match level {
+            RDKafkaLogLevel::Emerg | RDKafkaLogLevel::Alert | RDKafkaLogLevel::Critical | RDKafkaLogLevel::Error => {
+                tracing::error!(consumer = self.name, facility = fac, "librdkafka: {log_message}")
+            }
+            RDKafkaLogLevel::Warning => tracing::warn!(consumer = self.name, facility = fac, "librdkafka: {log_message}"),
+            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
+                tracing::info!(consumer = self.name, facility = fac, "librdkafka: {log_message}")
+            }
+            RDKafkaLogLevel::Debug => tracing::debug!(consumer = self.name, facility = fac, "librdkafka: {log_message}"),
+        }
+    }
+}
+
+impl ConsumerContext for Context {}

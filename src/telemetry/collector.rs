@@ -1,0 +1,238 @@
+//! The Prometheus collector: every valuepulse metric is rendered here, at
+//! scrape time, from state. Nothing updates a gauge per event.
+
+use std::sync::{Arc, Mutex};
+
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::{self, LabelPair, MetricFamily, MetricType};
+
+use super::counters::Counters;
+use super::names::{self, Kind, MetricDef};
+use crate::domain::dora::{DoraState, Quantiles};
+use crate::domain::event::InvalidReason;
+use crate::domain::{Millis, Outcome};
+use crate::ingest::decode::Stream;
+use crate::ingest::progress::Progress;
+
+/// What the collector reads.
+#[derive(Clone)]
+pub struct Sources {
+    /// DORA state.
+    pub dora: Arc<Mutex<DoraState>>,
+    /// Ingest counters.
+    pub counters: Arc<Counters>,
+    /// Readiness and replay progress.
+    pub progress: Arc<Progress>,
+    /// Topic name of each stream, indexed by [`Stream::index`].
+    pub topics: [String; Stream::ALL.len()],
+    /// The clock that sets "now" for the windows.
+    pub clock: fn() -> Millis,
+}
+
+/// Renders all metrics from [`Sources`].
+pub struct ValuepulseCollector {
+    sources: Sources,
+    descs: Vec<Desc>,
+}
+
+impl ValuepulseCollector {
+    /// A collector over `sources`.
+    pub fn new(sources: Sources) -> Self {
+        let descs = names::ALL
+            .iter()
+            .map(|d| {
+                Desc::new(
+                    d.name.into(),
+                    d.help.into(),
+                    d.labels.iter().map(|l| l.to_string()).collect(),
+                    Default::default(),
+                )
+                .expect("metric definitions are valid")
+            })
+            .collect();
+        Self { sources, descs }
+    }
+}
+
+/// Builds one family.
+struct Family {
+    def: MetricDef,
+    metrics: Vec<proto::Metric>,
+}
+
+impl Family {
+    fn new(def: MetricDef) -> Self {
+        Self {
+            def,
+            metrics: Vec::new(),
+        }
+    }
+
+    fn labels(&self, values: &[&str]) -> Vec<LabelPair> {
+        debug_assert_eq!(values.len(), self.def.labels.len(), "{}", self.def.name);
+        self.def
+            .labels
+            .iter()
+            .zip(values)
+            .map(|(n, v)| {
+                let mut l = LabelPair::default();
+                l.set_name((*n).to_owned());
+                l.set_value((*v).to_owned());
+                l
+            })
+            .collect()
+    }
+
+    fn gauge(&mut self, values: &[&str], v: f64) {
+        let mut g = proto::Gauge::default();
+        g.set_value(v);
+        let mut m = proto::Metric::from_label(self.labels(values));
+        m.set_gauge(g);
+        self.metrics.push(m);
+    }
+
+    fn counter(&mut self, values: &[&str], v: f64) {
+        let mut c = proto::Counter::default();
+        c.set_value(v);
+        let mut m = proto::Metric::from_label(self.labels(values));
+        m.set_counter(c);
+        self.metrics.push(m);
+    }
+
+    fn summary(&mut self, values: &[&str], q: &Quantiles) {
+        let mut s = proto::Summary::default();
+        s.set_sample_count(q.count);
+        s.set_sample_sum(q.sum_seconds);
+        s.set_quantile(
+            q.values
+                .iter()
+                .map(|(quantile, value)| {
+                    let mut pq = proto::Quantile::default();
+                    pq.set_quantile(*quantile);
+                    pq.set_value(*value);
+                    pq
+                })
+                .collect(),
+        );
+        let mut m = proto::Metric::from_label(self.labels(values));
+        m.set_summary(s);
+        self.metrics.push(m);
+    }
+
+    fn finish(self) -> MetricFamily {
+        let mut mf = MetricFamily::default();
+        mf.set_name(self.def.name.into());
+        mf.set_help(self.def.help.into());
+        mf.set_field_type(match self.def.kind {
+            Kind::Gauge => MetricType::GAUGE,
+            Kind::Counter => MetricType::COUNTER,
+            Kind::Summary => MetricType::SUMMARY,
+        });
+        mf.set_metric(self.metrics);
+        mf
+    }
+}
+
+impl Collector for ValuepulseCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        self.descs.iter().collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let s = &self.sources;
+        let now = (s.clock)();
+        let mut deployments = Family::new(names::DEPLOYMENTS);
+        let mut failed = Family::new(names::DEPLOYMENTS_FAILED);
+        let mut cfr = Family::new(names::CHANGE_FAILURE_RATIO);
+        let mut lead = Family::new(names::LEAD_TIME);
+        let mut restore = Family::new(names::TIME_TO_RESTORE);
+        let mut open = Family::new(names::INCIDENTS_OPEN);
+        let mut tier = Family::new(names::DORA_TIER);
+        let mut overflow = Family::new(names::LABEL_OVERFLOW);
+
+        {
+            let state = s.dora.lock().unwrap_or_else(|p| p.into_inner());
+            let windows = &state.settings().windows;
+            let longest = &windows[state.settings().longest()].label;
+            let report = state.report(now);
+            for k in &report.series {
+                let key = [k.service, k.team, k.environment];
+                for (w, f) in windows.iter().zip(&k.windows) {
+                    let l = [k.service, k.team, k.environment, w.label.as_str()];
+                    if k.has_deploys {
+                        deployments.gauge(&l, f.deployments as f64);
+                        failed.gauge(&l, f.failed as f64);
+                    }
+                    if let Some(r) = f.change_failure_ratio() {
+                        cfr.gauge(&l, r);
+                    }
+                    if let Some(q) = &f.lead_time {
+                        lead.summary(&l, q);
+                    }
+                    if let Some(q) = &f.time_to_restore {
+                        restore.summary(&l, q);
+                    }
+                }
+                if let Some(n) = k.incidents_open {
+                    open.gauge(&key, n as f64);
+                }
+                for (metric, t) in &k.tiers {
+                    tier.gauge(&[k.service, k.team, k.environment, longest, metric.as_str()], *t as u8 as f64);
+                }
+            }
+            overflow.counter(&["service"], report.service_overflow as f64);
+            overflow.counter(&["team"], report.team_overflow as f64);
+        }
+
+        let mut events = Family::new(names::EVENTS);
+        let mut invalid = Family::new(names::EVENTS_INVALID);
+        for stream in Stream::ALL {
+            let topic = s.topics[stream.index()].as_str();
+            for o in Outcome::ALL {
+                events.counter(&[topic, o.as_str()], s.counters.events(stream, o) as f64);
+            }
+            for r in InvalidReason::ALL {
+                invalid.counter(&[topic, r.as_str()], s.counters.invalid(stream, r) as f64);
+            }
+        }
+
+        let mut ready = Family::new(names::READY);
+        ready.gauge(&[], if s.progress.readiness().is_ok() { 1.0 } else { 0.0 });
+        let mut remaining = Family::new(names::REPLAY_REMAINING);
+        let mut lag = Family::new(names::CONSUMER_LAG);
+        let partitions = s.progress.partitions();
+        for topic in &s.topics {
+            let left: i64 = partitions
+                .iter()
+                .filter(|((t, _), _)| t == topic)
+                .map(|(_, p)| p.replay_remaining())
+                .sum();
+            remaining.gauge(&[topic], left as f64);
+        }
+        for ((topic, partition), p) in &partitions {
+            lag.gauge(&[topic, &partition.to_string()], p.lag() as f64);
+        }
+        let mut build = Family::new(names::BUILD_INFO);
+        build.gauge(&[env!("CARGO_PKG_VERSION")], 1.0);
+
+        [
+            deployments,
+            failed,
+            cfr,
+            lead,
+            restore,
+            open,
+            tier,
+            events,
+            invalid,
+            overflow,
+            ready,
+            remaining,
+            lag,
+            build,
+        ]
+        .into_iter()
+        .map(Family::finish)
+        .collect()
+    }
+}
