@@ -160,7 +160,10 @@ pub struct LogConfig {
 /// Parses a duration such as `30d`, `1h` or `90s`, naming `key` on error.
 pub fn parse_duration(key: &str, value: &str) -> Result<Duration, ConfigError> {
     let d = humantime::parse_duration(value.trim()).map_err(|e| {
-        ConfigError::new(key, format!("{value:?} is not a duration like \"30s\", \"1h\" or \"7d\" ({e})"))
+        ConfigError::new(
+            key,
+            format!("{value:?} is not a duration like \"30s\", \"1h\" or \"7d\" ({e})"),
+        )
     })?;
     if d.is_zero() {
         return Err(ConfigError::new(key, "must be greater than zero"));
@@ -184,10 +187,14 @@ impl Config {
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
         use config::{Environment, File, FileFormat};
-        let mut b = config::Config::builder().add_source(File::from_str(DEFAULT_TOML, FileFormat::Toml));
+        let mut b =
+            config::Config::builder().add_source(File::from_str(DEFAULT_TOML, FileFormat::Toml));
         if let Some(path) = file {
             if !path.exists() {
-                return Err(ConfigError::new("--config", format!("{} does not exist", path.display())));
+                return Err(ConfigError::new(
+                    "--config",
+                    format!("{} does not exist", path.display()),
+                ));
             }
             b = b.add_source(File::from(path).format(FileFormat::Toml));
         }
@@ -214,7 +221,10 @@ impl Config {
     /// Checks every value that the types alone do not.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.kafka.brokers.trim().is_empty() {
-            return Err(ConfigError::new("kafka.brokers", "must name at least one broker"));
+            return Err(ConfigError::new(
+                "kafka.brokers",
+                "must name at least one broker",
+            ));
         }
         for key in self.kafka.properties.keys() {
             if MANAGED_PROPERTIES.contains(&key.as_str()) {
@@ -225,22 +235,36 @@ impl Config {
             }
         }
         parse_duration("kafka.request_timeout", &self.kafka.request_timeout)?;
-        for (key, topic) in [("topics.deploys", &self.topics.deploys), ("topics.incidents", &self.topics.incidents)] {
+        for (key, topic) in [
+            ("topics.deploys", &self.topics.deploys),
+            ("topics.incidents", &self.topics.incidents),
+        ] {
             if topic.trim().is_empty() {
                 return Err(ConfigError::new(key, "must not be empty"));
             }
         }
         if self.topics.deploys == self.topics.incidents {
-            return Err(ConfigError::new("topics.incidents", "must differ from topics.deploys"));
+            return Err(ConfigError::new(
+                "topics.incidents",
+                "must differ from topics.deploys",
+            ));
         }
         self.windows()?;
         parse_duration("windows.grace", &self.windows.grace)?;
         parse_duration("windows.max_clock_skew", &self.windows.max_clock_skew)?;
-        if self.dora.environments.is_empty() || self.dora.environments.iter().any(|e| e.trim().is_empty()) {
-            return Err(ConfigError::new("dora.environments", "must list at least one non-empty environment"));
+        if self.dora.environments.is_empty()
+            || self.dora.environments.iter().any(|e| e.trim().is_empty())
+        {
+            return Err(ConfigError::new(
+                "dora.environments",
+                "must list at least one non-empty environment",
+            ));
         }
         if self.dora.environments.len() > 255 {
-            return Err(ConfigError::new("dora.environments", "at most 255 environments"));
+            return Err(ConfigError::new(
+                "dora.environments",
+                "at most 255 environments",
+            ));
         }
         for (key, v) in [
             ("limits.max_services", self.limits.max_services),
@@ -255,7 +279,10 @@ impl Config {
         parse_duration("ingest.close_timeout", &self.ingest.close_timeout)?;
         self.listen()?;
         if !matches!(self.log.format.as_str(), "text" | "json") {
-            return Err(ConfigError::new("log.format", format!("{:?} is not \"text\" or \"json\"", self.log.format)));
+            return Err(ConfigError::new(
+                "log.format",
+                format!("{:?} is not \"text\" or \"json\"", self.log.format),
+            ));
         }
         Ok(())
     }
@@ -279,10 +306,12 @@ impl Config {
 
     /// The HTTP listen address.
     pub fn listen(&self) -> Result<SocketAddr, ConfigError> {
-        self.http
-            .listen
-            .parse()
-            .map_err(|_| ConfigError::new("http.listen", format!("{:?} is not an address like 0.0.0.0:9464", self.http.listen)))
+        self.http.listen.parse().map_err(|_| {
+            ConfigError::new(
+                "http.listen",
+                format!("{:?} is not an address like 0.0.0.0:9464", self.http.listen),
+            )
+        })
     }
 
     /// Timeout of one Kafka request.
@@ -303,9 +332,12 @@ impl Config {
             windows,
             time: TimePolicy {
                 longest,
-                grace: millis(parse_duration("windows.grace", &self.windows.grace).expect("validated")),
+                grace: millis(
+                    parse_duration("windows.grace", &self.windows.grace).expect("validated"),
+                ),
                 max_clock_skew: millis(
-                    parse_duration("windows.max_clock_skew", &self.windows.max_clock_skew).expect("validated"),
+                    parse_duration("windows.max_clock_skew", &self.windows.max_clock_skew)
+                        .expect("validated"),
                 ),
             },
             environments: self.dora.environments.clone(),
@@ -329,7 +361,9 @@ impl Config {
 /// Whether a librdkafka property holds a secret.
 pub fn is_secret(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    ["password", "secret", "key", "token", "jaas"].iter().any(|s| k.contains(s))
+    ["password", "secret", "key", "token", "jaas"]
+        .iter()
+        .any(|s| k.contains(s))
 }
 
 /// Turns a `config` crate error into one naming its key.
@@ -360,7 +394,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -402,7 +439,11 @@ mod tests {
             ("VALUEPULSE__WINDOWS__SIZES", "1d,1d", "windows.sizes"),
             ("VALUEPULSE__HTTP__LISTEN", "nowhere", "http.listen"),
             ("VALUEPULSE__LOG__FORMAT", "xml", "log.format"),
-            ("VALUEPULSE__LIMITS__MAX_SERVICES", "0", "limits.max_services"),
+            (
+                "VALUEPULSE__LIMITS__MAX_SERVICES",
+                "0",
+                "limits.max_services",
+            ),
         ];
         for (k, v, key) in cases {
             let e = Config::load_with_env(None, env(&[(k, v)])).unwrap_err();
@@ -439,7 +480,9 @@ mod tests {
 
     #[test]
     fn file_sets_dotted_librdkafka_properties_and_refuses_managed_ones() {
-        let f = file("[kafka.properties]\n\"security.protocol\" = \"SASL_SSL\"\n\"sasl.mechanism\" = \"PLAIN\"\n");
+        let f = file(
+            "[kafka.properties]\n\"security.protocol\" = \"SASL_SSL\"\n\"sasl.mechanism\" = \"PLAIN\"\n",
+        );
         let c = Config::load_with_env(Some(&f.0), env(&[])).unwrap();
         assert_eq!(c.kafka.properties["security.protocol"], "SASL_SSL");
         assert_eq!(c.kafka.properties["sasl.mechanism"], "PLAIN");
@@ -454,9 +497,15 @@ mod tests {
     #[test]
     fn redaction_hides_secret_properties() {
         let mut c = Config::load_with_env(None, env(&[])).unwrap();
-        c.kafka.properties.insert("sasl.password".into(), "hunter2".into());
-        c.kafka.properties.insert("ssl.key.pem".into(), "PEM".into());
-        c.kafka.properties.insert("security.protocol".into(), "SASL_SSL".into());
+        c.kafka
+            .properties
+            .insert("sasl.password".into(), "hunter2".into());
+        c.kafka
+            .properties
+            .insert("ssl.key.pem".into(), "PEM".into());
+        c.kafka
+            .properties
+            .insert("security.protocol".into(), "SASL_SSL".into());
         let shown = c.to_redacted_toml();
         assert!(!shown.contains("hunter2") && !shown.contains("PEM"));
         assert!(shown.contains("SASL_SSL"));

@@ -1,1 +1,106 @@
-fn main() {}
+//! `valuepulse`: parse the command line, load config, set up logging, run.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use valuepulse::config::Config;
+
+/// Exit code for a configuration error (EX_CONFIG-like, as sysexits' EX_USAGE).
+const EXIT_CONFIG: u8 = 64;
+
+#[derive(Parser)]
+#[command(
+    name = "valuepulse",
+    version,
+    about = "Real-time DORA metrics from Kafka, served to Prometheus."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon.
+    Run {
+        /// TOML file layered over the embedded defaults.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Validate the configuration and print the effective values (secrets redacted).
+    CheckConfig {
+        /// TOML file layered over the embedded defaults.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Start an embedded Kafka, a realistic event generator and the daemon.
+    Demo {
+        /// Address for /metrics.
+        #[arg(long, default_value = "127.0.0.1:9464")]
+        listen: String,
+    },
+}
+
+fn load(path: Option<&std::path::Path>) -> Result<Config, ExitCode> {
+    Config::load(path).map_err(|e| {
+        eprintln!("valuepulse: invalid configuration: {e}");
+        ExitCode::from(EXIT_CONFIG)
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::CheckConfig { config } => match load(config.as_deref()) {
+            Ok(c) => match valuepulse::ingest::kafka::check_properties(&c) {
+                Ok(()) => {
+                    print!("{}", c.to_redacted_toml());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("valuepulse: invalid configuration: {e}");
+                    ExitCode::from(EXIT_CONFIG)
+                }
+            },
+            Err(code) => code,
+        },
+        Command::Run { config } => {
+            let c = match load(config.as_deref()) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            if let Err(e) = valuepulse::ingest::kafka::check_properties(&c) {
+                eprintln!("valuepulse: invalid configuration: {e}");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+            valuepulse::telemetry::logging::init(&c.log.format, &c.log.level);
+            runtime_exit(valuepulse::app::run(
+                c,
+                valuepulse::app::shutdown_signal(),
+                None,
+            ))
+        }
+        Command::Demo { listen } => {
+            valuepulse::telemetry::logging::init("text", "info,librdkafka=warn");
+            runtime_exit(valuepulse::demo::run(listen))
+        }
+    }
+}
+
+fn runtime_exit(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("valuepulse: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(fut) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("valuepulse: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -270,10 +270,13 @@ impl DoraState {
             return Outcome::Ignored;
         };
         let fp = fingerprint(i);
-        let same = self.incidents.get(i.id.as_ref()).and_then(|r| match i.status {
-            IncidentStatus::Opened => r.opened.as_ref(),
-            IncidentStatus::Resolved => r.resolved.as_ref(),
-        });
+        let same = self
+            .incidents
+            .get(i.id.as_ref())
+            .and_then(|r| match i.status {
+                IncidentStatus::Opened => r.opened.as_ref(),
+                IncidentStatus::Resolved => r.resolved.as_ref(),
+            });
         let outcome = match same {
             Some(side) if side.fingerprint == fp => return Outcome::Duplicate,
             Some(_) => Outcome::Updated,
@@ -390,12 +393,20 @@ impl DoraState {
 
         // Largest trackable value: 100 years in milliseconds; beyond it
         // samples saturate. The histogram only grows as far as values need.
-        let mut scratch = Histogram::new_with_bounds(1, 100 * 365 * DAY_MS as u64, HISTOGRAM_SIGFIG)
-            .expect("static histogram bounds are valid");
+        let mut scratch =
+            Histogram::new_with_bounds(1, 100 * 365 * DAY_MS as u64, HISTOGRAM_SIGFIG)
+                .expect("static histogram bounds are valid");
         let series = acc
             .into_iter()
             .map(|((service, team, environment), a)| {
-                a.finish(service, team, environment, &windows[longest], longest, &mut scratch)
+                a.finish(
+                    service,
+                    team,
+                    environment,
+                    &windows[longest],
+                    longest,
+                    &mut scratch,
+                )
             })
             .collect();
         DoraReport {
@@ -478,7 +489,10 @@ impl Accumulator {
         let mut tiers = Vec::new();
         if has_deploys {
             let per_day = long.deployments as f64 / longest_window.days();
-            tiers.push((TierMetric::DeploymentFrequency, tier::deployment_frequency(per_day)));
+            tiers.push((
+                TierMetric::DeploymentFrequency,
+                tier::deployment_frequency(per_day),
+            ));
         }
         if let Some(q) = &long.lead_time {
             tiers.push((TierMetric::LeadTime, tier::lead_time(q.values[0].1)));
@@ -487,7 +501,10 @@ impl Accumulator {
             tiers.push((TierMetric::ChangeFailureRate, tier::change_failure_rate(r)));
         }
         if let Some(q) = &long.time_to_restore {
-            tiers.push((TierMetric::TimeToRestore, tier::time_to_restore(q.values[0].1)));
+            tiers.push((
+                TierMetric::TimeToRestore,
+                tier::time_to_restore(q.values[0].1),
+            ));
         }
         SeriesReport {
             service,

@@ -28,7 +28,12 @@ fn settings() -> DoraSettings {
     }
 }
 
-fn deploy(id: &'static str, status: DeployStatus, finished_at: Millis, leads: &[Millis]) -> Event<'static> {
+fn deploy(
+    id: &'static str,
+    status: DeployStatus,
+    finished_at: Millis,
+    leads: &[Millis],
+) -> Event<'static> {
     Event::Deploy(Deploy {
         id: Cow::Borrowed(id),
         service: Cow::Borrowed("checkout"),
@@ -83,7 +88,10 @@ fn incident(
 /// precision: never below it, at most 0.1 % above.
 fn assert_quantile(got: f64, expected_ms: Millis) {
     let want = expected_ms as f64 / 1000.0;
-    assert!(got >= want && got <= want * 1.001, "quantile {got} s, expected {want} s");
+    assert!(
+        got >= want && got <= want * 1.001,
+        "quantile {got} s, expected {want} s"
+    );
 }
 
 fn scenario() -> DoraState {
@@ -120,7 +128,10 @@ fn hand_checked_scenario_gives_exact_counts_ratios_and_quantiles() {
     let r = s.report(NOW);
     assert_eq!(r.series.len(), 1, "staging is ignored: {:?}", r.series);
     let k = &r.series[0];
-    assert_eq!((k.service, k.team, k.environment), ("checkout", "payments", "production"));
+    assert_eq!(
+        (k.service, k.team, k.environment),
+        ("checkout", "payments", "production")
+    );
     assert!(k.has_deploys);
 
     let [d1, d7, d30] = [&k.windows[0], &k.windows[1], &k.windows[2]];
@@ -169,7 +180,10 @@ fn late_rollback_turns_an_earlier_deploy_into_a_failure_in_every_window() {
     s.fold(&deploy("a", Succeeded, NOW - 2 * H, &[]), NOW);
     let before = s.report(NOW);
     assert_eq!(before.series[0].windows[0].failed, 0);
-    s.fold(&with_rollback_of(deploy("b", Succeeded, NOW - H, &[]), "a"), NOW);
+    s.fold(
+        &with_rollback_of(deploy("b", Succeeded, NOW - H, &[]), "a"),
+        NOW,
+    );
     let after = s.report(NOW);
     for w in &after.series[0].windows {
         assert_eq!((w.deployments, w.failed), (2, 1));
@@ -183,14 +197,26 @@ fn redelivery_is_a_duplicate_and_changed_content_is_an_update() {
     let e = deploy("a", Succeeded, NOW - H, &[]);
     assert_eq!(s.fold(&e, NOW), Outcome::Accepted);
     assert_eq!(s.fold(&e.clone(), NOW), Outcome::Duplicate);
-    assert_eq!(s.fold(&deploy("a", RolledBack, NOW - H, &[]), NOW), Outcome::Updated);
+    assert_eq!(
+        s.fold(&deploy("a", RolledBack, NOW - H, &[]), NOW),
+        Outcome::Updated
+    );
     let r = s.report(NOW);
-    assert_eq!((r.series[0].windows[0].deployments, r.series[0].windows[0].failed), (1, 1));
+    assert_eq!(
+        (
+            r.series[0].windows[0].deployments,
+            r.series[0].windows[0].failed
+        ),
+        (1, 1)
+    );
 
     let i = incident("i", NOW - H, None, None);
     assert_eq!(s.fold(&i, NOW), Outcome::Accepted);
     assert_eq!(s.fold(&i, NOW), Outcome::Duplicate);
-    assert_eq!(s.fold(&incident("i", NOW - H, Some(NOW), None), NOW), Outcome::Accepted);
+    assert_eq!(
+        s.fold(&incident("i", NOW - H, Some(NOW), None), NOW),
+        Outcome::Accepted
+    );
     assert_eq!(s.report(NOW).series[0].incidents_open, Some(0));
 }
 
@@ -199,8 +225,14 @@ fn late_and_future_events_are_rejected_at_the_horizon_and_the_skew() {
     use DeployStatus::*;
     let mut s = DoraState::new(settings());
     let horizon = NOW - 30 * D - H;
-    assert_eq!(s.fold(&deploy("late", Succeeded, horizon - 1, &[]), NOW), Outcome::Late);
-    assert_eq!(s.fold(&deploy("edge", Succeeded, horizon, &[]), NOW), Outcome::Accepted);
+    assert_eq!(
+        s.fold(&deploy("late", Succeeded, horizon - 1, &[]), NOW),
+        Outcome::Late
+    );
+    assert_eq!(
+        s.fold(&deploy("edge", Succeeded, horizon, &[]), NOW),
+        Outcome::Accepted
+    );
     assert_eq!(
         s.fold(&deploy("future", Succeeded, NOW + 5 * 60_000 + 1, &[]), NOW),
         Outcome::Future
@@ -211,7 +243,14 @@ fn late_and_future_events_are_rejected_at_the_horizon_and_the_skew() {
     );
     // "edge" is retained but outside the 30d window: only "skewed" counts.
     let r = s.report(NOW);
-    assert_eq!(r.series[0].windows.iter().map(|w| w.deployments).collect::<Vec<_>>(), [1, 1, 1]);
+    assert_eq!(
+        r.series[0]
+            .windows
+            .iter()
+            .map(|w| w.deployments)
+            .collect::<Vec<_>>(),
+        [1, 1, 1]
+    );
 }
 
 #[test]

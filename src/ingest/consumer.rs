@@ -48,7 +48,10 @@ pub struct DoraIngest {
 #[derive(Debug, thiserror::Error)]
 enum SetupError {
     #[error("cannot read metadata of topic {topic}: {source}")]
-    Metadata { topic: String, source: rdkafka::error::KafkaError },
+    Metadata {
+        topic: String,
+        source: rdkafka::error::KafkaError,
+    },
     #[error("topic {0} does not exist or has no partitions")]
     NoTopic(String),
     #[error("cannot look up offsets by time: {0}")]
@@ -71,10 +74,14 @@ impl DoraIngest {
         let progress = self.progress.clone();
         progress.set_pending(NAME, "connecting to Kafka");
         progress.heartbeat(NAME, (self.clock)());
-        let consumer: BaseConsumer<Context> = consumer_config(&self.config, None).create_with_context(Context {
-            progress: progress.clone(),
-            name: NAME,
-        })?;
+        // librdkafka needs a group id to assign partitions, even though this
+        // consumer never joins the group nor commits.
+        let group = format!("{}-dora", self.config.kafka.group_id);
+        let consumer: BaseConsumer<Context> = consumer_config(&self.config, Some(&group))
+            .create_with_context(Context {
+                progress: progress.clone(),
+                name: NAME,
+            })?;
         let topics = [
             (self.config.topics.deploys.clone(), Stream::Deploys),
             (self.config.topics.incidents.clone(), Stream::Incidents),
@@ -123,7 +130,11 @@ impl DoraIngest {
     /// Finds every partition, positions each at the first offset whose
     /// timestamp is at or after the retained horizon, captures the high
     /// watermarks and assigns.
-    fn assign(&self, consumer: &BaseConsumer<Context>, topics: &[(String, Stream)]) -> Result<(), SetupError> {
+    fn assign(
+        &self,
+        consumer: &BaseConsumer<Context>,
+        topics: &[(String, Stream)],
+    ) -> Result<(), SetupError> {
         let timeout = self.config.request_timeout();
         let horizon = self.config.dora_settings().time.horizon((self.clock)());
         let mut by_time = TopicPartitionList::new();
@@ -172,7 +183,10 @@ impl DoraIngest {
         consumer.assign(&start).map_err(SetupError::Assign)?;
         let names: Vec<&str> = topics.iter().map(|(t, _)| t.as_str()).collect();
         self.progress.assign(NAME, &names, &entries);
-        let to_replay: i64 = entries.iter().map(|(_, _, from, high)| (high - from).max(0)).sum();
+        let to_replay: i64 = entries
+            .iter()
+            .map(|(_, _, from, high)| (high - from).max(0))
+            .sum();
         tracing::info!(
             partitions = entries.len(),
             messages = to_replay,
@@ -183,7 +197,12 @@ impl DoraIngest {
     }
 
     /// Polls, decodes and folds in batches until cancelled.
-    fn consume(&self, consumer: &BaseConsumer<Context>, topics: &[(String, Stream)], cancel: &CancellationToken) {
+    fn consume(
+        &self,
+        consumer: &BaseConsumer<Context>,
+        topics: &[(String, Stream)],
+        cancel: &CancellationToken,
+    ) {
         let batch_size = self.config.ingest.batch_size;
         let max_bytes = self.config.limits.max_event_bytes;
         let mut was_ready = false;
@@ -214,7 +233,12 @@ impl DoraIngest {
 
     /// Decodes a batch (borrowing payloads), folds it under one lock and
     /// publishes counts and positions once.
-    fn fold_batch(&self, batch: &[BorrowedMessage<'_>], topics: &[(String, Stream)], max_bytes: usize) {
+    fn fold_batch(
+        &self,
+        batch: &[BorrowedMessage<'_>],
+        topics: &[(String, Stream)],
+        max_bytes: usize,
+    ) {
         let now = (self.clock)();
         let mut counts = BatchCounts::default();
         let decoded: Vec<(Stream, Result<Event<'_>, Rejected>)> = batch
@@ -273,14 +297,38 @@ fn log_rejection(m: &BorrowedMessage<'_>, event: &Result<Event<'_>, Rejected>, o
     let (topic, partition, offset) = (m.topic(), m.partition(), m.offset());
     match (event, outcome) {
         (Err(Rejected::Invalid(reason)), _) => {
-            tracing::warn!(topic, partition, offset, reason = reason.as_str(), "Skipped invalid event.")
+            tracing::warn!(
+                topic,
+                partition,
+                offset,
+                reason = reason.as_str(),
+                "Skipped invalid event."
+            )
         }
         (Err(Rejected::Oversized), _) => {
-            tracing::warn!(topic, partition, offset, bytes = m.payload_len(), "Skipped oversized event.")
+            tracing::warn!(
+                topic,
+                partition,
+                offset,
+                bytes = m.payload_len(),
+                "Skipped oversized event."
+            )
         }
-        (Ok(_), Outcome::Late) => tracing::warn!(topic, partition, offset, "Skipped late event (older than the longest window plus grace)."),
-        (Ok(_), Outcome::Future) => tracing::warn!(topic, partition, offset, "Skipped future event (beyond max_clock_skew)."),
-        (Ok(_), Outcome::Duplicate) => tracing::debug!(topic, partition, offset, "Skipped duplicate event."),
+        (Ok(_), Outcome::Late) => tracing::warn!(
+            topic,
+            partition,
+            offset,
+            "Skipped late event (older than the longest window plus grace)."
+        ),
+        (Ok(_), Outcome::Future) => tracing::warn!(
+            topic,
+            partition,
+            offset,
+            "Skipped future event (beyond max_clock_skew)."
+        ),
+        (Ok(_), Outcome::Duplicate) => {
+            tracing::debug!(topic, partition, offset, "Skipped duplicate event.")
+        }
         _ => {}
     }
 }

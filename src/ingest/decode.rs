@@ -7,8 +7,8 @@
 
 use std::borrow::Cow;
 
-use serde::de::{Deserializer, Visitor};
 use serde::Deserialize;
+use serde::de::{Deserializer, Visitor};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -251,15 +251,20 @@ mod tests {
         assert_eq!(d.status, DeployStatus::Succeeded);
         assert_eq!(d.finished_at, parse_time("2026-11-25T10:04:00Z").unwrap());
         assert_eq!(d.commit_times.len(), 1);
-        assert_eq!(d.finished_at - d.commit_times[0], (17 * 3600 + 44 * 60) * 1000);
+        assert_eq!(
+            d.finished_at - d.commit_times[0],
+            (17 * 3600 + 44 * 60) * 1000
+        );
         assert_eq!(d.features, vec![Cow::Borrowed("one-click-checkout")]);
         assert_eq!(d.rollback_of, None);
     }
 
     #[test]
     fn environment_defaults_to_production_and_team_is_optional() {
-        let d = deploy(r#"{"id":"a","service":"s","status":"failed","finished_at":"2026-01-01T00:00:00Z"}"#)
-            .unwrap();
+        let d = deploy(
+            r#"{"id":"a","service":"s","status":"failed","finished_at":"2026-01-01T00:00:00Z"}"#,
+        )
+        .unwrap();
         assert_eq!(d.environment, "production");
         assert_eq!(d.team, None);
         assert_eq!(d.status, DeployStatus::Failed);
@@ -288,11 +293,26 @@ mod tests {
             ("{not json", MalformedJson),
             ("", MalformedJson),
             ("[1,2]", NotAnObject),
-            (r#"{"id":"a","service":"s","status":"succeeded"}"#, MissingField),
-            (r#"{"id":7,"service":"s","status":"succeeded","finished_at":"2026-01-01T00:00:00Z"}"#, WrongType),
-            (r#"{"id":"","service":"s","status":"succeeded","finished_at":"2026-01-01T00:00:00Z"}"#, EmptyField),
-            (r#"{"id":"a","service":"s","status":"succeeded","finished_at":"yesterday"}"#, BadTimestamp),
-            (r#"{"id":"a","service":"s","status":"done","finished_at":"2026-01-01T00:00:00Z"}"#, BadStatus),
+            (
+                r#"{"id":"a","service":"s","status":"succeeded"}"#,
+                MissingField,
+            ),
+            (
+                r#"{"id":7,"service":"s","status":"succeeded","finished_at":"2026-01-01T00:00:00Z"}"#,
+                WrongType,
+            ),
+            (
+                r#"{"id":"","service":"s","status":"succeeded","finished_at":"2026-01-01T00:00:00Z"}"#,
+                EmptyField,
+            ),
+            (
+                r#"{"id":"a","service":"s","status":"succeeded","finished_at":"yesterday"}"#,
+                BadTimestamp,
+            ),
+            (
+                r#"{"id":"a","service":"s","status":"done","finished_at":"2026-01-01T00:00:00Z"}"#,
+                BadStatus,
+            ),
             (
                 r#"{"id":"a","service":"s","status":"succeeded","finished_at":"2026-01-01T00:00:00Z","changes":[{"committed_at":"2026-01-01T00:00:00Z"}]}"#,
                 NonPositiveLeadTime,
@@ -317,8 +337,10 @@ mod tests {
         assert_eq!(ok.resolved_at.unwrap() - ok.opened_at, 3_600_000);
         assert_eq!(ok.caused_by_deploy.as_deref(), Some("d-1"));
         assert_eq!(
-            incident(r#"{"id":"i","service":"s","status":"resolved","opened_at":"2026-01-01T00:00:00Z"}"#)
-                .unwrap_err(),
+            incident(
+                r#"{"id":"i","service":"s","status":"resolved","opened_at":"2026-01-01T00:00:00Z"}"#
+            )
+            .unwrap_err(),
             InvalidReason::MissingField
         );
         assert_eq!(
@@ -329,7 +351,10 @@ mod tests {
             InvalidReason::NegativeRestoreTime
         );
         assert_eq!(
-            incident(r#"{"id":"i","service":"s","status":"closed","opened_at":"2026-01-01T00:00:00Z"}"#).unwrap_err(),
+            incident(
+                r#"{"id":"i","service":"s","status":"closed","opened_at":"2026-01-01T00:00:00Z"}"#
+            )
+            .unwrap_err(),
             InvalidReason::BadStatus
         );
     }

@@ -61,16 +61,48 @@ impl ClientContext for Context {
 
     fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
         match level {
-            RDKafkaLogLevel::Emerg | RDKafkaLogLevel::Alert | RDKafkaLogLevel::Critical | RDKafkaLogLevel::Error => {
-                tracing::error!(consumer = self.name, facility = fac, "librdkafka: {log_message}")
+            RDKafkaLogLevel::Emerg
+            | RDKafkaLogLevel::Alert
+            | RDKafkaLogLevel::Critical
+            | RDKafkaLogLevel::Error => {
+                tracing::error!(
+                    consumer = self.name,
+                    facility = fac,
+                    "librdkafka: {log_message}"
+                )
             }
-            RDKafkaLogLevel::Warning => tracing::warn!(consumer = self.name, facility = fac, "librdkafka: {log_message}"),
+            RDKafkaLogLevel::Warning => tracing::warn!(
+                consumer = self.name,
+                facility = fac,
+                "librdkafka: {log_message}"
+            ),
             RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
-                tracing::info!(consumer = self.name, facility = fac, "librdkafka: {log_message}")
+                tracing::info!(
+                    consumer = self.name,
+                    facility = fac,
+                    "librdkafka: {log_message}"
+                )
             }
-            RDKafkaLogLevel::Debug => tracing::debug!(consumer = self.name, facility = fac, "librdkafka: {log_message}"),
+            RDKafkaLogLevel::Debug => tracing::debug!(
+                consumer = self.name,
+                facility = fac,
+                "librdkafka: {log_message}"
+            ),
         }
     }
 }
 
 impl ConsumerContext for Context {}
+
+/// Creates (without connecting) a consumer from the configured properties, so
+/// an unknown or malformed librdkafka property is a configuration error that
+/// names the property, before anything starts.
+pub fn check_properties(config: &Config) -> Result<(), crate::config::ConfigError> {
+    consumer_config(config, Some(&config.kafka.group_id))
+        .create::<rdkafka::consumer::BaseConsumer>()
+        .map(drop)
+        .map_err(|e| crate::config::ConfigError {
+            key: "kafka.properties".into(),
+            message: e.to_string(),
+        })
+}

@@ -73,7 +73,8 @@ impl Progress {
     /// the loop's pending state. Entries are `(topic, partition, start, target)`.
     pub fn assign(&self, name: &'static str, topics: &[&str], entries: &[(String, i32, i64, i64)]) {
         let mut g = self.lock();
-        g.partitions.retain(|(t, _), _| !topics.contains(&t.as_str()));
+        g.partitions
+            .retain(|(t, _), _| !topics.contains(&t.as_str()));
         for (topic, partition, start, target) in entries {
             g.partitions.insert(
                 (topic.clone(), *partition),
@@ -148,7 +149,11 @@ impl Progress {
         if g.heartbeats.is_empty() {
             return Err(NotReady("starting".into()));
         }
-        let behind: Vec<_> = g.partitions.iter().filter(|(_, p)| p.replay_remaining() > 0).collect();
+        let behind: Vec<_> = g
+            .partitions
+            .iter()
+            .filter(|(_, p)| p.replay_remaining() > 0)
+            .collect();
         if let Some(((topic, partition), p)) = behind.first() {
             let remaining: i64 = behind.iter().map(|(_, p)| p.replay_remaining()).sum();
             return Err(NotReady(format!(
@@ -165,7 +170,11 @@ impl Progress {
 
     /// A copy of every partition's progress, for rendering.
     pub fn partitions(&self) -> Vec<((String, i32), PartitionProgress)> {
-        self.lock().partitions.iter().map(|(k, v)| (k.clone(), *v)).collect()
+        self.lock()
+            .partitions
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
     }
 }
 

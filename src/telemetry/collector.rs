@@ -177,7 +177,10 @@ impl Collector for ValuepulseCollector {
                     open.gauge(&key, n as f64);
                 }
                 for (metric, t) in &k.tiers {
-                    tier.gauge(&[k.service, k.team, k.environment, longest, metric.as_str()], *t as u8 as f64);
+                    tier.gauge(
+                        &[k.service, k.team, k.environment, longest, metric.as_str()],
+                        *t as u8 as f64,
+                    );
                 }
             }
             overflow.counter(&["service"], report.service_overflow as f64);
@@ -197,7 +200,14 @@ impl Collector for ValuepulseCollector {
         }
 
         let mut ready = Family::new(names::READY);
-        ready.gauge(&[], if s.progress.readiness().is_ok() { 1.0 } else { 0.0 });
+        ready.gauge(
+            &[],
+            if s.progress.readiness().is_ok() {
+                1.0
+            } else {
+                0.0
+            },
+        );
         let mut remaining = Family::new(names::REPLAY_REMAINING);
         let mut lag = Family::new(names::CONSUMER_LAG);
         let partitions = s.progress.partitions();

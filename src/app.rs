@@ -1,0 +1,170 @@
+//! Task wiring and ordered shutdown.
+//!
+//! `run` starts the consumer loops and the admin server, then waits for the
+//! shutdown future (SIGTERM/SIGINT in the binary, anything in tests). On
+//! shutdown it stops consuming first, waits for the consumers to close up to
+//! `ingest.close_timeout`, and stops HTTP last, so probes and scrapes answer
+//! until the end. Any critical task failing stops the rest and `run` errors.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use prometheus::Registry;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::domain::Millis;
+use crate::domain::dora::DoraState;
+use crate::http::{self, AdminState};
+use crate::ingest::consumer::DoraIngest;
+use crate::ingest::progress::Progress;
+use crate::telemetry::collector::{Sources, ValuepulseCollector};
+use crate::telemetry::counters::Counters;
+
+/// Wall-clock "now" in epoch milliseconds: the daemon's clock.
+pub fn system_clock() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or(0)
+}
+
+/// Handles a running daemon exposes to its embedder (the demo, tests).
+#[derive(Clone)]
+pub struct Handles {
+    /// Readiness and replay progress.
+    pub progress: Arc<Progress>,
+}
+
+/// Runs the daemon until `shutdown` completes. `on_listen` receives the bound
+/// HTTP address and the handles once the server is listening.
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send,
+    on_listen: Option<oneshot::Sender<(SocketAddr, Handles)>>,
+) -> anyhow::Result<()> {
+    let config = Arc::new(config);
+    let clock: fn() -> Millis = system_clock;
+    let progress = Arc::new(Progress::default());
+    let counters = Arc::new(Counters::default());
+    let dora = Arc::new(Mutex::new(DoraState::new(config.dora_settings())));
+
+    let registry = Registry::new();
+    registry
+        .register(Box::new(ValuepulseCollector::new(Sources {
+            dora: dora.clone(),
+            counters: counters.clone(),
+            progress: progress.clone(),
+            topics: [
+                config.topics.deploys.clone(),
+                config.topics.incidents.clone(),
+            ],
+            clock,
+        })))
+        .context("registering the collector")?;
+
+    let addr = config.listen()?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (http.listen)"))?;
+    let bound = listener.local_addr()?;
+    tracing::info!(address = %bound, "Serving /metrics, /livez and /readyz.");
+
+    let ingest_stop = CancellationToken::new();
+    let http_stop = CancellationToken::new();
+    let http_task = tokio::spawn(http::serve(
+        listener,
+        AdminState {
+            registry,
+            progress: progress.clone(),
+            clock,
+        },
+        http_stop.clone().cancelled_owned(),
+    ));
+
+    let dora_ingest = DoraIngest {
+        config: config.clone(),
+        state: dora,
+        counters,
+        progress: progress.clone(),
+        clock,
+    };
+    let token = ingest_stop.clone();
+    let mut ingest_task = tokio::task::spawn_blocking(move || dora_ingest.run_blocking(token));
+
+    if let Some(tx) = on_listen {
+        let _ = tx.send((bound, Handles { progress }));
+    }
+
+    let mut failure: Option<anyhow::Error> = None;
+    tokio::select! {
+        () = shutdown => tracing::info!("Shutting down: stopping consumers."),
+        r = &mut ingest_task => {
+            failure = Some(match r {
+                Ok(Ok(())) => anyhow::anyhow!("the DORA consumer stopped unexpectedly"),
+                Ok(Err(e)) => e.context("the DORA consumer failed"),
+                Err(e) => anyhow::Error::new(e).context("the DORA consumer panicked"),
+            });
+        }
+    }
+    ingest_stop.cancel();
+    if failure.is_none() {
+        match tokio::time::timeout(config.close_timeout(), ingest_task).await {
+            Ok(Ok(Ok(()))) => tracing::info!("Consumers closed."),
+            Ok(Ok(Err(e))) => failure = Some(e.context("the DORA consumer failed while closing")),
+            Ok(Err(e)) => {
+                failure = Some(anyhow::Error::new(e).context("the DORA consumer panicked"))
+            }
+            Err(_) => {
+                tracing::warn!(deadline = ?config.close_timeout(), "Consumers did not close in time; leaving them.")
+            }
+        }
+    }
+    http_stop.cancel();
+    match http_task.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server ended with an error."),
+        Err(e) => tracing::warn!(error = %e, "HTTP server task failed."),
+    }
+    match failure {
+        Some(e) => {
+            tracing::error!(
+                error = format!("{e:#}"),
+                "valuepulse stopped because a critical task failed."
+            );
+            Err(e)
+        }
+        None => {
+            tracing::info!("valuepulse stopped.");
+            Ok(())
+        }
+    }
+}
+
+/// Completes on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "Cannot listen for SIGTERM; only SIGINT stops the daemon.");
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
