@@ -237,10 +237,8 @@ impl DoraState {
             return Outcome::Ignored;
         };
         let fp = fingerprint(d);
-        if let Some(existing) = self.deploys.get(d.id.as_ref()) {
-            if existing.fingerprint == fp {
-                return Outcome::Duplicate;
-            }
+        if self.deploys.get(d.id.as_ref()).is_some_and(|e| e.fingerprint == fp) {
+            return Outcome::Duplicate;
         }
         let record = DeployRecord {
             fingerprint: fp,

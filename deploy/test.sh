@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The project's one test command (the README names it): starts a real
+# single-node Apache Kafka broker on 127.0.0.1 (jars fetched from Maven
+# Central into a cache on first use), runs every test against it, and stops
+# the broker however the tests end. Extra arguments go to `cargo test`.
+#
+# Needs: cargo, Java 17+, Maven (first fetch only), and promtool (Debian
+# package `prometheus`). Nothing is skipped: a missing tool fails here, with
+# the way to get it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || { echo "deploy/test.sh: $1 not found: $2" >&2; exit 1; }
+}
+need cargo "install Rust (rustup)"
+need java "install a JDK 17 or newer"
+need promtool "install Debian's prometheus package: apt-get install prometheus"
+
+export VALUEPULSE_KAFKA_DIR="${VALUEPULSE_KAFKA_DIR:-/tmp/valuepulse-test-kafka}"
+export VALUEPULSE_KAFKA_PORT="${VALUEPULSE_KAFKA_PORT:-19092}"
+trap 'deploy/kafka-local.sh stop >/dev/null 2>&1 || true' EXIT
+VALUEPULSE_TEST_BROKERS="$(deploy/kafka-local.sh start)"
+export VALUEPULSE_TEST_BROKERS
+echo "deploy/test.sh: Kafka broker at $VALUEPULSE_TEST_BROKERS" >&2
+
+cargo test --locked "$@"

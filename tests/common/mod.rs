@@ -1,0 +1,288 @@
+//! Shared harness of the integration tests: a real Kafka broker (started by
+//! `deploy/test.sh`, address in `VALUEPULSE_TEST_BROKERS`), the daemon as a
+//! child process, scraping and parsing `/metrics`.
+//!
+//! Nothing here skips: a missing broker or tool fails the test with a message
+//! that says how to provide it.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+
+/// Address of the real broker the tests use.
+pub fn brokers() -> String {
+    std::env::var("VALUEPULSE_TEST_BROKERS").unwrap_or_else(|_| {
+        panic!(
+            "VALUEPULSE_TEST_BROKERS is not set. The integration tests need a real Kafka broker: \
+             run them with `deploy/test.sh`, which starts one on 127.0.0.1, or start one with \
+             `deploy/kafka-local.sh start` and export VALUEPULSE_TEST_BROKERS=127.0.0.1:19092."
+        )
+    })
+}
+
+/// A topic name no other test (or earlier run) uses.
+pub fn unique(prefix: &str) -> String {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+/// Creates topics (name, partitions) on the test broker.
+pub fn create_topics(topics: &[(&str, i32)]) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .create()
+        .expect("admin client");
+    let new: Vec<NewTopic<'_>> = topics
+        .iter()
+        .map(|(n, p)| NewTopic::new(n, *p, TopicReplication::Fixed(1)))
+        .collect();
+    let results = runtime()
+        .block_on(admin.create_topics(&new, &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)))))
+        .expect("create_topics request");
+    for r in results {
+        r.unwrap_or_else(|(t, e)| panic!("cannot create topic {t}: {e}"));
+    }
+}
+
+/// Publishes `(key, payload)` records to `topic` in order and waits for every
+/// acknowledgement.
+pub fn produce(topic: &str, records: &[(&str, &str)]) {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("acks", "all")
+        .set("enable.idempotence", "true")
+        .create()
+        .expect("producer");
+    runtime().block_on(async {
+        for (key, payload) in records {
+            producer
+                .send(FutureRecord::to(topic).key(*key).payload(*payload), Duration::from_secs(30))
+                .await
+                .unwrap_or_else(|(e, _)| panic!("produce to {topic} failed: {e}"));
+        }
+    });
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The daemon, run as a child process of the test.
+pub struct Daemon {
+    child: Child,
+    /// `127.0.0.1:<port>` of its admin server.
+    pub addr: String,
+    env: Vec<(String, String)>,
+}
+
+impl Daemon {
+    /// Starts `valuepulse run` with the test broker and extra environment.
+    pub fn start(env: &[(&str, &str)]) -> Self {
+        let addr = format!("127.0.0.1:{}", free_port());
+        let mut all: Vec<(String, String)> = vec![
+            ("VALUEPULSE__KAFKA__BROKERS".into(), brokers()),
+            ("VALUEPULSE__HTTP__LISTEN".into(), addr.clone()),
+            ("VALUEPULSE__LOG__FORMAT".into(), "json".into()),
+        ];
+        all.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        Self::spawn(addr, all)
+    }
+
+    fn spawn(addr: String, env: Vec<(String, String)>) -> Self {
+        let child = Command::new(env!("CARGO_BIN_EXE_valuepulse"))
+            .arg("run")
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn valuepulse");
+        Self { child, addr, env }
+    }
+
+    /// A new daemon with the same address and environment (after a kill).
+    pub fn restart(&mut self) {
+        let next = Self::spawn(self.addr.clone(), self.env.clone());
+        let old = std::mem::replace(self, next);
+        std::mem::forget(old);
+    }
+
+    /// GET a path; (status, headers, body).
+    pub fn get(&self, path: &str) -> Option<(u16, String, Vec<u8>)> {
+        http_get(&self.addr, path, &[])
+    }
+
+    /// Waits until `/readyz` answers 200.
+    pub fn wait_ready(&self, timeout: Duration) {
+        let start = Instant::now();
+        let mut last = String::new();
+        while start.elapsed() < timeout {
+            if let Some((status, _, body)) = self.get("/readyz") {
+                if status == 200 {
+                    return;
+                }
+                last = String::from_utf8_lossy(&body).into_owned();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("daemon not ready after {timeout:?}; last /readyz: {last}");
+    }
+
+    /// The `/metrics` text.
+    pub fn scrape(&self) -> String {
+        let (status, _, body) = self.get("/metrics").expect("scrape");
+        assert_eq!(status, 200);
+        String::from_utf8(body).unwrap()
+    }
+
+    /// SIGKILL, no chance to clean up.
+    pub fn kill9(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// SIGTERM, then wait up to `deadline` for the exit status.
+    pub fn terminate(&mut self, deadline: Duration) -> Option<ExitStatus> {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let start = Instant::now();
+        while start.elapsed() < deadline {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return Some(s);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    /// Whether the process is still running.
+    pub fn alive(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Minimal HTTP/1.1 GET (no client crate needed); None if not connectable.
+pub fn http_get(addr: &str, path: &str, headers: &[(&str, &str)]) -> Option<(u16, String, Vec<u8>)> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    let mut req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).ok()?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).ok()?;
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let status: u16 = head.split_whitespace().nth(1)?.parse().ok()?;
+    let mut body = raw[split + 4..].to_vec();
+    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        body = dechunk(&body);
+    }
+    Some((status, head, body))
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(eol) = b.windows(2).position(|w| w == b"\r\n") {
+        let size = usize::from_str_radix(std::str::from_utf8(&b[..eol]).unwrap().trim(), 16).unwrap();
+        if size == 0 {
+            break;
+        }
+        out.extend_from_slice(&b[eol + 2..eol + 2 + size]);
+        b = &b[eol + 2 + size + 2..];
+    }
+    out
+}
+
+/// Parses exposition text into `series → value`, where a series is written
+/// `name{a="x",b="y"}` with labels sorted by name.
+pub fn parse(text: &str) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').expect("sample line");
+        let value: f64 = match value {
+            "+Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            v => v.parse().expect("sample value"),
+        };
+        let key = normalize(series);
+        assert!(out.insert(key.clone(), value).is_none(), "series twice: {key}");
+    }
+    out
+}
+
+/// `name{b="y",a="x"}` → `name{a="x",b="y"}`: one spelling per series.
+pub fn normalize(series: &str) -> String {
+    match series.split_once('{') {
+        None => series.to_owned(),
+        Some((name, rest)) => {
+            let mut pairs: Vec<&str> = split_labels(rest.trim_end_matches('}'));
+            pairs.sort();
+            format!("{name}{{{}}}", pairs.join(","))
+        }
+    }
+}
+
+fn split_labels(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut start, mut in_q, mut esc) = (0, false, false);
+    for (i, c) in s.char_indices() {
+        match c {
+            '\\' if in_q => esc = !esc,
+            '"' if !esc => in_q = !in_q,
+            ',' if !in_q => {
+                out.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => esc = false,
+        }
+    }
+    if start < s.len() {
+        out.push(&s[start..]);
+    }
+    out
+}
+
+/// Runs `promtool check metrics` on exposition text; returns its output
+/// (empty when clean).
+pub fn promtool_check_metrics(text: &str) -> String {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("promtool not found ({e}): install Debian's `prometheus` package (deploy/test.sh does)")
+        });
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
+    s.push_str(&String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() || !s.is_empty(), "promtool failed silently");
+    s
+}
