@@ -1,0 +1,281 @@
+//! `valuepulse demo`: a first look that needs nothing but cargo.
+//!
+//! It starts three things in one process:
+//!
+//! 1. an embedded Kafka-protocol broker (librdkafka's mock cluster) with the
+//!    `deploys` and `incidents` topics;
+//! 2. the daemon itself ([`app::run`]), pointed at that broker;
+//! 3. a [`generator`] that publishes about 30 days of history for five
+//!    services, then a new deploy every second or two, with the occasional
+//!    failure, rollback and incident, so `/metrics` moves while you watch.
+//!
+//! The mock cluster answers offsets-by-timestamp with "end", so the daemon
+//! starts at the end of the (still empty) topics; the generator therefore
+//! waits for readiness before publishing, and everything it publishes is
+//! consumed. Ctrl-C stops the generator, then the daemon, then the broker.
+
+mod generator;
+mod rng;
+
+use std::net::SocketAddr;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use rdkafka::ClientConfig;
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{DefaultProducerContext, FutureProducer, FutureRecord};
+use tokio::sync::oneshot;
+
+use crate::app;
+use crate::config::Config;
+use crate::ingest::progress::Progress;
+use generator::{Generator, Record, Topic};
+
+/// Seed of the demo's story: the same history every run, chosen so that the
+/// five services land in different tiers (see the generator's tests).
+pub const SEED: u64 = 88;
+
+/// Topic names of the demo (the defaults of `config/default.toml`).
+const DEPLOYS_TOPIC: &str = "deploys";
+const INCIDENTS_TOPIC: &str = "incidents";
+
+/// How long the daemon may take to become ready before the demo gives up.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs the demo until SIGINT/SIGTERM, serving `/metrics` on `listen`.
+pub async fn run(listen: String) -> anyhow::Result<()> {
+    let broker = Broker::start().await?;
+    let result = run_daemon(&broker.bootstrap, &listen).await;
+    broker.stop().await;
+    result
+}
+
+/// Starts the daemon against the broker at `bootstrap`, runs the generator
+/// until a shutdown signal, then stops the daemon and waits for it.
+async fn run_daemon(bootstrap: &str, listen: &str) -> anyhow::Result<()> {
+    let config = Config::load_with_env(
+        None,
+        [
+            ("VALUEPULSE__KAFKA__BROKERS", bootstrap),
+            ("VALUEPULSE__HTTP__LISTEN", listen),
+            ("VALUEPULSE__TOPICS__DEPLOYS", DEPLOYS_TOPIC),
+            ("VALUEPULSE__TOPICS__INCIDENTS", INCIDENTS_TOPIC),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    )
+    .context("the demo configuration is invalid")?;
+
+    let (stop_daemon, stopped) = oneshot::channel::<()>();
+    let (listening_tx, listening) = oneshot::channel();
+    let mut daemon = tokio::spawn(app::run(
+        config,
+        async {
+            let _ = stopped.await;
+        },
+        Some(listening_tx),
+    ));
+
+    // The generator runs until Ctrl-C (then `session` is Ok) or until it
+    // fails; if the daemon ends first, the session is dropped, which stops
+    // the generator too.
+    let session = async {
+        let Ok((addr, handles)) = listening.await else {
+            // The daemon ended before listening; its result says why.
+            return Ok(());
+        };
+        tokio::select! {
+            () = app::shutdown_signal() => {
+                tracing::info!("Stopping the demo.");
+                Ok(())
+            }
+            r = generate(bootstrap, addr, &handles.progress) => r,
+        }
+    };
+    let outcome = tokio::select! {
+        r = session => r,
+        r = &mut daemon => {
+            daemon_result(r)?;
+            anyhow::bail!("the daemon stopped unexpectedly");
+        }
+    };
+    let _ = stop_daemon.send(());
+    let stopped = daemon_result(daemon.await);
+    outcome.and(stopped)
+}
+
+fn daemon_result(joined: Result<anyhow::Result<()>, tokio::task::JoinError>) -> anyhow::Result<()> {
+    joined.context("the daemon task panicked")?
+}
+
+/// Waits for the daemon to be ready, publishes the history, prints the
+/// banner, then publishes live events for ever. Returns only on failure.
+async fn generate(bootstrap: &str, addr: SocketAddr, progress: &Progress) -> anyhow::Result<()> {
+    wait_until_ready(progress).await?;
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("client.id", "valuepulse-demo-generator")
+        .set("message.timeout.ms", "10000")
+        .create()
+        .context("cannot create the demo producer")?;
+    let mut generator = Generator::new(SEED);
+    let history = generator.backfill(app::system_clock());
+    publish(&producer, &history).await?;
+    tracing::info!(
+        events = history.len(),
+        "Published 30 days of history; now one deploy every 1-2 s."
+    );
+    println!("{}", banner(addr));
+    loop {
+        tokio::time::sleep(generator.pause()).await;
+        let records = generator.tick(app::system_clock());
+        publish(&producer, &records).await?;
+    }
+}
+
+/// Polls readiness: the daemon must have positioned at the end of the empty
+/// topics before anything is published, or the first events could be skipped.
+async fn wait_until_ready(progress: &Progress) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
+    loop {
+        match progress.readiness() {
+            Ok(()) => return Ok(()),
+            Err(why) if tokio::time::Instant::now() >= deadline => {
+                anyhow::bail!(
+                    "the daemon did not become ready in {READY_TIMEOUT:?}: {}",
+                    why.0
+                )
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// Queues every record, then waits for all acknowledgements: the backfill's
+/// hundreds of records go out in a few batches instead of one round trip each.
+async fn publish(producer: &FutureProducer, records: &[Record]) -> anyhow::Result<()> {
+    let mut deliveries = Vec::with_capacity(records.len());
+    for r in records {
+        let topic = match r.topic {
+            Topic::Deploys => DEPLOYS_TOPIC,
+            Topic::Incidents => INCIDENTS_TOPIC,
+        };
+        let record = FutureRecord::to(topic).key(r.key).payload(&r.payload);
+        let delivery = producer
+            .send_result(record)
+            .map_err(|(e, _)| e)
+            .context("cannot queue a demo event")?;
+        deliveries.push(delivery);
+    }
+    for delivery in deliveries {
+        delivery
+            .await
+            .context("the producer went away")?
+            .map_err(|(e, _)| e)
+            .context("the embedded broker did not take a demo event")?;
+    }
+    Ok(())
+}
+
+/// What to open first. An unspecified listen address (0.0.0.0) is shown as
+/// localhost so the URLs can be pasted as they are.
+fn banner(addr: SocketAddr) -> String {
+    let host = if addr.ip().is_unspecified() {
+        SocketAddr::new([127, 0, 0, 1].into(), addr.port())
+    } else {
+        addr
+    };
+    let metrics = format!("http://{host}/metrics");
+    [
+        String::new(),
+        "valuepulse demo is running: 30 days of history are in, and a new deploy lands every 1-2 s.".into(),
+        String::new(),
+        format!("  metrics:  {metrics}"),
+        format!("  ready:    http://{host}/readyz"),
+        String::new(),
+        format!("  try:      curl -s {metrics} | grep valuepulse_change_failure_ratio"),
+        format!("            curl -s {metrics} | grep 'valuepulse_deployments{{.*window=\"1d\"'"),
+        String::new(),
+        "Press Ctrl-C to stop.".into(),
+    ]
+    .join("\n")
+}
+
+/// The embedded broker. `MockCluster` wraps a raw pointer, so it is neither
+/// `Send` nor `Sync` and cannot live inside a task that may move between
+/// runtime threads: a dedicated thread creates it, hands back the bootstrap
+/// address and keeps it alive until told to stop (or until this handle is
+/// dropped, which closes the channel).
+struct Broker {
+    bootstrap: String,
+    stop: oneshot::Sender<()>,
+    thread: JoinHandle<()>,
+}
+
+impl Broker {
+    async fn start() -> anyhow::Result<Self> {
+        let (ready_tx, ready_rx) = oneshot::channel::<anyhow::Result<String>>();
+        let (stop, stop_rx) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("demo-kafka".into())
+            .spawn(move || match mock_cluster() {
+                Ok(cluster) => {
+                    if ready_tx.send(Ok(cluster.bootstrap_servers())).is_ok() {
+                        let _ = stop_rx.blocking_recv();
+                    }
+                    drop(cluster);
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                }
+            })
+            .context("cannot start the embedded Kafka broker thread")?;
+        let bootstrap = ready_rx
+            .await
+            .context("the embedded Kafka broker thread ended early")??;
+        tracing::info!(bootstrap = %bootstrap, "Embedded Kafka broker (librdkafka mock cluster) is up.");
+        Ok(Self {
+            bootstrap,
+            stop,
+            thread,
+        })
+    }
+
+    /// Stops the broker and waits for its thread.
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let thread = self.thread;
+        match tokio::task::spawn_blocking(move || thread.join()).await {
+            Ok(Ok(())) => tracing::info!("Embedded Kafka broker stopped."),
+            _ => tracing::warn!("The embedded Kafka broker thread did not end cleanly."),
+        }
+    }
+}
+
+/// One broker with the demo's topics: 3 partitions for deploys (keyed by
+/// service, so services spread out), 1 for incidents.
+fn mock_cluster() -> anyhow::Result<MockCluster<'static, DefaultProducerContext>> {
+    let cluster = MockCluster::new(1).context("cannot create the mock Kafka cluster")?;
+    cluster
+        .create_topic(DEPLOYS_TOPIC, 3, 1)
+        .context("cannot create the deploys topic")?;
+    cluster
+        .create_topic(INCIDENTS_TOPIC, 1, 1)
+        .context("cannot create the incidents topic")?;
+    Ok(cluster)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn banner_names_the_urls_and_replaces_an_unspecified_host() {
+        let b = banner("0.0.0.0:9464".parse().unwrap());
+        assert!(b.contains("http://127.0.0.1:9464/metrics"));
+        assert!(b.contains("http://127.0.0.1:9464/readyz"));
+        assert!(b.contains("grep valuepulse_change_failure_ratio"));
+        let b = banner("127.0.0.1:19465".parse().unwrap());
+        assert!(b.contains("http://127.0.0.1:19465/metrics"));
+    }
+}
