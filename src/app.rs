@@ -63,6 +63,7 @@ pub async fn run(
             topics: [
                 config.topics.deploys.clone(),
                 config.topics.incidents.clone(),
+                config.topics.feature_usage.clone(),
             ],
             clock,
         })))

@@ -62,6 +62,8 @@ pub struct Config {
     pub dora: DoraConfig,
     /// Caps that bound memory and label cardinality.
     pub limits: LimitsConfig,
+    /// Feature adoption.
+    pub adoption: AdoptionConfig,
     /// Consumer loop tuning.
     pub ingest: IngestConfig,
     /// Admin HTTP server.
@@ -95,6 +97,8 @@ pub struct TopicsConfig {
     pub deploys: String,
     /// Incident events.
     pub incidents: String,
+    /// Feature-usage events (consumer group, keyed by user).
+    pub feature_usage: String,
 }
 
 /// `[windows]`
@@ -117,6 +121,16 @@ pub struct DoraConfig {
     pub environments: Vec<String>,
 }
 
+/// `[adoption]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdoptionConfig {
+    /// Distinct users since shipping for a shipped feature to count as used.
+    pub min_users: u64,
+    /// Width of the time buckets of usage aggregates (bounds window-edge error).
+    pub bucket: String,
+}
+
 /// `[limits]`
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -125,6 +139,8 @@ pub struct LimitsConfig {
     pub max_services: usize,
     /// Cap of distinct teams.
     pub max_teams: usize,
+    /// Cap of distinct features.
+    pub max_features: usize,
     /// Largest accepted record.
     pub max_event_bytes: usize,
 }
@@ -269,6 +285,7 @@ impl Config {
         for (key, v) in [
             ("limits.max_services", self.limits.max_services),
             ("limits.max_teams", self.limits.max_teams),
+            ("limits.max_features", self.limits.max_features),
             ("limits.max_event_bytes", self.limits.max_event_bytes),
             ("ingest.batch_size", self.ingest.batch_size),
         ] {

@@ -25,14 +25,31 @@ const D: i64 = 86_400;
 
 /// RFC 3339 of `now + offset_seconds`.
 fn at(now: i64, offset: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(now + offset).unwrap().format(&Rfc3339).unwrap()
+    OffsetDateTime::from_unix_timestamp(now + offset)
+        .unwrap()
+        .format(&Rfc3339)
+        .unwrap()
 }
 
-fn deploy(now: i64, id: &str, service: &str, team: &str, env: &str, status: &str, finished: i64, leads: &[i64]) -> String {
+fn deploy(
+    now: i64,
+    id: &str,
+    service: &str,
+    team: &str,
+    env: &str,
+    status: &str,
+    finished: i64,
+    leads: &[i64],
+) -> String {
     let changes: Vec<String> = leads
         .iter()
         .enumerate()
-        .map(|(i, l)| format!(r#"{{"id":"{id}-c{i}","committed_at":"{}"}}"#, at(now, finished - l)))
+        .map(|(i, l)| {
+            format!(
+                r#"{{"id":"{id}-c{i}","committed_at":"{}"}}"#,
+                at(now, finished - l)
+            )
+        })
         .collect();
     format!(
         r#"{{"id":"{id}","service":"{service}","team":"{team}","environment":"{env}","status":"{status}","finished_at":"{}","version":"1.0.0","changes":[{}]}}"#,
@@ -45,10 +62,23 @@ fn with_rollback_of(json: String, of: &str) -> String {
     json.replacen('{', &format!(r#"{{"rollback_of":"{of}","#), 1)
 }
 
-fn incident(now: i64, id: &str, service: &str, team: &str, env: &str, opened: i64, resolved: Option<i64>, cause: Option<&str>) -> String {
+fn incident(
+    now: i64,
+    id: &str,
+    service: &str,
+    team: &str,
+    env: &str,
+    opened: i64,
+    resolved: Option<i64>,
+    cause: Option<&str>,
+) -> String {
     let mut s = format!(
         r#"{{"id":"{id}","service":"{service}","team":"{team}","environment":"{env}","severity":"sev2","status":"{}","opened_at":"{}""#,
-        if resolved.is_some() { "resolved" } else { "opened" },
+        if resolved.is_some() {
+            "resolved"
+        } else {
+            "opened"
+        },
         at(now, opened)
     );
     if let Some(r) = resolved {
@@ -68,19 +98,51 @@ type Records = Vec<(String, String)>;
 fn dataset(now: i64) -> (Records, Records) {
     let p = "production";
     let d = |id: &str, svc: &str, team: &str, status: &str, t: i64, leads: &[i64]| {
-        (svc.to_owned(), deploy(now, id, svc, team, p, status, t, leads))
+        (
+            svc.to_owned(),
+            deploy(now, id, svc, team, p, status, t, leads),
+        )
     };
     let c3 = d("c3", "checkout", "payments", "succeeded", -10 * D, &[5 * H]);
     let deploys = vec![
         // checkout / payments
-        d("c1", "checkout", "payments", "succeeded", -2 * D, &[H, 3 * H]), // failure via incident i1
+        d(
+            "c1",
+            "checkout",
+            "payments",
+            "succeeded",
+            -2 * D,
+            &[H, 3 * H],
+        ), // failure via incident i1
         d("c2", "checkout", "payments", "failed", -5 * D, &[2 * H]),
         c3.clone(),
         c3, // identical redelivery: duplicate
         d("c4", "checkout", "payments", "succeeded", -12 * D, &[4 * H]), // first version ...
-        d("c4", "checkout", "payments", "rolled_back", -12 * D, &[4 * H]), // ... updated: rolled back
+        d(
+            "c4",
+            "checkout",
+            "payments",
+            "rolled_back",
+            -12 * D,
+            &[4 * H],
+        ), // ... updated: rolled back
         d("c5", "checkout", "payments", "succeeded", -20 * D, &[D]), // rolled back later by c6
-        ("checkout".into(), with_rollback_of(deploy(now, "c6", "checkout", "payments", p, "succeeded", -19 * D, &[30 * M]), "c5")),
+        (
+            "checkout".into(),
+            with_rollback_of(
+                deploy(
+                    now,
+                    "c6",
+                    "checkout",
+                    "payments",
+                    p,
+                    "succeeded",
+                    -19 * D,
+                    &[30 * M],
+                ),
+                "c5",
+            ),
+        ),
         // cart / payments
         d("k1", "cart", "payments", "succeeded", -3 * D, &[6 * H]),
         d("k2", "cart", "payments", "succeeded", -8 * D, &[2 * D]),
@@ -88,41 +150,114 @@ fn dataset(now: i64) -> (Records, Records) {
         // search / discovery
         d("s1", "search", "discovery", "succeeded", -4 * D, &[20 * M]),
         d("s2", "search", "discovery", "failed", -6 * D, &[]),
-        d("s3", "search", "discovery", "succeeded", -6 * D + 2 * H, &[40 * M]),
-        d("s5", "search", "discovery", "succeeded", -9 * D - 2 * H, &[3 * H]), // failure via i5
+        d(
+            "s3",
+            "search",
+            "discovery",
+            "succeeded",
+            -6 * D + 2 * H,
+            &[40 * M],
+        ),
+        d(
+            "s5",
+            "search",
+            "discovery",
+            "succeeded",
+            -9 * D - 2 * H,
+            &[3 * H],
+        ), // failure via i5
         // staging: valid, ignored
-        ("search".into(), deploy(now, "s4", "search", "discovery", "staging", "failed", -D, &[])),
+        (
+            "search".into(),
+            deploy(
+                now,
+                "s4",
+                "search",
+                "discovery",
+                "staging",
+                "failed",
+                -D,
+                &[],
+            ),
+        ),
         // invalid JSON, late (beyond 30d + 1h grace), future (beyond 5m skew)
-        ("checkout".into(), r#"{"id": "broken", "service": "#.to_owned()),
+        (
+            "checkout".into(),
+            r#"{"id": "broken", "service": "#.to_owned(),
+        ),
         d("late", "checkout", "payments", "succeeded", -40 * D, &[H]),
         d("future", "checkout", "payments", "succeeded", H, &[H]),
     ];
-    let i = |id: &str, svc: &str, team: &str, env: &str, o: i64, r: Option<i64>, c: Option<&str>| {
-        (svc.to_owned(), incident(now, id, svc, team, env, o, r, c))
-    };
+    let i =
+        |id: &str, svc: &str, team: &str, env: &str, o: i64, r: Option<i64>, c: Option<&str>| {
+            (svc.to_owned(), incident(now, id, svc, team, env, o, r, c))
+        };
     let incidents = vec![
-        i("i1", "checkout", "payments", p, -2 * D + H, None, Some("c1")),
-        i("i1", "checkout", "payments", p, -2 * D + H, Some(-2 * D + 3 * H), Some("c1")), // TTR 2h
+        i(
+            "i1",
+            "checkout",
+            "payments",
+            p,
+            -2 * D + H,
+            None,
+            Some("c1"),
+        ),
+        i(
+            "i1",
+            "checkout",
+            "payments",
+            p,
+            -2 * D + H,
+            Some(-2 * D + 3 * H),
+            Some("c1"),
+        ), // TTR 2h
         i("i2", "checkout", "payments", p, -15 * D, None, None),
-        i("i2", "checkout", "payments", p, -15 * D, Some(-15 * D + 30 * M), None), // TTR 30m
+        i(
+            "i2",
+            "checkout",
+            "payments",
+            p,
+            -15 * D,
+            Some(-15 * D + 30 * M),
+            None,
+        ), // TTR 30m
         i("i3", "cart", "payments", p, -6 * H, None, None), // still open
         i("i4", "search", "discovery", "staging", -D, None, None), // ignored
         i("i5", "search", "discovery", p, -9 * D, None, Some("s5")),
-        i("i5", "search", "discovery", p, -9 * D, Some(-8 * D), Some("s5")), // TTR 1d
+        i(
+            "i5",
+            "search",
+            "discovery",
+            p,
+            -9 * D,
+            Some(-8 * D),
+            Some("s5"),
+        ), // TTR 1d
     ];
     (deploys, incidents)
 }
 
 /// Every DORA series expected, worked out by hand. `quantiles` entries are
 /// checked within the histogram precision, the rest exactly.
-fn expected(deploys_topic: &str, incidents_topic: &str) -> (BTreeMap<String, f64>, BTreeMap<String, f64>) {
+fn expected(
+    deploys_topic: &str,
+    incidents_topic: &str,
+) -> (BTreeMap<String, f64>, BTreeMap<String, f64>) {
     let mut exact = BTreeMap::new();
     let mut quantiles = BTreeMap::new();
-    let key = |svc: &str, team: &str| format!(r#"environment="production",service="{svc}",team="{team}""#);
+    let key = |svc: &str, team: &str| {
+        format!(r#"environment="production",service="{svc}",team="{team}""#)
+    };
     let mut series = |svc: &str, team: &str, w: &str, deploys: u64, failed: u64| {
         let k = key(svc, team);
-        exact.insert(format!(r#"valuepulse_deployments{{{k},window="{w}"}}"#), deploys as f64);
-        exact.insert(format!(r#"valuepulse_deployments_failed{{{k},window="{w}"}}"#), failed as f64);
+        exact.insert(
+            format!(r#"valuepulse_deployments{{{k},window="{w}"}}"#),
+            deploys as f64,
+        );
+        exact.insert(
+            format!(r#"valuepulse_deployments_failed{{{k},window="{w}"}}"#),
+            failed as f64,
+        );
         if deploys > 0 {
             exact.insert(
                 format!(r#"valuepulse_change_failure_ratio{{{k},window="{w}"}}"#),
@@ -143,39 +278,131 @@ fn expected(deploys_topic: &str, incidents_topic: &str) -> (BTreeMap<String, f64
     series("search", "discovery", "7d", 3, 1);
     series("search", "discovery", "30d", 4, 2);
 
-    let mut summary = |metric: &str, svc: &str, team: &str, w: &str, q: [i64; 3], count: u64, sum: i64| {
-        let k = key(svc, team);
-        for (qv, v) in ["0.5", "0.9", "0.95"].iter().zip(q) {
-            quantiles.insert(format!(r#"{metric}{{{k},quantile="{qv}",window="{w}"}}"#), v as f64);
-        }
-        exact.insert(format!(r#"{metric}_count{{{k},window="{w}"}}"#), count as f64);
-        exact.insert(format!(r#"{metric}_sum{{{k},window="{w}"}}"#), sum as f64);
-    };
+    let mut summary =
+        |metric: &str, svc: &str, team: &str, w: &str, q: [i64; 3], count: u64, sum: i64| {
+            let k = key(svc, team);
+            for (qv, v) in ["0.5", "0.9", "0.95"].iter().zip(q) {
+                quantiles.insert(
+                    format!(r#"{metric}{{{k},quantile="{qv}",window="{w}"}}"#),
+                    v as f64,
+                );
+            }
+            exact.insert(
+                format!(r#"{metric}_count{{{k},window="{w}"}}"#),
+                count as f64,
+            );
+            exact.insert(format!(r#"{metric}_sum{{{k},window="{w}"}}"#), sum as f64);
+        };
     let lt = "valuepulse_lead_time_seconds";
     let ttr = "valuepulse_time_to_restore_seconds";
     // checkout lead, succeeded deploys only. 7d: c1 [1h, 3h]. Ranks: ceil(.5*2)=1, ceil(.9*2)=2.
-    summary(lt, "checkout", "payments", "7d", [H, 3 * H, 3 * H], 2, 4 * H);
+    summary(
+        lt,
+        "checkout",
+        "payments",
+        "7d",
+        [H, 3 * H, 3 * H],
+        2,
+        4 * H,
+    );
     // 30d: c1 1h,3h; c3 5h; c5 1d; c6 30m -> [30m,1h,3h,5h,1d]; ranks 3, 5, 5.
-    summary(lt, "checkout", "payments", "30d", [3 * H, D, D], 5, 30 * M + H + 3 * H + 5 * H + D);
+    summary(
+        lt,
+        "checkout",
+        "payments",
+        "30d",
+        [3 * H, D, D],
+        5,
+        30 * M + H + 3 * H + 5 * H + D,
+    );
     // checkout restore. 7d: i1 2h. 30d: [30m, 2h]; ranks 1, 2, 2.
-    summary(ttr, "checkout", "payments", "7d", [2 * H, 2 * H, 2 * H], 1, 2 * H);
-    summary(ttr, "checkout", "payments", "30d", [30 * M, 2 * H, 2 * H], 2, 2 * H + 30 * M);
+    summary(
+        ttr,
+        "checkout",
+        "payments",
+        "7d",
+        [2 * H, 2 * H, 2 * H],
+        1,
+        2 * H,
+    );
+    summary(
+        ttr,
+        "checkout",
+        "payments",
+        "30d",
+        [30 * M, 2 * H, 2 * H],
+        2,
+        2 * H + 30 * M,
+    );
     // cart lead. 7d: [6h]. 30d: [6h, 12h, 2d]; ranks 2, 3, 3.
-    summary(lt, "cart", "payments", "7d", [6 * H, 6 * H, 6 * H], 1, 6 * H);
-    summary(lt, "cart", "payments", "30d", [12 * H, 2 * D, 2 * D], 3, 6 * H + 12 * H + 2 * D);
+    summary(
+        lt,
+        "cart",
+        "payments",
+        "7d",
+        [6 * H, 6 * H, 6 * H],
+        1,
+        6 * H,
+    );
+    summary(
+        lt,
+        "cart",
+        "payments",
+        "30d",
+        [12 * H, 2 * D, 2 * D],
+        3,
+        6 * H + 12 * H + 2 * D,
+    );
     // search lead. 7d: [20m, 40m]; ranks 1, 2. 30d: [20m, 40m, 3h]; ranks 2, 3, 3.
-    summary(lt, "search", "discovery", "7d", [20 * M, 40 * M, 40 * M], 2, 60 * M);
-    summary(lt, "search", "discovery", "30d", [40 * M, 3 * H, 3 * H], 3, 60 * M + 3 * H);
+    summary(
+        lt,
+        "search",
+        "discovery",
+        "7d",
+        [20 * M, 40 * M, 40 * M],
+        2,
+        60 * M,
+    );
+    summary(
+        lt,
+        "search",
+        "discovery",
+        "30d",
+        [40 * M, 3 * H, 3 * H],
+        3,
+        60 * M + 3 * H,
+    );
     // search restore: i5 resolved 8 days ago, so 30d only.
     summary(ttr, "search", "discovery", "30d", [D, D, D], 1, D);
 
-    exact.insert(format!(r#"valuepulse_incidents_open{{{}}}"#, key("checkout", "payments")), 0.0);
-    exact.insert(format!(r#"valuepulse_incidents_open{{{}}}"#, key("cart", "payments")), 1.0);
-    exact.insert(format!(r#"valuepulse_incidents_open{{{}}}"#, key("search", "discovery")), 0.0);
+    exact.insert(
+        format!(
+            r#"valuepulse_incidents_open{{{}}}"#,
+            key("checkout", "payments")
+        ),
+        0.0,
+    );
+    exact.insert(
+        format!(
+            r#"valuepulse_incidents_open{{{}}}"#,
+            key("cart", "payments")
+        ),
+        1.0,
+    );
+    exact.insert(
+        format!(
+            r#"valuepulse_incidents_open{{{}}}"#,
+            key("search", "discovery")
+        ),
+        0.0,
+    );
 
     let mut tier = |svc: &str, team: &str, metric: &str, t: u8| {
         exact.insert(
-            format!(r#"valuepulse_dora_tier{{{},metric="{metric}",window="30d"}}"#, key(svc, team)),
+            format!(
+                r#"valuepulse_dora_tier{{{},metric="{metric}",window="30d"}}"#,
+                key(svc, team)
+            ),
             t as f64,
         );
     };
@@ -196,16 +423,37 @@ fn expected(deploys_topic: &str, incidents_topic: &str) -> (BTreeMap<String, f64
 
     // 19 deploy records: accepted c1 c2 c3 c4 c5 c6 k1 k2 k3 s1 s2 s3 s5 (13), updated c4,
     // duplicate c3, ignored s4, invalid, late, future.
-    let events = |topic: &str, outcome: &str| format!(r#"valuepulse_events_total{{outcome="{outcome}",topic="{topic}"}}"#);
-    for (o, n) in [("accepted", 13), ("updated", 1), ("duplicate", 1), ("ignored", 1), ("invalid", 1), ("late", 1), ("future", 1), ("oversized", 0)] {
+    let events = |topic: &str, outcome: &str| {
+        format!(r#"valuepulse_events_total{{outcome="{outcome}",topic="{topic}"}}"#)
+    };
+    for (o, n) in [
+        ("accepted", 13),
+        ("updated", 1),
+        ("duplicate", 1),
+        ("ignored", 1),
+        ("invalid", 1),
+        ("late", 1),
+        ("future", 1),
+        ("oversized", 0),
+    ] {
         exact.insert(events(deploys_topic, o), n as f64);
     }
     // 8 incident records: 7 accepted, i4 (staging) ignored.
-    for (o, n) in [("accepted", 7), ("updated", 0), ("duplicate", 0), ("ignored", 1), ("invalid", 0), ("late", 0), ("future", 0)] {
+    for (o, n) in [
+        ("accepted", 7),
+        ("updated", 0),
+        ("duplicate", 0),
+        ("ignored", 1),
+        ("invalid", 0),
+        ("late", 0),
+        ("future", 0),
+    ] {
         exact.insert(events(incidents_topic, o), n as f64);
     }
     exact.insert(
-        format!(r#"valuepulse_events_invalid_total{{reason="malformed_json",topic="{deploys_topic}"}}"#),
+        format!(
+            r#"valuepulse_events_invalid_total{{reason="malformed_json",topic="{deploys_topic}"}}"#
+        ),
         1.0,
     );
     exact.insert("valuepulse_ready".into(), 1.0);
@@ -225,7 +473,11 @@ const DORA_METRICS: &[&str] = &[
 
 /// Checks a scrape against the hand-computed answer: every expected value,
 /// and no DORA series that was not expected.
-fn assert_matches_expected(scrape: &BTreeMap<String, f64>, deploys_topic: &str, incidents_topic: &str) {
+fn assert_matches_expected(
+    scrape: &BTreeMap<String, f64>,
+    deploys_topic: &str,
+    incidents_topic: &str,
+) {
     let (exact, quantiles) = expected(deploys_topic, incidents_topic);
     let mut errors = Vec::new();
     for (k, want) in &exact {
@@ -247,11 +499,19 @@ fn assert_matches_expected(scrape: &BTreeMap<String, f64>, deploys_topic: &str, 
             errors.push(format!("unexpected series {k} = {}", scrape[k]));
         }
     }
-    assert!(errors.is_empty(), "{} mismatches:\n{}", errors.len(), errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "{} mismatches:\n{}",
+        errors.len(),
+        errors.join("\n")
+    );
 }
 
 fn topics_env<'a>(deploys: &'a str, incidents: &'a str) -> [(&'static str, &'a str); 2] {
-    [("VALUEPULSE__TOPICS__DEPLOYS", deploys), ("VALUEPULSE__TOPICS__INCIDENTS", incidents)]
+    [
+        ("VALUEPULSE__TOPICS__DEPLOYS", deploys),
+        ("VALUEPULSE__TOPICS__INCIDENTS", incidents),
+    ]
 }
 
 fn as_refs(v: &[(String, String)]) -> Vec<(&str, &str)> {
@@ -280,7 +540,10 @@ fn hand_computed_dataset_through_real_kafka_scrapes_exactly_and_survives_sigkill
     // Live ingest: poll until every record is counted, then compare.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let total = |m: &BTreeMap<String, f64>| -> f64 {
-        m.iter().filter(|(k, _)| k.starts_with("valuepulse_events_total{")).map(|(_, v)| v).sum()
+        m.iter()
+            .filter(|(k, _)| k.starts_with("valuepulse_events_total{"))
+            .map(|(_, v)| v)
+            .sum()
     };
     let (d, i) = dataset(now);
     let records = (d.len() + i.len()) as f64;
@@ -294,7 +557,10 @@ fn hand_computed_dataset_through_real_kafka_scrapes_exactly_and_survives_sigkill
     // The lint on a real scrape.
     let text = daemon.scrape();
     let lint = promtool_check_metrics(&text);
-    assert!(lint.trim().is_empty(), "promtool check metrics reported:\n{lint}");
+    assert!(
+        lint.trim().is_empty(),
+        "promtool check metrics reported:\n{lint}"
+    );
 
     // SIGKILL, start again on the same topics: replay rebuilds the same scrape.
     daemon.kill9();
@@ -307,10 +573,16 @@ fn hand_computed_dataset_through_real_kafka_scrapes_exactly_and_survives_sigkill
         .filter(|k| before.get(*k) != after.get(*k))
         .map(|k| format!("{k}: before {:?}, after {:?}", before.get(k), after.get(k)))
         .collect();
-    assert!(diff.is_empty(), "scrape differs after restart:\n{}", diff.join("\n"));
+    assert!(
+        diff.is_empty(),
+        "scrape differs after restart:\n{}",
+        diff.join("\n")
+    );
     assert_matches_expected(&after, &deploys, &incidents);
 
-    let status = daemon.terminate(Duration::from_secs(10)).expect("exits within 10 s of SIGTERM");
+    let status = daemon
+        .terminate(Duration::from_secs(10))
+        .expect("exits within 10 s of SIGTERM");
     assert!(status.success(), "exit status {status}");
 }
 

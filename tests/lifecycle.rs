@@ -12,7 +12,10 @@ use common::{Daemon, create_topics, http_get, unique};
 #[test]
 fn unreachable_broker_keeps_retrying_not_ready_but_alive_and_sigterm_exits_zero() {
     // Nothing listens on port 1 of loopback.
-    let mut daemon = Daemon::start(&[("VALUEPULSE__KAFKA__BROKERS", "127.0.0.1:1"), ("VALUEPULSE__KAFKA__REQUEST_TIMEOUT", "1s")]);
+    let mut daemon = Daemon::start(&[
+        ("VALUEPULSE__KAFKA__BROKERS", "127.0.0.1:1"),
+        ("VALUEPULSE__KAFKA__REQUEST_TIMEOUT", "1s"),
+    ]);
     let start = Instant::now();
     let mut answered = false;
     while start.elapsed() < Duration::from_secs(8) {
@@ -26,11 +29,16 @@ fn unreachable_broker_keeps_retrying_not_ready_but_alive_and_sigterm_exits_zero(
         std::thread::sleep(Duration::from_millis(500));
     }
     assert!(answered, "admin server never answered");
-    assert!(daemon.alive(), "daemon died while the broker was unreachable");
+    assert!(
+        daemon.alive(),
+        "daemon died while the broker was unreachable"
+    );
     let metrics = daemon.scrape();
     assert!(metrics.contains("valuepulse_ready 0"), "{metrics}");
     let t = Instant::now();
-    let status = daemon.terminate(Duration::from_secs(10)).expect("exit within 10 s of SIGTERM");
+    let status = daemon
+        .terminate(Duration::from_secs(10))
+        .expect("exit within 10 s of SIGTERM");
     assert!(status.success(), "exit status {status}");
     assert!(t.elapsed() < Duration::from_secs(10));
 }
@@ -40,9 +48,14 @@ fn sigterm_while_consuming_exits_zero_within_ten_seconds() {
     let deploys = unique("deploys");
     let incidents = unique("incidents");
     create_topics(&[(&deploys, 1), (&incidents, 1)]);
-    let mut daemon = Daemon::start(&[("VALUEPULSE__TOPICS__DEPLOYS", &deploys), ("VALUEPULSE__TOPICS__INCIDENTS", &incidents)]);
+    let mut daemon = Daemon::start(&[
+        ("VALUEPULSE__TOPICS__DEPLOYS", &deploys),
+        ("VALUEPULSE__TOPICS__INCIDENTS", &incidents),
+    ]);
     daemon.wait_ready(Duration::from_secs(60));
-    let status = daemon.terminate(Duration::from_secs(10)).expect("exit within 10 s of SIGTERM");
+    let status = daemon
+        .terminate(Duration::from_secs(10))
+        .expect("exit within 10 s of SIGTERM");
     assert!(status.success(), "exit status {status}");
 }
 
@@ -54,15 +67,23 @@ fn metrics_are_gzipped_when_asked_and_carry_the_text_format_content_type() {
         if let Some(r) = http_get(&daemon.addr, "/metrics", &[("Accept-Encoding", "gzip")]) {
             break r;
         }
-        assert!(start.elapsed() < Duration::from_secs(10), "admin server never answered");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "admin server never answered"
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     assert_eq!(status, 200);
     let head = head.to_ascii_lowercase();
     assert!(head.contains("content-encoding: gzip"), "{head}");
-    assert!(head.contains("content-type: text/plain; version=0.0.4"), "{head}");
+    assert!(
+        head.contains("content-type: text/plain; version=0.0.4"),
+        "{head}"
+    );
     let mut text = String::new();
-    flate2::read::GzDecoder::new(&body[..]).read_to_string(&mut text).unwrap();
+    flate2::read::GzDecoder::new(&body[..])
+        .read_to_string(&mut text)
+        .unwrap();
     assert!(text.contains("valuepulse_build_info{version=\""), "{text}");
     let (_, plain_head, _) = daemon.get("/metrics").unwrap();
     assert!(!plain_head.to_ascii_lowercase().contains("content-encoding"));
@@ -79,8 +100,17 @@ fn check_config_prints_redacted_config_or_exits_64_naming_the_key() {
         "[kafka]\nbrokers = \"k:9092\"\n[kafka.properties]\n\"sasl.username\" = \"vp\"\n\"sasl.password\" = \"hunter2\"\n\"security.protocol\" = \"SASL_SSL\"\n\"sasl.mechanism\" = \"PLAIN\"\n",
     )
     .unwrap();
-    let out = Command::new(bin).args(["check-config", "--config"]).arg(&good).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(bin)
+        .args(["check-config", "--config"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let shown = String::from_utf8(out.stdout).unwrap();
     assert!(shown.contains("brokers = \"k:9092\""), "{shown}");
     assert!(!shown.contains("hunter2"), "{shown}");
@@ -88,18 +118,29 @@ fn check_config_prints_redacted_config_or_exits_64_naming_the_key() {
     let cases = [
         ("[http]\nlisten = \"127.0.0.1:9464\"\nlisen = 1\n", "lisen"),
         ("[windows]\nsizes = [\"1d\", \"soon\"]\n", "windows.sizes"),
-        ("[kafka.properties]\n\"no.such.property\" = \"1\"\n", "kafka.properties"),
+        (
+            "[kafka.properties]\n\"no.such.property\" = \"1\"\n",
+            "kafka.properties",
+        ),
     ];
     for (i, (toml, key)) in cases.iter().enumerate() {
         let bad = dir.join(format!("bad{i}.toml"));
         std::fs::write(&bad, toml).unwrap();
-        let out = Command::new(bin).args(["check-config", "--config"]).arg(&bad).output().unwrap();
+        let out = Command::new(bin)
+            .args(["check-config", "--config"])
+            .arg(&bad)
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(64), "{toml}");
         let err = String::from_utf8(out.stderr).unwrap();
         assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
         assert!(err.contains(key), "{err} should name {key}");
     }
     let out = Command::new(bin).arg("--version").output().unwrap();
-    assert!(String::from_utf8(out.stdout).unwrap().starts_with("valuepulse "));
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .starts_with("valuepulse ")
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -75,6 +75,8 @@ struct DeployRecord {
     /// `finished_at - committed_at` of each change, all positive.
     lead_times: Box<[Millis]>,
     rollback_of: Option<Box<str>>,
+    /// Features this deploy ships (for adoption's "first shipped").
+    features: Box<[Box<str>]>,
 }
 
 /// One retained incident event (the opening or the resolution).
@@ -106,6 +108,19 @@ pub struct DoraState {
     incidents: HashMap<Box<str>, IncidentRecord>,
     /// When records older than the horizon were last dropped.
     last_prune: Millis,
+}
+
+/// The first shipping of a feature, as far as retained history knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FirstShip<'s> {
+    /// Feature name, as written in the deploy's `features`.
+    pub feature: &'s str,
+    /// `finished_at` of the earliest deploy that shipped it.
+    pub at: Millis,
+    /// Service of that deploy.
+    pub service: &'s str,
+    /// Team of that deploy.
+    pub team: &'s str,
 }
 
 /// Quantiles of one distribution, in seconds.
@@ -202,6 +217,8 @@ impl DoraState {
         match event {
             Event::Deploy(d) => self.fold_deploy(d, now),
             Event::Incident(i) => self.fold_incident(i, now),
+            // Usage belongs to adoption state; it never reaches DORA state.
+            Event::Usage(_) => Outcome::Ignored,
         }
     }
 
@@ -237,7 +254,11 @@ impl DoraState {
             return Outcome::Ignored;
         };
         let fp = fingerprint(d);
-        if self.deploys.get(d.id.as_ref()).is_some_and(|e| e.fingerprint == fp) {
+        if self
+            .deploys
+            .get(d.id.as_ref())
+            .is_some_and(|e| e.fingerprint == fp)
+        {
             return Outcome::Duplicate;
         }
         let record = DeployRecord {
@@ -247,6 +268,7 @@ impl DoraState {
             finished_at: d.finished_at,
             lead_times: d.commit_times.iter().map(|c| d.finished_at - c).collect(),
             rollback_of: d.rollback_of.as_deref().map(Into::into),
+            features: d.features.iter().map(|f| f.as_ref().into()).collect(),
         };
         match self.deploys.get_mut(d.id.as_ref()) {
             Some(slot) => {
@@ -311,6 +333,35 @@ impl DoraState {
             r.opened.is_some() || r.resolved.is_some()
         });
         self.last_prune = now;
+    }
+
+    /// For every feature named by a retained deploy that shipped (status not
+    /// `failed`) to a tracked environment: its earliest such deploy. Sorted
+    /// by feature name.
+    pub fn first_ships(&self) -> Vec<FirstShip<'_>> {
+        let mut first: BTreeMap<&str, FirstShip<'_>> = BTreeMap::new();
+        for d in self.deploys.values() {
+            if d.status == DeployStatus::Failed {
+                continue;
+            }
+            for f in d.features.iter() {
+                let candidate = FirstShip {
+                    feature: f,
+                    at: d.finished_at,
+                    service: self.services.name(d.key.service),
+                    team: self.teams.name(d.key.team),
+                };
+                first
+                    .entry(f)
+                    .and_modify(|e| {
+                        if (candidate.at, candidate.service) < (e.at, e.service) {
+                            *e = candidate;
+                        }
+                    })
+                    .or_insert(candidate);
+            }
+        }
+        first.into_values().collect()
     }
 
     /// Number of retained deploy records.

@@ -291,3 +291,38 @@ fn services_beyond_the_cap_fold_into_other() {
     assert_eq!(names, ["__other__", "checkout"]);
     assert_eq!(r.service_overflow, 1);
 }
+
+#[test]
+fn first_ships_take_the_earliest_non_failed_deploy_of_each_feature() {
+    use DeployStatus::*;
+    let mut s = DoraState::new(settings());
+    let with = |mut e: Event<'static>, f: &'static [&'static str]| {
+        if let Event::Deploy(d) = &mut e {
+            d.features = f.iter().map(|x| Cow::Borrowed(*x)).collect();
+        }
+        e
+    };
+    s.fold(&with(deploy("a", Failed, NOW - 5 * D, &[]), &["x"]), NOW);
+    s.fold(
+        &with(deploy("b", Succeeded, NOW - 4 * D, &[]), &["x", "y"]),
+        NOW,
+    );
+    s.fold(
+        &with(deploy("c", RolledBack, NOW - 6 * D, &[]), &["y"]),
+        NOW,
+    );
+    s.fold(
+        &with(
+            with_environment(deploy("d", Succeeded, NOW - 9 * D, &[]), "staging"),
+            &["x"],
+        ),
+        NOW,
+    );
+    let ships = s.first_ships();
+    assert_eq!(ships.len(), 2);
+    assert_eq!((ships[0].feature, ships[0].at), ("x", NOW - 4 * D));
+    assert_eq!(
+        (ships[1].feature, ships[1].at, ships[1].service),
+        ("y", NOW - 6 * D, "checkout")
+    );
+}

@@ -91,6 +91,17 @@ impl Incident<'_> {
     }
 }
 
+/// One use of a feature by a user (the `feature-usage` topic).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Usage<'a> {
+    /// Feature used (a label, capped).
+    pub feature: Cow<'a, str>,
+    /// Who used it; never a label, only hashed into distinct-count sketches.
+    pub user: Cow<'a, str>,
+    /// Event time.
+    pub at: Millis,
+}
+
 /// Any event the domain folds.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Event<'a> {
@@ -98,6 +109,8 @@ pub enum Event<'a> {
     Deploy(Deploy<'a>),
     /// An incident opening or resolution.
     Incident(Incident<'a>),
+    /// A feature usage.
+    Usage(Usage<'a>),
 }
 
 /// What happened to one Kafka record. Exported as

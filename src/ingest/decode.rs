@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::domain::event::InvalidReason;
-use crate::domain::{Deploy, DeployStatus, Event, Incident, IncidentStatus, Millis};
+use crate::domain::{Deploy, DeployStatus, Event, Incident, IncidentStatus, Millis, Usage};
 
 /// Which stream a record came from, which fixes the event type it must hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -22,11 +22,13 @@ pub enum Stream {
     Deploys,
     /// The incidents topic.
     Incidents,
+    /// The feature-usage topic.
+    FeatureUsage,
 }
 
 impl Stream {
     /// Every stream, in export order.
-    pub const ALL: [Stream; 2] = [Stream::Deploys, Stream::Incidents];
+    pub const ALL: [Stream; 3] = [Stream::Deploys, Stream::Incidents, Stream::FeatureUsage];
 
     /// Dense index into [`Stream::ALL`].
     pub fn index(self) -> usize {
@@ -46,6 +48,7 @@ pub fn decode(stream: Stream, payload: &[u8]) -> Result<Event<'_>, InvalidReason
     match stream {
         Stream::Deploys => decode_deploy(payload).map(Event::Deploy),
         Stream::Incidents => decode_incident(payload).map(Event::Incident),
+        Stream::FeatureUsage => decode_usage(payload).map(Event::Usage),
     }
 }
 
@@ -214,6 +217,29 @@ fn decode_incident(payload: &[u8]) -> Result<Incident<'_>, InvalidReason> {
     Ok(i)
 }
 
+/// `feature-usage` topic, native v1.
+#[derive(Deserialize)]
+struct UsageV1<'a> {
+    #[serde(borrow)]
+    feature: Text<'a>,
+    #[serde(borrow)]
+    user: Text<'a>,
+    #[serde(borrow)]
+    at: Text<'a>,
+}
+
+fn decode_usage(payload: &[u8]) -> Result<Usage<'_>, InvalidReason> {
+    let w: UsageV1<'_> = serde_json::from_slice(payload).map_err(|e| classify(&e))?;
+    if w.feature.0.is_empty() || w.user.0.is_empty() {
+        return Err(InvalidReason::EmptyField);
+    }
+    Ok(Usage {
+        feature: w.feature.0,
+        user: w.user.0,
+        at: parse_time(&w.at.0)?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,14 +255,45 @@ mod tests {
     fn deploy(json: &str) -> Result<Deploy<'_>, InvalidReason> {
         match decode(Stream::Deploys, json.as_bytes())? {
             Event::Deploy(d) => Ok(d),
-            Event::Incident(_) => unreachable!(),
+            _ => unreachable!(),
         }
     }
 
     fn incident(json: &str) -> Result<Incident<'_>, InvalidReason> {
         match decode(Stream::Incidents, json.as_bytes())? {
             Event::Incident(i) => Ok(i),
-            Event::Deploy(_) => unreachable!(),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn decodes_usage_borrowing_feature_and_user() {
+        let json = br#"{"feature": "one-click-checkout", "user": "u-5521", "account": "acme", "at": "2026-11-25T12:00:00Z"}"#;
+        let Event::Usage(u) = decode(Stream::FeatureUsage, json).unwrap() else {
+            unreachable!()
+        };
+        assert!(matches!(u.feature, Cow::Borrowed("one-click-checkout")));
+        assert!(matches!(u.user, Cow::Borrowed("u-5521")));
+        assert_eq!(u.at, parse_time("2026-11-25T12:00:00Z").unwrap());
+        for (bad, reason) in [
+            (
+                &br#"{"feature": "f", "at": "2026-11-25T12:00:00Z"}"#[..],
+                InvalidReason::MissingField,
+            ),
+            (
+                br#"{"feature": "", "user": "u", "at": "2026-11-25T12:00:00Z"}"#,
+                InvalidReason::EmptyField,
+            ),
+            (
+                br#"{"feature": "f", "user": 7, "at": "2026-11-25T12:00:00Z"}"#,
+                InvalidReason::WrongType,
+            ),
+            (
+                br#"{"feature": "f", "user": "u", "at": "noon"}"#,
+                InvalidReason::BadTimestamp,
+            ),
+        ] {
+            assert_eq!(decode(Stream::FeatureUsage, bad).unwrap_err(), reason);
         }
     }
 

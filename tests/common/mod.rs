@@ -31,12 +31,18 @@ pub fn brokers() -> String {
 
 /// A topic name no other test (or earlier run) uses.
 pub fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     format!("{prefix}-{}-{nanos}", std::process::id())
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// Creates topics (name, partitions) on the test broker.
@@ -50,7 +56,10 @@ pub fn create_topics(topics: &[(&str, i32)]) {
         .map(|(n, p)| NewTopic::new(n, *p, TopicReplication::Fixed(1)))
         .collect();
     let results = runtime()
-        .block_on(admin.create_topics(&new, &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)))))
+        .block_on(admin.create_topics(
+            &new,
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))),
+        ))
         .expect("create_topics request");
     for r in results {
         r.unwrap_or_else(|(t, e)| panic!("cannot create topic {t}: {e}"));
@@ -69,7 +78,10 @@ pub fn produce(topic: &str, records: &[(&str, &str)]) {
     runtime().block_on(async {
         for (key, payload) in records {
             producer
-                .send(FutureRecord::to(topic).key(*key).payload(*payload), Duration::from_secs(30))
+                .send(
+                    FutureRecord::to(topic).key(*key).payload(*payload),
+                    Duration::from_secs(30),
+                )
                 .await
                 .unwrap_or_else(|(e, _)| panic!("produce to {topic} failed: {e}"));
         }
@@ -78,7 +90,11 @@ pub fn produce(topic: &str, records: &[(&str, &str)]) {
 
 /// A free loopback port.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The daemon, run as a child process of the test.
@@ -156,7 +172,10 @@ impl Daemon {
 
     /// SIGTERM, then wait up to `deadline` for the exit status.
     pub fn terminate(&mut self, deadline: Duration) -> Option<ExitStatus> {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let start = Instant::now();
         while start.elapsed() < deadline {
             if let Some(s) = self.child.try_wait().unwrap() {
@@ -181,7 +200,11 @@ impl Drop for Daemon {
 }
 
 /// Minimal HTTP/1.1 GET (no client crate needed); None if not connectable.
-pub fn http_get(addr: &str, path: &str, headers: &[(&str, &str)]) -> Option<(u16, String, Vec<u8>)> {
+pub fn http_get(
+    addr: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Option<(u16, String, Vec<u8>)> {
     let mut s = TcpStream::connect(addr).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
     let mut req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
@@ -196,7 +219,10 @@ pub fn http_get(addr: &str, path: &str, headers: &[(&str, &str)]) -> Option<(u16
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let status: u16 = head.split_whitespace().nth(1)?.parse().ok()?;
     let mut body = raw[split + 4..].to_vec();
-    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         body = dechunk(&body);
     }
     Some((status, head, body))
@@ -205,7 +231,8 @@ pub fn http_get(addr: &str, path: &str, headers: &[(&str, &str)]) -> Option<(u16
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(eol) = b.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(std::str::from_utf8(&b[..eol]).unwrap().trim(), 16).unwrap();
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&b[..eol]).unwrap().trim(), 16).unwrap();
         if size == 0 {
             break;
         }
@@ -230,7 +257,10 @@ pub fn parse(text: &str) -> BTreeMap<String, f64> {
             v => v.parse().expect("sample value"),
         };
         let key = normalize(series);
-        assert!(out.insert(key.clone(), value).is_none(), "series twice: {key}");
+        assert!(
+            out.insert(key.clone(), value).is_none(),
+            "series twice: {key}"
+        );
     }
     out
 }
@@ -279,10 +309,18 @@ pub fn promtool_check_metrics(text: &str) -> String {
         .unwrap_or_else(|e| {
             panic!("promtool not found ({e}): install Debian's `prometheus` package (deploy/test.sh does)")
         });
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
     s.push_str(&String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() || !s.is_empty(), "promtool failed silently");
+    assert!(
+        out.status.success() || !s.is_empty(),
+        "promtool failed silently"
+    );
     s
 }
