@@ -1,1 +1,375 @@
-fn main() {}
+//! Hot-path benchmarks: native v1 deploy decoding, folding into DORA state,
+//! and the scrape-time report. See BENCHMARKS.md for how to run and read them.
+//!
+//! Every payload is generated up front from a fixed seed, relative to a fixed
+//! `NOW`, so runs are comparable. Single-threaded: elements/s is per core.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hint::black_box;
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use valuepulse::domain::dora::{DoraSettings, DoraState};
+use valuepulse::domain::time::{DAY_MS, TimePolicy, Window};
+use valuepulse::domain::{Event, Outcome};
+use valuepulse::ingest::decode::{Stream, decode, parse_time};
+
+/// Fixed processing time (2027-01-15T08:00:00Z), as in the domain tests.
+const NOW: i64 = 1_800_000_000_000;
+const MIN: i64 = 60_000;
+const HOUR: i64 = 3_600_000;
+
+/// Deploy payloads per batch (one bench iteration handles all of them).
+const DEPLOYS: usize = 10_000;
+/// Incident ids in the report state (each opened, most also resolved).
+const INCIDENTS: usize = 300;
+
+const SERVICES: [&str; 20] = [
+    "checkout",
+    "payments-api",
+    "cart",
+    "catalog",
+    "search",
+    "recommendations",
+    "user-profile",
+    "auth",
+    "notifications",
+    "inventory",
+    "shipping",
+    "pricing",
+    "reviews",
+    "gateway",
+    "billing",
+    "ledger",
+    "fraud-detection",
+    "media",
+    "analytics-ingest",
+    "admin-portal",
+];
+const TEAMS: [&str; 8] = [
+    "payments",
+    "storefront",
+    "discovery",
+    "identity",
+    "fulfilment",
+    "platform",
+    "risk",
+    "data",
+];
+const FEATURES: [&str; 10] = [
+    "one-click-checkout",
+    "saved-carts",
+    "new-search-ranking",
+    "passkeys",
+    "express-shipping",
+    "dynamic-pricing",
+    "photo-reviews",
+    "split-payments",
+    "wishlist-sharing",
+    "dark-mode",
+];
+
+/// Defaults of config/default.toml: 1d/7d/30d, 1h grace, 5m skew.
+fn settings() -> DoraSettings {
+    DoraSettings {
+        windows: vec![
+            Window::new("1d", DAY_MS),
+            Window::new("7d", 7 * DAY_MS),
+            Window::new("30d", 30 * DAY_MS),
+        ],
+        time: TimePolicy {
+            longest: 30 * DAY_MS,
+            grace: HOUR,
+            max_clock_skew: 5 * MIN,
+        },
+        environments: vec!["production".into()],
+        max_services: 1000,
+        max_teams: 200,
+    }
+}
+
+/// splitmix64: deterministic, dependency-free.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + self.below((hi - lo) as u64) as i64
+    }
+}
+
+/// RFC 3339 in UTC; a quarter of the stamps carry milliseconds.
+fn rfc3339(ms: i64, rng: &mut Rng) -> String {
+    let ms = if rng.below(4) == 0 {
+        ms
+    } else {
+        ms - ms % 1000
+    };
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap()
+        .format(&Rfc3339)
+        .unwrap()
+}
+
+/// Producer-style id whose first part is `n`, so ids are unique.
+fn deploy_id(n: usize, rng: &mut Rng) -> String {
+    format!("d-{:06x}-{:06x}", n, rng.below(1 << 24))
+}
+
+/// `DEPLOYS` native v1 deploy payloads, unique ids, finished in the last 20 days.
+fn deploy_payloads() -> (Vec<Vec<u8>>, Vec<String>) {
+    let mut rng = Rng(0x5EED_0001);
+    let mut out = Vec::with_capacity(DEPLOYS);
+    let mut ids: Vec<String> = Vec::with_capacity(DEPLOYS);
+    for n in 0..DEPLOYS {
+        let svc = rng.below(SERVICES.len() as u64) as usize;
+        let id = deploy_id(n, &mut rng);
+        let finished = NOW - rng.range(MIN, 20 * DAY_MS);
+        let started = finished - rng.range(2 * MIN, 15 * MIN);
+        let status = match rng.below(100) {
+            0..=84 => "succeeded",
+            85..=94 => "failed",
+            _ => "rolled_back",
+        };
+        let n_changes = [1, 1, 1, 1, 1, 2, 2, 2, 3, 3][rng.below(10) as usize];
+        let changes: Vec<String> = (0..n_changes)
+            .map(|_| {
+                let at = finished - rng.range(10 * MIN, 3 * DAY_MS);
+                format!(
+                    r#"{{"id":"{:07x}","committed_at":"{}"}}"#,
+                    rng.below(1 << 28),
+                    rfc3339(at, &mut rng)
+                )
+            })
+            .collect();
+        let features: Vec<String> = (0..rng.below(3))
+            .map(|_| format!(r#""{}""#, FEATURES[rng.below(10) as usize]))
+            .collect();
+        let rollback_of = if n > 0 && rng.below(100) < 3 {
+            format!(r#""{}""#, ids[rng.below(n as u64) as usize])
+        } else {
+            "null".into()
+        };
+        let json = format!(
+            concat!(
+                r#"{{"id":"{id}","service":"{svc}","team":"{team}","environment":"production","#,
+                r#""status":"{status}","finished_at":"{fin}","started_at":"{start}","#,
+                r#""version":"{maj}.{min}.{patch}","artifact":"sha256:{art:016x}","#,
+                r#""changes":[{changes}],"features":[{features}],"rollback_of":{rb}}}"#
+            ),
+            id = id,
+            svc = SERVICES[svc],
+            team = TEAMS[svc % TEAMS.len()],
+            status = status,
+            fin = rfc3339(finished, &mut rng),
+            start = rfc3339(started, &mut rng),
+            maj = 1 + rng.below(3),
+            min = rng.below(60),
+            patch = rng.below(20),
+            art = rng.next(),
+            changes = changes.join(","),
+            features = features.join(","),
+            rb = rollback_of,
+        );
+        out.push(json.into_bytes());
+        ids.push(id);
+    }
+    (out, ids)
+}
+
+/// Incident payloads: each id opened in the last 20 days, 80 % also resolved,
+/// a third attributed to a deploy.
+fn incident_payloads(deploy_ids: &[String]) -> Vec<Vec<u8>> {
+    let mut rng = Rng(0x5EED_0002);
+    let mut out = Vec::new();
+    for n in 0..INCIDENTS {
+        let svc = rng.below(SERVICES.len() as u64) as usize;
+        let id = format!("INC-{:05}", 10_000 + n);
+        let opened = NOW - rng.range(HOUR, 20 * DAY_MS);
+        let opened_s = rfc3339(opened, &mut rng);
+        let cause = if rng.below(3) == 0 {
+            format!(
+                r#""{}""#,
+                deploy_ids[rng.below(deploy_ids.len() as u64) as usize]
+            )
+        } else {
+            "null".into()
+        };
+        let head = format!(
+            r#"{{"id":"{id}","service":"{}","team":"{}","environment":"production","opened_at":"{opened_s}","caused_by_deploy":{cause}"#,
+            SERVICES[svc],
+            TEAMS[svc % TEAMS.len()],
+        );
+        out.push(format!(r#"{head},"status":"opened"}}"#).into_bytes());
+        if rng.below(5) != 0 {
+            let resolved = (opened + rng.range(5 * MIN, 12 * HOUR)).min(NOW);
+            let resolved_s = rfc3339(resolved, &mut rng);
+            out.push(
+                format!(r#"{head},"status":"resolved","resolved_at":"{resolved_s}"}}"#)
+                    .into_bytes(),
+            );
+        }
+    }
+    out
+}
+
+fn fold_all(state: &mut DoraState, stream: Stream, payloads: &[Vec<u8>]) -> [usize; 8] {
+    let mut outcomes = [0; 8];
+    for p in payloads {
+        let o = match decode(stream, p) {
+            Ok(e) => state.fold(&e, NOW),
+            Err(_) => Outcome::Invalid,
+        };
+        outcomes[o.index()] += 1;
+    }
+    outcomes
+}
+
+fn benches(c: &mut Criterion) {
+    let (deploys, ids) = deploy_payloads();
+    let incidents = incident_payloads(&ids);
+    let bytes: usize = deploys.iter().map(Vec::len).sum();
+    let n = deploys.len() as u64;
+
+    // Sanity, outside timing: every payload is valid, first folds are all
+    // accepted, refolds all duplicates, so each bench measures the path it names.
+    let mut full = DoraState::new(settings());
+    let first = fold_all(&mut full, Stream::Deploys, &deploys);
+    assert_eq!(first[Outcome::Accepted.index()], DEPLOYS, "{first:?}");
+    let again = fold_all(&mut full, Stream::Deploys, &deploys);
+    assert_eq!(again[Outcome::Duplicate.index()], DEPLOYS, "{again:?}");
+    let inc = fold_all(&mut full, Stream::Incidents, &incidents);
+    assert_eq!(inc[Outcome::Accepted.index()], incidents.len(), "{inc:?}");
+    let report = full.report(NOW);
+    assert_eq!(report.series.len(), SERVICES.len());
+    eprintln!(
+        "payloads: {DEPLOYS} deploys, mean {} bytes (min {}, max {}); {} incident events; \
+         report: {} series",
+        bytes / DEPLOYS,
+        deploys.iter().map(Vec::len).min().unwrap(),
+        deploys.iter().map(Vec::len).max().unwrap(),
+        incidents.len(),
+        report.series.len(),
+    );
+    eprintln!("sample: {}", String::from_utf8_lossy(&deploys[1]));
+    drop(report);
+
+    let mut g = c.benchmark_group("decode_fold");
+    g.throughput(Throughput::Elements(n));
+    // First-time fold: a fresh, empty state per iteration (setup and drop untimed).
+    g.bench_function("deploys", |b| {
+        b.iter_batched(
+            || DoraState::new(settings()),
+            |mut state| {
+                for p in &deploys {
+                    let e = decode(Stream::Deploys, p).unwrap();
+                    black_box(state.fold(&e, NOW));
+                }
+                state
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    // Redelivery: every id is already in state with the same content.
+    g.bench_function("deploys_duplicate", |b| {
+        b.iter(|| {
+            for p in &deploys {
+                let e = decode(Stream::Deploys, p).unwrap();
+                black_box(full.fold(&e, NOW));
+            }
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("decode_only");
+    g.throughput(Throughput::Elements(n));
+    g.bench_function("deploys", |b| {
+        b.iter(|| {
+            for p in &deploys {
+                black_box(decode(Stream::Deploys, p).unwrap());
+            }
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("baseline");
+    g.throughput(Throughput::Elements(n));
+    g.bench_function("serde_json_value", |b| {
+        b.iter(|| {
+            for p in &deploys {
+                black_box(serde_json::from_slice::<serde_json::Value>(p).unwrap());
+            }
+        })
+    });
+    g.finish();
+
+    // Attribution: pieces of the hot path in isolation, per deploy event.
+    let events: Vec<Event<'_>> = deploys
+        .iter()
+        .map(|p| decode(Stream::Deploys, p).unwrap())
+        .collect();
+    let stamps: Vec<Vec<String>> = deploys
+        .iter()
+        .map(|p| {
+            let v: serde_json::Value = serde_json::from_slice(p).unwrap();
+            let mut s = vec![v["finished_at"].as_str().unwrap().to_owned()];
+            s.push(v["started_at"].as_str().unwrap().to_owned());
+            for c in v["changes"].as_array().unwrap() {
+                s.push(c["committed_at"].as_str().unwrap().to_owned());
+            }
+            s
+        })
+        .collect();
+    let mut g = c.benchmark_group("parts");
+    g.throughput(Throughput::Elements(n));
+    g.bench_function("rfc3339_all_stamps", |b| {
+        b.iter(|| {
+            for s in stamps.iter().flatten() {
+                black_box(parse_time(s).unwrap());
+            }
+        })
+    });
+    // Same as the private `dora::fingerprint`: DefaultHasher over the event.
+    g.bench_function("fingerprint", |b| {
+        b.iter(|| {
+            for e in &events {
+                let Event::Deploy(d) = e else { unreachable!() };
+                let mut h = DefaultHasher::new();
+                d.hash(&mut h);
+                black_box(h.finish());
+            }
+        })
+    });
+    g.bench_function("fold_only", |b| {
+        b.iter_batched(
+            || DoraState::new(settings()),
+            |mut state| {
+                for e in &events {
+                    black_box(state.fold(e, NOW));
+                }
+                state
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("report");
+    // Elements = records scanned (deploys + incident ids); time/iter is the figure.
+    g.throughput(Throughput::Elements((DEPLOYS + INCIDENTS) as u64));
+    g.bench_function("dora", |b| b.iter(|| full.report(NOW)));
+    g.finish();
+}
+
+criterion_group!(ingest, benches);
+criterion_main!(ingest);
