@@ -24,4 +24,13 @@ VALUEPULSE_TEST_BROKERS="$(deploy/kafka-local.sh start)"
 export VALUEPULSE_TEST_BROKERS
 echo "deploy/test.sh: Kafka broker at $VALUEPULSE_TEST_BROKERS" >&2
 
-cargo test --locked "$@"
+# Library, binary and integration tests (no doc tests: there are none), then
+# one closing line that totals every test binary's result.
+log="$(mktemp)"
+set +e
+cargo test --locked --lib --bins --tests "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, i }' "$log"
+rm -f "$log"
+exit "$status"
