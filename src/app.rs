@@ -15,14 +15,16 @@ use anyhow::Context as _;
 use prometheus::Registry;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::domain::Millis;
 use crate::domain::dora::DoraState;
 use crate::http::{self, AdminState};
-use crate::ingest::consumer::DoraIngest;
+use crate::ingest::consumer::{self as dora_consumer, DoraIngest};
 use crate::ingest::progress::Progress;
+use crate::ingest::usage::{self, AdoptionShared, UsageIngest};
 use crate::telemetry::collector::{Sources, ValuepulseCollector};
 use crate::telemetry::counters::Counters;
 
@@ -53,6 +55,7 @@ pub async fn run(
     let progress = Arc::new(Progress::default());
     let counters = Arc::new(Counters::default());
     let dora = Arc::new(Mutex::new(DoraState::new(config.dora_settings())));
+    let adoption = Arc::new(AdoptionShared::new(config.adoption_settings()));
 
     let registry = Registry::new();
     registry
@@ -60,6 +63,7 @@ pub async fn run(
             dora: dora.clone(),
             counters: counters.clone(),
             progress: progress.clone(),
+            adoption: adoption.clone(),
             topics: [
                 config.topics.deploys.clone(),
                 config.topics.incidents.clone(),
@@ -88,42 +92,54 @@ pub async fn run(
         http_stop.clone().cancelled_owned(),
     ));
 
+    let mut ingest: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
     let dora_ingest = DoraIngest {
         config: config.clone(),
         state: dora,
+        counters: counters.clone(),
+        progress: progress.clone(),
+        clock,
+    };
+    let token = ingest_stop.clone();
+    ingest.spawn_blocking(move || (dora_consumer::NAME, dora_ingest.run_blocking(token)));
+    let usage_ingest = UsageIngest {
+        config: config.clone(),
+        shared: adoption,
         counters,
         progress: progress.clone(),
         clock,
     };
     let token = ingest_stop.clone();
-    let mut ingest_task = tokio::task::spawn_blocking(move || dora_ingest.run_blocking(token));
+    ingest.spawn_blocking(move || (usage::NAME, usage_ingest.run_blocking(token)));
 
     if let Some(tx) = on_listen {
         let _ = tx.send((bound, Handles { progress }));
     }
 
+    // Any consumer loop ending before shutdown is a failure of the process.
     let mut failure: Option<anyhow::Error> = None;
     tokio::select! {
         () = shutdown => tracing::info!("Shutting down: stopping consumers."),
-        r = &mut ingest_task => {
-            failure = Some(match r {
-                Ok(Ok(())) => anyhow::anyhow!("the DORA consumer stopped unexpectedly"),
-                Ok(Err(e)) => e.context("the DORA consumer failed"),
-                Err(e) => anyhow::Error::new(e).context("the DORA consumer panicked"),
-            });
-        }
+        Some(done) = ingest.join_next() => failure = Some(ended_early(done)),
     }
     ingest_stop.cancel();
-    if failure.is_none() {
-        match tokio::time::timeout(config.close_timeout(), ingest_task).await {
-            Ok(Ok(Ok(()))) => tracing::info!("Consumers closed."),
-            Ok(Ok(Err(e))) => failure = Some(e.context("the DORA consumer failed while closing")),
-            Ok(Err(e)) => {
-                failure = Some(anyhow::Error::new(e).context("the DORA consumer panicked"))
+    let closing = async {
+        while let Some(done) = ingest.join_next().await {
+            match done {
+                Ok((_, Ok(()))) => {}
+                Ok((name, Err(e))) => tracing::warn!(
+                    consumer = name,
+                    error = format!("{e:#}"),
+                    "Consumer failed while closing."
+                ),
+                Err(e) => tracing::warn!(error = %e, "Consumer task failed while closing."),
             }
-            Err(_) => {
-                tracing::warn!(deadline = ?config.close_timeout(), "Consumers did not close in time; leaving them.")
-            }
+        }
+    };
+    match tokio::time::timeout(config.close_timeout(), closing).await {
+        Ok(()) => tracing::info!("Consumers closed."),
+        Err(_) => {
+            tracing::warn!(deadline = ?config.close_timeout(), "Consumers did not close in time; leaving them.")
         }
     }
     http_stop.cancel();
@@ -144,6 +160,17 @@ pub async fn run(
             tracing::info!("valuepulse stopped.");
             Ok(())
         }
+    }
+}
+
+/// The error for a consumer loop that ended before shutdown.
+fn ended_early(
+    done: Result<(&'static str, anyhow::Result<()>), tokio::task::JoinError>,
+) -> anyhow::Error {
+    match done {
+        Ok((name, Ok(()))) => anyhow::anyhow!("the {name} consumer stopped unexpectedly"),
+        Ok((name, Err(e))) => e.context(format!("the {name} consumer failed")),
+        Err(e) => anyhow::Error::new(e).context("a consumer panicked"),
     }
 }
 

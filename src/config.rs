@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::adoption::AdoptionSettings;
 use crate::domain::dora::DoraSettings;
 use crate::domain::time::{TimePolicy, Window};
 
@@ -360,6 +361,20 @@ impl Config {
             environments: self.dora.environments.clone(),
             max_services: self.limits.max_services,
             max_teams: self.limits.max_teams,
+        }
+    }
+
+    /// Settings of the feature-adoption state.
+    pub fn adoption_settings(&self) -> AdoptionSettings {
+        let dora = self.dora_settings();
+        AdoptionSettings {
+            windows: dora.windows,
+            time: dora.time,
+            bucket: millis(
+                parse_duration("adoption.bucket", &self.adoption.bucket).expect("validated"),
+            ),
+            max_features: self.limits.max_features,
+            min_users: self.adoption.min_users,
         }
     }
 

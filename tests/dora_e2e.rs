@@ -507,10 +507,17 @@ fn assert_matches_expected(
     );
 }
 
-fn topics_env<'a>(deploys: &'a str, incidents: &'a str) -> [(&'static str, &'a str); 2] {
+/// Environment naming the test's topics (the usage topic stays empty, but
+/// the daemon needs it to become ready).
+fn topics_env<'a>(
+    deploys: &'a str,
+    incidents: &'a str,
+    usage: &'a str,
+) -> [(&'static str, &'a str); 3] {
     [
         ("VALUEPULSE__TOPICS__DEPLOYS", deploys),
         ("VALUEPULSE__TOPICS__INCIDENTS", incidents),
+        ("VALUEPULSE__TOPICS__FEATURE_USAGE", usage),
     ]
 }
 
@@ -527,13 +534,12 @@ fn publish_dataset(deploys: &str, incidents: &str, now: i64) {
 
 #[test]
 fn hand_computed_dataset_through_real_kafka_scrapes_exactly_and_survives_sigkill() {
-    let deploys = unique("deploys");
-    let incidents = unique("incidents");
-    create_topics(&[(&deploys, 3), (&incidents, 2)]);
+    let (deploys, incidents, usage) = (unique("deploys"), unique("incidents"), unique("usage"));
+    create_topics(&[(&deploys, 3), (&incidents, 2), (&usage, 1)]);
     let now = OffsetDateTime::now_utc().unix_timestamp();
 
     // Start first (live path), then publish.
-    let mut daemon = Daemon::start(&topics_env(&deploys, &incidents));
+    let mut daemon = Daemon::start(&topics_env(&deploys, &incidents, &usage));
     daemon.wait_ready(Duration::from_secs(60));
     publish_dataset(&deploys, &incidents, now);
 
@@ -588,12 +594,11 @@ fn hand_computed_dataset_through_real_kafka_scrapes_exactly_and_survives_sigkill
 
 #[test]
 fn replay_alone_rebuilds_state_when_the_daemon_starts_after_the_events() {
-    let deploys = unique("deploys");
-    let incidents = unique("incidents");
-    create_topics(&[(&deploys, 2), (&incidents, 1)]);
+    let (deploys, incidents, usage) = (unique("deploys"), unique("incidents"), unique("usage"));
+    create_topics(&[(&deploys, 2), (&incidents, 1), (&usage, 2)]);
     let now = OffsetDateTime::now_utc().unix_timestamp();
     publish_dataset(&deploys, &incidents, now);
-    let daemon = Daemon::start(&topics_env(&deploys, &incidents));
+    let daemon = Daemon::start(&topics_env(&deploys, &incidents, &usage));
     daemon.wait_ready(Duration::from_secs(60));
     assert_matches_expected(&parse(&daemon.scrape()), &deploys, &incidents);
 }

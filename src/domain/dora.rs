@@ -479,14 +479,14 @@ struct Accumulator {
 /// Samples of one distribution, in milliseconds, kept raw until the report
 /// asks for quantiles so that one histogram serves every series.
 #[derive(Default)]
-struct Samples(Vec<u64>);
+pub(crate) struct Samples(Vec<u64>);
 
 impl Samples {
-    fn record(&mut self, ms: u64) {
+    pub(crate) fn record(&mut self, ms: u64) {
         self.0.push(ms);
     }
 
-    fn quantiles(&self, scratch: &mut Histogram<u64>) -> Option<Quantiles> {
+    pub(crate) fn quantiles(&self, scratch: &mut Histogram<u64>) -> Option<Quantiles> {
         if self.0.is_empty() {
             return None;
         }

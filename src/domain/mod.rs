@@ -2,6 +2,7 @@
 //! maths and the tier bands. Nothing here performs I/O or reads a clock: callers
 //! pass `now`, so every figure can be checked by a unit test with a fixed time.
 
+pub mod adoption;
 pub mod dora;
 pub mod event;
 pub mod labels;

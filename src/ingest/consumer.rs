@@ -274,7 +274,7 @@ impl DoraIngest {
                 Err(Rejected::Invalid(reason)) => counts.invalid(*stream, *reason),
                 _ => counts.outcome(*stream, *outcome),
             }
-            log_rejection(m, event, *outcome);
+            log_rejection(m, event.as_ref().map(|_| ()).map_err(|r| *r), *outcome);
             let pos = positions.entry((m.topic(), m.partition())).or_default();
             *pos = (*pos).max(m.offset() + 1);
         }
@@ -287,13 +287,19 @@ impl DoraIngest {
 
 /// A record rejected before it reached the domain.
 #[derive(Debug, Clone, Copy)]
-enum Rejected {
+pub(crate) enum Rejected {
+    /// Larger than `limits.max_event_bytes`.
     Oversized,
+    /// Not a valid event.
     Invalid(InvalidReason),
 }
 
 /// One log line per dropped record, with where it is (never its payload).
-fn log_rejection(m: &BorrowedMessage<'_>, event: &Result<Event<'_>, Rejected>, outcome: Outcome) {
+pub(crate) fn log_rejection(
+    m: &BorrowedMessage<'_>,
+    event: Result<(), Rejected>,
+    outcome: Outcome,
+) {
     let (topic, partition, offset) = (m.topic(), m.partition(), m.offset());
     match (event, outcome) {
         (Err(Rejected::Invalid(reason)), _) => {

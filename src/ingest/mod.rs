@@ -4,3 +4,4 @@ pub mod consumer;
 pub mod decode;
 pub mod kafka;
 pub mod progress;
+pub mod usage;

@@ -72,9 +72,16 @@ impl Progress {
     /// Replaces the partitions of `topics` with a new assignment and clears
     /// the loop's pending state. Entries are `(topic, partition, start, target)`.
     pub fn assign(&self, name: &'static str, topics: &[&str], entries: &[(String, i32, i64, i64)]) {
-        let mut g = self.lock();
-        g.partitions
+        self.lock()
+            .partitions
             .retain(|(t, _), _| !topics.contains(&t.as_str()));
+        self.add(name, entries);
+    }
+
+    /// Adds partitions to the assignment of `name` (incremental, cooperative
+    /// rebalancing) and clears its pending state. Entries as in [`Self::assign`].
+    pub fn add(&self, name: &'static str, entries: &[(String, i32, i64, i64)]) {
+        let mut g = self.lock();
         for (topic, partition, start, target) in entries {
             g.partitions.insert(
                 (topic.clone(), *partition),
@@ -87,6 +94,17 @@ impl Progress {
         }
         g.pending.remove(name);
         self.replayed.store(false, Ordering::Relaxed);
+    }
+
+    /// Clears the pending state of `name` without changing partitions (a
+    /// group member that was given no partitions is ready).
+    pub fn clear_pending(&self, name: &'static str) {
+        self.lock().pending.remove(name);
+    }
+
+    /// Whether any partition of `topic` is assigned.
+    pub fn has_partitions(&self, topic: &str) -> bool {
+        self.lock().partitions.keys().any(|(t, _)| t == topic)
     }
 
     /// Drops partitions (on revocation).

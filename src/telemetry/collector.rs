@@ -8,11 +8,13 @@ use prometheus::proto::{self, LabelPair, MetricFamily, MetricType};
 
 use super::counters::Counters;
 use super::names::{self, Kind, MetricDef};
-use crate::domain::dora::{DoraState, Quantiles};
+use crate::domain::adoption::Merger;
+use crate::domain::dora::{DoraState, FirstShip, Quantiles};
 use crate::domain::event::InvalidReason;
 use crate::domain::{Millis, Outcome};
 use crate::ingest::decode::Stream;
 use crate::ingest::progress::Progress;
+use crate::ingest::usage::{AdoptionShared, lock};
 
 /// What the collector reads.
 #[derive(Clone)]
@@ -23,6 +25,8 @@ pub struct Sources {
     pub counters: Arc<Counters>,
     /// Readiness and replay progress.
     pub progress: Arc<Progress>,
+    /// Feature adoption state.
+    pub adoption: Arc<AdoptionShared>,
     /// Topic name of each stream, indexed by [`Stream::index`].
     pub topics: [String; Stream::ALL.len()],
     /// The clock that sets "now" for the windows.
@@ -133,14 +137,10 @@ impl Family {
     }
 }
 
-impl Collector for ValuepulseCollector {
-    fn desc(&self) -> Vec<&Desc> {
-        self.descs.iter().collect()
-    }
-
-    fn collect(&self) -> Vec<MetricFamily> {
-        let s = &self.sources;
-        let now = (s.clock)();
+impl ValuepulseCollector {
+    /// DORA series, plus the first shipping of every feature (copied out so
+    /// the DORA lock is not held while adoption state is merged).
+    fn dora(&self, now: Millis, overflow: &mut Family) -> (Vec<Family>, Vec<OwnedShip>) {
         let mut deployments = Family::new(names::DEPLOYMENTS);
         let mut failed = Family::new(names::DEPLOYMENTS_FAILED);
         let mut cfr = Family::new(names::CHANGE_FAILURE_RATIO);
@@ -148,45 +148,146 @@ impl Collector for ValuepulseCollector {
         let mut restore = Family::new(names::TIME_TO_RESTORE);
         let mut open = Family::new(names::INCIDENTS_OPEN);
         let mut tier = Family::new(names::DORA_TIER);
-        let mut overflow = Family::new(names::LABEL_OVERFLOW);
 
-        {
-            let state = s.dora.lock().unwrap_or_else(|p| p.into_inner());
-            let windows = &state.settings().windows;
-            let longest = &windows[state.settings().longest()].label;
-            let report = state.report(now);
-            for k in &report.series {
-                let key = [k.service, k.team, k.environment];
-                for (w, f) in windows.iter().zip(&k.windows) {
-                    let l = [k.service, k.team, k.environment, w.label.as_str()];
-                    if k.has_deploys {
-                        deployments.gauge(&l, f.deployments as f64);
-                        failed.gauge(&l, f.failed as f64);
-                    }
-                    if let Some(r) = f.change_failure_ratio() {
-                        cfr.gauge(&l, r);
-                    }
-                    if let Some(q) = &f.lead_time {
-                        lead.summary(&l, q);
-                    }
-                    if let Some(q) = &f.time_to_restore {
-                        restore.summary(&l, q);
-                    }
+        let state = self.sources.dora.lock().unwrap_or_else(|p| p.into_inner());
+        let windows = &state.settings().windows;
+        let longest = &windows[state.settings().longest()].label;
+        let report = state.report(now);
+        for k in &report.series {
+            let key = [k.service, k.team, k.environment];
+            for (w, f) in windows.iter().zip(&k.windows) {
+                let l = [k.service, k.team, k.environment, w.label.as_str()];
+                if k.has_deploys {
+                    deployments.gauge(&l, f.deployments as f64);
+                    failed.gauge(&l, f.failed as f64);
                 }
-                if let Some(n) = k.incidents_open {
-                    open.gauge(&key, n as f64);
+                if let Some(r) = f.change_failure_ratio() {
+                    cfr.gauge(&l, r);
                 }
-                for (metric, t) in &k.tiers {
-                    tier.gauge(
-                        &[k.service, k.team, k.environment, longest, metric.as_str()],
-                        *t as u8 as f64,
-                    );
+                if let Some(q) = &f.lead_time {
+                    lead.summary(&l, q);
+                }
+                if let Some(q) = &f.time_to_restore {
+                    restore.summary(&l, q);
                 }
             }
-            overflow.counter(&["service"], report.service_overflow as f64);
-            overflow.counter(&["team"], report.team_overflow as f64);
+            if let Some(n) = k.incidents_open {
+                open.gauge(&key, n as f64);
+            }
+            for (metric, t) in &k.tiers {
+                tier.gauge(
+                    &[k.service, k.team, k.environment, longest, metric.as_str()],
+                    *t as u8 as f64,
+                );
+            }
         }
+        overflow.counter(&["service"], report.service_overflow as f64);
+        overflow.counter(&["team"], report.team_overflow as f64);
+        let ships = state
+            .first_ships()
+            .iter()
+            .map(|f| OwnedShip {
+                feature: f.feature.to_owned(),
+                at: f.at,
+                service: f.service.to_owned(),
+                team: f.team.to_owned(),
+            })
+            .collect();
+        (
+            vec![deployments, failed, cfr, lead, restore, open, tier],
+            ships,
+        )
+    }
 
+    /// Adoption series. Shards are merged one bucket at a time, each under
+    /// its own short lock, so a scrape never holds up ingest for longer than
+    /// one bucket merge.
+    fn adoption(&self, now: Millis, ships: &[OwnedShip], overflow: &mut Family) -> Vec<Family> {
+        let a = &self.sources.adoption;
+        let settings = &a.settings;
+        let ships: Vec<FirstShip<'_>> = ships
+            .iter()
+            .map(|s| FirstShip {
+                feature: &s.feature,
+                at: s.at,
+                service: &s.service,
+                team: &s.team,
+            })
+            .collect();
+        let mut merger = Merger::new(settings, &ships, &lock(&a.features), now);
+        for (_, shard) in a.shards() {
+            let starts = lock(&shard).shard.bucket_starts();
+            for start in starts {
+                let guard = lock(&shard);
+                if let Some(bucket) = guard.shard.bucket(start) {
+                    merger.add(start, bucket);
+                }
+            }
+        }
+        let features = lock(&a.features);
+        let report = merger.finish(&features, &ships);
+
+        let mut users = Family::new(names::FEATURE_USERS);
+        let mut events = Family::new(names::FEATURE_USAGE_EVENTS);
+        let mut ratio = Family::new(names::FEATURE_ADOPTION_RATIO);
+        let mut active = Family::new(names::ACTIVE_USERS);
+        let mut shipped = Family::new(names::FEATURES_SHIPPED);
+        let mut used = Family::new(names::FEATURES_USED);
+        let mut realization = Family::new(names::VALUE_REALIZATION_RATIO);
+        let mut first_use = Family::new(names::FEATURE_TIME_TO_FIRST_USE);
+        let mut cycle = Family::new(names::VALUE_FEEDBACK_CYCLE);
+        let mut since = Family::new(names::FEATURE_USERS_SINCE_SHIP);
+        let mut shipped_at = Family::new(names::FEATURE_FIRST_SHIPPED);
+        for f in &report.features {
+            let (service, team) = (f.service.unwrap_or(""), f.team.unwrap_or(""));
+            for (w, window) in settings.windows.iter().enumerate() {
+                let l = [f.feature, service, team, window.label.as_str()];
+                users.gauge(&l, f.users[w] as f64);
+                events.gauge(&l, f.events[w] as f64);
+                if let Some(r) = f.adoption_ratio[w] {
+                    ratio.gauge(&l, r);
+                }
+            }
+        }
+        for (w, window) in settings.windows.iter().enumerate() {
+            let l = [window.label.as_str()];
+            active.gauge(&l, report.active_users[w] as f64);
+            shipped.gauge(&l, report.shipped[w] as f64);
+            used.gauge(&l, report.used[w] as f64);
+            if report.shipped[w] > 0 {
+                realization.gauge(&l, report.used[w] as f64 / report.shipped[w] as f64);
+            }
+            if let Some(q) = &report.feedback_cycle[w] {
+                cycle.summary(&l, q);
+            }
+        }
+        for s in &report.shipped_features {
+            let l = [s.feature, s.service, s.team];
+            since.gauge(&l, s.users_since_ship as f64);
+            shipped_at.gauge(&l, s.shipped_at as f64 / 1000.0);
+            if let Some(t) = s.time_to_first_use {
+                first_use.gauge(&l, t as f64 / 1000.0);
+            }
+        }
+        overflow.counter(&["feature"], report.overflow as f64);
+        vec![
+            users,
+            events,
+            ratio,
+            active,
+            shipped,
+            used,
+            realization,
+            first_use,
+            cycle,
+            since,
+            shipped_at,
+        ]
+    }
+
+    /// Ingest counters, readiness, replay and lag, build info.
+    fn health(&self) -> Vec<Family> {
+        let s = &self.sources;
         let mut events = Family::new(names::EVENTS);
         let mut invalid = Family::new(names::EVENTS_INVALID);
         for stream in Stream::ALL {
@@ -198,7 +299,6 @@ impl Collector for ValuepulseCollector {
                 invalid.counter(&[topic, r.as_str()], s.counters.invalid(stream, r) as f64);
             }
         }
-
         let mut ready = Family::new(names::READY);
         ready.gauge(
             &[],
@@ -224,25 +324,30 @@ impl Collector for ValuepulseCollector {
         }
         let mut build = Family::new(names::BUILD_INFO);
         build.gauge(&[env!("CARGO_PKG_VERSION")], 1.0);
+        vec![events, invalid, ready, remaining, lag, build]
+    }
+}
 
-        [
-            deployments,
-            failed,
-            cfr,
-            lead,
-            restore,
-            open,
-            tier,
-            events,
-            invalid,
-            overflow,
-            ready,
-            remaining,
-            lag,
-            build,
-        ]
-        .into_iter()
-        .map(Family::finish)
-        .collect()
+/// A feature's first shipping, owned so no DORA lock is held while merging.
+struct OwnedShip {
+    feature: String,
+    at: Millis,
+    service: String,
+    team: String,
+}
+
+impl Collector for ValuepulseCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        self.descs.iter().collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let now = (self.sources.clock)();
+        let mut overflow = Family::new(names::LABEL_OVERFLOW);
+        let (mut families, ships) = self.dora(now, &mut overflow);
+        families.extend(self.adoption(now, &ships, &mut overflow));
+        families.extend(self.health());
+        families.push(overflow);
+        families.into_iter().map(Family::finish).collect()
     }
 }

@@ -95,7 +95,7 @@ pub const LABEL_OVERFLOW: MetricDef = MetricDef {
     name: "valuepulse_label_overflow_total",
     kind: Kind::Counter,
     labels: &["label"],
-    help: "Events whose label value was replaced by __other__ because the label's cap was reached.",
+    help: "Events whose service, team or feature label value was replaced by __other__ because the label's cap was reached.",
 };
 /// Readiness.
 pub const READY: MetricDef = MetricDef {
@@ -126,6 +126,87 @@ pub const BUILD_INFO: MetricDef = MetricDef {
     help: "Always 1; the version label says which build is running.",
 };
 
+const FEATURE_SERIES: &[&str] = &["feature", "service", "team", "window"];
+const FEATURE_KEY: &[&str] = &["feature", "service", "team"];
+
+/// Distinct users of a feature.
+pub const FEATURE_USERS: MetricDef = MetricDef {
+    name: "valuepulse_feature_users",
+    kind: Kind::Gauge,
+    labels: FEATURE_SERIES,
+    help: "Distinct users with at least one usage event of the feature in the window, on this replica's partitions (HyperLogLog estimate; sum across replicas).",
+};
+/// Usage events of a feature.
+pub const FEATURE_USAGE_EVENTS: MetricDef = MetricDef {
+    name: "valuepulse_feature_usage_events",
+    kind: Kind::Gauge,
+    labels: FEATURE_SERIES,
+    help: "Usage events of the feature in the window, on this replica's partitions (exact; sum across replicas).",
+};
+/// Feature users / active users.
+pub const FEATURE_ADOPTION_RATIO: MetricDef = MetricDef {
+    name: "valuepulse_feature_adoption_ratio",
+    kind: Kind::Gauge,
+    labels: FEATURE_SERIES,
+    help: "valuepulse_feature_users / valuepulse_active_users in the window (0-1), on this replica's partitions.",
+};
+/// Distinct users over all features.
+pub const ACTIVE_USERS: MetricDef = MetricDef {
+    name: "valuepulse_active_users",
+    kind: Kind::Gauge,
+    labels: &["window"],
+    help: "Distinct users with any usage event in the window, on this replica's partitions (HyperLogLog estimate; sum across replicas).",
+};
+/// Features first shipped in the window.
+pub const FEATURES_SHIPPED: MetricDef = MetricDef {
+    name: "valuepulse_features_shipped",
+    kind: Kind::Gauge,
+    labels: &["window"],
+    help: "Features first shipped by a deploy to a tracked environment in the window (same on every replica).",
+};
+/// Of those, used.
+pub const FEATURES_USED: MetricDef = MetricDef {
+    name: "valuepulse_features_used",
+    kind: Kind::Gauge,
+    labels: &["window"],
+    help: "Features shipped in the window with at least adoption.min_users distinct users since shipping, on this replica's partitions (across replicas use the recording rules).",
+};
+/// used / shipped.
+pub const VALUE_REALIZATION_RATIO: MetricDef = MetricDef {
+    name: "valuepulse_value_realization_ratio",
+    kind: Kind::Gauge,
+    labels: &["window"],
+    help: "valuepulse_features_used / valuepulse_features_shipped (0-1); absent when nothing shipped.",
+};
+/// First use after first ship.
+pub const FEATURE_TIME_TO_FIRST_USE: MetricDef = MetricDef {
+    name: "valuepulse_feature_time_to_first_use_seconds",
+    kind: Kind::Gauge,
+    labels: FEATURE_KEY,
+    help: "First usage at or after the feature's first shipping deploy minus that deploy's finished_at, on this replica's partitions (min across replicas).",
+};
+/// Distribution of time to first use over features shipped in the window.
+pub const VALUE_FEEDBACK_CYCLE: MetricDef = MetricDef {
+    name: "valuepulse_value_feedback_cycle_seconds",
+    kind: Kind::Summary,
+    labels: &["window"],
+    help: "Value feedback cycle: time from first shipping deploy to first use, over the features shipped in the window that were used (nearest-rank quantiles, this replica's partitions).",
+};
+/// Users since shipping, for cross-replica rules.
+pub const FEATURE_USERS_SINCE_SHIP: MetricDef = MetricDef {
+    name: "valuepulse_feature_users_since_ship",
+    kind: Kind::Gauge,
+    labels: FEATURE_KEY,
+    help: "Distinct users of a shipped feature since its first shipping deploy, on this replica's partitions (sum across replicas; used >= adoption.min_users).",
+};
+/// When a feature first shipped.
+pub const FEATURE_FIRST_SHIPPED: MetricDef = MetricDef {
+    name: "valuepulse_feature_first_shipped_timestamp_seconds",
+    kind: Kind::Gauge,
+    labels: FEATURE_KEY,
+    help: "Unix time of the feature's first shipping deploy (finished_at) within retained history.",
+};
+
 /// Every metric, for descriptors and documentation checks.
 pub const ALL: &[MetricDef] = &[
     DEPLOYMENTS,
@@ -142,4 +223,15 @@ pub const ALL: &[MetricDef] = &[
     REPLAY_REMAINING,
     CONSUMER_LAG,
     BUILD_INFO,
+    FEATURE_USERS,
+    FEATURE_USAGE_EVENTS,
+    FEATURE_ADOPTION_RATIO,
+    ACTIVE_USERS,
+    FEATURES_SHIPPED,
+    FEATURES_USED,
+    VALUE_REALIZATION_RATIO,
+    FEATURE_TIME_TO_FIRST_USE,
+    VALUE_FEEDBACK_CYCLE,
+    FEATURE_USERS_SINCE_SHIP,
+    FEATURE_FIRST_SHIPPED,
 ];

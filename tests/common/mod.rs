@@ -107,20 +107,44 @@ pub struct Daemon {
 
 impl Daemon {
     /// Starts `valuepulse run` with the test broker and extra environment.
+    /// Unless the environment says otherwise, the daemon gets its own
+    /// consumer group and a short group session timeout (so a killed member
+    /// leaves the group in seconds, not the default 45 s).
     pub fn start(env: &[(&str, &str)]) -> Self {
         let addr = format!("127.0.0.1:{}", free_port());
+        let config = std::env::temp_dir().join(unique("valuepulse-test-config") + ".toml");
+        std::fs::write(
+            &config,
+            "[kafka.properties]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"500\"\n",
+        )
+        .unwrap();
         let mut all: Vec<(String, String)> = vec![
             ("VALUEPULSE__KAFKA__BROKERS".into(), brokers()),
+            (
+                "VALUEPULSE__KAFKA__GROUP_ID".into(),
+                unique("valuepulse-test"),
+            ),
             ("VALUEPULSE__HTTP__LISTEN".into(), addr.clone()),
             ("VALUEPULSE__LOG__FORMAT".into(), "json".into()),
+            (
+                "VALUEPULSE_TEST_CONFIG".into(),
+                config.to_string_lossy().into_owned(),
+            ),
         ];
         all.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         Self::spawn(addr, all)
     }
 
     fn spawn(addr: String, env: Vec<(String, String)>) -> Self {
+        let config = env
+            .iter()
+            .find(|(k, _)| k == "VALUEPULSE_TEST_CONFIG")
+            .map(|(_, v)| v.clone())
+            .unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_valuepulse"))
             .arg("run")
+            .arg("--config")
+            .arg(config)
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::inherit())
             .stderr(Stdio::inherit())
