@@ -7,10 +7,9 @@
 
 use std::borrow::Cow;
 
+use super::timestamp::parse_rfc3339;
 use serde::Deserialize;
 use serde::de::{Deserializer, Visitor};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::domain::event::InvalidReason;
 use crate::domain::{Deploy, DeployStatus, Event, Incident, IncidentStatus, Millis, Usage};
@@ -71,8 +70,7 @@ fn classify(e: &serde_json::Error) -> InvalidReason {
 
 /// Parses an RFC 3339 timestamp to epoch milliseconds.
 pub fn parse_time(s: &str) -> Result<Millis, InvalidReason> {
-    let t = OffsetDateTime::parse(s, &Rfc3339).map_err(|_| InvalidReason::BadTimestamp)?;
-    Ok((t.unix_timestamp_nanos() / 1_000_000) as Millis)
+    parse_rfc3339(s).ok_or(InvalidReason::BadTimestamp)
 }
 
 /// A JSON string that borrows from the payload, and is copied only when it

@@ -4,4 +4,5 @@ pub mod consumer;
 pub mod decode;
 pub mod kafka;
 pub mod progress;
+pub mod timestamp;
 pub mod usage;

@@ -1,0 +1,194 @@
+//! RFC 3339 timestamps to epoch milliseconds.
+//!
+//! Every event carries one or more timestamps, so parsing them is on the hot
+//! path. The common shape, `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, is
+//! parsed here directly; anything else (or anything this fast path is unsure
+//! about, such as a leap second) goes to the `time` crate, which stays the
+//! authority on what is valid. Fractions below a millisecond are truncated.
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::domain::Millis;
+
+/// Parses an RFC 3339 timestamp; `None` when it is not one.
+pub fn parse_rfc3339(s: &str) -> Option<Millis> {
+    fast(s.as_bytes()).or_else(|| {
+        let t = OffsetDateTime::parse(s, &Rfc3339).ok()?;
+        Some((t.unix_timestamp_nanos() / 1_000_000) as Millis)
+    })
+}
+
+/// `n` ASCII digits at `b[at..]` as a number.
+#[inline]
+fn digits(b: &[u8], at: usize, n: usize) -> Option<u32> {
+    let mut v = 0u32;
+    for &c in b.get(at..at + n)? {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u32::from(c - b'0');
+    }
+    Some(v)
+}
+
+fn is_leap(y: i64) -> bool {
+    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        2 if is_leap(y) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The fast path; `None` means "not sure", never "invalid".
+#[inline]
+fn fast(b: &[u8]) -> Option<Millis> {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let year = i64::from(digits(b, 0, 4)?);
+    let month = digits(b, 5, 2)?;
+    let day = digits(b, 8, 2)?;
+    let hour = i64::from(digits(b, 11, 2)?);
+    let minute = i64::from(digits(b, 14, 2)?);
+    let second = i64::from(digits(b, 17, 2)?);
+    if !(1..=12).contains(&month)
+        || day == 0
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
+        return None;
+    }
+    let mut i = 19;
+    let mut millis = 0i64;
+    if b[i] == b'.' {
+        i += 1;
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            if i - start < 3 {
+                millis = millis * 10 + i64::from(b[i] - b'0');
+            }
+            i += 1;
+        }
+        let n = i - start;
+        if n == 0 {
+            return None;
+        }
+        for _ in n..3 {
+            millis *= 10;
+        }
+    }
+    let offset_s = match b.get(i..)? {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
+            let oh = i64::from(digits(b, i + 1, 2)?);
+            let om = i64::from(digits(b, i + 4, 2)?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let o = oh * 3600 + om * 60;
+            if *sign == b'-' { -o } else { o }
+        }
+        _ => return None,
+    };
+    let secs =
+        days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset_s;
+    Some(secs * 1000 + millis)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference(s: &str) -> Option<Millis> {
+        OffsetDateTime::parse(s, &Rfc3339)
+            .ok()
+            .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as Millis)
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_time_crate_on_a_sweep_of_valid_timestamps() {
+        // A deterministic sweep over 1970–2199, every month end, leap days,
+        // fractions of 0–9 digits and offsets of both signs.
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..50_000 {
+            let y = 1970 + next(230) as i64;
+            let m = 1 + next(12) as u32;
+            let d = 1 + next(u64::from(days_in_month(y, m))) as u32;
+            let frac_digits = next(10) as usize;
+            let frac: String = (0..frac_digits)
+                .map(|_| char::from(b'0' + next(10) as u8))
+                .collect();
+            let frac = if frac.is_empty() {
+                String::new()
+            } else {
+                format!(".{frac}")
+            };
+            let off = match next(3) {
+                0 => "Z".to_owned(),
+                1 => format!("+{:02}:{:02}", next(24), next(60)),
+                _ => format!("-{:02}:{:02}", next(24), next(60)),
+            };
+            let s = format!(
+                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{frac}{off}",
+                next(24),
+                next(60),
+                next(60)
+            );
+            assert_eq!(fast(s.as_bytes()), reference(&s), "{s}");
+        }
+    }
+
+    #[test]
+    fn invalid_or_unusual_forms_fall_back_to_the_time_crate() {
+        for s in [
+            "2026-02-29T00:00:00Z",
+            "2026-04-31T00:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "2026-11-25T24:00:00Z",
+            "2026-11-25T10:04:00",
+            "2026-11-25 10:04:00Z",
+            "2026-11-25T10:04:00.Z",
+            "2026-11-25T10:04:00+0100",
+            "yesterday",
+            "",
+        ] {
+            assert_eq!(fast(s.as_bytes()), None, "{s}");
+            assert_eq!(parse_rfc3339(s), reference(s), "{s}");
+        }
+        assert_eq!(
+            parse_rfc3339("2024-02-29T12:00:00z"),
+            reference("2024-02-29T12:00:00Z")
+        );
+    }
+}
