@@ -79,11 +79,11 @@ use rustc_hash::FxHashMap;
 
 use super::dora::{FirstShip, HISTOGRAM_SIGFIG, Quantiles, Samples};
 use super::event::Outcome;
-use super::labels::OTHER;
+use super::labels::{LabelId, Labels};
 use super::time::{DAY_MS, Millis, TimeCheck, TimePolicy, Window};
 
-/// Id of an interned feature name. `0` is [`OTHER`].
-pub type FeatureId = u32;
+/// Id of an interned feature name. `0` is [`OTHER`](super::labels::OTHER).
+pub type FeatureId = LabelId;
 
 /// HyperLogLog precision: `2^14` registers, standard error ≈ 0.81 %.
 pub const SKETCH_PRECISION: usize = 14;
@@ -115,7 +115,7 @@ pub struct AdoptionSettings {
     pub time: TimePolicy,
     /// Bucket width, > 0.
     pub bucket: Millis,
-    /// Most distinct feature names, not counting [`OTHER`].
+    /// Most distinct feature names, not counting [`OTHER`](super::labels::OTHER).
     pub max_features: usize,
     /// A shipped feature counts as used at this many distinct users since its
     /// first ship.
@@ -144,86 +144,10 @@ pub fn hash_user(user: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(user.as_bytes())
 }
 
-/// Capped intern table of feature names, shared by all shards of a process.
-///
-/// Id 0 is [`OTHER`]. The first `max_features` distinct names get their own
-/// id; every later name maps to 0 and each such call to [`Features::intern`]
-/// (one per event) counts as an overflow.
-#[derive(Debug)]
-pub struct Features {
-    /// Name → id. Capped at `max_features + 1` entries, so the fast,
-    /// non-keyed hasher cannot be flooded by unknown names.
-    ids: FxHashMap<Box<str>, FeatureId>,
-    /// Id → name. Index 0 is [`OTHER`].
-    names: Vec<Box<str>>,
-    max_features: usize,
-    overflow: u64,
-}
-
-impl Features {
-    /// Id of [`OTHER`].
-    pub const OTHER_ID: FeatureId = 0;
-
-    /// An empty table holding at most `max_features` names besides [`OTHER`].
-    pub fn new(max_features: usize) -> Self {
-        let mut ids = FxHashMap::default();
-        ids.insert(OTHER.into(), Self::OTHER_ID);
-        Self {
-            ids,
-            names: vec![OTHER.into()],
-            max_features,
-            overflow: 0,
-        }
-    }
-
-    /// Id of `name`, interning it if there is room, else [`Self::OTHER_ID`]
-    /// (counted as one overflow event). A name equal to [`OTHER`] maps to 0
-    /// without counting.
-    #[inline]
-    pub fn intern(&mut self, name: &str) -> FeatureId {
-        if let Some(&id) = self.ids.get(name) {
-            return id;
-        }
-        self.intern_new(name)
-    }
-
-    #[cold]
-    fn intern_new(&mut self, name: &str) -> FeatureId {
-        if self.names.len() > self.max_features {
-            self.overflow += 1;
-            return Self::OTHER_ID;
-        }
-        let id = self.names.len() as FeatureId;
-        self.names.push(name.into());
-        self.ids.insert(name.into(), id);
-        id
-    }
-
-    /// Id of `name` if it is interned; never interns.
-    pub fn get(&self, name: &str) -> Option<FeatureId> {
-        self.ids.get(name).copied()
-    }
-
-    /// Name of an id handed out by this table.
-    pub fn name(&self, id: FeatureId) -> &str {
-        &self.names[id as usize]
-    }
-
-    /// Events whose feature was folded into [`OTHER`] because of the cap.
-    pub fn overflow(&self) -> u64 {
-        self.overflow
-    }
-
-    /// Interned names, [`OTHER`] included.
-    pub fn len(&self) -> usize {
-        self.names.len()
-    }
-
-    /// Always false: [`OTHER`] is always interned.
-    pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
-    }
-}
+/// Capped intern table of feature names, shared by all shards of a process:
+/// the same mechanism as every other label ([`Labels`]), capped by
+/// `limits.max_features`.
+pub type Features = Labels;
 
 /// Usage of one feature in one bucket.
 #[derive(Debug)]
@@ -702,7 +626,7 @@ impl Merger {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AdoptionReport<'a> {
     /// One entry per feature with at least one usage event in the longest
-    /// window ([`OTHER`] included), sorted by name.
+    /// window ([`OTHER`](super::labels::OTHER) included), sorted by name.
     pub features: Vec<FeatureReport<'a>>,
     /// Distinct users over all features, per window (aligned with
     /// [`AdoptionSettings::windows`]).
@@ -717,7 +641,7 @@ pub struct AdoptionReport<'a> {
     /// have a first use, per window; `None` without samples. Nearest-rank
     /// quantiles as for DORA.
     pub feedback_cycle: Vec<Option<Quantiles>>,
-    /// Events folded into [`OTHER`] (= [`Features::overflow`]).
+    /// Events folded into [`OTHER`](super::labels::OTHER) (= [`Features::overflow`]).
     pub overflow: u64,
     /// Every shipped feature, sorted by name.
     pub shipped_features: Vec<ShippedFeature<'a>>,
@@ -726,7 +650,7 @@ pub struct AdoptionReport<'a> {
 /// Usage figures of one feature.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeatureReport<'a> {
-    /// Feature name (or [`OTHER`]).
+    /// Feature name (or [`OTHER`](super::labels::OTHER)).
     pub feature: &'a str,
     /// Service of the feature's first ship, when known.
     pub service: Option<&'a str>,

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::time::Instant;
 
 use super::*;
+use crate::domain::labels::OTHER;
 
 const M: Millis = 60_000;
 const H: Millis = 3_600_000;

@@ -5,7 +5,7 @@
 //! every later value maps to [`OTHER`] and is counted as an overflow. Looking up
 //! a known value borrows the `&str` and allocates nothing.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// The label value that absorbs everything beyond the cap.
 pub const OTHER: &str = "__other__";
@@ -13,11 +13,12 @@ pub const OTHER: &str = "__other__";
 /// Id of an interned label value.
 pub type LabelId = u32;
 
-/// Interned values of one label.
+/// Interned values of one label (service, team, feature).
 #[derive(Debug)]
 pub struct Labels {
-    /// Value → id, for lookups by `&str`.
-    ids: HashMap<Box<str>, LabelId>,
+    /// Value → id, for lookups by `&str`. Holds at most `cap + 1` entries, so
+    /// the fast, non-keyed hasher cannot be flooded by unknown values.
+    ids: FxHashMap<Box<str>, LabelId>,
     /// Id → value, for rendering. Index 0 is always [`OTHER`].
     names: Vec<Box<str>>,
     /// Most distinct values kept, not counting [`OTHER`].
@@ -30,22 +31,33 @@ impl Labels {
     /// Id of [`OTHER`].
     pub const OTHER_ID: LabelId = 0;
 
-    /// An empty table holding at most `cap` distinct values.
+    /// An empty table holding at most `cap` distinct values besides
+    /// [`OTHER`] (which is pre-interned: a value equal to it maps to
+    /// [`Self::OTHER_ID`] without counting as an overflow).
     pub fn new(cap: usize) -> Self {
+        let mut ids = FxHashMap::default();
+        ids.insert(OTHER.into(), Self::OTHER_ID);
         Self {
-            ids: HashMap::new(),
+            ids,
             names: vec![OTHER.into()],
             cap,
             overflow: 0,
         }
     }
 
-    /// Id of `value`, interning it if there is room, else [`Self::OTHER_ID`].
+    /// Id of `value`, interning it if there is room, else [`Self::OTHER_ID`]
+    /// (counted as one overflow: call it once per event).
+    #[inline]
     pub fn intern(&mut self, value: &str) -> LabelId {
-        if let Some(&id) = self.ids.get(value) {
-            return id;
+        match self.ids.get(value) {
+            Some(&id) => id,
+            None => self.intern_new(value),
         }
-        if self.ids.len() >= self.cap {
+    }
+
+    #[cold]
+    fn intern_new(&mut self, value: &str) -> LabelId {
+        if self.names.len() > self.cap {
             self.overflow += 1;
             return Self::OTHER_ID;
         }
@@ -53,6 +65,11 @@ impl Labels {
         self.names.push(value.into());
         self.ids.insert(value.into(), id);
         id
+    }
+
+    /// Id of `value` if it is interned; never interns.
+    pub fn get(&self, value: &str) -> Option<LabelId> {
+        self.ids.get(value).copied()
     }
 
     /// The value of an id.
@@ -63,6 +80,16 @@ impl Labels {
     /// How many events were folded into [`OTHER`].
     pub fn overflow(&self) -> u64 {
         self.overflow
+    }
+
+    /// Interned values, [`OTHER`] included.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Always false: [`OTHER`] is always interned.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
     }
 }
 
@@ -82,5 +109,8 @@ mod tests {
         assert_eq!(l.name(Labels::OTHER_ID), OTHER);
         assert_eq!(l.name(b), "b");
         assert_eq!(l.overflow(), 2);
+        assert_eq!(l.intern(OTHER), Labels::OTHER_ID);
+        assert_eq!(l.overflow(), 2);
+        assert_eq!((l.get("b"), l.get("c"), l.len()), (Some(b), None, 3));
     }
 }

@@ -12,7 +12,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
 use super::decode::{Stream, decode};
-use super::kafka::{Context, consumer_config};
+use super::kafka::{Context, consumer_config, poll_batch};
 use super::progress::Progress;
 use crate::config::Config;
 use crate::domain::dora::DoraState;
@@ -208,19 +208,9 @@ impl DoraIngest {
         let mut was_ready = false;
         while !cancel.is_cancelled() {
             self.progress.heartbeat(NAME, (self.clock)());
-            let mut batch: Vec<BorrowedMessage<'_>> = Vec::new();
-            let mut wait = POLL;
-            while batch.len() < batch_size {
-                match consumer.poll(wait) {
-                    Some(Ok(m)) => batch.push(m),
-                    Some(Err(e)) => {
-                        tracing::warn!(error = %e, "Kafka consume error; continuing.");
-                        break;
-                    }
-                    None => break,
-                }
-                wait = Duration::ZERO;
-            }
+            let batch = poll_batch(consumer, batch_size, POLL, |e| {
+                tracing::warn!(error = %e, "Kafka consume error; continuing.");
+            });
             if !batch.is_empty() {
                 self.fold_batch(&batch, topics, max_bytes);
             }

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use rdkafka::ClientConfig;
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::consumer::ConsumerContext;
+use rdkafka::consumer::{BaseConsumer, ConsumerContext};
 use rdkafka::error::KafkaError;
+use rdkafka::message::BorrowedMessage;
 use rdkafka::statistics::Statistics;
 
 use super::progress::Progress;
@@ -105,4 +106,29 @@ pub fn check_properties(config: &Config) -> Result<(), crate::config::ConfigErro
             key: "kafka.properties".into(),
             message: e.to_string(),
         })
+}
+
+/// Polls up to `max` records: waits up to `wait` for the first, then takes
+/// only what is already fetched. A consume error ends the batch early and is
+/// handed to `on_error` (the loop goes on: librdkafka retries by itself).
+pub fn poll_batch<'c, C: ConsumerContext>(
+    consumer: &'c BaseConsumer<C>,
+    max: usize,
+    wait: std::time::Duration,
+    on_error: impl FnOnce(KafkaError),
+) -> Vec<BorrowedMessage<'c>> {
+    let mut batch = Vec::new();
+    let mut wait = wait;
+    while batch.len() < max {
+        match consumer.poll(wait) {
+            Some(Ok(m)) => batch.push(m),
+            Some(Err(e)) => {
+                on_error(e);
+                break;
+            }
+            None => break,
+        }
+        wait = std::time::Duration::ZERO;
+    }
+    batch
 }

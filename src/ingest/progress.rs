@@ -115,30 +115,27 @@ impl Progress {
         }
     }
 
-    /// Records the next offset of one partition, borrowing the topic name.
-    pub fn advance_one(&self, topic: &str, partition: i32, position: i64) {
+    /// Applies `f` to one partition's progress, if assigned (the topic is
+    /// borrowed, so no key is allocated).
+    fn update(&self, topic: &str, partition: i32, f: impl FnOnce(&mut PartitionProgress)) {
         let mut g = self.lock();
-        if let Some(p) = g
+        if let Some((_, p)) = g
             .partitions
             .iter_mut()
             .find(|((t, p), _)| t == topic && *p == partition)
-            .map(|(_, v)| v)
         {
-            p.position = p.position.max(position);
+            f(p);
         }
+    }
+
+    /// Records the next offset of one partition.
+    pub fn advance_one(&self, topic: &str, partition: i32, position: i64) {
+        self.update(topic, partition, |p| p.position = p.position.max(position));
     }
 
     /// Records the latest high watermark of a partition.
     pub fn set_high(&self, topic: &str, partition: i32, high: i64) {
-        let mut g = self.lock();
-        if let Some(p) = g
-            .partitions
-            .iter_mut()
-            .find(|((t, p), _)| t == topic && *p == partition)
-            .map(|(_, v)| v)
-        {
-            p.high = high;
-        }
+        self.update(topic, partition, |p| p.high = high);
     }
 
     /// Notes that a loop is alive at `now`.

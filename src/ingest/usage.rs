@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::consumer::{Rejected, log_rejection};
 use super::decode::{Stream, decode};
-use super::kafka::{Context, consumer_config};
+use super::kafka::{Context, consumer_config, poll_batch};
 use super::progress::Progress;
 use crate::config::Config;
 use crate::domain::adoption::{AdoptionSettings, Features, Shard, hash_user};
@@ -273,29 +273,14 @@ impl UsageIngest {
         while !cancel.is_cancelled() {
             let now = (self.clock)();
             self.progress.heartbeat(NAME, now);
-            let mut batch: Vec<BorrowedMessage<'_>> = Vec::new();
-            let mut wait = POLL;
-            while batch.len() < batch_size {
-                match consumer.poll(wait) {
-                    Some(Ok(m)) => batch.push(m),
-                    Some(Err(e)) => {
-                        tracing::warn!(error = %e, "Kafka consume error on feature usage; continuing.");
-                        if !self
-                            .progress
-                            .has_partitions(&self.config.topics.feature_usage)
-                        {
-                            let topic = &self.config.topics.feature_usage;
-                            self.progress.set_pending(
-                                NAME,
-                                format!("no partition of {topic} assigned yet: {e}"),
-                            );
-                        }
-                        break;
-                    }
-                    None => break,
+            let topic = &self.config.topics.feature_usage;
+            let batch = poll_batch(&consumer, batch_size, POLL, |e| {
+                tracing::warn!(error = %e, "Kafka consume error on feature usage; continuing.");
+                if !self.progress.has_partitions(topic) {
+                    self.progress
+                        .set_pending(NAME, format!("no partition of {topic} assigned yet: {e}"));
                 }
-                wait = Duration::ZERO;
-            }
+            });
             if !batch.is_empty() {
                 self.fold_batch(&consumer, &batch);
             }
