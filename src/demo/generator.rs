@@ -9,6 +9,13 @@
 //! naming it and an update of the original deploy to `rolled_back`. Those
 //! follow-ups are *scheduled*: they wait in a queue until their event time has
 //! come, so nothing is ever published with a time in the future.
+//!
+//! Features: the deploys of the backfill that first ship the features of
+//! [`CATALOGUE`] come at the ages it plans (some within the last day, some
+//! within 7 and within 30 days), and a later release of the same service may
+//! list a feature again. Live, every 20–40 s a release launches a brand-new
+//! feature (from its service's [`Profile`] list). Usage of every feature comes
+//! from [`Usage`], which is told when each feature shipped.
 
 use std::time::Duration;
 
@@ -17,10 +24,11 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::rng::Rng;
+use super::usage::{CATALOGUE, Usage};
 use crate::domain::Millis;
 use crate::domain::time::DAY_MS;
 
-const SECOND_MS: Millis = 1_000;
+pub(super) const SECOND_MS: Millis = 1_000;
 const MINUTE_MS: Millis = 60 * SECOND_MS;
 const HOUR_MS: Millis = 60 * MINUTE_MS;
 
@@ -41,6 +49,8 @@ pub enum Topic {
     Deploys,
     /// Incident events.
     Incidents,
+    /// Feature-usage events.
+    FeatureUsage,
 }
 
 /// One message to publish.
@@ -51,8 +61,9 @@ pub struct Record {
     pub at: Millis,
     /// Destination topic.
     pub topic: Topic,
-    /// Message key: the service, as the contract asks.
-    pub key: &'static str,
+    /// Message key, as the contract asks: the service for deploys and
+    /// incidents, the user id for feature usage.
+    pub key: String,
     /// Native v1 JSON.
     pub payload: String,
 }
@@ -76,7 +87,7 @@ pub struct Profile {
     restore: (Millis, Millis),
     /// Share of releases that go through staging first.
     staging_share: f64,
-    /// Features a release may ship.
+    /// Brand-new features a live release may launch, in this order.
     features: &'static [&'static str],
 }
 
@@ -91,7 +102,7 @@ pub const PROFILES: [Profile; 5] = [
         failure_ratio: 0.03,
         restore: (10 * MINUTE_MS, 50 * MINUTE_MS),
         staging_share: 0.8,
-        features: &["one-click-checkout", "apple-pay"],
+        features: &["express-checkout", "split-payments", "gift-messages"],
     },
     Profile {
         service: "cart",
@@ -101,7 +112,7 @@ pub const PROFILES: [Profile; 5] = [
         failure_ratio: 0.1,
         restore: (30 * MINUTE_MS, 8 * HOUR_MS),
         staging_share: 0.5,
-        features: &["save-for-later"],
+        features: &["price-alerts", "bundle-deals"],
     },
     Profile {
         service: "search",
@@ -111,7 +122,7 @@ pub const PROFILES: [Profile; 5] = [
         failure_ratio: 0.08,
         restore: (20 * MINUTE_MS, 4 * HOUR_MS),
         staging_share: 0.6,
-        features: &["typo-tolerance", "semantic-search"],
+        features: &["voice-search", "visual-search"],
     },
     Profile {
         service: "recommendations",
@@ -121,7 +132,7 @@ pub const PROFILES: [Profile; 5] = [
         failure_ratio: 0.13,
         restore: (2 * HOUR_MS, 2 * DAY_MS),
         staging_share: 0.3,
-        features: &["similar-items"],
+        features: &["trending-now", "recently-viewed"],
     },
     Profile {
         service: "auth",
@@ -131,7 +142,7 @@ pub const PROFILES: [Profile; 5] = [
         failure_ratio: 0.35,
         restore: (6 * HOUR_MS, 5 * DAY_MS),
         staging_share: 0.9,
-        features: &["passkeys"],
+        features: &["magic-links", "push-2fa"],
     },
 ];
 
@@ -142,6 +153,11 @@ pub fn rfc3339(ms: Millis) -> String {
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())
         .expect("demo event times are within weeks of now, far inside time's range")
+}
+
+/// `ms` rounded down to the second: the time a payload says.
+pub(super) fn second_floor(ms: Millis) -> Millis {
+    ms.div_euclid(SECOND_MS) * SECOND_MS
 }
 
 /// Whether an event is part of the history or happens live: live follow-ups
@@ -168,6 +184,8 @@ struct Service {
     minor: u32,
     /// What runs in production now, which a rollback goes back to.
     running: Option<Release>,
+    /// Features this service launched live.
+    launched: usize,
 }
 
 /// The facts of one deploy event, before they become JSON.
@@ -179,7 +197,7 @@ struct DeployFacts<'a> {
     finished_at: Millis,
     release: &'a Release,
     changes: &'a [(String, Millis)],
-    features: &'a [&'static str],
+    features: &'a [String],
     rollback_of: Option<&'a str>,
 }
 
@@ -205,16 +223,37 @@ fn deploy_json(p: &Profile, f: &DeployFacts<'_>) -> Value {
     })
 }
 
-/// The generator: the organisation's state plus the queue of scheduled
-/// follow-ups.
+/// A feature's first shipping.
+#[derive(Debug, Clone)]
+struct Shipped {
+    feature: String,
+    /// Index of the service that shipped it.
+    service: usize,
+    /// `finished_at` of its first production deploy, to the second.
+    at: Millis,
+}
+
+/// The generator: the organisation's state, the queue of scheduled
+/// follow-ups, the features shipped so far and the product's usage.
 #[derive(Debug)]
 pub struct Generator {
     rng: Rng,
+    /// Draws of the releases that first ship a feature.
+    launch_rng: Rng,
     services: Vec<Service>,
     next_deploy: u64,
     next_incident: u64,
     /// Events whose time has not come yet (follow-ups of recent deploys).
     pending: Vec<Record>,
+    /// Every feature shipped, in order of shipping.
+    shipped: Vec<Shipped>,
+    /// When the next live release launches a new feature (set by the first
+    /// live step).
+    next_launch: Option<Millis>,
+    /// Live features named `experiment-<n>` so far, once every service's
+    /// list is used up.
+    experiments: usize,
+    usage: Usage,
 }
 
 impl Generator {
@@ -222,6 +261,7 @@ impl Generator {
     pub fn new(seed: u64) -> Self {
         Self {
             rng: Rng::new(seed),
+            launch_rng: Rng::new(seed ^ 0x4C41_554E_4348_0000),
             services: PROFILES
                 .iter()
                 .enumerate()
@@ -229,25 +269,52 @@ impl Generator {
                     profile,
                     minor: 20 + 7 * i as u32,
                     running: None,
+                    launched: 0,
                 })
                 .collect(),
             next_deploy: 1,
             next_incident: 1,
             pending: Vec::new(),
+            shipped: Vec::new(),
+            next_launch: None,
+            experiments: 0,
+            usage: Usage::new(seed),
         }
     }
 
     /// About 30 days of history ending at `now`, in publication order, with a
-    /// few identical redeliveries and one invalid record mixed in. Follow-ups
-    /// due after `now` stay queued for [`Generator::tick`].
+    /// few identical redeliveries and one invalid record mixed in, followed
+    /// by the usage of the same 30 days (it is all consumed before the first
+    /// scrape that matters, and the daemon does not care about the order).
+    /// Follow-ups due after `now` stay queued for [`Generator::tick`].
     pub fn backfill(&mut self, now: Millis) -> Vec<Record> {
         let start = now - HISTORY + HISTORY_MARGIN;
         for s in 0..self.services.len() {
+            let service = self.services[s].profile.service;
+            // The releases that first ship catalogue features, at their
+            // planned ages, in time order among the service's other releases.
+            let mut plan: Vec<(Millis, &'static str)> = CATALOGUE
+                .iter()
+                .filter_map(|f| match f.ship {
+                    Some((owner, age)) if owner == service => {
+                        Some((second_floor(now - age), f.name))
+                    }
+                    _ => None,
+                })
+                .collect();
+            plan.sort();
+            let mut plan = plan.into_iter().peekable();
             let mean_gap = (DAY_MS as f64 / self.services[s].profile.deploys_per_day) as Millis;
             let mut t = start + self.rng.exponential(mean_gap);
             while t < now - MINUTE_MS {
-                self.release(s, t, Pace::History);
+                while let Some((at, feature)) = plan.next_if(|(at, _)| *at <= t) {
+                    self.launch(s, at, Pace::History, feature.to_owned());
+                }
+                self.release(s, t, Pace::History, None);
                 t += self.rng.exponential(mean_gap).max(MINUTE_MS);
+            }
+            for (at, feature) in plan {
+                self.launch(s, at, Pace::History, feature.to_owned());
             }
         }
         // An incident still under investigation: opened recently, no cause
@@ -256,31 +323,50 @@ impl Generator {
         self.incident(auth, now - 100 * MINUTE_MS, 2 * DAY_MS, None);
 
         let mut out = self.due(now);
-        if out.is_empty() {
-            return out;
-        }
-        // A producer retrying after a lost acknowledgement.
-        for _ in 0..3 {
+        if !out.is_empty() {
+            // A producer retrying after a lost acknowledgement.
+            for _ in 0..3 {
+                let i = self.rng.below(out.len());
+                out.insert(i + 1, out[i].clone());
+            }
             let i = self.rng.below(out.len());
-            out.insert(i + 1, out[i].clone());
+            let invalid = Record {
+                at: out[i].at,
+                topic: Topic::Deploys,
+                key: "checkout".to_owned(),
+                payload: INVALID_DEPLOY.to_owned(),
+            };
+            out.insert(i, invalid);
         }
-        let i = self.rng.below(out.len());
-        let invalid = Record {
-            at: out[i].at,
-            topic: Topic::Deploys,
-            key: "checkout",
-            payload: INVALID_DEPLOY.to_owned(),
-        };
-        out.insert(i, invalid);
+        let shipped: Vec<(String, Millis)> = self
+            .shipped
+            .iter()
+            .map(|f| (f.feature.clone(), f.at))
+            .collect();
+        out.extend(self.usage.backfill(start, now, &shipped));
         out
     }
 
-    /// One live step at `now`: a new production deploy of a random service,
-    /// plus every scheduled follow-up that is now due, and now and then a
-    /// redelivery.
+    /// One live step at `now`: a new production deploy of a random service
+    /// (every 20–40 s one that launches a brand-new feature), plus every
+    /// scheduled follow-up that is now due, and now and then a redelivery.
     pub fn tick(&mut self, now: Millis) -> Vec<Record> {
         let s = self.rng.below(self.services.len());
-        self.release(s, now, Pace::Live);
+        let launch = match self.next_launch {
+            None => {
+                self.next_launch = Some(now + self.rng.between(5 * SECOND_MS, 10 * SECOND_MS));
+                false
+            }
+            Some(at) => now >= at,
+        };
+        if launch {
+            let feature = self.new_feature(s);
+            self.launch(s, now, Pace::Live, feature.clone());
+            self.usage.launch(feature, second_floor(now));
+            self.next_launch = Some(now + self.rng.between(20 * SECOND_MS, 40 * SECOND_MS));
+        } else {
+            self.release(s, now, Pace::Live, None);
+        }
         let mut out = self.due(now);
         if self.rng.chance(0.03)
             && let Some(again) = out.last().cloned()
@@ -293,6 +379,26 @@ impl Generator {
     /// How long to wait before the next live step: 1–2 s.
     pub fn pause(&mut self) -> Duration {
         Duration::from_millis(self.rng.between(1_000, 2_000) as u64)
+    }
+
+    /// Live feature usage for `period` ending at `now` (a few hundred events
+    /// a second, all at `now`), keyed by user id.
+    pub fn usage(&mut self, now: Millis, period: Duration) -> Vec<Record> {
+        self.usage.live(now, period)
+    }
+
+    /// Name of the next feature service `s` launches live.
+    fn new_feature(&mut self, s: usize) -> String {
+        let service = &mut self.services[s];
+        let name = match service.profile.features.get(service.launched) {
+            Some(name) => (*name).to_owned(),
+            None => {
+                self.experiments += 1;
+                format!("experiment-{}", self.experiments)
+            }
+        };
+        service.launched += 1;
+        name
     }
 
     /// Takes the scheduled records due at `now`, oldest first.
@@ -308,7 +414,7 @@ impl Generator {
         self.pending.push(Record {
             at,
             topic,
-            key: self.services[s].profile.service,
+            key: self.services[s].profile.service.to_owned(),
             payload: payload.to_string(),
         });
     }
@@ -319,10 +425,20 @@ impl Generator {
         id
     }
 
+    /// A release of service `s` at `at` that first ships `feature`. It draws
+    /// from its own random stream, so the features of the catalogue do not
+    /// reshuffle the rest of the story (the DORA tiers of a seed).
+    fn launch(&mut self, s: usize, at: Millis, pace: Pace, feature: String) {
+        std::mem::swap(&mut self.rng, &mut self.launch_rng);
+        self.release(s, at, pace, Some(feature));
+        std::mem::swap(&mut self.rng, &mut self.launch_rng);
+    }
+
     /// One release of service `s` reaching production at `at`: an optional
     /// staging deploy before it, the production deploy, and if the change
-    /// goes wrong, its follow-ups.
-    fn release(&mut self, s: usize, at: Millis, pace: Pace) {
+    /// goes wrong, its follow-ups. A release that first ships `launch` never
+    /// goes wrong, so the feature's first shipping is this deploy.
+    fn release(&mut self, s: usize, at: Millis, pace: Pace, launch: Option<String>) {
         let p = self.services[s].profile;
         let staging_ahead = self.rng.chance(p.staging_share).then(|| match pace {
             Pace::History => self.rng.between(10 * MINUTE_MS, 60 * MINUTE_MS),
@@ -334,11 +450,27 @@ impl Generator {
             .map(|_| (self.rng.hex(7), at - ahead - self.rng.log_between(p.lead)))
             .collect();
         changes.sort_by_key(|c| c.1);
-        let features: Vec<&'static str> = if self.rng.chance(0.15) {
-            vec![p.features[self.rng.below(p.features.len())]]
-        } else {
-            Vec::new()
-        };
+        // Now and then a release lists again a feature its service shipped
+        // earlier, which leaves the feature's first shipping as it was.
+        let mut features: Vec<String> = launch.iter().cloned().collect();
+        if self.rng.chance(0.15) {
+            // One draw whether or not there is a feature to list, so the
+            // rest of the story does not depend on it.
+            let draw = self.rng.next_u64();
+            let earlier: Vec<&Shipped> = self
+                .shipped
+                .iter()
+                .filter(|f| f.service == s && f.at < at)
+                .collect();
+            if !earlier.is_empty() {
+                let again = earlier[(draw % earlier.len() as u64) as usize]
+                    .feature
+                    .clone();
+                if !features.contains(&again) {
+                    features.push(again);
+                }
+            }
+        }
         let minor = self.services[s].minor;
         self.services[s].minor += 1;
         let release = Release {
@@ -367,7 +499,15 @@ impl Generator {
         }
 
         let id = self.deploy_id();
-        let roll = self.rng.unit();
+        let mut roll = self.rng.unit();
+        if let Some(feature) = launch {
+            roll = roll.max(p.failure_ratio);
+            self.shipped.push(Shipped {
+                feature,
+                service: s,
+                at: second_floor(at),
+            });
+        }
         let status = if roll < p.failure_ratio * 0.35 {
             "failed"
         } else {

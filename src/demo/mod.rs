@@ -3,23 +3,33 @@
 //! It starts three things in one process:
 //!
 //! 1. an embedded Kafka-protocol broker (librdkafka's mock cluster) with the
-//!    `deploys` and `incidents` topics;
+//!    `deploys`, `incidents` and `feature-usage` topics;
 //! 2. the daemon itself ([`app::run`]), pointed at that broker;
 //! 3. a [`generator`] that publishes about 30 days of history for five
 //!    services, then a new deploy every second or two, with the occasional
 //!    failure, rollback and incident, so `/metrics` moves while you watch.
+//!    Some deploys ship features, and the product's [`usage`] model publishes
+//!    feature-usage events keyed by user id: about 65 000 over the 30 days
+//!    (3 000 users, a dozen features of different popularity, adoption that
+//!    grows after shipping, two shipped features nobody uses), then a few
+//!    hundred a second. Every 20–40 s a live deploy launches a brand-new
+//!    feature that is used within seconds, so every adoption metric, time to
+//!    first use, features shipped in 1 day and value realization included,
+//!    has a series and moves.
 //!
 //! The mock cluster answers offsets-by-timestamp with "end", so the daemon
 //! starts at the end of the (still empty) topics; the generator therefore
-//! waits for readiness before publishing, and everything it publishes is
-//! consumed. Ctrl-C stops the generator, then the daemon, then the broker.
+//! waits for readiness (the usage consumer group included) before
+//! publishing, and everything it publishes is consumed. Ctrl-C stops the
+//! generator, then the daemon, then the broker.
 
 mod generator;
 mod rng;
+mod usage;
 
 use std::net::SocketAddr;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use rdkafka::ClientConfig;
@@ -39,6 +49,10 @@ pub const SEED: u64 = 88;
 /// Topic names of the demo (the defaults of `config/default.toml`).
 const DEPLOYS_TOPIC: &str = "deploys";
 const INCIDENTS_TOPIC: &str = "incidents";
+const FEATURE_USAGE_TOPIC: &str = "feature-usage";
+
+/// How often live usage is published (about 300 events a second in all).
+const USAGE_EVERY: Duration = Duration::from_millis(200);
 
 /// How long the daemon may take to become ready before the demo gives up.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -61,6 +75,7 @@ async fn run_daemon(bootstrap: &str, listen: &str) -> anyhow::Result<()> {
             ("VALUEPULSE__HTTP__LISTEN", listen),
             ("VALUEPULSE__TOPICS__DEPLOYS", DEPLOYS_TOPIC),
             ("VALUEPULSE__TOPICS__INCIDENTS", INCIDENTS_TOPIC),
+            ("VALUEPULSE__TOPICS__FEATURE_USAGE", FEATURE_USAGE_TOPIC),
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned())),
     )
@@ -116,19 +131,41 @@ async fn generate(bootstrap: &str, addr: SocketAddr, progress: &Progress) -> any
         .set("bootstrap.servers", bootstrap)
         .set("client.id", "valuepulse-demo-generator")
         .set("message.timeout.ms", "10000")
+        // The whole backfill is queued before the first acknowledgement.
+        .set("queue.buffering.max.messages", "1000000")
         .create()
         .context("cannot create the demo producer")?;
     let mut generator = Generator::new(SEED);
+    let started = Instant::now();
     let history = generator.backfill(app::system_clock());
+    let generated = started.elapsed();
     publish(&producer, &history).await?;
+    let usage = history
+        .iter()
+        .filter(|r| r.topic == Topic::FeatureUsage)
+        .count();
     tracing::info!(
-        events = history.len(),
-        "Published 30 days of history; now one deploy every 1-2 s."
+        events = history.len() - usage,
+        usage_events = usage,
+        generated_ms = generated.as_millis() as u64,
+        published_ms = (started.elapsed() - generated).as_millis() as u64,
+        "Published 30 days of history; now one deploy every 1-2 s and a few hundred usage events a second."
     );
     println!("{}", banner(addr));
+    let mut usage_clock = tokio::time::interval(USAGE_EVERY);
+    usage_clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let next_deploy = tokio::time::sleep(generator.pause());
+    tokio::pin!(next_deploy);
     loop {
-        tokio::time::sleep(generator.pause()).await;
-        let records = generator.tick(app::system_clock());
+        let records = tokio::select! {
+            () = &mut next_deploy => {
+                next_deploy
+                    .as_mut()
+                    .reset(tokio::time::Instant::now() + generator.pause());
+                generator.tick(app::system_clock())
+            }
+            _ = usage_clock.tick() => generator.usage(app::system_clock(), USAGE_EVERY),
+        };
         publish(&producer, &records).await?;
     }
 }
@@ -152,15 +189,19 @@ async fn wait_until_ready(progress: &Progress) -> anyhow::Result<()> {
 }
 
 /// Queues every record, then waits for all acknowledgements: the backfill's
-/// hundreds of records go out in a few batches instead of one round trip each.
+/// tens of thousands of records go out in batches instead of one round trip
+/// each.
 async fn publish(producer: &FutureProducer, records: &[Record]) -> anyhow::Result<()> {
     let mut deliveries = Vec::with_capacity(records.len());
     for r in records {
         let topic = match r.topic {
             Topic::Deploys => DEPLOYS_TOPIC,
             Topic::Incidents => INCIDENTS_TOPIC,
+            Topic::FeatureUsage => FEATURE_USAGE_TOPIC,
         };
-        let record = FutureRecord::to(topic).key(r.key).payload(&r.payload);
+        let record = FutureRecord::to(topic)
+            .key(r.key.as_str())
+            .payload(&r.payload);
         let delivery = producer
             .send_result(record)
             .map_err(|(e, _)| e)
@@ -188,13 +229,17 @@ fn banner(addr: SocketAddr) -> String {
     let metrics = format!("http://{host}/metrics");
     [
         String::new(),
-        "valuepulse demo is running: 30 days of history are in, and a new deploy lands every 1-2 s.".into(),
+        "valuepulse demo is running: 30 days of history are in, a new deploy lands every 1-2 s,".into(),
+        "a few hundred feature-usage events arrive every second, and every 20-40 s a deploy".into(),
+        "launches a brand-new feature that is used within seconds.".into(),
         String::new(),
         format!("  metrics:  {metrics}"),
         format!("  ready:    http://{host}/readyz"),
         String::new(),
         format!("  try:      curl -s {metrics} | grep valuepulse_change_failure_ratio"),
         format!("            curl -s {metrics} | grep 'valuepulse_deployments{{.*window=\"1d\"'"),
+        format!("            curl -s {metrics} | grep -E 'valuepulse_(features_shipped|features_used|value_realization_ratio)\\{{'"),
+        format!("            curl -s {metrics} | grep valuepulse_feature_time_to_first_use_seconds"),
         String::new(),
         "Press Ctrl-C to stop.".into(),
     ]
@@ -253,7 +298,10 @@ impl Broker {
 }
 
 /// One broker with the demo's topics: 3 partitions for deploys (keyed by
-/// service, so services spread out), 1 for incidents.
+/// service, so services spread out), 1 for incidents, 4 for feature usage
+/// (keyed by user id, shared out by the usage consumer group). The mock keeps
+/// at most 5 MiB per partition and drops the oldest messages beyond it; the
+/// usage backfill (~7 MB) fits in 4 partitions with room to spare.
 fn mock_cluster() -> anyhow::Result<MockCluster<'static, DefaultProducerContext>> {
     let cluster = MockCluster::new(1).context("cannot create the mock Kafka cluster")?;
     cluster
@@ -262,6 +310,9 @@ fn mock_cluster() -> anyhow::Result<MockCluster<'static, DefaultProducerContext>
     cluster
         .create_topic(INCIDENTS_TOPIC, 1, 1)
         .context("cannot create the incidents topic")?;
+    cluster
+        .create_topic(FEATURE_USAGE_TOPIC, 4, 1)
+        .context("cannot create the feature-usage topic")?;
     Ok(cluster)
 }
 
@@ -275,6 +326,7 @@ mod tests {
         assert!(b.contains("http://127.0.0.1:9464/metrics"));
         assert!(b.contains("http://127.0.0.1:9464/readyz"));
         assert!(b.contains("grep valuepulse_change_failure_ratio"));
+        assert!(b.contains("grep valuepulse_feature_time_to_first_use_seconds"));
         let b = banner("127.0.0.1:19465".parse().unwrap());
         assert!(b.contains("http://127.0.0.1:19465/metrics"));
     }
