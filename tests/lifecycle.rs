@@ -45,12 +45,12 @@ fn unreachable_broker_keeps_retrying_not_ready_but_alive_and_sigterm_exits_zero(
 
 #[test]
 fn sigterm_while_consuming_exits_zero_within_ten_seconds() {
-    let deploys = unique("deploys");
-    let incidents = unique("incidents");
-    create_topics(&[(&deploys, 1), (&incidents, 1)]);
+    let (deploys, incidents, usage) = (unique("deploys"), unique("incidents"), unique("usage"));
+    create_topics(&[(&deploys, 1), (&incidents, 1), (&usage, 2)]);
     let mut daemon = Daemon::start(&[
         ("VALUEPULSE__TOPICS__DEPLOYS", &deploys),
         ("VALUEPULSE__TOPICS__INCIDENTS", &incidents),
+        ("VALUEPULSE__TOPICS__FEATURE_USAGE", &usage),
     ]);
     daemon.wait_ready(Duration::from_secs(60));
     let status = daemon

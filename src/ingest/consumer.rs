@@ -208,10 +208,17 @@ impl DoraIngest {
         let mut was_ready = false;
         while !cancel.is_cancelled() {
             self.progress.heartbeat(NAME, (self.clock)());
-            let batch = poll_batch(consumer, batch_size, POLL, |e| {
-                tracing::warn!(error = %e, "Kafka consume error; continuing.");
-            });
+            let batch = poll_batch(
+                consumer,
+                batch_size,
+                POLL,
+                || 0,
+                |e| {
+                    tracing::warn!(error = %e, "Kafka consume error; continuing.");
+                },
+            );
             if !batch.is_empty() {
+                let batch: Vec<BorrowedMessage<'_>> = batch.into_iter().map(|(m, _)| m).collect();
                 self.fold_batch(&batch, topics, max_bytes);
             }
             if !was_ready && self.progress.readiness().is_ok() {

@@ -109,19 +109,22 @@ pub fn check_properties(config: &Config) -> Result<(), crate::config::ConfigErro
 }
 
 /// Polls up to `max` records: waits up to `wait` for the first, then takes
-/// only what is already fetched. A consume error ends the batch early and is
-/// handed to `on_error` (the loop goes on: librdkafka retries by itself).
+/// only what is already fetched. Each record comes with `tag()` read right
+/// after the poll that returned it (the usage consumer tags records with its
+/// rebalance generation). A consume error ends the batch early and is handed
+/// to `on_error` (the loop goes on: librdkafka retries by itself).
 pub fn poll_batch<'c, C: ConsumerContext>(
     consumer: &'c BaseConsumer<C>,
     max: usize,
     wait: std::time::Duration,
+    tag: impl Fn() -> u64,
     on_error: impl FnOnce(KafkaError),
-) -> Vec<BorrowedMessage<'c>> {
+) -> Vec<(BorrowedMessage<'c>, u64)> {
     let mut batch = Vec::new();
     let mut wait = wait;
     while batch.len() < max {
         match consumer.poll(wait) {
-            Some(Ok(m)) => batch.push(m),
+            Some(Ok(m)) => batch.push((m, tag())),
             Some(Err(e)) => {
                 on_error(e);
                 break;

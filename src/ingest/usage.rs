@@ -6,6 +6,7 @@
 //! after it); on revocation its shard is dropped.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -36,13 +37,17 @@ const POLL: Duration = Duration::from_millis(100);
 /// How often shards drop buckets that left the horizon.
 const PRUNE_EVERY_MS: Millis = 60_000;
 
-/// One partition's state and its offset guard.
+/// One partition's state and its guards.
 #[derive(Default)]
 pub struct PartitionShard {
     /// Usage aggregates of the partition.
     pub shard: Shard,
     /// Next offset to fold; an earlier record was folded already.
     pub next_offset: i64,
+    /// Rebalance generation that created this shard: a record polled before
+    /// it (still in a batch when the partition was revoked and assigned
+    /// again) belongs to the old assignment and is left to the replay.
+    pub generation: u64,
 }
 
 /// Adoption state of this process, shared by the consumer and the collector.
@@ -84,6 +89,8 @@ impl AdoptionShared {
 /// handling that positions new partitions by time.
 struct UsageContext {
     base: Context,
+    /// Rebalances so far; records are tagged with it when polled.
+    generation: AtomicU64,
     shared: Arc<AdoptionShared>,
     config: Arc<Config>,
     clock: fn() -> Millis,
@@ -116,6 +123,7 @@ impl ConsumerContext for UsageContext {
         );
         match err {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
                 let entries = self.position_by_time(consumer, tpl);
                 {
                     let mut shards = lock(&self.shared.shards);
@@ -123,6 +131,7 @@ impl ConsumerContext for UsageContext {
                         let fresh = PartitionShard {
                             shard: Shard::new(),
                             next_offset: *from,
+                            generation,
                         };
                         shards.insert(*partition, Arc::new(Mutex::new(fresh)));
                     }
@@ -148,6 +157,7 @@ impl ConsumerContext for UsageContext {
                 );
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                self.generation.fetch_add(1, Ordering::Relaxed);
                 let revoked: Vec<(String, i32)> = tpl
                     .elements()
                     .iter()
@@ -263,6 +273,7 @@ impl UsageIngest {
                 progress: self.progress.clone(),
                 name: NAME,
             },
+            generation: AtomicU64::new(0),
             shared: self.shared.clone(),
             config: self.config.clone(),
             clock: self.clock,
@@ -274,7 +285,8 @@ impl UsageIngest {
             let now = (self.clock)();
             self.progress.heartbeat(NAME, now);
             let topic = &self.config.topics.feature_usage;
-            let batch = poll_batch(&consumer, batch_size, POLL, |e| {
+            let generation = || consumer.context().generation.load(Ordering::Relaxed);
+            let batch = poll_batch(&consumer, batch_size, POLL, generation, |e| {
                 tracing::warn!(error = %e, "Kafka consume error on feature usage; continuing.");
                 if !self.progress.has_partitions(topic) {
                     self.progress
@@ -298,12 +310,16 @@ impl UsageIngest {
     /// Decodes a batch (borrowing payloads, hashing each user once), interns
     /// its features under one lock, folds each partition's records under one
     /// shard lock, then counts and stores offsets once.
-    fn fold_batch(&self, consumer: &BaseConsumer<UsageContext>, batch: &[BorrowedMessage<'_>]) {
+    fn fold_batch(
+        &self,
+        consumer: &BaseConsumer<UsageContext>,
+        batch: &[(BorrowedMessage<'_>, u64)],
+    ) {
         let now = (self.clock)();
         let max_bytes = self.config.limits.max_event_bytes;
         let decoded: Vec<Result<Usage<'_>, Rejected>> = batch
             .iter()
-            .map(|m| {
+            .map(|(m, _)| {
                 let payload = m.payload().unwrap_or_default();
                 if payload.len() > max_bytes {
                     return Err(Rejected::Oversized);
@@ -315,43 +331,44 @@ impl UsageIngest {
                 }
             })
             .collect();
-        // Feature ids, interned under one lock for the whole batch.
-        let ids: Vec<u32> = {
-            let mut features = lock(&self.shared.features);
-            decoded
-                .iter()
-                .map(|d| d.as_ref().map_or(0, |u| features.intern(&u.feature)))
-                .collect()
-        };
         let mut counts = BatchCounts::default();
         let mut next: HashMap<i32, i64> = HashMap::new();
         let shards = self.shared.shards();
-        // Records arrive in runs per partition: one shard lock per run.
+        // Records arrive in runs per partition: one shard lock and one
+        // feature-table lock per run.
         let mut i = 0;
         while i < batch.len() {
-            let partition = batch[i].partition();
+            let partition = batch[i].0.partition();
             let end = i + batch[i..]
                 .iter()
-                .take_while(|m| m.partition() == partition)
+                .take_while(|(m, _)| m.partition() == partition)
                 .count();
             // A record of a partition revoked meanwhile is skipped: its new
             // owner replays it.
             if let Some((_, shard)) = shards.iter().find(|(p, _)| *p == partition) {
                 let mut ps = lock(shard);
+                let mut features = lock(&self.shared.features);
                 for k in i..end {
-                    let (m, d) = (&batch[k], &decoded[k]);
+                    let ((m, generation), d) = (&batch[k], &decoded[k]);
+                    if *generation < ps.generation {
+                        continue;
+                    }
                     let outcome = if m.offset() < ps.next_offset {
                         Outcome::Duplicate
                     } else {
                         ps.next_offset = m.offset() + 1;
+                        next.insert(partition, m.offset() + 1);
                         match d {
-                            Ok(u) => ps.shard.fold(
-                                &self.shared.settings,
-                                ids[k],
-                                hash_user(&u.user),
-                                u.at,
-                                now,
-                            ),
+                            Ok(u) => {
+                                let id = features.intern(&u.feature);
+                                ps.shard.fold(
+                                    &self.shared.settings,
+                                    id,
+                                    hash_user(&u.user),
+                                    u.at,
+                                    now,
+                                )
+                            }
                             Err(Rejected::Oversized) => Outcome::Oversized,
                             Err(Rejected::Invalid(_)) => Outcome::Invalid,
                         }
@@ -364,7 +381,6 @@ impl UsageIngest {
                     }
                     log_rejection(m, d.as_ref().map(|_| ()).map_err(|r| *r), outcome);
                 }
-                next.insert(partition, batch[end - 1].offset() + 1);
             }
             i = end;
         }

@@ -13,10 +13,17 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rdkafka::ClientConfig;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{
+    BaseProducer, BaseRecord, DeliveryResult, FutureProducer, FutureRecord, Producer,
+    ProducerContext,
+};
+use rdkafka::{ClientConfig, ClientContext};
 
 /// Address of the real broker the tests use.
 pub fn brokers() -> String {
@@ -86,6 +93,108 @@ pub fn produce(topic: &str, records: &[(&str, &str)]) {
                 .unwrap_or_else(|(e, _)| panic!("produce to {topic} failed: {e}"));
         }
     });
+}
+
+/// Most records [`produce_many`] has sent and not yet seen acknowledged.
+pub const PRODUCE_MANY_IN_FLIGHT: u64 = 20_000;
+
+/// Delivery reports of [`produce_many`]: acknowledged and failed records, and
+/// the first failure.
+#[derive(Default)]
+struct Acks {
+    ok: AtomicU64,
+    failed: AtomicU64,
+    first_error: Mutex<Option<String>>,
+}
+
+impl Acks {
+    fn done(&self) -> u64 {
+        self.ok.load(Ordering::Relaxed) + self.failed.load(Ordering::Relaxed)
+    }
+}
+
+impl ClientContext for Acks {}
+
+impl ProducerContext for Acks {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        match result {
+            Ok(_) => {
+                self.ok.fetch_add(1, Ordering::Relaxed);
+            }
+            Err((e, _)) => {
+                self.failed.fetch_add(1, Ordering::Relaxed);
+                self.first_error
+                    .lock()
+                    .unwrap()
+                    .get_or_insert_with(|| e.to_string());
+            }
+        }
+    }
+}
+
+/// Publishes many `(key, payload)` records to `topic` asynchronously, with
+/// librdkafka's default batching, at most [`PRODUCE_MANY_IN_FLIGHT`]
+/// unacknowledged at a time, and waits for every acknowledgement (at most
+/// `60 s` beyond the last send). Order per partition is kept (idempotent
+/// producer). Panics on any delivery failure.
+pub fn produce_many<K: AsRef<str>, P: AsRef<str>>(topic: &str, records: &[(K, P)]) {
+    let producer: BaseProducer<Acks> = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("acks", "all")
+        .set("enable.idempotence", "true")
+        .create_with_context(Acks::default())
+        .expect("producer");
+    let acks = producer.context();
+    let deadline = Duration::from_secs(60);
+    for (sent, (key, payload)) in records.iter().enumerate() {
+        let started = Instant::now();
+        while sent as u64 - acks.done() >= PRODUCE_MANY_IN_FLIGHT {
+            producer.poll(Duration::from_millis(10));
+            assert!(
+                started.elapsed() < deadline,
+                "produce_many to {topic}: no acknowledgement for {deadline:?}"
+            );
+        }
+        let mut record = BaseRecord::to(topic)
+            .key(key.as_ref())
+            .payload(payload.as_ref());
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                    record = r;
+                    producer.poll(Duration::from_millis(10));
+                    assert!(
+                        started.elapsed() < deadline,
+                        "produce_many to {topic}: local queue full for {deadline:?}"
+                    );
+                }
+                Err((e, _)) => panic!("produce_many to {topic}: send failed: {e}"),
+            }
+        }
+        producer.poll(Duration::ZERO);
+    }
+    producer
+        .flush(deadline)
+        .unwrap_or_else(|e| panic!("produce_many to {topic}: flush failed: {e}"));
+    let (ok, failed) = (
+        acks.ok.load(Ordering::Relaxed),
+        acks.failed.load(Ordering::Relaxed),
+    );
+    assert_eq!(
+        failed,
+        0,
+        "produce_many to {topic}: {failed} records failed, first: {:?}",
+        acks.first_error.lock().unwrap()
+    );
+    assert_eq!(
+        ok,
+        records.len() as u64,
+        "produce_many to {topic}: acknowledged {ok} of {} records",
+        records.len()
+    );
 }
 
 /// A free loopback port.
@@ -208,6 +317,11 @@ impl Daemon {
             std::thread::sleep(Duration::from_millis(50));
         }
         None
+    }
+
+    /// Process id of the daemon.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Whether the process is still running.
