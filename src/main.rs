@@ -96,7 +96,12 @@ fn runtime_exit(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> E
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(fut) {
+    let result = rt.block_on(fut);
+    // A consumer thread may still sit in a blocking Kafka call (bounded by
+    // kafka.request_timeout); `run` has already given up on it, so do not
+    // wait for it here either.
+    rt.shutdown_timeout(std::time::Duration::from_millis(200));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("valuepulse: {e:#}");

@@ -64,6 +64,8 @@ enum SetupError {
     },
     #[error("cannot assign partitions: {0}")]
     Assign(rdkafka::error::KafkaError),
+    #[error("shutting down")]
+    Cancelled,
 }
 
 impl DoraIngest {
@@ -93,7 +95,7 @@ impl DoraIngest {
                 return Ok(());
             }
             attempt += 1;
-            match self.assign(&consumer, &topics) {
+            match self.assign(&consumer, &topics, &cancel) {
                 Ok(()) => break,
                 Err(e) => {
                     tracing::warn!(attempt, retry_in = ?backoff, error = %e, "Kafka not ready for the DORA consumer; retrying.");
@@ -134,6 +136,7 @@ impl DoraIngest {
         &self,
         consumer: &BaseConsumer<Context>,
         topics: &[(String, Stream)],
+        cancel: &CancellationToken,
     ) -> Result<(), SetupError> {
         let timeout = self.config.request_timeout();
         let horizon = self.config.dora_settings().time.horizon((self.clock)());
@@ -161,6 +164,12 @@ impl DoraIngest {
             .map_err(SetupError::OffsetsForTimes)?;
         let mut entries = Vec::new();
         for e in start.elements() {
+            // Each lookup may take up to kafka.request_timeout: keep /livez
+            // green and give up early on shutdown.
+            self.progress.heartbeat(NAME, (self.clock)());
+            if cancel.is_cancelled() {
+                return Err(SetupError::Cancelled);
+            }
             let (low, high) = consumer
                 .fetch_watermarks(e.topic(), e.partition(), timeout)
                 .map_err(|source| SetupError::Watermarks {

@@ -216,6 +216,8 @@ impl UsageContext {
         };
         let mut entries = Vec::new();
         for e in tpl.elements() {
+            // Each lookup may take up to kafka.request_timeout: keep /livez green.
+            self.base.progress.heartbeat(NAME, (self.clock)());
             let (topic, partition) = (e.topic().to_owned(), e.partition());
             let (low, high) = consumer.fetch_watermarks(&topic, partition, timeout).unwrap_or_else(|err| {
                 tracing::warn!(topic, partition, error = %err, "Cannot read the high watermark; readiness waits for the start offset only.");
