@@ -4,9 +4,11 @@
 # Central into a cache on first use), runs every test against it, and stops
 # the broker however the tests end. Extra arguments go to `cargo test`.
 #
-# Needs: cargo, Java 17+, Maven (first fetch only), and promtool (Debian
-# package `prometheus`). Nothing is skipped: a missing tool fails here, with
-# the way to get it.
+# Needs: cargo, Java 17+, Maven (first fetch only), promtool and the
+# prometheus server (Debian package `prometheus`), Go and Python 3 (the
+# manifest checks install kustomize, kubernetes-validate, yamllint and
+# hadolint into a cache on first use). Nothing is skipped: a missing tool
+# fails here, with the way to get it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +18,9 @@ need() {
 need cargo "install Rust (rustup)"
 need java "install a JDK 17 or newer"
 need promtool "install Debian's prometheus package: apt-get install prometheus"
+need prometheus "install Debian's prometheus package: apt-get install prometheus"
+need go "install Go (deploy/check-manifests.sh builds kustomize with it)"
+need python3 "install Python 3 (rule/dashboard checks, kubernetes-validate, yamllint)"
 
 export VALUEPULSE_KAFKA_DIR="${VALUEPULSE_KAFKA_DIR:-/tmp/valuepulse-test-kafka}"
 export VALUEPULSE_KAFKA_PORT="${VALUEPULSE_KAFKA_PORT:-19092}"

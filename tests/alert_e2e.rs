@@ -1,0 +1,227 @@
+//! The change-failure alert really fires: real Kafka, the daemon, and a real
+//! Prometheus server (Debian's `prometheus`) on loopback, loaded with the
+//! repository's recording and alert rules. Only the test's copy of the rules
+//! is changed: every `for:` becomes 5s, and scrape/evaluation run every
+//! second, so the test takes seconds instead of half an hour.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Daemon, create_topics, free_port, http_get, produce, unique};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+const H: i64 = 3600;
+const D: i64 = 86_400;
+
+fn at(now: i64, offset: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(now + offset)
+        .unwrap()
+        .format(&Rfc3339)
+        .unwrap()
+}
+
+fn deploy(now: i64, id: &str, service: &str, status: &str, finished: i64) -> (String, String) {
+    (
+        service.to_owned(),
+        format!(
+            r#"{{"id":"{id}","service":"{service}","team":"t-{service}","environment":"production","status":"{status}","finished_at":"{}"}}"#,
+            at(now, finished)
+        ),
+    )
+}
+
+/// 40 deploys over days 8–30 (2 of them failed) and 4 in the last week, all
+/// succeeded: a 30d ratio of 0.045 and a 7d ratio of 0.
+fn healthy_history(now: i64, service: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for i in 0..40 {
+        let status = if i % 20 == 7 { "failed" } else { "succeeded" };
+        out.push(deploy(
+            now,
+            &format!("{service}-h{i}"),
+            service,
+            status,
+            -8 * D - i * 12 * H,
+        ));
+    }
+    for i in 0..4 {
+        out.push(deploy(
+            now,
+            &format!("{service}-w{i}"),
+            service,
+            "succeeded",
+            -D - i * D,
+        ));
+    }
+    out
+}
+
+/// A Prometheus server on loopback, stopped on drop.
+struct Prometheus {
+    child: Child,
+    addr: String,
+    _dir: std::path::PathBuf,
+}
+
+impl Prometheus {
+    fn start(target: &str) -> Self {
+        let dir = std::env::temp_dir().join(unique("valuepulse-prometheus"));
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        let repo = env!("CARGO_MANIFEST_DIR");
+        let mut rule_files = Vec::new();
+        for name in ["dora.rules.yml", "alerts.rules.yml"] {
+            let text = std::fs::read_to_string(format!("{repo}/deploy/prometheus/{name}")).unwrap();
+            let shortened: String = text
+                .lines()
+                .map(|l| match l.trim_start().strip_prefix("for: ") {
+                    Some(_) => format!("{}for: 5s", &l[..l.len() - l.trim_start().len()]),
+                    None => l.to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            let path = dir.join(name);
+            std::fs::write(&path, shortened).unwrap();
+            rule_files.push(path);
+        }
+        let config = format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n{}\nscrape_configs:\n  - job_name: valuepulse\n    static_configs:\n      - targets: ['{target}']\n",
+            rule_files
+                .iter()
+                .map(|p| format!("  - {}\n", p.display()))
+                .collect::<String>()
+        );
+        std::fs::write(dir.join("prometheus.yml"), config).unwrap();
+        let addr = format!("127.0.0.1:{}", free_port());
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
+            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+            .arg(format!("--web.listen-address={addr}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start the prometheus server ({e}): install Debian's `prometheus` package (deploy/test.sh checks for it)")
+            });
+        Self {
+            child,
+            addr,
+            _dir: dir,
+        }
+    }
+
+    /// `(service, state)` of every ValuepulseChangeFailureRateDegraded alert.
+    fn cfr_alerts(&self) -> Vec<(String, String)> {
+        let Some((200, _, body)) = http_get(&self.addr, "/api/v1/alerts", &[]) else {
+            return Vec::new();
+        };
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        v["data"]["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["labels"]["alertname"] == "ValuepulseChangeFailureRateDegraded")
+            .map(|a| {
+                (
+                    a["labels"]["service"].as_str().unwrap_or("").to_owned(),
+                    a["state"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// Polls until `cond` holds on the CFR alerts, or panics with the last answer.
+    fn wait_for(&self, what: &str, cond: impl Fn(&[(String, String)]) -> bool) {
+        let start = Instant::now();
+        let mut last = Vec::new();
+        while start.elapsed() < Duration::from_secs(90) {
+            last = self.cfr_alerts();
+            if cond(&last) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        panic!("Prometheus never reported {what}; last CFR alerts: {last:?}");
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn firing(alerts: &[(String, String)], service: &str) -> bool {
+    alerts.iter().any(|(s, st)| s == service && st == "firing")
+}
+
+#[test]
+fn change_failure_alert_fires_for_the_degraded_service_only_and_resolves_after_recovery() {
+    let (deploys, incidents, usage) = (unique("deploys"), unique("incidents"), unique("usage"));
+    create_topics(&[(&deploys, 2), (&incidents, 1), (&usage, 1)]);
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let refs = |v: &[(String, String)]| {
+        v.iter()
+            .map(|(k, p)| (k.clone(), p.clone()))
+            .collect::<Vec<_>>()
+    };
+    let mut history = healthy_history(now, "checkout");
+    history.extend(healthy_history(now, "search"));
+    produce(&deploys, &as_str(&history));
+
+    let daemon = Daemon::start(&[
+        ("VALUEPULSE__TOPICS__DEPLOYS", &deploys),
+        ("VALUEPULSE__TOPICS__INCIDENTS", &incidents),
+        ("VALUEPULSE__TOPICS__FEATURE_USAGE", &usage),
+    ]);
+    daemon.wait_ready(Duration::from_secs(60));
+    let prometheus = Prometheus::start(&daemon.addr);
+
+    // Healthy: both services evaluated, no CFR alert at all.
+    std::thread::sleep(Duration::from_secs(8));
+    let alerts = prometheus.cfr_alerts();
+    assert!(alerts.is_empty(), "no CFR alert while healthy: {alerts:?}");
+
+    // A burst of 6 failed checkout deploys in the last hours: 7d ratio 6/10,
+    // 30d ratio 8/50, at least 5 deploys in 7d.
+    let burst: Vec<(String, String)> = (0..6)
+        .map(|i| {
+            deploy(
+                now,
+                &format!("checkout-b{i}"),
+                "checkout",
+                "failed",
+                -3 * H + i * 600,
+            )
+        })
+        .collect();
+    produce(&deploys, &as_str(&burst));
+    prometheus.wait_for("checkout firing", |a| firing(a, "checkout"));
+    let alerts = prometheus.cfr_alerts();
+    assert!(
+        !alerts.iter().any(|(s, _)| s == "search"),
+        "search is healthy: {alerts:?}"
+    );
+
+    // Recovery: 40 succeeded deploys bring the 7d ratio to 6/50 = 0.12.
+    let recovery: Vec<(String, String)> = (0..40)
+        .map(|i| {
+            deploy(
+                now,
+                &format!("checkout-r{i}"),
+                "checkout",
+                "succeeded",
+                -2 * H + i * 60,
+            )
+        })
+        .collect();
+    produce(&deploys, &as_str(&recovery));
+    prometheus.wait_for("checkout resolved", |a| a.is_empty());
+}
+
+fn as_str(v: &[(String, String)]) -> Vec<(&str, &str)> {
+    v.iter().map(|(k, p)| (k.as_str(), p.as_str())).collect()
+}

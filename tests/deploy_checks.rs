@@ -1,0 +1,81 @@
+//! The deployment artefacts stay true: rules parse and pass their promtool
+//! unit tests, manifests render and validate, and every PromQL expression in
+//! rules and dashboards names only metrics a live daemon really exports.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{Daemon, create_topics, unique};
+
+fn repo() -> &'static str {
+    env!("CARGO_MANIFEST_DIR")
+}
+
+/// Runs a command in the repository; panics with its output on failure.
+fn run(program: &str, args: &[&str]) {
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn prometheus_rules_parse_and_pass_their_promtool_tests() {
+    run("bash", &["deploy/prometheus/check.sh"]);
+}
+
+#[test]
+fn kubernetes_manifests_render_validate_and_lint_clean() {
+    run("bash", &["deploy/check-manifests.sh"]);
+}
+
+#[test]
+fn every_promql_expression_names_only_metrics_a_live_daemon_exports() {
+    let (deploys, incidents, usage) = (unique("deploys"), unique("incidents"), unique("usage"));
+    create_topics(&[(&deploys, 1), (&incidents, 1), (&usage, 1)]);
+    let daemon = Daemon::start(&[
+        ("VALUEPULSE__TOPICS__DEPLOYS", &deploys),
+        ("VALUEPULSE__TOPICS__INCIDENTS", &incidents),
+        ("VALUEPULSE__TOPICS__FEATURE_USAGE", &usage),
+    ]);
+    daemon.wait_ready(Duration::from_secs(60));
+    let scrape = daemon.scrape();
+    let mut child = Command::new("python3")
+        .args([
+            "deploy/prometheus/exprs.py",
+            "--names-from",
+            "src/telemetry/names.rs",
+            "--exported",
+            "-",
+        ])
+        .current_dir(repo())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 is needed for deploy/prometheus/exprs.py");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(scrape.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "exprs.py failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
