@@ -163,11 +163,6 @@ fn change_failure_alert_fires_for_the_degraded_service_only_and_resolves_after_r
     let (deploys, incidents, usage) = (unique("deploys"), unique("incidents"), unique("usage"));
     create_topics(&[(&deploys, 2), (&incidents, 1), (&usage, 1)]);
     let now = OffsetDateTime::now_utc().unix_timestamp();
-    let refs = |v: &[(String, String)]| {
-        v.iter()
-            .map(|(k, p)| (k.clone(), p.clone()))
-            .collect::<Vec<_>>()
-    };
     let mut history = healthy_history(now, "checkout");
     history.extend(healthy_history(now, "search"));
     produce(&deploys, &as_str(&history));
