@@ -45,6 +45,7 @@ fn deploy(
         commit_times: leads.iter().map(|l| finished_at - l).collect(),
         features: vec![],
         rollback_of: None,
+        fixes_incident: None,
     })
 }
 
@@ -81,6 +82,7 @@ fn incident(
         opened_at,
         resolved_at,
         caused_by_deploy: caused_by.map(Cow::Borrowed),
+        artifact: None,
     })
 }
 

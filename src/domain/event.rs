@@ -47,6 +47,8 @@ pub struct Deploy<'a> {
     pub features: Vec<Cow<'a, str>>,
     /// The earlier deploy this one rolls back, which becomes a change failure.
     pub rollback_of: Option<Cow<'a, str>>,
+    /// The incident this deploy is an unplanned fix for (rework).
+    pub fixes_incident: Option<Cow<'a, str>>,
 }
 
 /// Whether an incident event reports the opening or the resolution.
@@ -78,6 +80,9 @@ pub struct Incident<'a> {
     pub resolved_at: Option<Millis>,
     /// Id of the deploy that caused it, which becomes a change failure.
     pub caused_by_deploy: Option<Cow<'a, str>>,
+    /// Artifact (e.g. image digest) running when the incident began, for
+    /// attribution to the deploy that shipped it.
+    pub artifact: Option<Cow<'a, str>>,
 }
 
 impl Incident<'_> {
@@ -133,11 +138,14 @@ pub enum Outcome {
     Oversized,
     /// Valid, but for an environment DORA does not track.
     Ignored,
+    /// A well-formed event of a type valuepulse does not use (e.g. another
+    /// CDEvents type).
+    Unsupported,
 }
 
 impl Outcome {
     /// Every outcome, in export order.
-    pub const ALL: [Outcome; 8] = [
+    pub const ALL: [Outcome; 9] = [
         Outcome::Accepted,
         Outcome::Updated,
         Outcome::Duplicate,
@@ -146,6 +154,7 @@ impl Outcome {
         Outcome::Future,
         Outcome::Oversized,
         Outcome::Ignored,
+        Outcome::Unsupported,
     ];
 
     /// The label value.
@@ -159,6 +168,7 @@ impl Outcome {
             Outcome::Future => "future",
             Outcome::Oversized => "oversized",
             Outcome::Ignored => "ignored",
+            Outcome::Unsupported => "unsupported",
         }
     }
 

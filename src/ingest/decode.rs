@@ -130,6 +130,8 @@ struct DeployV1<'a> {
     features: Vec<Text<'a>>,
     #[serde(borrow, default)]
     rollback_of: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    fixes_incident: Option<Text<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -157,6 +159,8 @@ struct IncidentV1<'a> {
     resolved_at: Option<Text<'a>>,
     #[serde(borrow, default)]
     caused_by_deploy: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    artifact: Option<Text<'a>>,
 }
 
 /// Environment assumed when an event names none.
@@ -189,6 +193,7 @@ fn decode_deploy(payload: &[u8]) -> Result<Deploy<'_>, InvalidReason> {
         commit_times,
         features: w.features.into_iter().map(|t| t.0).collect(),
         rollback_of: cow(w.rollback_of),
+        fixes_incident: cow(w.fixes_incident),
     };
     d.validate()?;
     Ok(d)
@@ -210,6 +215,7 @@ fn decode_incident(payload: &[u8]) -> Result<Incident<'_>, InvalidReason> {
         opened_at: parse_time(&w.opened_at.0)?,
         resolved_at: w.resolved_at.map(|t| parse_time(&t.0)).transpose()?,
         caused_by_deploy: cow(w.caused_by_deploy),
+        artifact: cow(w.artifact),
     };
     i.validate()?;
     Ok(i)
