@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 use std::time::Instant;
 
 use super::*;
+use crate::domain::dora::FirstShip;
 use crate::domain::labels::OTHER;
+use crate::domain::time::DAY_MS;
 
 const M: Millis = 60_000;
 const H: Millis = 3_600_000;
