@@ -13,7 +13,7 @@ use time::format_description::well_known::Rfc3339;
 use valuepulse::domain::dora::{DoraSettings, DoraState};
 use valuepulse::domain::time::{DAY_MS, TimePolicy, Window};
 use valuepulse::domain::{Event, Outcome};
-use valuepulse::ingest::decode::{Stream, decode, parse_time};
+use valuepulse::ingest::decode::{Headers, Stream, decode, parse_time};
 
 /// Fixed processing time (2027-01-15T08:00:00Z), as in the domain tests.
 const NOW: i64 = 1_800_000_000_000;
@@ -86,6 +86,7 @@ fn settings() -> DoraSettings {
         environments: vec!["production".into()],
         max_services: 1000,
         max_teams: 200,
+        attribution_window: 24 * HOUR,
     }
 }
 
@@ -226,7 +227,7 @@ fn incident_payloads(deploy_ids: &[String]) -> Vec<Vec<u8>> {
 fn fold_all(state: &mut DoraState, stream: Stream, payloads: &[Vec<u8>]) -> [usize; 8] {
     let mut outcomes = [0; 8];
     for p in payloads {
-        let o = match decode(stream, p) {
+        let o = match decode(stream, p, &Headers::NONE) {
             Ok(e) => state.fold(&e, NOW),
             Err(_) => Outcome::Invalid,
         };
@@ -272,7 +273,7 @@ fn benches(c: &mut Criterion) {
             || DoraState::new(settings()),
             |mut state| {
                 for p in &deploys {
-                    let e = decode(Stream::Deploys, p).unwrap();
+                    let e = decode(Stream::Deploys, p, &Headers::NONE).unwrap();
                     black_box(state.fold(&e, NOW));
                 }
                 state
@@ -284,7 +285,7 @@ fn benches(c: &mut Criterion) {
     g.bench_function("deploys_duplicate", |b| {
         b.iter(|| {
             for p in &deploys {
-                let e = decode(Stream::Deploys, p).unwrap();
+                let e = decode(Stream::Deploys, p, &Headers::NONE).unwrap();
                 black_box(full.fold(&e, NOW));
             }
         })
@@ -296,7 +297,7 @@ fn benches(c: &mut Criterion) {
     g.bench_function("deploys", |b| {
         b.iter(|| {
             for p in &deploys {
-                black_box(decode(Stream::Deploys, p).unwrap());
+                black_box(decode(Stream::Deploys, p, &Headers::NONE).unwrap());
             }
         })
     });
@@ -316,7 +317,7 @@ fn benches(c: &mut Criterion) {
     // Attribution: pieces of the hot path in isolation, per deploy event.
     let events: Vec<Event<'_>> = deploys
         .iter()
-        .map(|p| decode(Stream::Deploys, p).unwrap())
+        .map(|p| decode(Stream::Deploys, p, &Headers::NONE).unwrap())
         .collect();
     let stamps: Vec<Vec<String>> = deploys
         .iter()

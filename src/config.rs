@@ -61,6 +61,8 @@ pub struct Config {
     pub windows: WindowsConfig,
     /// DORA scope.
     pub dora: DoraConfig,
+    /// Incident-to-deploy attribution.
+    pub attribution: AttributionConfig,
     /// Caps that bound memory and label cardinality.
     pub limits: LimitsConfig,
     /// Feature adoption.
@@ -120,6 +122,15 @@ pub struct WindowsConfig {
 pub struct DoraConfig {
     /// Environments that count.
     pub environments: Vec<String>,
+}
+
+/// `[attribution]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttributionConfig {
+    /// Loose mode links an incident to the latest deploy of its service and
+    /// environment finished at most this long before it opened.
+    pub window: String,
 }
 
 /// `[adoption]`
@@ -277,6 +288,7 @@ impl Config {
                 "must list at least one non-empty environment",
             ));
         }
+        parse_duration("attribution.window", &self.attribution.window)?;
         if self.dora.environments.len() > 255 {
             return Err(ConfigError::new(
                 "dora.environments",
@@ -361,6 +373,9 @@ impl Config {
             environments: self.dora.environments.clone(),
             max_services: self.limits.max_services,
             max_teams: self.limits.max_teams,
+            attribution_window: millis(
+                parse_duration("attribution.window", &self.attribution.window).expect("validated"),
+            ),
         }
     }
 
@@ -440,6 +455,20 @@ mod tests {
         let s = c.dora_settings();
         assert_eq!(s.time.longest, 30 * 86_400_000);
         assert_eq!(s.time.grace, 3_600_000);
+        assert_eq!(c.attribution.window, "24h");
+        assert_eq!(s.attribution_window, 86_400_000);
+    }
+
+    #[test]
+    fn attribution_window_is_set_by_environment_and_validated() {
+        let c =
+            Config::load_with_env(None, env(&[("VALUEPULSE__ATTRIBUTION__WINDOW", "6h")])).unwrap();
+        assert_eq!(c.dora_settings().attribution_window, 6 * 3_600_000);
+        for bad in ["0s", "soon"] {
+            let e = Config::load_with_env(None, env(&[("VALUEPULSE__ATTRIBUTION__WINDOW", bad)]))
+                .unwrap_err();
+            assert_eq!(e.key, "attribution.window", "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -16,12 +16,14 @@
 //! | [`http`] | `/metrics`, `/livez`, `/readyz` |
 //! | [`app`] | task wiring and ordered shutdown |
 //! | [`demo`] | embedded broker + generator + daemon for a first look |
+//! | [`emit`] | `valuepulse emit`: publish one validated event (native or CDEvents) |
 #![forbid(unsafe_code)]
 
 pub mod app;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod emit;
 pub mod http;
 pub mod ingest;
 pub mod telemetry;

@@ -34,6 +34,11 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Publish one validated deploy or incident event to Kafka (for pipelines and incident hooks); prints its id.
+    ///
+    /// Exit 64 when the flags or the event are invalid (nothing is sent), 69 when the broker does not acknowledge it.
+    #[command(subcommand)]
+    Emit(Box<valuepulse::emit::EmitCommand>),
     /// Start an embedded Kafka, a realistic event generator and the daemon.
     Demo {
         /// Address for /metrics.
@@ -81,6 +86,20 @@ fn main() -> ExitCode {
                 None,
             ))
         }
+        Command::Emit(cmd) => match valuepulse::emit::run(&cmd) {
+            Ok(e) => {
+                println!("{}", e.id);
+                eprintln!(
+                    "valuepulse: {} acknowledged on {} (partition {}, offset {})",
+                    e.id, e.topic, e.partition, e.offset
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("valuepulse emit: {e}");
+                ExitCode::from(e.exit_code())
+            }
+        },
         Command::Demo { listen } => {
             valuepulse::telemetry::logging::init("text", "info,librdkafka=warn");
             runtime_exit(valuepulse::demo::run(listen))

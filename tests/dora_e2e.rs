@@ -248,35 +248,77 @@ fn expected(
     let key = |svc: &str, team: &str| {
         format!(r#"environment="production",service="{svc}",team="{team}""#)
     };
-    let mut series = |svc: &str, team: &str, w: &str, deploys: u64, failed: u64| {
+    // Change failures per attribution mode. In this dataset loose equals
+    // strict: the incidents without caused_by_deploy (i2, i3) have no deploy
+    // of their service within 24 h before they opened (i2 opened 15 days ago,
+    // checkout deployed 12 and 19 days ago; i3 opened 6 h ago, cart's last
+    // deploy is 3 days old), so no rule links them: they are unattributed.
+    let mut series = |svc: &str, team: &str, w: &str, deploys: u64, failed: u64, rework: u64| {
         let k = key(svc, team);
         exact.insert(
             format!(r#"valuepulse_deployments{{{k},window="{w}"}}"#),
             deploys as f64,
         );
         exact.insert(
-            format!(r#"valuepulse_deployments_failed{{{k},window="{w}"}}"#),
-            failed as f64,
+            format!(r#"valuepulse_deployments_rework{{{k},window="{w}"}}"#),
+            rework as f64,
         );
+        for mode in ["strict", "loose"] {
+            exact.insert(
+                format!(
+                    r#"valuepulse_deployments_failed{{{k},window="{w}",attribution="{mode}"}}"#
+                ),
+                failed as f64,
+            );
+            if deploys > 0 {
+                exact.insert(
+                    format!(
+                        r#"valuepulse_change_failure_ratio{{{k},window="{w}",attribution="{mode}"}}"#
+                    ),
+                    failed as f64 / deploys as f64,
+                );
+            }
+        }
         if deploys > 0 {
             exact.insert(
-                format!(r#"valuepulse_change_failure_ratio{{{k},window="{w}"}}"#),
-                failed as f64 / deploys as f64,
+                format!(r#"valuepulse_deployment_rework_ratio{{{k},window="{w}"}}"#),
+                rework as f64 / deploys as f64,
             );
         }
     };
     // checkout: 7d c1,c2 (both failed); 30d c1..c6, failed c1 (i1), c2, c4 (rolled_back), c5 (rollback_of).
-    series("checkout", "payments", "1d", 0, 0);
-    series("checkout", "payments", "7d", 2, 2);
-    series("checkout", "payments", "30d", 6, 4);
-    // cart: 7d k1; 30d k1..k3; no failures.
-    series("cart", "payments", "1d", 0, 0);
-    series("cart", "payments", "7d", 1, 0);
-    series("cart", "payments", "30d", 3, 0);
-    // search: 7d s1,s2,s3 (s2 failed); 30d + s5 (failed via i5).
-    series("search", "discovery", "1d", 0, 0);
-    series("search", "discovery", "7d", 3, 1);
-    series("search", "discovery", "30d", 4, 2);
+    // Rework: c6, a rollback (30d only).
+    series("checkout", "payments", "1d", 0, 0, 0);
+    series("checkout", "payments", "7d", 2, 2, 0);
+    series("checkout", "payments", "30d", 6, 4, 1);
+    // cart: 7d k1; 30d k1..k3; no failures, no rework.
+    series("cart", "payments", "1d", 0, 0, 0);
+    series("cart", "payments", "7d", 1, 0, 0);
+    series("cart", "payments", "30d", 3, 0, 0);
+    // search: 7d s1,s2,s3 (s2 failed); 30d + s5 (failed via i5). No rework.
+    series("search", "discovery", "1d", 0, 0, 0);
+    series("search", "discovery", "7d", 3, 1, 0);
+    series("search", "discovery", "30d", 4, 2, 0);
+
+    // Incidents opened in the window that no rule links (exported per key with
+    // an incident opened in the longest window, zeros included): checkout i2
+    // (opened 15 days ago), cart i3 (6 h ago). i1 and i5 are explicit; i4 is
+    // staging, ignored.
+    for (svc, team, counts) in [
+        ("checkout", "payments", [0, 0, 1]),
+        ("cart", "payments", [1, 1, 1]),
+        ("search", "discovery", [0, 0, 0]),
+    ] {
+        for (w, n) in ["1d", "7d", "30d"].iter().zip(counts) {
+            exact.insert(
+                format!(
+                    r#"valuepulse_incidents_unattributed{{{},window="{w}"}}"#,
+                    key(svc, team)
+                ),
+                n as f64,
+            );
+        }
+    }
 
     let mut summary =
         |metric: &str, svc: &str, team: &str, w: &str, q: [i64; 3], count: u64, sum: i64| {
@@ -375,6 +417,61 @@ fn expected(
     // search restore: i5 resolved 8 days ago, so 30d only.
     summary(ttr, "search", "discovery", "30d", [D, D, D], 1, D);
 
+    // Failed deployment recovery, per (strict) change failure, windowed by
+    // the failed deploy's finished_at: up to the next succeeded, non-failed
+    // deploy of the service, or the first resolution of an incident linked
+    // to it, whichever is first.
+    let rec = "valuepulse_failed_deployment_recovery_seconds";
+    // checkout, by finished_at: c5 -20d, c6 -19d, c4 -12d, c3 -10d, c2 -5d, c1 -2d.
+    //   c5 -> c6 (a succeeded rollback, itself no failure): 1d.
+    //   c4 -> c3: 2d.
+    //   c2 -> nothing: c1 after it succeeded but is a failure (i1); no incident
+    //         names c2: not recovered, no sample.
+    //   c1 -> no later deploy; i1 resolved at -2d+3h: 3h.
+    // 7d: c1 [3h]. 30d: [3h, 1d, 2d]; ranks ceil(1.5)=2, ceil(2.7)=3, ceil(2.85)=3.
+    summary(
+        rec,
+        "checkout",
+        "payments",
+        "7d",
+        [3 * H, 3 * H, 3 * H],
+        1,
+        3 * H,
+    );
+    summary(
+        rec,
+        "checkout",
+        "payments",
+        "30d",
+        [D, 2 * D, 2 * D],
+        3,
+        3 * H + D + 2 * D,
+    );
+    // search, by finished_at: s5 -9d-2h, s2 -6d, s3 -6d+2h, s1 -4d.
+    //   s5 -> next success s3 at +3d4h, but i5 (linked to s5) resolved at -8d,
+    //         1d2h after s5 finished: 26h (the resolution is first).
+    //   s2 -> s3: 2h.
+    // 7d: s2 [2h]. 30d: [2h, 26h]; ranks 1, 2, 2.
+    summary(
+        rec,
+        "search",
+        "discovery",
+        "7d",
+        [2 * H, 2 * H, 2 * H],
+        1,
+        2 * H,
+    );
+    summary(
+        rec,
+        "search",
+        "discovery",
+        "30d",
+        [2 * H, 26 * H, 26 * H],
+        2,
+        28 * H,
+    );
+    // cart: no change failures, no series.
+
     exact.insert(
         format!(
             r#"valuepulse_incidents_open{{{}}}"#,
@@ -406,7 +503,7 @@ fn expected(
             t as f64,
         );
     };
-    // checkout: 6/30 per day >= 1/7 high; lead median 3h elite; CFR 0.67 low; TTR median 30m elite.
+    // checkout: 6/30 per day >= 1/7 high; lead median 3h elite; CFR (strict) 0.67 low; TTR median 30m elite.
     tier("checkout", "payments", "deployment_frequency", 3);
     tier("checkout", "payments", "lead_time", 4);
     tier("checkout", "payments", "change_failure_rate", 1);
@@ -465,9 +562,13 @@ const DORA_METRICS: &[&str] = &[
     "valuepulse_deployments{",
     "valuepulse_deployments_failed{",
     "valuepulse_change_failure_ratio{",
+    "valuepulse_deployments_rework{",
+    "valuepulse_deployment_rework_ratio{",
     "valuepulse_lead_time_seconds",
     "valuepulse_time_to_restore_seconds",
+    "valuepulse_failed_deployment_recovery_seconds",
     "valuepulse_incidents_open{",
+    "valuepulse_incidents_unattributed{",
     "valuepulse_dora_tier{",
 ];
 

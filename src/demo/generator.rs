@@ -10,6 +10,16 @@
 //! follow-ups are *scheduled*: they wait in a queue until their event time has
 //! come, so nothing is ever published with a time in the future.
 //!
+//! Formats: about 60 % of the deploy and incident events go out as CDEvents
+//! in CloudEvents, half in structured and half in Kafka binary content mode,
+//! spec v0.4 or v0.5 ([`crate::emit::encode`]); the rest, and every event
+//! CDEvents cannot express (a failed deploy, the `rolled_back` mark), as
+//! native v1. A quarter of the release pipelines also publish their own
+//! `pipelinerun.finished` CDEvent on the deploys topic, which the daemon
+//! counts as `unsupported`. Besides the incidents that name their cause, a few incidents
+//! name neither a deploy nor an artifact (an outage of a dependency, say):
+//! one or two per service in the history, now and then one live.
+//!
 //! Features: the deploys of the backfill that first ship the features of
 //! [`CATALOGUE`] come at the ages it plans (some within the last day, some
 //! within 7 and within 30 days), and a later release of the same service may
@@ -27,6 +37,18 @@ use super::rng::Rng;
 use super::usage::{CATALOGUE, Usage};
 use crate::domain::Millis;
 use crate::domain::time::DAY_MS;
+use crate::emit::{CdSpec, Format, encode};
+use crate::ingest::decode::Stream;
+
+/// CloudEvents/CDEvents `source` of the demo's CDEvents.
+pub const CDEVENTS_SOURCE: &str = "/valuepulse/demo";
+
+/// Share of deploy and incident events written as CDEvents (when CDEvents
+/// can express them).
+const CDEVENTS_SHARE: f64 = 0.6;
+/// Share of production releases whose pipeline also publishes its own
+/// `pipelinerun.finished` CDEvent on the deploys topic (`unsupported`).
+const PIPELINE_RUN_SHARE: f64 = 0.25;
 
 pub(super) const SECOND_MS: Millis = 1_000;
 const MINUTE_MS: Millis = 60 * SECOND_MS;
@@ -64,8 +86,21 @@ pub struct Record {
     /// Message key, as the contract asks: the service for deploys and
     /// incidents, the user id for feature usage.
     pub key: String,
-    /// Native v1 JSON.
+    /// Native v1 JSON, or a CDEvent in a CloudEvent (see `headers`).
     pub payload: String,
+    /// Record headers: `content-type` and the `ce_*` attributes of a
+    /// CloudEvent; empty for native v1.
+    pub headers: Vec<(String, String)>,
+}
+
+#[cfg(test)]
+impl Record {
+    /// The headers as the decoder reads them.
+    pub fn decoder_headers(&self) -> crate::ingest::decode::Headers<'_> {
+        crate::ingest::decode::Headers::from_pairs(
+            self.headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes())),
+        )
+    }
 }
 
 /// One service's habits: how often it ships, how old its changes are when
@@ -254,6 +289,11 @@ pub struct Generator {
     /// list is used up.
     experiments: usize,
     usage: Usage,
+    /// Draws of the wire format of each event, on their own stream so that
+    /// formats do not reshuffle the story.
+    wire_rng: Rng,
+    /// Draws of the unattributed incidents, likewise.
+    outage_rng: Rng,
 }
 
 impl Generator {
@@ -279,6 +319,8 @@ impl Generator {
             next_launch: None,
             experiments: 0,
             usage: Usage::new(seed),
+            wire_rng: Rng::new(seed ^ 0x5749_5245_0000_0000),
+            outage_rng: Rng::new(seed ^ 0x4F55_5441_4745_0000),
         }
     }
 
@@ -321,6 +363,13 @@ impl Generator {
         // named yet, resolved long after the demo is likely to end.
         let auth = self.services.len() - 1;
         self.incident(auth, now - 100 * MINUTE_MS, 2 * DAY_MS, None);
+        // Outages nobody links to a deploy: one or two per service.
+        for s in 0..self.services.len() {
+            for _ in 0..1 + self.outage_rng.below(2) {
+                let opened_at = self.outage_rng.between(start, now - 2 * HOUR_MS);
+                self.outage(s, opened_at, Pace::History);
+            }
+        }
 
         let mut out = self.due(now);
         if !out.is_empty() {
@@ -335,6 +384,7 @@ impl Generator {
                 topic: Topic::Deploys,
                 key: "checkout".to_owned(),
                 payload: INVALID_DEPLOY.to_owned(),
+                headers: Vec::new(),
             };
             out.insert(i, invalid);
         }
@@ -366,6 +416,10 @@ impl Generator {
             self.next_launch = Some(now + self.rng.between(20 * SECOND_MS, 40 * SECOND_MS));
         } else {
             self.release(s, now, Pace::Live, None);
+        }
+        if self.outage_rng.chance(0.03) {
+            let s = self.outage_rng.below(self.services.len());
+            self.outage(s, now, Pace::Live);
         }
         let mut out = self.due(now);
         if self.rng.chance(0.03)
@@ -410,13 +464,97 @@ impl Generator {
         std::mem::replace(&mut self.pending, later)
     }
 
+    /// Queues an event, written in a wire format drawn for it: native v1,
+    /// or a CDEvent in a structured or binary-mode CloudEvent.
     fn schedule(&mut self, at: Millis, topic: Topic, s: usize, payload: &Value) {
+        let stream = match topic {
+            Topic::Deploys => Stream::Deploys,
+            Topic::Incidents => Stream::Incidents,
+            Topic::FeatureUsage => Stream::FeatureUsage,
+        };
+        let cdevents = topic != Topic::FeatureUsage && self.wire_rng.chance(CDEVENTS_SHARE);
+        let format = match (cdevents, self.wire_rng.chance(0.5)) {
+            (false, _) => Format::Native,
+            (true, true) => Format::CdeventsStructured,
+            (true, false) => Format::CdeventsBinary,
+        };
+        let spec = if self.wire_rng.chance(0.5) {
+            CdSpec::V0_4
+        } else {
+            CdSpec::V0_5
+        };
+        let upgraded = self.wire_rng.chance(0.3);
+        // What CDEvents cannot express (a failed deploy, the rolled_back
+        // mark) stays native.
+        let record = encode(stream, payload, format, spec, CDEVENTS_SOURCE, upgraded)
+            .or_else(|_| {
+                encode(
+                    stream,
+                    payload,
+                    Format::Native,
+                    spec,
+                    CDEVENTS_SOURCE,
+                    false,
+                )
+            })
+            .expect("native encoding never fails");
         self.pending.push(Record {
             at,
             topic,
             key: self.services[s].profile.service.to_owned(),
-            payload: payload.to_string(),
+            payload: record.payload,
+            headers: record.headers,
         });
+    }
+
+    /// The release pipeline's own `pipelinerun.finished` CDEvent, on the
+    /// deploys topic like in many CDEvents set-ups: valuepulse does not read
+    /// it and counts it as `unsupported`.
+    fn pipeline_run(&mut self, s: usize, at: Millis, deploy_id: &str, status: &str) {
+        let service = self.services[s].profile.service;
+        let run = format!("{deploy_id}-pipeline");
+        let time = rfc3339(at);
+        let ty = "dev.cdevents.pipelinerun.finished.0.2.0";
+        let outcome = if status == "failed" {
+            "failure"
+        } else {
+            "success"
+        };
+        let data = json!({
+            "context": {"version": "0.4.1", "id": run, "source": CDEVENTS_SOURCE, "type": ty, "timestamp": time},
+            "subject": {"id": format!("release/{service}/{run}"), "source": CDEVENTS_SOURCE, "content": {
+                "pipelineName": format!("release-{service}"), "outcome": outcome,
+                "url": format!("https://ci.example.com/release-{service}/{run}"),
+            }},
+        });
+        self.pending.push(Record {
+            at,
+            topic: Topic::Deploys,
+            key: service.to_owned(),
+            payload: json!({
+                "specversion": "1.0", "id": run, "source": CDEVENTS_SOURCE, "type": ty,
+                "subject": format!("release/{service}/{run}"), "time": time,
+                "datacontenttype": "application/json", "data": data,
+            })
+            .to_string(),
+            headers: vec![(
+                "content-type".to_owned(),
+                crate::ingest::cdevents::CLOUDEVENTS_JSON.to_owned(),
+            )],
+        });
+    }
+
+    /// An incident of service `s` opened at `opened_at` that names neither
+    /// a deploy nor an artifact (an outage of a dependency, say). Its draws
+    /// come from their own stream.
+    fn outage(&mut self, s: usize, opened_at: Millis, pace: Pace) {
+        std::mem::swap(&mut self.rng, &mut self.outage_rng);
+        let restore = match pace {
+            Pace::History => self.rng.log_between(self.services[s].profile.restore),
+            Pace::Live => self.rng.between(20 * SECOND_MS, 120 * SECOND_MS),
+        };
+        self.incident(s, opened_at, restore, None);
+        std::mem::swap(&mut self.rng, &mut self.outage_rng);
     }
 
     fn deploy_id(&mut self) -> String {
@@ -528,6 +666,9 @@ impl Generator {
             },
         );
         self.schedule(at, Topic::Deploys, s, &deploy);
+        if self.wire_rng.chance(PIPELINE_RUN_SHARE) {
+            self.pipeline_run(s, at, &id, status);
+        }
         if status == "failed" {
             return;
         }

@@ -379,6 +379,7 @@ impl Usage {
             topic: Topic::FeatureUsage,
             key: u.id.clone(),
             payload: serde_json::to_string(&payload).expect("strings always serialize"),
+            headers: Vec::new(),
         }
     }
 }

@@ -1,14 +1,16 @@
 //! DORA state: every deploy and incident event inside the retained horizon,
-//! kept exactly, and the four keys computed from them at report time.
+//! kept exactly, and the DORA keys computed from them at report time.
 //!
 //! Deploy and incident streams are small (tens to thousands a day), so state
 //! keeps one record per event rather than pre-aggregated buckets. That makes
 //! every window exact and lets a late-arriving rollback or incident turn an
 //! earlier deploy into a change failure in every window that holds it: the set
-//! of failed deploys is derived when the report is built, never stored.
+//! of failed deploys, the incident links (strict and loose, see
+//! `attribution.rs`) and the recovery of each failure are derived when the
+//! report is built, never stored.
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use hdrhistogram::Histogram;
@@ -18,12 +20,18 @@ use super::labels::{LabelId, Labels};
 use super::tier::{self, Tier, TierMetric};
 use super::time::{DAY_MS, Millis, TimeCheck, TimePolicy, Window};
 
+#[path = "attribution.rs"]
+mod attribution;
+
+pub use attribution::{Attribution, IncidentLink, Rule};
+use attribution::{Linked, Links};
+
 /// Significant decimal digits kept by the lead-time and restore histograms:
 /// a reported quantile is never below the true nearest-rank sample and at most
 /// 0.1 % above it.
 pub const HISTOGRAM_SIGFIG: u8 = 3;
 
-/// Quantiles exported for lead time and time to restore.
+/// Quantiles exported for lead time, time to restore and recovery time.
 pub const QUANTILES: [f64; 3] = [0.5, 0.9, 0.95];
 
 /// Label value used when an event names no team.
@@ -45,6 +53,9 @@ pub struct DoraSettings {
     pub max_services: usize,
     /// Most distinct `team` label values.
     pub max_teams: usize,
+    /// `attribution.window`: how long before an incident opened a deploy may
+    /// have finished to be linked to it in loose mode.
+    pub attribution_window: Millis,
 }
 
 impl DoraSettings {
@@ -70,11 +81,18 @@ struct DeployRecord {
     /// Content hash, to tell an identical redelivery from an update.
     fingerprint: u64,
     key: Key,
+    /// Service as written (the label may be `__other__`), for attribution.
+    service: Box<str>,
     status: DeployStatus,
     finished_at: Millis,
     /// `finished_at - committed_at` of each change, all positive.
     lead_times: Box<[Millis]>,
     rollback_of: Option<Box<str>>,
+    /// Artifact shipped (e.g. an image digest).
+    artifact: Option<Box<str>>,
+    /// An unplanned fix: a rollback (`rollback_of`) or a deploy with
+    /// `fixes_incident`.
+    rework: bool,
     /// Features this deploy ships (for adoption's "first shipped").
     features: Box<[Box<str>]>,
 }
@@ -84,11 +102,17 @@ struct DeployRecord {
 struct IncidentSide {
     fingerprint: u64,
     key: Key,
+    /// Service as written (the label may be `__other__`), for attribution.
+    service: Box<str>,
     /// Event time: `opened_at` or `resolved_at`.
     at: Millis,
+    /// When the incident opened, as this event says.
+    opened_at: Millis,
     /// `resolved_at - opened_at`, for a resolution.
     restore: Millis,
     caused_by_deploy: Option<Box<str>>,
+    /// Artifact running when the incident began.
+    artifact: Option<Box<str>>,
 }
 
 /// Both events of one incident id.
@@ -139,18 +163,36 @@ pub struct Quantiles {
 pub struct WindowFigures {
     /// Deploys finished in the window.
     pub deployments: u64,
-    /// Of those, change failures.
-    pub failed: u64,
+    /// Of those, change failures, indexed by [`Attribution::index`]: strict
+    /// first, then loose.
+    pub failed: [u64; 2],
+    /// Of those, rework: rollbacks and deploys with `fixes_incident`.
+    pub rework: u64,
     /// Lead time of the changes of succeeded deploys in the window.
     pub lead_time: Option<Quantiles>,
     /// Restore time of incidents resolved in the window.
     pub time_to_restore: Option<Quantiles>,
+    /// Recovery time of the (strict) change failures finished in the window
+    /// that have recovered.
+    pub recovery: Option<Quantiles>,
+    /// Incidents opened in the window that no rule links to a deploy.
+    pub unattributed: u64,
 }
 
 impl WindowFigures {
-    /// `failed / deployments`, or `None` without deploys.
-    pub fn change_failure_ratio(&self) -> Option<f64> {
-        (self.deployments > 0).then(|| self.failed as f64 / self.deployments as f64)
+    /// Change failures in `mode`.
+    pub fn failed(&self, mode: Attribution) -> u64 {
+        self.failed[mode.index()]
+    }
+
+    /// `failed / deployments` in `mode`, or `None` without deploys.
+    pub fn change_failure_ratio(&self, mode: Attribution) -> Option<f64> {
+        (self.deployments > 0).then(|| self.failed(mode) as f64 / self.deployments as f64)
+    }
+
+    /// `rework / deployments`, or `None` without deploys.
+    pub fn rework_ratio(&self) -> Option<f64> {
+        (self.deployments > 0).then(|| self.rework as f64 / self.deployments as f64)
     }
 }
 
@@ -168,6 +210,9 @@ pub struct SeriesReport<'s> {
     /// Whether any deploy falls in the longest window: deploy counts are
     /// exported (zeros included) only then.
     pub has_deploys: bool,
+    /// Whether any incident opened in the longest window: unattributed
+    /// counts are exported (zeros included) only then.
+    pub has_opened_incidents: bool,
     /// Open incidents, when this key has any incident retained.
     pub incidents_open: Option<u64>,
     /// Tier of each key that has data in the longest window.
@@ -264,10 +309,13 @@ impl DoraState {
         let record = DeployRecord {
             fingerprint: fp,
             key: self.key(&d.service, d.team.as_deref(), env),
+            service: d.service.as_ref().into(),
             status: d.status,
             finished_at: d.finished_at,
             lead_times: d.commit_times.iter().map(|c| d.finished_at - c).collect(),
             rollback_of: d.rollback_of.as_deref().map(Into::into),
+            artifact: d.artifact.as_deref().map(Into::into),
+            rework: d.rollback_of.is_some() || d.fixes_incident.is_some(),
             features: d.features.iter().map(|f| f.as_ref().into()).collect(),
         };
         match self.deploys.get_mut(d.id.as_ref()) {
@@ -305,9 +353,12 @@ impl DoraState {
         let side = IncidentSide {
             fingerprint: fp,
             key: self.key(&i.service, i.team.as_deref(), env),
+            service: i.service.as_ref().into(),
             at: i.event_time(),
+            opened_at: i.opened_at,
             restore: i.resolved_at.map_or(0, |r| r - i.opened_at),
             caused_by_deploy: i.caused_by_deploy.as_deref().map(Into::into),
+            artifact: i.artifact.as_deref().map(Into::into),
         };
         let record = match self.incidents.entry(i.id.as_ref().into()) {
             Entry::Occupied(e) => e.into_mut(),
@@ -378,25 +429,36 @@ impl DoraState {
         )
     }
 
+    /// How every retained incident is attributed, sorted by incident id:
+    /// the audit trail behind the strict and loose change failure figures.
+    pub fn incident_links(&self) -> Vec<IncidentLink<'_>> {
+        let links = Links::new(
+            &self.deploys,
+            &self.incidents,
+            self.settings.attribution_window,
+        );
+        let mut out: Vec<IncidentLink<'_>> = links
+            .incidents
+            .iter()
+            .map(|l| IncidentLink {
+                incident: l.id,
+                opened_at: l.view.opened_at,
+                link: l.link,
+            })
+            .collect();
+        out.sort_unstable_by_key(|l| l.incident);
+        out
+    }
+
     /// Computes every DORA figure at `now`.
     pub fn report(&self, now: Millis) -> DoraReport<'_> {
         let windows = &self.settings.windows;
         let longest = self.settings.longest();
-
-        // Deploys named as failures by a later rollback or by an incident.
-        let mut named_failed: HashSet<&str> = HashSet::new();
-        for d in self.deploys.values() {
-            if let Some(id) = &d.rollback_of {
-                named_failed.insert(id);
-            }
-        }
-        for r in self.incidents.values() {
-            for side in [&r.opened, &r.resolved].into_iter().flatten() {
-                if let Some(id) = &side.caused_by_deploy {
-                    named_failed.insert(id);
-                }
-            }
-        }
+        let links = Links::new(
+            &self.deploys,
+            &self.incidents,
+            self.settings.attribution_window,
+        );
 
         let mut acc: BTreeMap<(&str, &str, &str), Accumulator> = BTreeMap::new();
         let new = || Accumulator::new(windows.len());
@@ -405,18 +467,29 @@ impl DoraState {
             if !windows[longest].contains(d.finished_at, now) {
                 continue;
             }
-            let failed = d.status.is_failure() || named_failed.contains(id.as_ref());
+            let failed = Attribution::ALL.map(|m| links.is_failure(id, d, m));
+            let recovery = if failed[Attribution::Strict.index()] {
+                links.recovery(id, d)
+            } else {
+                None
+            };
             let a = acc.entry(self.names(d.key)).or_insert_with(new);
             for (w, window) in windows.iter().enumerate() {
                 if !window.contains(d.finished_at, now) {
                     continue;
                 }
                 a.deployments[w] += 1;
-                a.failed[w] += u64::from(failed);
+                for (m, f) in failed.iter().enumerate() {
+                    a.failed[m][w] += u64::from(*f);
+                }
+                a.rework[w] += u64::from(d.rework);
                 if d.status == DeployStatus::Succeeded {
                     for &lt in d.lead_times.iter() {
                         a.lead_time[w].record(lt as u64);
                     }
+                }
+                if let Some(r) = recovery {
+                    a.recovery[w].record(r as u64);
                 }
             }
         }
@@ -435,6 +508,21 @@ impl DoraState {
                 for (w, window) in windows.iter().enumerate() {
                     if window.contains(res.at, now) {
                         a.restore[w].record(res.restore as u64);
+                    }
+                }
+            }
+        }
+
+        for Linked { view, link, .. } in &links.incidents {
+            if !windows[longest].contains(view.opened_at, now) {
+                continue;
+            }
+            let a = acc.entry(self.names(view.key)).or_insert_with(new);
+            a.has_opened_incidents = true;
+            if link.is_none() {
+                for (w, window) in windows.iter().enumerate() {
+                    if window.contains(view.opened_at, now) {
+                        a.unattributed[w] += 1;
                     }
                 }
             }
@@ -469,11 +557,16 @@ impl DoraState {
 /// Per-key sums while a report is being built.
 struct Accumulator {
     deployments: Vec<u64>,
-    failed: Vec<u64>,
+    /// Per attribution mode, per window.
+    failed: [Vec<u64>; 2],
+    rework: Vec<u64>,
     lead_time: Vec<Samples>,
     restore: Vec<Samples>,
+    recovery: Vec<Samples>,
+    unattributed: Vec<u64>,
     open: u64,
     has_incidents: bool,
+    has_opened_incidents: bool,
 }
 
 /// Samples of one distribution, in milliseconds, kept raw until the report
@@ -506,13 +599,18 @@ impl Samples {
 
 impl Accumulator {
     fn new(windows: usize) -> Self {
+        let samples = || (0..windows).map(|_| Samples::default()).collect();
         Self {
             deployments: vec![0; windows],
-            failed: vec![0; windows],
-            lead_time: (0..windows).map(|_| Samples::default()).collect(),
-            restore: (0..windows).map(|_| Samples::default()).collect(),
+            failed: [vec![0; windows], vec![0; windows]],
+            rework: vec![0; windows],
+            lead_time: samples(),
+            restore: samples(),
+            recovery: samples(),
+            unattributed: vec![0; windows],
             open: 0,
             has_incidents: false,
+            has_opened_incidents: false,
         }
     }
 
@@ -528,9 +626,12 @@ impl Accumulator {
         let windows: Vec<WindowFigures> = (0..self.deployments.len())
             .map(|w| WindowFigures {
                 deployments: self.deployments[w],
-                failed: self.failed[w],
+                failed: [self.failed[0][w], self.failed[1][w]],
+                rework: self.rework[w],
                 lead_time: self.lead_time[w].quantiles(scratch),
                 time_to_restore: self.restore[w].quantiles(scratch),
+                recovery: self.recovery[w].quantiles(scratch),
+                unattributed: self.unattributed[w],
             })
             .collect();
         let long = &windows[longest];
@@ -546,7 +647,9 @@ impl Accumulator {
         if let Some(q) = &long.lead_time {
             tiers.push((TierMetric::LeadTime, tier::lead_time(q.values[0].1)));
         }
-        if let Some(r) = long.change_failure_ratio() {
+        // The change failure tier is graded on strict attribution: inferred
+        // links never lower a tier.
+        if let Some(r) = long.change_failure_ratio(Attribution::Strict) {
             tiers.push((TierMetric::ChangeFailureRate, tier::change_failure_rate(r)));
         }
         if let Some(q) = &long.time_to_restore {
@@ -561,6 +664,7 @@ impl Accumulator {
             environment,
             windows,
             has_deploys,
+            has_opened_incidents: self.has_opened_incidents,
             incidents_open: self.has_incidents.then_some(self.open),
             tiers,
         }
@@ -570,3 +674,7 @@ impl Accumulator {
 #[cfg(test)]
 #[path = "dora_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "attribution_tests.rs"]
+mod attribution_tests;

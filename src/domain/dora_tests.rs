@@ -6,11 +6,11 @@ use std::borrow::Cow;
 use super::*;
 use crate::domain::time::DAY_MS;
 
-const NOW: Millis = 1_800_000_000_000;
-const H: Millis = 3_600_000;
-const D: Millis = DAY_MS;
+pub(super) const NOW: Millis = 1_800_000_000_000;
+pub(super) const H: Millis = 3_600_000;
+pub(super) const D: Millis = DAY_MS;
 
-fn settings() -> DoraSettings {
+pub(super) fn settings() -> DoraSettings {
     DoraSettings {
         windows: vec![
             Window::new("1d", D),
@@ -25,10 +25,11 @@ fn settings() -> DoraSettings {
         environments: vec!["production".into()],
         max_services: 10,
         max_teams: 10,
+        attribution_window: D,
     }
 }
 
-fn deploy(
+pub(super) fn deploy(
     id: &'static str,
     status: DeployStatus,
     finished_at: Millis,
@@ -49,21 +50,52 @@ fn deploy(
     })
 }
 
-fn with_rollback_of(mut e: Event<'static>, of: &'static str) -> Event<'static> {
+pub(super) fn with_rollback_of(mut e: Event<'static>, of: &'static str) -> Event<'static> {
     if let Event::Deploy(d) = &mut e {
         d.rollback_of = Some(Cow::Borrowed(of));
     }
     e
 }
 
-fn with_environment(mut e: Event<'static>, env: &'static str) -> Event<'static> {
+/// Sets `fixes_incident` of a deploy.
+pub(super) fn with_fixes(mut e: Event<'static>, incident: &'static str) -> Event<'static> {
     if let Event::Deploy(d) = &mut e {
-        d.environment = Cow::Borrowed(env);
+        d.fixes_incident = Some(Cow::Borrowed(incident));
     }
     e
 }
 
-fn incident(
+/// Sets the environment of a deploy or an incident.
+pub(super) fn with_environment(mut e: Event<'static>, env: &'static str) -> Event<'static> {
+    match &mut e {
+        Event::Deploy(d) => d.environment = Cow::Borrowed(env),
+        Event::Incident(i) => i.environment = Cow::Borrowed(env),
+        Event::Usage(_) => {}
+    }
+    e
+}
+
+/// Sets the service of a deploy or an incident.
+pub(super) fn with_service(mut e: Event<'static>, service: &'static str) -> Event<'static> {
+    match &mut e {
+        Event::Deploy(d) => d.service = Cow::Borrowed(service),
+        Event::Incident(i) => i.service = Cow::Borrowed(service),
+        Event::Usage(_) => {}
+    }
+    e
+}
+
+/// Sets the artifact of a deploy or an incident.
+pub(super) fn with_artifact(mut e: Event<'static>, artifact: &'static str) -> Event<'static> {
+    match &mut e {
+        Event::Deploy(d) => d.artifact = Some(Cow::Borrowed(artifact)),
+        Event::Incident(i) => i.artifact = Some(Cow::Borrowed(artifact)),
+        Event::Usage(_) => {}
+    }
+    e
+}
+
+pub(super) fn incident(
     id: &'static str,
     opened_at: Millis,
     resolved_at: Option<Millis>,
@@ -88,7 +120,7 @@ fn incident(
 
 /// Asserts an hdrhistogram quantile is the expected sample within the stated
 /// precision: never below it, at most 0.1 % above.
-fn assert_quantile(got: f64, expected_ms: Millis) {
+pub(super) fn assert_quantile(got: f64, expected_ms: Millis) {
     let want = expected_ms as f64 / 1000.0;
     assert!(
         got >= want && got <= want * 1.001,
@@ -114,7 +146,8 @@ fn scenario() -> DoraState {
         // i1: 2 h to restore, caused by d1 (arrives after d1).
         incident("i1", NOW - 2 * D + H, None, Some("d1")),
         incident("i1", NOW - 2 * D + H, Some(NOW - 2 * D + 3 * H), Some("d1")),
-        // i2: still open.
+        // i2: still open, no cause, no artifact: loose mode links it to d2
+        // (the latest deploy within 24 h before it opened), already a failure.
         incident("i2", NOW - H, None, None),
     ];
     for e in &events {
@@ -137,13 +170,18 @@ fn hand_checked_scenario_gives_exact_counts_ratios_and_quantiles() {
     assert!(k.has_deploys);
 
     let [d1, d7, d30] = [&k.windows[0], &k.windows[1], &k.windows[2]];
-    // 1d: d2 only, failed.
-    assert_eq!((d1.deployments, d1.failed), (1, 1));
-    assert_eq!(d1.change_failure_ratio(), Some(1.0));
+    // 1d: d2 only, failed (in both modes: loose adds i2's link to d2,
+    // which is a failure already).
+    assert_eq!((d1.deployments, d1.failed), (1, [1, 1]));
+    assert_eq!(d1.change_failure_ratio(Attribution::Strict), Some(1.0));
+    assert_eq!(d1.change_failure_ratio(Attribution::Loose), Some(1.0));
     assert_eq!(d1.lead_time, None);
     assert_eq!(d1.time_to_restore, None);
+    // d2 failed 3 h ago and nothing succeeded since: no recovery sample.
+    assert_eq!(d1.recovery, None);
+    assert_eq!((d1.rework, d1.rework_ratio()), (0, Some(0.0)));
     // 7d: d1 (failed through i1) and d2 (failed).
-    assert_eq!((d7.deployments, d7.failed), (2, 2));
+    assert_eq!((d7.deployments, d7.failed), (2, [2, 2]));
     let lt7 = d7.lead_time.as_ref().unwrap();
     assert_eq!(lt7.count, 2);
     assert_eq!(lt7.sum_seconds, 6.0 * 3600.0);
@@ -153,9 +191,29 @@ fn hand_checked_scenario_gives_exact_counts_ratios_and_quantiles() {
     let ttr7 = d7.time_to_restore.as_ref().unwrap();
     assert_eq!(ttr7.count, 1);
     assert_quantile(ttr7.values[0].1, 2 * H);
+    // Recovery of d1: no later succeeded, non-failed deploy (d2 failed);
+    // i1 resolved 3 h after d1 finished (opened +1 h, restored in 2 h).
+    let rec7 = d7.recovery.as_ref().unwrap();
+    assert_eq!(rec7.count, 1);
+    assert_quantile(rec7.values[0].1, 3 * H);
     // 30d: d1..d5; failed d1 (incident), d2 (status), d4 (rolled back by d5).
-    assert_eq!((d30.deployments, d30.failed), (5, 3));
-    assert_eq!(d30.change_failure_ratio(), Some(0.6));
+    assert_eq!((d30.deployments, d30.failed), (5, [3, 3]));
+    assert_eq!(d30.change_failure_ratio(Attribution::Strict), Some(0.6));
+    // Rework: d5, a rollback. 1 / 5.
+    assert_eq!((d30.rework, d30.rework_ratio()), (1, Some(0.2)));
+    // Recovery: d1 3 h, d4 1 day (d5, the next succeeded deploy, is not a
+    // failure). [3 h, 1 d]: ranks ceil(1.0) = 1, ceil(1.8) = 2, ceil(1.9) = 2.
+    let rec30 = d30.recovery.as_ref().unwrap();
+    assert_eq!(
+        (rec30.count, rec30.sum_seconds),
+        (2, (3 * H + D) as f64 / 1000.0)
+    );
+    assert_quantile(rec30.values[0].1, 3 * H);
+    assert_quantile(rec30.values[1].1, D);
+    assert_quantile(rec30.values[2].1, D);
+    // Both incidents are linked (i1 explicit, i2 by the window rule).
+    assert!(k.has_opened_incidents);
+    assert!(k.windows.iter().all(|w| w.unattributed == 0));
     // Lead samples: 30 m, 2 h, 3 h, 4 h, 24 h (d4 succeeded, so its change counts).
     let lt30 = d30.lead_time.as_ref().unwrap();
     assert_eq!(lt30.count, 5);
@@ -181,14 +239,14 @@ fn late_rollback_turns_an_earlier_deploy_into_a_failure_in_every_window() {
     let mut s = DoraState::new(settings());
     s.fold(&deploy("a", Succeeded, NOW - 2 * H, &[]), NOW);
     let before = s.report(NOW);
-    assert_eq!(before.series[0].windows[0].failed, 0);
+    assert_eq!(before.series[0].windows[0].failed, [0, 0]);
     s.fold(
         &with_rollback_of(deploy("b", Succeeded, NOW - H, &[]), "a"),
         NOW,
     );
     let after = s.report(NOW);
     for w in &after.series[0].windows {
-        assert_eq!((w.deployments, w.failed), (2, 1));
+        assert_eq!((w.deployments, w.failed), (2, [1, 1]));
     }
 }
 
@@ -209,7 +267,7 @@ fn redelivery_is_a_duplicate_and_changed_content_is_an_update() {
             r.series[0].windows[0].deployments,
             r.series[0].windows[0].failed
         ),
-        (1, 1)
+        (1, [1, 1])
     );
 
     let i = incident("i", NOW - H, None, None);
@@ -265,7 +323,11 @@ fn window_edges_hold_an_event_exactly_at_now_minus_width() {
     let counts: Vec<u64> = r.series[0].windows.iter().map(|w| w.deployments).collect();
     assert_eq!(counts, [0, 1, 2]);
     // An empty window still exports a zero count, but no ratio.
-    assert_eq!(r.series[0].windows[0].change_failure_ratio(), None);
+    assert_eq!(
+        r.series[0].windows[0].change_failure_ratio(Attribution::Strict),
+        None
+    );
+    assert_eq!(r.series[0].windows[0].rework_ratio(), None);
 }
 
 #[test]

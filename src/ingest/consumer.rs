@@ -11,7 +11,7 @@ use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
-use super::decode::{Stream, decode};
+use super::decode::{DecodeError, Headers, Stream, decode};
 use super::kafka::{Context, consumer_config, poll_batch};
 use super::progress::Progress;
 use crate::config::Config;
@@ -258,7 +258,8 @@ impl DoraIngest {
                 let event = if payload.len() > max_bytes {
                     Err(Rejected::Oversized)
                 } else {
-                    decode(stream, payload).map_err(Rejected::Invalid)
+                    decode(stream, payload, &Headers::from_kafka(m.headers()))
+                        .map_err(Rejected::from)
                 };
                 (stream, event)
             })
@@ -271,6 +272,7 @@ impl DoraIngest {
                     Ok(e) => state.fold(e, now),
                     Err(Rejected::Oversized) => Outcome::Oversized,
                     Err(Rejected::Invalid(_)) => Outcome::Invalid,
+                    Err(Rejected::Unsupported) => Outcome::Unsupported,
                 });
             }
         }
@@ -298,6 +300,17 @@ pub(crate) enum Rejected {
     Oversized,
     /// Not a valid event.
     Invalid(InvalidReason),
+    /// A CloudEvent or CDEvent of a type valuepulse does not read.
+    Unsupported,
+}
+
+impl From<DecodeError> for Rejected {
+    fn from(e: DecodeError) -> Self {
+        match e {
+            DecodeError::Invalid(r) => Rejected::Invalid(r),
+            DecodeError::Unsupported => Rejected::Unsupported,
+        }
+    }
 }
 
 /// One log line per dropped record, with where it is (never its payload).
@@ -306,6 +319,16 @@ pub(crate) fn log_rejection(
     event: Result<(), Rejected>,
     outcome: Outcome,
 ) {
+    // Most records are folded: return before reading the topic name (an FFI
+    // call and a UTF-8 check) on that hot path.
+    if event.is_ok()
+        && matches!(
+            outcome,
+            Outcome::Accepted | Outcome::Updated | Outcome::Ignored
+        )
+    {
+        return;
+    }
     let (topic, partition, offset) = (m.topic(), m.partition(), m.offset());
     match (event, outcome) {
         (Err(Rejected::Invalid(reason)), _) => {
@@ -341,6 +364,12 @@ pub(crate) fn log_rejection(
         (Ok(_), Outcome::Duplicate) => {
             tracing::debug!(topic, partition, offset, "Skipped duplicate event.")
         }
+        (Err(Rejected::Unsupported), _) => tracing::debug!(
+            topic,
+            partition,
+            offset,
+            "Skipped a CloudEvent of a type valuepulse does not read."
+        ),
         _ => {}
     }
 }

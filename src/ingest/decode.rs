@@ -1,15 +1,22 @@
 //! The one seam between wire formats and domain events.
 //!
 //! A payload from the `deploys` or `incidents` topic is decoded into a domain
-//! [`Event`] that borrows its text from the payload. Today the seam speaks the
-//! native v1 JSON contract (see the README); other formats plug in here and
-//! the domain never knows which one an event came in.
+//! [`Event`] that borrows its text from the payload. The seam speaks two
+//! formats, told apart per record (see the README, "Event formats"):
+//!
+//! - the native v1 JSON contract;
+//! - CDEvents carried as CloudEvents, in structured or Kafka binary content
+//!   mode ([`super::cdevents`]).
+//!
+//! The domain never knows which one an event came in. The `feature-usage`
+//! topic speaks native v1 only.
 
 use std::borrow::Cow;
 
+use super::cdevents;
 use super::timestamp::parse_rfc3339;
 use serde::Deserialize;
-use serde::de::{Deserializer, Visitor};
+use serde::de::{Deserializer, IgnoredAny, Visitor};
 
 use crate::domain::event::InvalidReason;
 use crate::domain::{Deploy, DeployStatus, Event, Incident, IncidentStatus, Millis, Usage};
@@ -35,25 +42,148 @@ impl Stream {
     }
 }
 
-/// Decodes one record's payload.
-pub fn decode(stream: Stream, payload: &[u8]) -> Result<Event<'_>, InvalidReason> {
-    match payload.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'{') => {}
-        Some(b'[' | b'"' | b't' | b'f' | b'n' | b'-' | b'0'..=b'9') => {
-            return Err(InvalidReason::NotAnObject);
+/// Why a record did not become a domain event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DecodeError {
+    /// Not a valid event (counted as `invalid`, by reason).
+    Invalid(InvalidReason),
+    /// A well-formed CloudEvent or CDEvent of a type valuepulse does not
+    /// read on this topic (counted as `unsupported`).
+    Unsupported,
+}
+
+impl From<InvalidReason> for DecodeError {
+    fn from(r: InvalidReason) -> Self {
+        DecodeError::Invalid(r)
+    }
+}
+
+/// The record headers the decoder reads: `content-type` and the CloudEvents
+/// Kafka binding's binary-mode attributes it needs (`ce_specversion`,
+/// `ce_type`, `ce_id`, `ce_source`). Values are the raw header bytes; the
+/// decoded event never borrows from them.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Headers<'h> {
+    /// `content-type`: the CloudEvents event format in structured mode, the
+    /// data's media type (`datacontenttype`) in binary mode.
+    pub content_type: Option<&'h [u8]>,
+    /// `ce_specversion`: present only on binary-mode CloudEvents.
+    pub ce_specversion: Option<&'h [u8]>,
+    /// `ce_type`.
+    pub ce_type: Option<&'h [u8]>,
+    /// `ce_id`.
+    pub ce_id: Option<&'h [u8]>,
+    /// `ce_source`.
+    pub ce_source: Option<&'h [u8]>,
+}
+
+impl<'h> Headers<'h> {
+    /// A record without headers.
+    pub const NONE: Headers<'static> = Headers {
+        content_type: None,
+        ce_specversion: None,
+        ce_type: None,
+        ce_id: None,
+        ce_source: None,
+    };
+
+    /// Picks the headers the decoder reads out of `(key, value)` pairs. Keys
+    /// match ASCII case-insensitively; a repeated key keeps its last value.
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (&'h str, &'h [u8])>) -> Self {
+        let mut h = Headers::default();
+        for (key, value) in pairs {
+            let slot = if key.eq_ignore_ascii_case("content-type") {
+                &mut h.content_type
+            } else if key.eq_ignore_ascii_case("ce_specversion") {
+                &mut h.ce_specversion
+            } else if key.eq_ignore_ascii_case("ce_type") {
+                &mut h.ce_type
+            } else if key.eq_ignore_ascii_case("ce_id") {
+                &mut h.ce_id
+            } else if key.eq_ignore_ascii_case("ce_source") {
+                &mut h.ce_source
+            } else {
+                continue;
+            };
+            *slot = Some(value);
         }
-        _ => return Err(InvalidReason::MalformedJson),
+        h
     }
-    match stream {
-        Stream::Deploys => decode_deploy(payload).map(Event::Deploy),
-        Stream::Incidents => decode_incident(payload).map(Event::Incident),
-        Stream::FeatureUsage => decode_usage(payload).map(Event::Usage),
+
+    /// The headers of a Kafka record (headers without a value are skipped).
+    pub fn from_kafka<H: rdkafka::message::Headers>(headers: Option<&'h H>) -> Self {
+        match headers {
+            None => Headers::default(),
+            Some(hs) => Self::from_pairs(hs.iter().filter_map(|h| h.value.map(|v| (h.key, v)))),
+        }
     }
+}
+
+/// Decodes one record: its payload and headers.
+///
+/// On the deploys and incidents topics the format is detected per record:
+/// a `content-type` header starting with `application/cloudevents` means a
+/// structured-mode CloudEvent; a `ce_specversion` header a binary-mode
+/// CloudEvent; otherwise a JSON object with a top-level `specversion` is a
+/// structured-mode CloudEvent and anything else native v1.
+pub fn decode<'a>(
+    stream: Stream,
+    payload: &'a [u8],
+    headers: &Headers<'_>,
+) -> Result<Event<'a>, DecodeError> {
+    if stream == Stream::FeatureUsage {
+        return decode_usage(payload)
+            .map(Event::Usage)
+            .map_err(DecodeError::Invalid);
+    }
+    match cdevents::framing(headers) {
+        cdevents::Framing::Structured => return cdevents::decode_structured(stream, payload),
+        cdevents::Framing::OtherEventFormat => return Err(DecodeError::Unsupported),
+        cdevents::Framing::Binary => return cdevents::decode_binary(stream, headers, payload),
+        cdevents::Framing::None => {}
+    }
+    check_object(payload)?;
+    // Native first: a CloudEvent can never be a valid native event (its
+    // attribute names cannot hold `_`, so it lacks `finished_at` and
+    // `opened_at`), so a native record is parsed once. A top-level
+    // `specversion` makes the record a CloudEvent either way.
+    let native = match stream {
+        Stream::Deploys => decode_deploy(payload).map(|(d, sv)| (Event::Deploy(d), sv)),
+        _ => decode_incident(payload).map(|(i, sv)| (Event::Incident(i), sv)),
+    };
+    match native {
+        Ok((event, false)) => Ok(event),
+        Ok((_, true)) => cdevents::decode_structured(stream, payload),
+        Err(_) if has_specversion(payload) => cdevents::decode_structured(stream, payload),
+        Err(reason) => Err(DecodeError::Invalid(reason)),
+    }
+}
+
+/// Refuses what cannot be a JSON object, with the reason native v1 gives.
+pub(super) fn check_object(payload: &[u8]) -> Result<(), InvalidReason> {
+    match payload.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => Ok(()),
+        Some(b'[' | b'"' | b't' | b'f' | b'n' | b'-' | b'0'..=b'9') => {
+            Err(InvalidReason::NotAnObject)
+        }
+        _ => Err(InvalidReason::MalformedJson),
+    }
+}
+
+/// Whether a JSON object has a top-level `specversion` (a CloudEvent in
+/// structured mode). Only called when native decoding failed.
+fn has_specversion(payload: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Probe {
+        #[serde(default)]
+        specversion: Option<IgnoredAny>,
+    }
+    serde_json::from_slice::<Probe>(payload).is_ok_and(|p| p.specversion.is_some())
 }
 
 /// Maps a serde_json error to a bounded reason, never to its text (which may
 /// quote the payload).
-fn classify(e: &serde_json::Error) -> InvalidReason {
+pub(super) fn classify(e: &serde_json::Error) -> InvalidReason {
     use serde_json::error::Category;
     match e.classify() {
         Category::Syntax | Category::Eof | Category::Io => InvalidReason::MalformedJson,
@@ -77,7 +207,7 @@ pub fn parse_time(s: &str) -> Result<Millis, InvalidReason> {
 /// holds escapes. (serde's own `Cow` support borrows only for bare fields, not
 /// inside `Option` or `Vec`.)
 #[derive(Debug)]
-struct Text<'a>(Cow<'a, str>);
+pub(super) struct Text<'a>(pub(super) Cow<'a, str>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -101,7 +231,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     }
 }
 
-fn cow(t: Option<Text<'_>>) -> Option<Cow<'_, str>> {
+pub(super) fn cow(t: Option<Text<'_>>) -> Option<Cow<'_, str>> {
     t.map(|t| t.0)
 }
 
@@ -132,12 +262,15 @@ struct DeployV1<'a> {
     rollback_of: Option<Text<'a>>,
     #[serde(borrow, default)]
     fixes_incident: Option<Text<'a>>,
+    /// Present only when the record is in fact a CloudEvent.
+    #[serde(default)]
+    specversion: Option<IgnoredAny>,
 }
 
 #[derive(Deserialize)]
-struct ChangeV1<'a> {
+pub(super) struct ChangeV1<'a> {
     #[serde(borrow)]
-    committed_at: Text<'a>,
+    pub(super) committed_at: Text<'a>,
 }
 
 /// `incidents` topic, native v1.
@@ -161,12 +294,16 @@ struct IncidentV1<'a> {
     caused_by_deploy: Option<Text<'a>>,
     #[serde(borrow, default)]
     artifact: Option<Text<'a>>,
+    /// Present only when the record is in fact a CloudEvent.
+    #[serde(default)]
+    specversion: Option<IgnoredAny>,
 }
 
 /// Environment assumed when an event names none.
 pub const DEFAULT_ENVIRONMENT: &str = "production";
 
-fn decode_deploy(payload: &[u8]) -> Result<Deploy<'_>, InvalidReason> {
+/// A native deploy, and whether the object also has a `specversion`.
+fn decode_deploy(payload: &[u8]) -> Result<(Deploy<'_>, bool), InvalidReason> {
     let w: DeployV1<'_> = serde_json::from_slice(payload).map_err(|e| classify(&e))?;
     let status = match w.status.0.as_ref() {
         "succeeded" => DeployStatus::Succeeded,
@@ -182,6 +319,7 @@ fn decode_deploy(payload: &[u8]) -> Result<Deploy<'_>, InvalidReason> {
         .iter()
         .map(|c| parse_time(&c.committed_at.0))
         .collect::<Result<Vec<_>, _>>()?;
+    let is_cloudevent = w.specversion.is_some();
     let d = Deploy {
         id: w.id.0,
         service: w.service.0,
@@ -196,16 +334,18 @@ fn decode_deploy(payload: &[u8]) -> Result<Deploy<'_>, InvalidReason> {
         fixes_incident: cow(w.fixes_incident),
     };
     d.validate()?;
-    Ok(d)
+    Ok((d, is_cloudevent))
 }
 
-fn decode_incident(payload: &[u8]) -> Result<Incident<'_>, InvalidReason> {
+/// A native incident, and whether the object also has a `specversion`.
+fn decode_incident(payload: &[u8]) -> Result<(Incident<'_>, bool), InvalidReason> {
     let w: IncidentV1<'_> = serde_json::from_slice(payload).map_err(|e| classify(&e))?;
     let status = match w.status.0.as_ref() {
         "opened" => IncidentStatus::Opened,
         "resolved" => IncidentStatus::Resolved,
         _ => return Err(InvalidReason::BadStatus),
     };
+    let is_cloudevent = w.specversion.is_some();
     let i = Incident {
         id: w.id.0,
         service: w.service.0,
@@ -218,7 +358,7 @@ fn decode_incident(payload: &[u8]) -> Result<Incident<'_>, InvalidReason> {
         artifact: cow(w.artifact),
     };
     i.validate()?;
-    Ok(i)
+    Ok((i, is_cloudevent))
 }
 
 /// `feature-usage` topic, native v1.
@@ -232,7 +372,10 @@ struct UsageV1<'a> {
     at: Text<'a>,
 }
 
-fn decode_usage(payload: &[u8]) -> Result<Usage<'_>, InvalidReason> {
+/// Decodes a `feature-usage` payload (native v1, the only format of that
+/// topic).
+pub fn decode_usage(payload: &[u8]) -> Result<Usage<'_>, InvalidReason> {
+    check_object(payload)?;
     let w: UsageV1<'_> = serde_json::from_slice(payload).map_err(|e| classify(&e))?;
     if w.feature.0.is_empty() || w.user.0.is_empty() {
         return Err(InvalidReason::EmptyField);
@@ -256,15 +399,23 @@ mod tests {
  "features": ["one-click-checkout"],
  "rollback_of": null, "unknown_field": {"ignored": true}}"#;
 
+    /// Decodes a record without headers; its invalid reason on failure.
+    fn native(stream: Stream, json: &[u8]) -> Result<Event<'_>, InvalidReason> {
+        decode(stream, json, &Headers::NONE).map_err(|e| match e {
+            DecodeError::Invalid(r) => r,
+            DecodeError::Unsupported => panic!("native JSON is never unsupported"),
+        })
+    }
+
     fn deploy(json: &str) -> Result<Deploy<'_>, InvalidReason> {
-        match decode(Stream::Deploys, json.as_bytes())? {
+        match native(Stream::Deploys, json.as_bytes())? {
             Event::Deploy(d) => Ok(d),
             _ => unreachable!(),
         }
     }
 
     fn incident(json: &str) -> Result<Incident<'_>, InvalidReason> {
-        match decode(Stream::Incidents, json.as_bytes())? {
+        match native(Stream::Incidents, json.as_bytes())? {
             Event::Incident(i) => Ok(i),
             _ => unreachable!(),
         }
@@ -273,7 +424,7 @@ mod tests {
     #[test]
     fn decodes_usage_borrowing_feature_and_user() {
         let json = br#"{"feature": "one-click-checkout", "user": "u-5521", "account": "acme", "at": "2026-11-25T12:00:00Z"}"#;
-        let Event::Usage(u) = decode(Stream::FeatureUsage, json).unwrap() else {
+        let Event::Usage(u) = native(Stream::FeatureUsage, json).unwrap() else {
             unreachable!()
         };
         assert!(matches!(u.feature, Cow::Borrowed("one-click-checkout")));
@@ -297,7 +448,7 @@ mod tests {
                 InvalidReason::BadTimestamp,
             ),
         ] {
-            assert_eq!(decode(Stream::FeatureUsage, bad).unwrap_err(), reason);
+            assert_eq!(native(Stream::FeatureUsage, bad).unwrap_err(), reason);
         }
     }
 

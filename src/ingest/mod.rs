@@ -1,5 +1,6 @@
 //! Kafka in: consumers, replay positioning, readiness and decoding.
 
+pub mod cdevents;
 pub mod consumer;
 pub mod decode;
 pub mod kafka;

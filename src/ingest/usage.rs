@@ -21,12 +21,12 @@ use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
 use super::consumer::{Rejected, log_rejection};
-use super::decode::{Stream, decode};
+use super::decode::{Stream, decode_usage};
 use super::kafka::{Context, consumer_config, poll_batch};
 use super::progress::Progress;
 use crate::config::Config;
 use crate::domain::adoption::{AdoptionSettings, Features, Shard, hash_user};
-use crate::domain::{Event, Millis, Outcome, Usage};
+use crate::domain::{Millis, Outcome, Usage};
 use crate::telemetry::counters::{BatchCounts, Counters};
 
 /// Name of this loop in logs, `/readyz` and `/livez`.
@@ -326,11 +326,7 @@ impl UsageIngest {
                 if payload.len() > max_bytes {
                     return Err(Rejected::Oversized);
                 }
-                match decode(Stream::FeatureUsage, payload) {
-                    Ok(Event::Usage(u)) => Ok(u),
-                    Ok(_) => unreachable!("the usage stream decodes only usage events"),
-                    Err(r) => Err(Rejected::Invalid(r)),
-                }
+                decode_usage(payload).map_err(Rejected::Invalid)
             })
             .collect();
         let mut counts = BatchCounts::default();
@@ -359,7 +355,6 @@ impl UsageIngest {
                         Outcome::Duplicate
                     } else {
                         ps.next_offset = m.offset() + 1;
-                        next.insert(partition, m.offset() + 1);
                         match d {
                             Ok(u) => {
                                 let id = features.intern(&u.feature);
@@ -373,6 +368,7 @@ impl UsageIngest {
                             }
                             Err(Rejected::Oversized) => Outcome::Oversized,
                             Err(Rejected::Invalid(_)) => Outcome::Invalid,
+                            Err(Rejected::Unsupported) => Outcome::Unsupported,
                         }
                     };
                     match d {
@@ -383,6 +379,7 @@ impl UsageIngest {
                     }
                     log_rejection(m, d.as_ref().map(|_| ()).map_err(|r| *r), outcome);
                 }
+                next.insert(partition, ps.next_offset);
             }
             i = end;
         }

@@ -9,7 +9,7 @@ use prometheus::proto::{self, LabelPair, MetricFamily, MetricType};
 use super::counters::Counters;
 use super::names::{self, Kind, MetricDef};
 use crate::domain::adoption::Merger;
-use crate::domain::dora::{DoraState, FirstShip, Quantiles};
+use crate::domain::dora::{Attribution, DoraState, FirstShip, Quantiles};
 use crate::domain::event::InvalidReason;
 use crate::domain::{Millis, Outcome};
 use crate::ingest::decode::Stream;
@@ -144,9 +144,13 @@ impl ValuepulseCollector {
         let mut deployments = Family::new(names::DEPLOYMENTS);
         let mut failed = Family::new(names::DEPLOYMENTS_FAILED);
         let mut cfr = Family::new(names::CHANGE_FAILURE_RATIO);
+        let mut rework = Family::new(names::DEPLOYMENTS_REWORK);
+        let mut rework_ratio = Family::new(names::DEPLOYMENT_REWORK_RATIO);
         let mut lead = Family::new(names::LEAD_TIME);
         let mut restore = Family::new(names::TIME_TO_RESTORE);
+        let mut recovery = Family::new(names::FAILED_DEPLOYMENT_RECOVERY);
         let mut open = Family::new(names::INCIDENTS_OPEN);
+        let mut unattributed = Family::new(names::INCIDENTS_UNATTRIBUTED);
         let mut tier = Family::new(names::DORA_TIER);
 
         let state = self.sources.dora.lock().unwrap_or_else(|p| p.into_inner());
@@ -159,16 +163,31 @@ impl ValuepulseCollector {
                 let l = [k.service, k.team, k.environment, w.label.as_str()];
                 if k.has_deploys {
                     deployments.gauge(&l, f.deployments as f64);
-                    failed.gauge(&l, f.failed as f64);
+                    rework.gauge(&l, f.rework as f64);
                 }
-                if let Some(r) = f.change_failure_ratio() {
-                    cfr.gauge(&l, r);
+                for mode in Attribution::ALL {
+                    let la = [k.service, k.team, k.environment, &w.label, mode.as_str()];
+                    if k.has_deploys {
+                        failed.gauge(&la, f.failed(mode) as f64);
+                    }
+                    if let Some(r) = f.change_failure_ratio(mode) {
+                        cfr.gauge(&la, r);
+                    }
+                }
+                if let Some(r) = f.rework_ratio() {
+                    rework_ratio.gauge(&l, r);
                 }
                 if let Some(q) = &f.lead_time {
                     lead.summary(&l, q);
                 }
                 if let Some(q) = &f.time_to_restore {
                     restore.summary(&l, q);
+                }
+                if let Some(q) = &f.recovery {
+                    recovery.summary(&l, q);
+                }
+                if k.has_opened_incidents {
+                    unattributed.gauge(&l, f.unattributed as f64);
                 }
             }
             if let Some(n) = k.incidents_open {
@@ -194,7 +213,19 @@ impl ValuepulseCollector {
             })
             .collect();
         (
-            vec![deployments, failed, cfr, lead, restore, open, tier],
+            vec![
+                deployments,
+                failed,
+                cfr,
+                rework,
+                rework_ratio,
+                lead,
+                restore,
+                recovery,
+                open,
+                unattributed,
+                tier,
+            ],
             ships,
         )
     }

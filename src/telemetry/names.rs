@@ -26,6 +26,7 @@ pub struct MetricDef {
 }
 
 const SERIES: &[&str] = &["service", "team", "environment", "window"];
+const ATTRIBUTED_SERIES: &[&str] = &["service", "team", "environment", "window", "attribution"];
 
 /// Deploys finished in the window.
 pub const DEPLOYMENTS: MetricDef = MetricDef {
@@ -34,19 +35,47 @@ pub const DEPLOYMENTS: MetricDef = MetricDef {
     labels: SERIES,
     help: "Deploys whose finished_at is in the window (any status).",
 };
-/// Change failures among them.
+/// Change failures among them, per attribution mode.
 pub const DEPLOYMENTS_FAILED: MetricDef = MetricDef {
     name: "valuepulse_deployments_failed",
     kind: Kind::Gauge,
-    labels: SERIES,
-    help: "Deploys in the window that are change failures: status failed or rolled_back, named by a later rollback_of, or by an incident's caused_by_deploy.",
+    labels: ATTRIBUTED_SERIES,
+    help: "Deploys in the window that are change failures: status failed or rolled_back, named by a rollback_of, or linked to an incident. attribution=\"strict\": incident links by caused_by_deploy or same artifact; \"loose\": also the latest deploy within attribution.window before the incident.",
 };
-/// failed / deployments.
+/// failed / deployments, per attribution mode.
 pub const CHANGE_FAILURE_RATIO: MetricDef = MetricDef {
     name: "valuepulse_change_failure_ratio",
     kind: Kind::Gauge,
+    labels: ATTRIBUTED_SERIES,
+    help: "Change failure rate: valuepulse_deployments_failed / valuepulse_deployments (0-1) per attribution mode (strict, loose); absent without deploys.",
+};
+/// Unplanned fix deploys.
+pub const DEPLOYMENTS_REWORK: MetricDef = MetricDef {
+    name: "valuepulse_deployments_rework",
+    kind: Kind::Gauge,
     labels: SERIES,
-    help: "Change failure rate: valuepulse_deployments_failed / valuepulse_deployments (0-1); absent without deploys.",
+    help: "Deploys in the window that are unplanned fixes: a rollback (rollback_of set) or a deploy with fixes_incident.",
+};
+/// rework / deployments.
+pub const DEPLOYMENT_REWORK_RATIO: MetricDef = MetricDef {
+    name: "valuepulse_deployment_rework_ratio",
+    kind: Kind::Gauge,
+    labels: SERIES,
+    help: "Deployment rework rate (DORA 2024): valuepulse_deployments_rework / valuepulse_deployments (0-1); absent without deploys.",
+};
+/// Failed deployment recovery time.
+pub const FAILED_DEPLOYMENT_RECOVERY: MetricDef = MetricDef {
+    name: "valuepulse_failed_deployment_recovery_seconds",
+    kind: Kind::Summary,
+    labels: SERIES,
+    help: "Failed deployment recovery time (DORA 2023): over the strict change failures finished in the window, from finished_at to the next succeeded, non-failed deploy of the service and environment or the first resolution of a strictly linked incident, whichever is first; failures not yet recovered have no sample (nearest-rank quantiles, 3 significant digits).",
+};
+/// Incidents no rule links to a deploy.
+pub const INCIDENTS_UNATTRIBUTED: MetricDef = MetricDef {
+    name: "valuepulse_incidents_unattributed",
+    kind: Kind::Gauge,
+    labels: SERIES,
+    help: "Incidents opened in the window that neither strict nor loose attribution links to a deploy (no caused_by_deploy, no deploy of their artifact, no deploy within attribution.window before).",
 };
 /// Lead time for changes.
 pub const LEAD_TIME: MetricDef = MetricDef {
@@ -74,14 +103,14 @@ pub const DORA_TIER: MetricDef = MetricDef {
     name: "valuepulse_dora_tier",
     kind: Kind::Gauge,
     labels: &["service", "team", "environment", "window", "metric"],
-    help: "DORA performance tier on the longest window: 4 elite, 3 high, 2 medium, 1 low.",
+    help: "DORA performance tier on the longest window: 4 elite, 3 high, 2 medium, 1 low. change_failure_rate is graded on strict attribution.",
 };
 /// Records by outcome.
 pub const EVENTS: MetricDef = MetricDef {
     name: "valuepulse_events_total",
     kind: Kind::Counter,
     labels: &["topic", "outcome"],
-    help: "Kafka records processed, by topic and outcome (accepted, updated, duplicate, invalid, late, future, oversized, ignored).",
+    help: "Kafka records processed, by topic and outcome (accepted, updated, duplicate, invalid, late, future, oversized, ignored, unsupported).",
 };
 /// Invalid records by reason.
 pub const EVENTS_INVALID: MetricDef = MetricDef {
@@ -212,9 +241,13 @@ pub const ALL: &[MetricDef] = &[
     DEPLOYMENTS,
     DEPLOYMENTS_FAILED,
     CHANGE_FAILURE_RATIO,
+    DEPLOYMENTS_REWORK,
+    DEPLOYMENT_REWORK_RATIO,
     LEAD_TIME,
     TIME_TO_RESTORE,
+    FAILED_DEPLOYMENT_RECOVERY,
     INCIDENTS_OPEN,
+    INCIDENTS_UNATTRIBUTED,
     DORA_TIER,
     EVENTS,
     EVENTS_INVALID,

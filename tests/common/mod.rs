@@ -462,3 +462,75 @@ pub fn promtool_check_metrics(text: &str) -> String {
     );
     s
 }
+
+/// One record to publish with [`produce_with_headers`].
+#[derive(Debug, Clone)]
+pub struct HeaderedRecord {
+    /// Record key.
+    pub key: String,
+    /// Record value.
+    pub payload: Vec<u8>,
+    /// Record headers, in order.
+    pub headers: Vec<(String, Vec<u8>)>,
+}
+
+/// Publishes records with headers to `topic` in order and waits for every
+/// acknowledgement.
+pub fn produce_with_headers(topic: &str, records: &[HeaderedRecord]) {
+    use rdkafka::message::{Header, OwnedHeaders};
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("acks", "all")
+        .set("enable.idempotence", "true")
+        .create()
+        .expect("producer");
+    runtime().block_on(async {
+        for r in records {
+            let mut headers = OwnedHeaders::new_with_capacity(r.headers.len());
+            for (k, v) in &r.headers {
+                headers = headers.insert(Header {
+                    key: k,
+                    value: Some(v.as_slice()),
+                });
+            }
+            producer
+                .send(
+                    FutureRecord::to(topic)
+                        .key(r.key.as_str())
+                        .payload(r.payload.as_slice())
+                        .headers(headers),
+                    Duration::from_secs(30),
+                )
+                .await
+                .unwrap_or_else(|(e, _)| panic!("produce to {topic} failed: {e}"));
+        }
+    });
+}
+
+/// Sum of `valuepulse_events_total` over every topic and outcome: how many
+/// records the daemon has processed.
+pub fn events_seen(scrape: &BTreeMap<String, f64>) -> f64 {
+    scrape
+        .iter()
+        .filter(|(k, _)| k.starts_with("valuepulse_events_total{"))
+        .map(|(_, v)| v)
+        .sum()
+}
+
+/// Scrapes until the daemon has processed `records` records (or `timeout`
+/// passed), and returns the last scrape.
+pub fn scrape_after(daemon: &Daemon, records: usize, timeout: Duration) -> BTreeMap<String, f64> {
+    let deadline = Instant::now() + timeout;
+    let mut scrape = parse(&daemon.scrape());
+    while events_seen(&scrape) < records as f64 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        scrape = parse(&daemon.scrape());
+    }
+    assert_eq!(
+        events_seen(&scrape),
+        records as f64,
+        "the daemon at {} processed a different number of records",
+        daemon.addr
+    );
+    scrape
+}

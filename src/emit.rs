@@ -1,0 +1,812 @@
+//! `valuepulse emit`: publish one validated deploy or incident event to
+//! Kafka, for CI/CD pipelines and incident hooks.
+//!
+//! The event is built from flags as native v1 JSON, optionally encoded as a
+//! CDEvent in a CloudEvent (structured or Kafka binary mode, see
+//! [`encode`]), then decoded by the daemon's own decoder: an event the
+//! daemon would count as invalid is refused before any connection is made.
+//! It is produced with `acks=all`, keyed by service, and the command waits
+//! for the broker's acknowledgement (bounded by `--timeout`).
+//!
+//! [`encode`] is also how `valuepulse demo` writes its CDEvents.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rdkafka::ClientConfig;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::config::Config;
+use crate::domain::event::InvalidReason;
+use crate::ingest::cdevents::{CLOUDEVENTS_JSON, CLOUDEVENTS_SPECVERSION};
+use crate::ingest::decode::{DecodeError, Headers, Stream, decode, parse_time};
+
+/// Exit code of an invalid event, bad flags or configuration (EX_USAGE).
+pub const EXIT_USAGE: u8 = 64;
+/// Exit code when the broker did not acknowledge the event (EX_UNAVAILABLE).
+pub const EXIT_UNAVAILABLE: u8 = 69;
+
+/// CloudEvents/CDEvents `source` of emitted events unless `--source` says.
+pub const DEFAULT_SOURCE: &str = "/valuepulse/emit";
+
+/// How an event is written to Kafka.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Native v1 JSON.
+    Native,
+    /// A CDEvent in a CloudEvent, structured content mode
+    /// (`content-type: application/cloudevents+json`).
+    CdeventsStructured,
+    /// A CDEvent in a CloudEvent, Kafka binary content mode (`ce_*`
+    /// headers, the CDEvent in the value).
+    CdeventsBinary,
+}
+
+/// CDEvents spec version written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CdSpec {
+    /// v0.4 (`context.version: 0.4.1`, types `….0.2.0`).
+    #[value(name = "0.4")]
+    V0_4,
+    /// v0.5 (`context.specversion: 0.5.0`, types `….0.3.0`).
+    #[value(name = "0.5")]
+    V0_5,
+}
+
+impl CdSpec {
+    /// The context's version key and value.
+    fn context_version(self) -> (&'static str, &'static str) {
+        match self {
+            CdSpec::V0_4 => ("version", "0.4.1"),
+            CdSpec::V0_5 => ("specversion", "0.5.0"),
+        }
+    }
+
+    /// Version of the service and incident event types in this spec.
+    fn type_version(self) -> &'static str {
+        match self {
+            CdSpec::V0_4 => "0.2.0",
+            CdSpec::V0_5 => "0.3.0",
+        }
+    }
+}
+
+/// One Kafka record, ready to produce.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireRecord {
+    /// Record value.
+    pub payload: String,
+    /// Record headers, in order.
+    pub headers: Vec<(String, String)>,
+}
+
+impl WireRecord {
+    /// The headers as the decoder reads them.
+    pub fn decoder_headers(&self) -> Headers<'_> {
+        Headers::from_pairs(self.headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes())))
+    }
+}
+
+/// Why an event has no CDEvents form.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EncodeError {
+    /// CDEvents has no event for this deploy status.
+    #[error(
+        "CDEvents has no event for a {0} deploy (service.deployed means it succeeded); send it with --format native"
+    )]
+    Status(String),
+    /// The CDEvents service events require `artifactId`.
+    #[error("a CDEvents service event needs the artifact deployed (--artifact)")]
+    NoArtifact,
+    /// Not a native deploy or incident.
+    #[error("not a native event: {0} is missing")]
+    Missing(&'static str),
+}
+
+/// Encodes a native v1 deploy or incident (as JSON) in `format`. CDEvents
+/// follow the mapping the decoder reads (see [`crate::ingest::cdevents`]):
+/// a deploy becomes `service.deployed` (`service.upgraded` when `upgraded`),
+/// or `service.rolledback` when it has `rollback_of`; an incident
+/// `incident.detected` or `incident.resolved`. What CDEvents cannot say goes
+/// to `customData` under the native names.
+pub fn encode(
+    stream: Stream,
+    native: &Value,
+    format: Format,
+    spec: CdSpec,
+    source: &str,
+    upgraded: bool,
+) -> Result<WireRecord, EncodeError> {
+    if format == Format::Native {
+        return Ok(WireRecord {
+            payload: native.to_string(),
+            headers: Vec::new(),
+        });
+    }
+    let ce = cloudevent(stream, native, spec, source, upgraded)?;
+    Ok(match format {
+        Format::CdeventsStructured => WireRecord {
+            payload: json!({
+                "specversion": CLOUDEVENTS_SPECVERSION,
+                "id": ce.id,
+                "source": source,
+                "type": ce.ty,
+                "subject": ce.subject,
+                "time": ce.time,
+                "datacontenttype": "application/json",
+                "data": ce.data,
+            })
+            .to_string(),
+            headers: vec![("content-type".into(), CLOUDEVENTS_JSON.into())],
+        },
+        _ => WireRecord {
+            payload: ce.data.to_string(),
+            headers: vec![
+                ("ce_specversion".into(), CLOUDEVENTS_SPECVERSION.into()),
+                ("ce_id".into(), ce.id),
+                ("ce_source".into(), source.into()),
+                ("ce_type".into(), ce.ty),
+                ("ce_subject".into(), ce.subject),
+                ("ce_time".into(), ce.time),
+                ("content-type".into(), "application/json".into()),
+            ],
+        },
+    })
+}
+
+/// A CloudEvent's attributes and its data, the CDEvent.
+struct CloudEvent {
+    id: String,
+    ty: String,
+    subject: String,
+    time: String,
+    data: Value,
+}
+
+fn text<'v>(native: &'v Value, key: &'static str) -> Option<&'v str> {
+    native.get(key).and_then(Value::as_str)
+}
+
+fn required<'v>(native: &'v Value, key: &'static str) -> Result<&'v str, EncodeError> {
+    text(native, key).ok_or(EncodeError::Missing(key))
+}
+
+/// Copies the present `keys` of `native` into `customData`.
+fn custom_data(native: &Value, keys: &[&str]) -> Map<String, Value> {
+    keys.iter()
+        .filter_map(|k| {
+            native
+                .get(*k)
+                .filter(|v| !v.is_null())
+                .map(|v| ((*k).to_owned(), v.clone()))
+        })
+        .collect()
+}
+
+fn cloudevent(
+    stream: Stream,
+    native: &Value,
+    spec: CdSpec,
+    source: &str,
+    upgraded: bool,
+) -> Result<CloudEvent, EncodeError> {
+    let (version_key, version) = spec.context_version();
+    let environment = text(native, "environment").unwrap_or("production");
+    let service = required(native, "service")?;
+    let id = required(native, "id")?;
+    let (ty, context_id, subject_id, time, content, custom) = match stream {
+        Stream::Deploys => {
+            let status = required(native, "status")?;
+            if status != "succeeded" {
+                return Err(EncodeError::Status(status.to_owned()));
+            }
+            let artifact = text(native, "artifact").ok_or(EncodeError::NoArtifact)?;
+            let predicate = if native.get("rollback_of").is_some_and(|v| !v.is_null()) {
+                "rolledback"
+            } else if upgraded {
+                "upgraded"
+            } else {
+                "deployed"
+            };
+            let content = json!({
+                "artifactId": purl(artifact, service),
+                "environment": {"id": environment},
+            });
+            let custom = custom_data(
+                native,
+                &[
+                    "team",
+                    "changes",
+                    "features",
+                    "started_at",
+                    "version",
+                    "rollback_of",
+                    "fixes_incident",
+                ],
+            );
+            (
+                format!("service.{predicate}"),
+                id.to_owned(),
+                service,
+                required(native, "finished_at")?,
+                content,
+                custom,
+            )
+        }
+        _ => {
+            let resolved = required(native, "status")? == "resolved";
+            let mut content = json!({
+                "environment": {"id": environment},
+                "service": {"id": service},
+            });
+            if let Some(a) = text(native, "artifact") {
+                content["artifactId"] = json!(purl(a, service));
+            }
+            let mut keys = vec!["team", "severity", "caused_by_deploy"];
+            if resolved {
+                keys.push("opened_at");
+            }
+            let (predicate, time) = if resolved {
+                ("resolved", required(native, "resolved_at")?)
+            } else {
+                ("detected", required(native, "opened_at")?)
+            };
+            (
+                format!("incident.{predicate}"),
+                format!("{id}.{predicate}"),
+                id,
+                time,
+                content,
+                custom_data(native, &keys),
+            )
+        }
+    };
+    let ty = format!("dev.cdevents.{ty}.{}", spec.type_version());
+    let mut data = json!({
+        "context": {
+            version_key: version,
+            "id": context_id,
+            "source": source,
+            "type": ty,
+            "timestamp": time,
+        },
+        "subject": {
+            "id": subject_id,
+            "source": source,
+            "content": content,
+        },
+    });
+    if !custom.is_empty() {
+        data["customData"] = Value::Object(custom);
+    }
+    Ok(CloudEvent {
+        id: context_id,
+        ty,
+        subject: subject_id.to_owned(),
+        time: time.to_owned(),
+        data,
+    })
+}
+
+/// The CDEvents `artifactId` (a purl) of a native artifact: an OCI digest
+/// `sha256:…` becomes `pkg:oci/<service>@sha256%3A…`, which the decoder
+/// normalises back to the digest; anything else is written as it is.
+pub fn purl(artifact: &str, service: &str) -> String {
+    match artifact.split_once(':') {
+        Some((alg, hex))
+            if !artifact.starts_with("pkg:")
+                && !alg.is_empty()
+                && alg
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                && !hex.is_empty()
+                && hex.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+        {
+            let name: String = service
+                .to_ascii_lowercase()
+                .bytes()
+                .map(|b| match b {
+                    b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-' => (b as char).to_string(),
+                    _ => format!("%{b:02X}"),
+                })
+                .collect();
+            format!("pkg:oci/{name}@{alg}%3A{hex}")
+        }
+        _ => artifact.to_owned(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The command line.
+
+/// `valuepulse emit <deploy|incident>`.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum EmitCommand {
+    /// Publish a deploy event (to `topics.deploys`).
+    Deploy(DeployArgs),
+    /// Publish an incident event (to `topics.incidents`): one id, opened then resolved.
+    Incident(IncidentArgs),
+}
+
+/// Where and how to publish.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Target {
+    /// Wire format.
+    #[arg(long, value_enum, default_value_t = Format::Native)]
+    pub format: Format,
+    /// CDEvents spec version, for the cdevents formats.
+    #[arg(long, value_enum, default_value_t = CdSpec::V0_5)]
+    pub cdevents_spec: CdSpec,
+    /// CloudEvents/CDEvents `source` (a URI reference), for the cdevents formats.
+    #[arg(long, default_value = DEFAULT_SOURCE)]
+    pub source: String,
+    /// TOML file layered over the embedded defaults (brokers, topics, `[kafka.properties]`), as for `run`.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Bootstrap servers; overrides `kafka.brokers`.
+    #[arg(long)]
+    pub brokers: Option<String>,
+    /// Topic; overrides `topics.deploys` / `topics.incidents`.
+    #[arg(long)]
+    pub topic: Option<String>,
+    /// Longest wait for the broker's acknowledgement.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+}
+
+/// Final state of a deploy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DeployStatusArg {
+    /// The change reached the environment and stayed.
+    Succeeded,
+    /// The deploy failed.
+    Failed,
+    /// The deploy was rolled back (a correction of an earlier event with the same id).
+    #[value(name = "rolled_back")]
+    RolledBack,
+}
+
+/// Whether the incident opened or was resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum IncidentStatusArg {
+    /// The incident started.
+    Opened,
+    /// The incident is over (needs --id, --opened-at and --resolved-at).
+    Resolved,
+}
+
+/// `valuepulse emit deploy`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DeployArgs {
+    /// Deploy id, the de-duplication key [default: generated, printed].
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Service deployed (also the record key).
+    #[arg(long)]
+    pub service: String,
+    /// Final state.
+    #[arg(long, value_enum)]
+    pub status: DeployStatusArg,
+    /// Owning team.
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Environment [default: production].
+    #[arg(long)]
+    pub environment: Option<String>,
+    /// When the deploy finished, RFC 3339 [default: now].
+    #[arg(long)]
+    pub finished_at: Option<String>,
+    /// When the deploy started, RFC 3339.
+    #[arg(long)]
+    pub started_at: Option<String>,
+    /// Version deployed.
+    #[arg(long)]
+    pub version: Option<String>,
+    /// Artifact deployed, e.g. an image digest `sha256:…` (required by the cdevents formats).
+    #[arg(long)]
+    pub artifact: Option<String>,
+    /// A change shipped, `SHA@COMMITTED_AT` (RFC 3339); repeat for each.
+    #[arg(long = "commit", value_name = "SHA@TIME")]
+    pub commits: Vec<String>,
+    /// A feature shipped; repeat for each.
+    #[arg(long = "feature", value_name = "NAME")]
+    pub features: Vec<String>,
+    /// Id of the earlier deploy this one rolls back.
+    #[arg(long)]
+    pub rollback_of: Option<String>,
+    /// Id of the incident this deploy is an unplanned fix for.
+    #[arg(long)]
+    pub fixes_incident: Option<String>,
+    /// Where and how to publish.
+    #[command(flatten)]
+    pub target: Target,
+}
+
+/// `valuepulse emit incident`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct IncidentArgs {
+    /// Incident id, shared by its opened and resolved events [default for opened: generated, printed].
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Affected service (also the record key).
+    #[arg(long)]
+    pub service: String,
+    /// Which of the two events this is.
+    #[arg(long, value_enum)]
+    pub status: IncidentStatusArg,
+    /// Owning team.
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Environment [default: production].
+    #[arg(long)]
+    pub environment: Option<String>,
+    /// Severity, e.g. sev2.
+    #[arg(long)]
+    pub severity: Option<String>,
+    /// When the incident started, RFC 3339 [default for opened: now].
+    #[arg(long)]
+    pub opened_at: Option<String>,
+    /// When it was resolved, RFC 3339 (resolved only).
+    #[arg(long)]
+    pub resolved_at: Option<String>,
+    /// Id of the deploy that caused it.
+    #[arg(long)]
+    pub caused_by_deploy: Option<String>,
+    /// Artifact running when it began, e.g. an image digest (for attribution).
+    #[arg(long)]
+    pub artifact: Option<String>,
+    /// Where and how to publish.
+    #[command(flatten)]
+    pub target: Target,
+}
+
+/// Why `emit` failed, with its exit code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EmitError {
+    /// Bad flags or an event the daemon would reject (exit 64).
+    #[error("invalid event: {0}")]
+    Invalid(String),
+    /// Bad configuration (exit 64).
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// The broker did not take the event (exit 69).
+    #[error("{0}")]
+    Delivery(String),
+}
+
+impl EmitError {
+    /// Process exit code.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            EmitError::Invalid(_) | EmitError::Config(_) => EXIT_USAGE,
+            EmitError::Delivery(_) => EXIT_UNAVAILABLE,
+        }
+    }
+}
+
+fn invalid(msg: impl Into<String>) -> EmitError {
+    EmitError::Invalid(msg.into())
+}
+
+/// An event ready to publish: validated, encoded, with its destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prepared {
+    /// Deploy or incident id (printed on success).
+    pub id: String,
+    /// Which topic it goes to.
+    pub stream: Stream,
+    /// Topic name.
+    pub topic: String,
+    /// Record key: the service.
+    pub key: String,
+    /// Value and headers.
+    pub record: WireRecord,
+}
+
+/// RFC 3339 of a time in milliseconds.
+fn rfc3339(ms: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// A generated id: `<prefix>-<ms since epoch>-<8 hex digits>`.
+fn generated_id(prefix: &str, now_ms: i64) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mix =
+        xxhash_rust::xxh3::xxh3_64(format!("{nanos}/{}/{now_ms}", std::process::id()).as_bytes());
+    format!("{prefix}-{now_ms}-{:08x}", mix as u32)
+}
+
+/// Checks a timestamp flag, naming it.
+fn time_flag(flag: &str, value: &str) -> Result<(), EmitError> {
+    parse_time(value)
+        .map(drop)
+        .map_err(|_| invalid(format!("{flag} {value:?} is not an RFC 3339 timestamp")))
+}
+
+/// Inserts `value` under `key` when present.
+fn put(m: &mut Map<String, Value>, key: &str, value: Option<&String>) {
+    if let Some(v) = value {
+        m.insert(key.to_owned(), json!(v));
+    }
+}
+
+/// The native v1 deploy described by the flags.
+fn deploy_json(a: &DeployArgs, now_ms: i64) -> Result<(String, Value), EmitError> {
+    let id = a.id.clone().unwrap_or_else(|| generated_id("d", now_ms));
+    let finished_at = a.finished_at.clone().unwrap_or_else(|| rfc3339(now_ms));
+    time_flag("--finished-at", &finished_at)?;
+    if let Some(s) = &a.started_at {
+        time_flag("--started-at", s)?;
+    }
+    let mut changes = Vec::new();
+    for c in &a.commits {
+        let Some((sha, at)) = c
+            .split_once('@')
+            .filter(|(s, a)| !s.is_empty() && !a.is_empty())
+        else {
+            return Err(invalid(format!(
+                "--commit {c:?} is not SHA@COMMITTED_AT, e.g. 4be1c0d@2026-11-24T16:20:00Z"
+            )));
+        };
+        time_flag(&format!("--commit {sha}@"), at)?;
+        changes.push(json!({"id": sha, "committed_at": at}));
+    }
+    let status = match a.status {
+        DeployStatusArg::Succeeded => "succeeded",
+        DeployStatusArg::Failed => "failed",
+        DeployStatusArg::RolledBack => "rolled_back",
+    };
+    let mut m = Map::new();
+    m.insert("id".into(), json!(id));
+    m.insert("service".into(), json!(a.service));
+    put(&mut m, "team", a.team.as_ref());
+    put(&mut m, "environment", a.environment.as_ref());
+    m.insert("status".into(), json!(status));
+    m.insert("finished_at".into(), json!(finished_at));
+    put(&mut m, "started_at", a.started_at.as_ref());
+    put(&mut m, "version", a.version.as_ref());
+    put(&mut m, "artifact", a.artifact.as_ref());
+    if !changes.is_empty() {
+        m.insert("changes".into(), Value::Array(changes));
+    }
+    if !a.features.is_empty() {
+        m.insert("features".into(), json!(a.features));
+    }
+    put(&mut m, "rollback_of", a.rollback_of.as_ref());
+    put(&mut m, "fixes_incident", a.fixes_incident.as_ref());
+    Ok((id, Value::Object(m)))
+}
+
+/// The native v1 incident event described by the flags.
+fn incident_json(a: &IncidentArgs, now_ms: i64) -> Result<(String, Value), EmitError> {
+    let (status, opened_at) = match a.status {
+        IncidentStatusArg::Opened => {
+            if a.resolved_at.is_some() {
+                return Err(invalid(
+                    "--resolved-at belongs to --status resolved; an opening has none",
+                ));
+            }
+            (
+                "opened",
+                a.opened_at.clone().unwrap_or_else(|| rfc3339(now_ms)),
+            )
+        }
+        IncidentStatusArg::Resolved => {
+            let mut missing: Vec<&str> = Vec::new();
+            if a.id.is_none() {
+                missing.push("--id (the id of the opened incident)");
+            }
+            if a.opened_at.is_none() {
+                missing.push("--opened-at");
+            }
+            if a.resolved_at.is_none() {
+                missing.push("--resolved-at");
+            }
+            if !missing.is_empty() {
+                return Err(invalid(format!(
+                    "--status resolved needs {}",
+                    missing.join(", ")
+                )));
+            }
+            ("resolved", a.opened_at.clone().unwrap_or_default())
+        }
+    };
+    time_flag("--opened-at", &opened_at)?;
+    if let Some(r) = &a.resolved_at {
+        time_flag("--resolved-at", r)?;
+    }
+    let id = a.id.clone().unwrap_or_else(|| generated_id("inc", now_ms));
+    let mut m = Map::new();
+    m.insert("id".into(), json!(id));
+    m.insert("service".into(), json!(a.service));
+    put(&mut m, "team", a.team.as_ref());
+    put(&mut m, "environment", a.environment.as_ref());
+    m.insert("status".into(), json!(status));
+    put(&mut m, "severity", a.severity.as_ref());
+    m.insert("opened_at".into(), json!(opened_at));
+    put(&mut m, "resolved_at", a.resolved_at.as_ref());
+    put(&mut m, "caused_by_deploy", a.caused_by_deploy.as_ref());
+    put(&mut m, "artifact", a.artifact.as_ref());
+    Ok((id, Value::Object(m)))
+}
+
+/// Explains a decoder verdict on an event built from flags.
+fn explain(reason: InvalidReason) -> String {
+    match reason {
+        InvalidReason::EmptyField => "an id, --service or --environment is empty".into(),
+        InvalidReason::NonPositiveLeadTime => {
+            "a --commit time is not before the deploy's --finished-at".into()
+        }
+        InvalidReason::NegativeRestoreTime => "--resolved-at is before --opened-at".into(),
+        InvalidReason::BadTimestamp => "a timestamp is not RFC 3339".into(),
+        other => format!("the daemon would reject it ({})", other.as_str()),
+    }
+}
+
+/// Builds, encodes and validates the event the command describes, against
+/// `config` (topics, event size limit), at `now_ms`. Touches no network.
+pub fn prepare(cmd: &EmitCommand, config: &Config, now_ms: i64) -> Result<Prepared, EmitError> {
+    let (stream, target, service, (id, native), upgraded) = match cmd {
+        EmitCommand::Deploy(a) => (
+            Stream::Deploys,
+            &a.target,
+            &a.service,
+            deploy_json(a, now_ms)?,
+            false,
+        ),
+        EmitCommand::Incident(a) => (
+            Stream::Incidents,
+            &a.target,
+            &a.service,
+            incident_json(a, now_ms)?,
+            false,
+        ),
+    };
+    let record = encode(
+        stream,
+        &native,
+        target.format,
+        target.cdevents_spec,
+        &target.source,
+        upgraded,
+    )
+    .map_err(|e| invalid(e.to_string()))?;
+    if record.payload.len() > config.limits.max_event_bytes {
+        return Err(invalid(format!(
+            "it is {} bytes, more than limits.max_event_bytes ({})",
+            record.payload.len(),
+            config.limits.max_event_bytes
+        )));
+    }
+    match decode(stream, record.payload.as_bytes(), &record.decoder_headers()) {
+        Ok(_) => {}
+        Err(DecodeError::Invalid(reason)) => return Err(invalid(explain(reason))),
+        Err(DecodeError::Unsupported) => {
+            return Err(invalid("the daemon would not read this event type"));
+        }
+    }
+    let topic = target.topic.clone().unwrap_or_else(|| match stream {
+        Stream::Deploys => config.topics.deploys.clone(),
+        _ => config.topics.incidents.clone(),
+    });
+    Ok(Prepared {
+        id,
+        stream,
+        topic,
+        key: service.clone(),
+        record,
+    })
+}
+
+/// What the broker acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Emitted {
+    /// The event id.
+    pub id: String,
+    /// Topic written to.
+    pub topic: String,
+    /// Partition and offset of the record.
+    pub partition: i32,
+    /// Offset of the record.
+    pub offset: i64,
+}
+
+/// Runs `valuepulse emit`: loads the configuration, prepares the event
+/// (refusing an invalid one before any connection), produces it and waits
+/// for the acknowledgement.
+pub fn run(cmd: &EmitCommand) -> Result<Emitted, EmitError> {
+    let target = match cmd {
+        EmitCommand::Deploy(a) => &a.target,
+        EmitCommand::Incident(a) => &a.target,
+    };
+    let mut config =
+        Config::load(target.config.as_deref()).map_err(|e| EmitError::Config(e.to_string()))?;
+    if let Some(b) = &target.brokers {
+        if b.trim().is_empty() {
+            return Err(EmitError::Config("--brokers is empty".into()));
+        }
+        config.kafka.brokers = b.clone();
+    }
+    let now_ms = crate::app::system_clock();
+    let prepared = prepare(cmd, &config, now_ms)?;
+    let producer = producer(&config, target.timeout)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(|e| EmitError::Delivery(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(send(&producer, &prepared, target.timeout))
+}
+
+/// A producer that waits for every in-sync replica (`acks=all`), idempotent,
+/// giving up on a record after `timeout`.
+fn producer(config: &Config, timeout: Duration) -> Result<FutureProducer, EmitError> {
+    let mut c = ClientConfig::new();
+    for (k, v) in &config.kafka.properties {
+        c.set(k, v);
+    }
+    let ms = timeout.as_millis().clamp(1, i32::MAX as u128).to_string();
+    c.set("bootstrap.servers", &config.kafka.brokers)
+        .set("client.id", format!("{}-emit", config.kafka.client_id))
+        .set("acks", "all")
+        .set("enable.idempotence", "true")
+        .set("message.timeout.ms", &ms)
+        .set_log_level(rdkafka::config::RDKafkaLogLevel::Error);
+    c.create()
+        .map_err(|e| EmitError::Config(format!("kafka.properties: {e}")))
+}
+
+async fn send(
+    producer: &FutureProducer,
+    p: &Prepared,
+    timeout: Duration,
+) -> Result<Emitted, EmitError> {
+    let mut headers = OwnedHeaders::new_with_capacity(p.record.headers.len());
+    for (k, v) in &p.record.headers {
+        headers = headers.insert(Header {
+            key: k,
+            value: Some(v.as_bytes()),
+        });
+    }
+    let record = FutureRecord::to(&p.topic)
+        .key(p.key.as_str())
+        .payload(p.record.payload.as_str())
+        .headers(headers);
+    let not_acked = |why: String| {
+        EmitError::Delivery(format!(
+            "the broker did not acknowledge {} on topic {} within {}: {why} (is the broker reachable, and does the topic exist?)",
+            p.id,
+            p.topic,
+            humantime::format_duration(timeout)
+        ))
+    };
+    // librdkafka gives up after message.timeout.ms; the outer bound only
+    // guards against a report that never comes.
+    let delivery = tokio::time::timeout(
+        timeout + Duration::from_secs(5),
+        producer.send(record, timeout),
+    )
+    .await
+    .map_err(|_| not_acked("no delivery report".into()))?;
+    match delivery {
+        Ok(d) => Ok(Emitted {
+            id: p.id.clone(),
+            topic: p.topic.clone(),
+            partition: d.partition,
+            offset: d.offset,
+        }),
+        Err((e, _)) => Err(not_acked(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+#[path = "emit_tests.rs"]
+mod tests;
