@@ -375,6 +375,16 @@ struct UsageV1<'a> {
 /// Decodes a `feature-usage` payload (native v1, the only format of that
 /// topic).
 pub fn decode_usage(payload: &[u8]) -> Result<Usage<'_>, InvalidReason> {
+    if let Some([feature, user, at]) = super::usage_scan::scan(payload) {
+        if feature.is_empty() || user.is_empty() {
+            return Err(InvalidReason::EmptyField);
+        }
+        return Ok(Usage {
+            feature: Cow::Borrowed(feature),
+            user: Cow::Borrowed(user),
+            at: parse_time(at)?,
+        });
+    }
     check_object(payload)?;
     let w: UsageV1<'_> = serde_json::from_slice(payload).map_err(|e| classify(&e))?;
     if w.feature.0.is_empty() || w.user.0.is_empty() {

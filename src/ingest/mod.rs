@@ -7,3 +7,4 @@ pub mod kafka;
 pub mod progress;
 pub mod timestamp;
 pub mod usage;
+pub mod usage_scan;

@@ -1,0 +1,235 @@
+//! Fast path for feature-usage payloads, the highest-volume stream.
+//!
+//! A usage event needs three top-level strings (`feature`, `user`, `at`),
+//! but producers add more fields, and serde_json parses and validates every
+//! ignored value in full. This scanner takes the three strings borrowed from
+//! the payload and steps over every other value. It answers only when it is
+//! sure: a string with escapes, a duplicate or missing field, a non-string
+//! value for a needed field, or anything else unusual gives `None`, and the
+//! caller decodes with serde_json, which stays the authority on errors.
+//!
+//! One leniency, by design: the contents of ignored objects and arrays are
+//! skipped by bracket matching, not validated (nor are ignored strings
+//! checked for UTF-8). Unknown fields are ignored by the contract anyway.
+
+/// `[feature, user, at]` borrowed from `b`, or `None` when unsure.
+pub fn scan(b: &[u8]) -> Option<[&str; 3]> {
+    let mut i = ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = ws(b, i + 1);
+    let mut found: [Option<&[u8]>; 3] = [None; 3];
+    loop {
+        let (key, next) = plain_string(b, i)?;
+        i = ws(b, next);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = ws(b, i + 1);
+        let slot = match key {
+            b"feature" => Some(0),
+            b"user" => Some(1),
+            b"at" => Some(2),
+            _ => None,
+        };
+        match slot {
+            Some(k) if found[k].is_none() => {
+                let (value, next) = plain_string(b, i)?;
+                found[k] = Some(value);
+                i = next;
+            }
+            Some(_) => return None,
+            None => i = skip_value(b, i)?,
+        }
+        i = ws(b, i);
+        match b.get(i) {
+            Some(b',') => i = ws(b, i + 1),
+            Some(b'}') => break,
+            _ => return None,
+        }
+    }
+    if ws(b, i + 1) != b.len() {
+        return None;
+    }
+    let [f, u, a] = found;
+    Some([utf8(f?)?, utf8(u?)?, utf8(a?)?])
+}
+
+fn utf8(b: &[u8]) -> Option<&str> {
+    std::str::from_utf8(b).ok()
+}
+
+/// Index of the first non-whitespace byte at or after `i`.
+#[inline]
+fn ws(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+        i += 1;
+    }
+    i
+}
+
+/// A string without escapes or control characters starting at `b[i] == '"'`:
+/// its bytes and the index after its closing quote.
+#[inline]
+fn plain_string(b: &[u8], i: usize) -> Option<(&[u8], usize)> {
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let start = i + 1;
+    let len = b[start..]
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+    (b[start + len] == b'"').then_some((&b[start..start + len], start + len + 1))
+}
+
+/// Index after any string (escapes allowed) starting at `b[i] == '"'`.
+fn skip_string(b: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    while j < b.len() {
+        match b[j] {
+            b'"' => return Some(j + 1),
+            b'\\' => j += 2,
+            c if c < 0x20 => return None,
+            _ => j += 1,
+        }
+    }
+    None
+}
+
+/// Index after the value starting at `b[i]`.
+fn skip_value(b: &[u8], i: usize) -> Option<usize> {
+    match *b.get(i)? {
+        b'"' => skip_string(b, i),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            while j < b.len() {
+                match b[j] {
+                    b'"' => {
+                        j = skip_string(b, j)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+            None
+        }
+        b't' => b[i..].starts_with(b"true").then_some(i + 4),
+        b'f' => b[i..].starts_with(b"false").then_some(i + 5),
+        b'n' => b[i..].starts_with(b"null").then_some(i + 4),
+        b'-' | b'0'..=b'9' => {
+            let len = b[i..]
+                .iter()
+                .take_while(|c| matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+                .count();
+            Some(i + len)
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn takes_the_three_fields_and_steps_over_everything_else() {
+        let p = br#" { "session": "s-\"1\"", "feature" : "one-click", "n": -1.5e3, "ok": true,
+            "none": null, "client": {"os": "ios", "tags": ["a", {"b": "}"}]}, "user": "u-5521",
+            "at": "2026-11-25T12:00:00Z", "f": false } "#;
+        assert_eq!(
+            scan(p),
+            Some(["one-click", "u-5521", "2026-11-25T12:00:00Z"])
+        );
+    }
+
+    #[test]
+    fn is_unsure_rather_than_wrong() {
+        for p in [
+            &br#"{"feature": "f", "user": "u"}"#[..],
+            br#"{"feature": "f\u00e9", "user": "u", "at": "t"}"#,
+            br#"{"feature": "f", "feature": "g", "user": "u", "at": "t"}"#,
+            br#"{"feature": 7, "user": "u", "at": "t"}"#,
+            br#"{"feature": "f", "user": "u", "at": "t"} x"#,
+            br#"{"feature": "f", "user": "u", "at": "t""#,
+            br#"{"feature": "f", "user": "u", "at": "t",}"#,
+            br#"{"x": tru, "feature": "f", "user": "u", "at": "t"}"#,
+            br#"[1]"#,
+            b"",
+            b"{\"feature\": \"\xff\", \"user\": \"u\", \"at\": \"t\"}",
+        ] {
+            assert_eq!(scan(p), None, "{}", String::from_utf8_lossy(p));
+        }
+    }
+
+    #[test]
+    fn agrees_with_serde_json_on_generated_payloads() {
+        use serde_json::{Map, Value, json};
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let extras = [
+            json!("plain"),
+            json!("quote \" and \\ slash"),
+            json!(-12.5e-3),
+            json!(true),
+            json!(null),
+            json!({"a": [1, {"b": "]}"}], "c": {}}),
+            json!([]),
+            json!("ünï"),
+        ];
+        for round in 0..5_000 {
+            let mut fields: Vec<(String, Value)> = vec![
+                ("feature".into(), json!(format!("feat-{}", next(50)))),
+                (
+                    "user".into(),
+                    json!(if next(10) == 0 {
+                        "u-\"q\"".to_owned()
+                    } else {
+                        format!("u-{}", next(1000))
+                    }),
+                ),
+                ("at".into(), json!("2026-11-25T12:00:00Z")),
+            ];
+            for k in 0..next(5) {
+                fields.push((
+                    format!("x{k}"),
+                    extras[next(extras.len() as u64) as usize].clone(),
+                ));
+            }
+            // Shuffle the field order.
+            for i in (1..fields.len()).rev() {
+                fields.swap(i, next(i as u64 + 1) as usize);
+            }
+            let object: Map<String, Value> = fields.into_iter().collect();
+            let value = Value::Object(object);
+            let text = if round % 2 == 0 {
+                serde_json::to_string(&value).unwrap()
+            } else {
+                serde_json::to_string_pretty(&value).unwrap()
+            };
+            let want: Vec<&str> = ["feature", "user", "at"]
+                .iter()
+                .map(|k| value[*k].as_str().unwrap())
+                .collect();
+            match scan(text.as_bytes()) {
+                Some(got) => assert_eq!(got.to_vec(), want, "{text}"),
+                // Unsure only when a needed string holds an escape.
+                None => assert!(want.iter().any(|w| w.contains('"')), "unsure about {text}"),
+            }
+        }
+    }
+}
