@@ -18,7 +18,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{Daemon, create_topics, normalize, parse, produce, unique};
+use common::{Daemon, assert_scrape, create_topics, normalize, parse, produce, unique};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -367,30 +367,7 @@ fn checked(series: &str) -> bool {
 
 fn assert_matches_expected(scrape: &BTreeMap<String, f64>) {
     let (exact, quantiles) = expected();
-    let mut errors = Vec::new();
-    for (k, want) in &exact {
-        match scrape.get(k) {
-            Some(got) if (got - want).abs() <= 1e-9 * want.abs().max(1.0) => {}
-            other => errors.push(format!("{k}: want {want}, got {other:?}")),
-        }
-    }
-    for (k, want) in &quantiles {
-        match scrape.get(k) {
-            Some(got) if *got >= *want && *got <= want * 1.001 => {}
-            other => errors.push(format!("{k}: want {want} (+0.1%), got {other:?}")),
-        }
-    }
-    for k in scrape.keys() {
-        if checked(k) && !exact.contains_key(k) && !quantiles.contains_key(k) {
-            errors.push(format!("unexpected series {k} = {}", scrape[k]));
-        }
-    }
-    assert!(
-        errors.is_empty(),
-        "{} mismatches:\n{}",
-        errors.len(),
-        errors.join("\n")
-    );
+    assert_scrape(scrape, &exact, &quantiles, checked);
 }
 
 fn as_refs(v: &[(String, String)]) -> Vec<(&str, &str)> {

@@ -15,7 +15,9 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{Daemon, create_topics, normalize, parse, produce, promtool_check_metrics, unique};
+use common::{
+    Daemon, assert_scrape, create_topics, normalize, parse, produce, promtool_check_metrics, unique,
+};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -580,32 +582,9 @@ fn assert_matches_expected(
     incidents_topic: &str,
 ) {
     let (exact, quantiles) = expected(deploys_topic, incidents_topic);
-    let mut errors = Vec::new();
-    for (k, want) in &exact {
-        match scrape.get(k) {
-            Some(got) if (got - want).abs() <= 1e-9 * want.abs().max(1.0) => {}
-            other => errors.push(format!("{k}: want {want}, got {other:?}")),
-        }
-    }
-    for (k, want) in &quantiles {
-        // Stated precision: never below the true sample, at most 0.1 % above.
-        match scrape.get(k) {
-            Some(got) if *got >= *want && *got <= want * 1.001 => {}
-            other => errors.push(format!("{k}: want {want} (+0.1%), got {other:?}")),
-        }
-    }
-    for k in scrape.keys() {
-        let dora = DORA_METRICS.iter().any(|m| k.starts_with(m));
-        if dora && !exact.contains_key(k) && !quantiles.contains_key(k) {
-            errors.push(format!("unexpected series {k} = {}", scrape[k]));
-        }
-    }
-    assert!(
-        errors.is_empty(),
-        "{} mismatches:\n{}",
-        errors.len(),
-        errors.join("\n")
-    );
+    assert_scrape(scrape, &exact, &quantiles, |k| {
+        DORA_METRICS.iter().any(|m| k.starts_with(m))
+    });
 }
 
 /// Environment naming the test's topics (the usage topic stays empty, but

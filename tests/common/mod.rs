@@ -534,3 +534,40 @@ pub fn scrape_after(daemon: &Daemon, records: usize, timeout: Duration) -> BTree
     );
     scrape
 }
+
+/// Checks a scrape against a hand-computed answer: every `exact` value (to
+/// 1e-9 relative), every `quantiles` value within the stated histogram
+/// precision (never below the true sample, at most 0.1 % above), and no
+/// series of the families the test owns (`owned`) that was not expected.
+/// Panics with every mismatch listed.
+pub fn assert_scrape(
+    scrape: &BTreeMap<String, f64>,
+    exact: &BTreeMap<String, f64>,
+    quantiles: &BTreeMap<String, f64>,
+    owned: impl Fn(&str) -> bool,
+) {
+    let mut errors = Vec::new();
+    for (k, want) in exact {
+        match scrape.get(k) {
+            Some(got) if (got - want).abs() <= 1e-9 * want.abs().max(1.0) => {}
+            other => errors.push(format!("{k}: want {want}, got {other:?}")),
+        }
+    }
+    for (k, want) in quantiles {
+        match scrape.get(k) {
+            Some(got) if *got >= *want && *got <= want * 1.001 => {}
+            other => errors.push(format!("{k}: want {want} (+0.1%), got {other:?}")),
+        }
+    }
+    for k in scrape.keys() {
+        if owned(k) && !exact.contains_key(k) && !quantiles.contains_key(k) {
+            errors.push(format!("unexpected series {k} = {}", scrape[k]));
+        }
+    }
+    assert!(
+        errors.is_empty(),
+        "{} mismatches:\n{}",
+        errors.len(),
+        errors.join("\n")
+    );
+}
