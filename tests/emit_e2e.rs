@@ -12,8 +12,14 @@ use common::{Daemon, brokers, create_topics, scrape_after, unique};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+/// RFC 3339 of the test's start (whole seconds, taken once) plus
+/// `offset_s`, so that timestamps built by separate calls differ by exactly
+/// their offsets.
 fn rfc3339(offset_s: i64) -> String {
-    (OffsetDateTime::now_utc() + time::Duration::seconds(offset_s))
+    static START: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    let start = *START.get_or_init(|| OffsetDateTime::now_utc().unix_timestamp());
+    OffsetDateTime::from_unix_timestamp(start + offset_s)
+        .unwrap()
         .format(&Rfc3339)
         .unwrap()
 }
