@@ -12,6 +12,7 @@ use cloudevents::{AttributesReader, Event as CloudEvent};
 
 use super::*;
 use crate::domain::Event;
+use crate::ingest::cdevents::CLOUDEVENTS_JSON;
 
 #[derive(Parser)]
 struct Cli {
