@@ -9,19 +9,11 @@ mod common;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Daemon, create_topics, free_port, http_get, produce, unique};
+use common::{Daemon, at, create_topics, free_port, http_get, produce, unique};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 const H: i64 = 3600;
 const D: i64 = 86_400;
-
-fn at(now: i64, offset: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(now + offset)
-        .unwrap()
-        .format(&Rfc3339)
-        .unwrap()
-}
 
 fn deploy(now: i64, id: &str, service: &str, status: &str, finished: i64) -> (String, String) {
     (
@@ -165,7 +157,7 @@ fn change_failure_alert_fires_for_the_degraded_service_only_and_resolves_after_r
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let mut history = healthy_history(now, "checkout");
     history.extend(healthy_history(now, "search"));
-    produce(&deploys, &as_str(&history));
+    produce(&deploys, &history);
 
     let daemon = Daemon::start(&[
         ("VALUEPULSE__TOPICS__DEPLOYS", &deploys),
@@ -193,7 +185,7 @@ fn change_failure_alert_fires_for_the_degraded_service_only_and_resolves_after_r
             )
         })
         .collect();
-    produce(&deploys, &as_str(&burst));
+    produce(&deploys, &burst);
     prometheus.wait_for("checkout firing", |a| firing(a, "checkout"));
     let alerts = prometheus.cfr_alerts();
     assert!(
@@ -213,10 +205,6 @@ fn change_failure_alert_fires_for_the_degraded_service_only_and_resolves_after_r
             )
         })
         .collect();
-    produce(&deploys, &as_str(&recovery));
+    produce(&deploys, &recovery);
     prometheus.wait_for("checkout resolved", |a| a.is_empty());
-}
-
-fn as_str(v: &[(String, String)]) -> Vec<(&str, &str)> {
-    v.iter().map(|(k, p)| (k.as_str(), p.as_str())).collect()
 }

@@ -18,21 +18,12 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{Daemon, assert_scrape, create_topics, normalize, parse, produce, unique};
+use common::{Daemon, assert_scrape, at, create_topics, normalize, parse, produce, unique};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 const H: i64 = 3600;
 const D: i64 = 86_400;
-
-/// RFC 3339 of `now + offset_seconds`.
-fn at(now: i64, offset: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(now + offset)
-        .unwrap()
-        .format(&Rfc3339)
-        .unwrap()
-}
 
 /// Team of each service.
 fn team(service: &str) -> &'static str {
@@ -370,18 +361,14 @@ fn assert_matches_expected(scrape: &BTreeMap<String, f64>) {
     assert_scrape(scrape, &exact, &quantiles, checked);
 }
 
-fn as_refs(v: &[(String, String)]) -> Vec<(&str, &str)> {
-    v.iter().map(|(k, p)| (k.as_str(), p.as_str())).collect()
-}
-
 #[test]
 fn each_attribution_rule_recovery_and_rework_scrape_exactly() {
     let (deploys, incidents, usage) = (unique("deploys"), unique("incidents"), unique("usage"));
     create_topics(&[(&deploys, 2), (&incidents, 2), (&usage, 1)]);
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let (d, i) = scenario(now);
-    produce(&deploys, &as_refs(&d));
-    produce(&incidents, &as_refs(&i));
+    produce(&deploys, &d);
+    produce(&incidents, &i);
 
     // Started after the events: readiness means replay has folded them all.
     let daemon = Daemon::start(&[

@@ -16,22 +16,14 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::{
-    Daemon, assert_scrape, create_topics, normalize, parse, produce, promtool_check_metrics, unique,
+    Daemon, assert_scrape, at, create_topics, normalize, parse, produce, promtool_check_metrics,
+    unique,
 };
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 const M: i64 = 60;
 const H: i64 = 3600;
 const D: i64 = 86_400;
-
-/// RFC 3339 of `now + offset_seconds`.
-fn at(now: i64, offset: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(now + offset)
-        .unwrap()
-        .format(&Rfc3339)
-        .unwrap()
-}
 
 fn deploy(
     now: i64,
@@ -601,15 +593,11 @@ fn topics_env<'a>(
     ]
 }
 
-fn as_refs(v: &[(String, String)]) -> Vec<(&str, &str)> {
-    v.iter().map(|(k, p)| (k.as_str(), p.as_str())).collect()
-}
-
 fn publish_dataset(deploys: &str, incidents: &str, now: i64) {
     let (d, i) = dataset(now);
-    produce(deploys, &as_refs(&d));
+    produce(deploys, &d);
     // Incidents only after their deploys: the link must work in this order.
-    produce(incidents, &as_refs(&i));
+    produce(incidents, &i);
 }
 
 #[test]

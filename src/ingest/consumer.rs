@@ -270,9 +270,7 @@ impl DoraIngest {
             for (_, event) in &decoded {
                 outcomes.push(match event {
                     Ok(e) => state.fold(e, now),
-                    Err(Rejected::Oversized) => Outcome::Oversized,
-                    Err(Rejected::Invalid(_)) => Outcome::Invalid,
-                    Err(Rejected::Unsupported) => Outcome::Unsupported,
+                    Err(r) => r.outcome(),
                 });
             }
         }
@@ -302,6 +300,17 @@ pub(crate) enum Rejected {
     Invalid(InvalidReason),
     /// A CloudEvent or CDEvent of a type valuepulse does not read.
     Unsupported,
+}
+
+impl Rejected {
+    /// The outcome a rejected record is counted under.
+    pub(crate) fn outcome(self) -> Outcome {
+        match self {
+            Rejected::Oversized => Outcome::Oversized,
+            Rejected::Invalid(_) => Outcome::Invalid,
+            Rejected::Unsupported => Outcome::Unsupported,
+        }
+    }
 }
 
 impl From<DecodeError> for Rejected {

@@ -366,9 +366,7 @@ impl UsageIngest {
                                     now,
                                 )
                             }
-                            Err(Rejected::Oversized) => Outcome::Oversized,
-                            Err(Rejected::Invalid(_)) => Outcome::Invalid,
-                            Err(Rejected::Unsupported) => Outcome::Unsupported,
+                            Err(r) => r.outcome(),
                         }
                     };
                     match d {

@@ -75,7 +75,7 @@ pub fn create_topics(topics: &[(&str, i32)]) {
 
 /// Publishes `(key, payload)` records to `topic` in order and waits for every
 /// acknowledgement.
-pub fn produce(topic: &str, records: &[(&str, &str)]) {
+pub fn produce<K: AsRef<str>, P: AsRef<str>>(topic: &str, records: &[(K, P)]) {
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", brokers())
         .set("acks", "all")
@@ -86,7 +86,9 @@ pub fn produce(topic: &str, records: &[(&str, &str)]) {
         for (key, payload) in records {
             producer
                 .send(
-                    FutureRecord::to(topic).key(*key).payload(*payload),
+                    FutureRecord::to(topic)
+                        .key(key.as_ref())
+                        .payload(payload.as_ref()),
                     Duration::from_secs(30),
                 )
                 .await
@@ -195,6 +197,14 @@ pub fn produce_many<K: AsRef<str>, P: AsRef<str>>(topic: &str, records: &[(K, P)
         "produce_many to {topic}: acknowledged {ok} of {} records",
         records.len()
     );
+}
+
+/// RFC 3339 (UTC) of `now + offset`, both in Unix seconds.
+pub fn at(now: i64, offset: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(now + offset)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
 }
 
 /// A free loopback port.
