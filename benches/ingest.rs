@@ -87,6 +87,7 @@ fn settings() -> DoraSettings {
         max_services: 1000,
         max_teams: 200,
         attribution_window: 24 * HOUR,
+        failed_deploys: valuepulse::domain::dora::FailedDeploys::Ignore,
     }
 }
 

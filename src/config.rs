@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::adoption::AdoptionSettings;
-use crate::domain::dora::DoraSettings;
+use crate::domain::dora::{DoraSettings, FailedDeploys};
 use crate::domain::time::{TimePolicy, Window};
 
 /// The embedded defaults: every key, with a comment.
@@ -122,6 +122,9 @@ pub struct WindowsConfig {
 pub struct DoraConfig {
     /// Environments that count.
     pub environments: Vec<String>,
+    /// Whether a `failed` deploy is a change failure (`ignore` |
+    /// `change_failure`); never a deployment.
+    pub failed_deploys: FailedDeploys,
 }
 
 /// `[attribution]`
@@ -376,6 +379,7 @@ impl Config {
             attribution_window: millis(
                 parse_duration("attribution.window", &self.attribution.window).expect("validated"),
             ),
+            failed_deploys: self.dora.failed_deploys,
         }
     }
 

@@ -25,12 +25,16 @@ fn deploy(now: i64, id: &str, service: &str, status: &str, finished: i64) -> (St
     )
 }
 
-/// 40 deploys over days 8–30 (2 of them failed) and 4 in the last week, all
+/// 40 deploys over days 8–30 (2 of them rolled back) and 4 in the last week, all
 /// succeeded: a 30d ratio of 0.045 and a 7d ratio of 0.
 fn healthy_history(now: i64, service: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for i in 0..40 {
-        let status = if i % 20 == 7 { "failed" } else { "succeeded" };
+        let status = if i % 20 == 7 {
+            "rolled_back"
+        } else {
+            "succeeded"
+        };
         out.push(deploy(
             now,
             &format!("{service}-h{i}"),
@@ -172,7 +176,7 @@ fn change_failure_alert_fires_for_the_degraded_service_only_and_resolves_after_r
     let alerts = prometheus.cfr_alerts();
     assert!(alerts.is_empty(), "no CFR alert while healthy: {alerts:?}");
 
-    // A burst of 6 failed checkout deploys in the last hours: 7d ratio 6/10,
+    // A burst of 6 rolled-back checkout deploys in the last hours: 7d ratio 6/10,
     // 30d ratio 8/50, at least 5 deploys in 7d.
     let burst: Vec<(String, String)> = (0..6)
         .map(|i| {
@@ -180,7 +184,7 @@ fn change_failure_alert_fires_for_the_degraded_service_only_and_resolves_after_r
                 now,
                 &format!("checkout-b{i}"),
                 "checkout",
-                "failed",
+                "rolled_back",
                 -3 * H + i * 600,
             )
         })

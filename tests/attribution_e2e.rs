@@ -224,41 +224,59 @@ fn expected() -> (BTreeMap<String, f64>, BTreeMap<String, f64>) {
         )
     };
 
-    // (service, window, deploys, strict failures, loose failures, rework)
+    // (service, window, [succeeded, rolled_back, failed] deploys, strict
+    // failures, loose failures, rework)
+    //
+    // The daemon runs with dora.failed_deploys = "change_failure": a failed
+    // deploy is a change failure, assessed for the change failure rate, but
+    // never a deployment (frequency, rework rate).
     //
     // checkout production, by finished_at: c1 -20d, c2 -18d, c3 -12d, c4 -9d,
     // c5 -6d, c6 -5d, c7 -3d, c8 -2d, c9 -30h.
     //   strict failures: c1 (i1, explicit), c3 (i2, artifact a3), c5 and c9 (status);
     //   loose adds c7 (i3: artifact unknown, c7 finished 6 h before it opened).
     //   rework: c6 (rollback_of c5), c8 (fixes_incident i3).
-    //   1d: none. 7d: c5..c9 -> 5 deploys, strict c5 c9 = 2, loose + c7 = 3, rework 2.
-    //   30d: all 9, strict 4, loose 5, rework 2.
+    //   1d: none. 7d: c5..c9 -> 5 assessed (c6 c7 c8 deployments, c5 c9
+    //   failed), strict c5 c9 = 2, loose + c7 = 3, rework 2.
+    //   30d: all 9 assessed (7 deployments), strict 4, loose 5, rework 2.
     // search production: s0 -25d (failed), s1 -23d12h, s2 -6d.
     //   strict: s0 (status, and i6); loose adds s2 (i9, 3 h after s2).
-    //   7d: s2 -> 1 deploy, strict 0, loose 1. 30d: 3 deploys, strict 1, loose 2. No rework.
-    let rows: [(&str, &str, u64, u64, u64, u64); 6] = [
-        ("checkout", "1d", 0, 0, 0, 0),
-        ("checkout", "7d", 5, 2, 3, 2),
-        ("checkout", "30d", 9, 4, 5, 2),
-        ("search", "1d", 0, 0, 0, 0),
-        ("search", "7d", 1, 0, 1, 0),
-        ("search", "30d", 3, 1, 2, 0),
+    //   7d: s2 -> 1 deploy, strict 0, loose 1. 30d: 3 assessed (s1 s2
+    //   deployments), strict 1, loose 2. No rework.
+    type Row<'a> = (&'a str, &'a str, [u64; 3], u64, u64, u64);
+    let rows: [Row<'_>; 6] = [
+        ("checkout", "1d", [0, 0, 0], 0, 0, 0),
+        ("checkout", "7d", [3, 0, 2], 2, 3, 2),
+        ("checkout", "30d", [7, 0, 2], 4, 5, 2),
+        ("search", "1d", [0, 0, 0], 0, 0, 0),
+        ("search", "7d", [1, 0, 0], 0, 1, 0),
+        ("search", "30d", [2, 0, 1], 1, 2, 0),
     ];
-    for (svc, w, deploys, strict, loose, rework) in rows {
+    for (svc, w, attempts, strict, loose, rework) in rows {
         let k = key(svc, "production");
         let mut put = |name: &str, extra: &str, v: f64| {
             exact.insert(format!(r#"{name}{{{k},window="{w}"{extra}}}"#), v);
         };
+        let deploys = attempts[0] + attempts[1];
+        let assessed = deploys + attempts[2];
         put("valuepulse_deployments", "", deploys as f64);
+        put("valuepulse_deployments_assessed", "", assessed as f64);
+        for (status, n) in ["succeeded", "rolled_back", "failed"].iter().zip(attempts) {
+            put(
+                "valuepulse_deploy_attempts",
+                &format!(r#",status="{status}""#),
+                n as f64,
+            );
+        }
         put("valuepulse_deployments_rework", "", rework as f64);
         for (mode, failed) in [("strict", strict), ("loose", loose)] {
             let a = format!(r#",attribution="{mode}""#);
             put("valuepulse_deployments_failed", &a, failed as f64);
-            if deploys > 0 {
+            if assessed > 0 {
                 put(
                     "valuepulse_change_failure_ratio",
                     &a,
-                    failed as f64 / deploys as f64,
+                    failed as f64 / assessed as f64,
                 );
             }
         }
@@ -271,7 +289,7 @@ fn expected() -> (BTreeMap<String, f64>, BTreeMap<String, f64>) {
         }
     }
     // Spelled out, the ratios above are: checkout 7d strict 0.4, loose 0.6,
-    // rework 0.4; 30d strict 4/9, loose 5/9, rework 2/9. search 7d strict 0,
+    // rework 2/3; 30d strict 4/9, loose 5/9, rework 2/7. search 7d strict 0,
     // loose 1, rework 0; 30d strict 1/3, loose 2/3, rework 0.
 
     // Unattributed incidents, by opened_at, per label set with an incident
@@ -341,6 +359,8 @@ fn expected() -> (BTreeMap<String, f64>, BTreeMap<String, f64>) {
 /// Families this test owns: every series of them must be expected.
 const CHECKED: &[&str] = &[
     "valuepulse_deployments{",
+    "valuepulse_deployments_assessed{",
+    "valuepulse_deploy_attempts{",
     "valuepulse_deployments_failed{",
     "valuepulse_change_failure_ratio{",
     "valuepulse_deployments_rework{",
@@ -376,6 +396,7 @@ fn each_attribution_rule_recovery_and_rework_scrape_exactly() {
         ("VALUEPULSE__TOPICS__INCIDENTS", incidents.as_str()),
         ("VALUEPULSE__TOPICS__FEATURE_USAGE", usage.as_str()),
         ("VALUEPULSE__DORA__ENVIRONMENTS", "production,staging"),
+        ("VALUEPULSE__DORA__FAILED_DEPLOYS", "change_failure"),
     ]);
     daemon.wait_ready(Duration::from_secs(60));
     let scrape = parse(&daemon.scrape());

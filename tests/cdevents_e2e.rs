@@ -742,9 +742,9 @@ fn the_scenario_as_cdevents_scrapes_exactly_as_the_scenario_as_native_events() {
     };
     let mut want: Vec<(String, f64)> = Vec::new();
     for (svc, team, per_window) in [
-        ("checkout", "payments", [0, 2, 6]),
+        ("checkout", "payments", [0, 1, 5]),
         ("cart", "payments", [0, 1, 3]),
-        ("search", "discovery", [0, 3, 4]),
+        ("search", "discovery", [0, 2, 3]),
     ] {
         for (w, n) in ["1d", "7d", "30d"].iter().zip(per_window) {
             want.push((
@@ -765,8 +765,8 @@ fn the_scenario_as_cdevents_scrapes_exactly_as_the_scenario_as_native_events() {
             "checkout",
             "payments",
             "30d",
-            5,
-            30 * M + H + 3 * H + 5 * H + D,
+            6,
+            30 * M + H + 3 * H + 4 * H + 5 * H + D,
         ),
         (lt, "cart", "payments", "30d", 3, 6 * H + 12 * H + 2 * D),
         (lt, "search", "discovery", "30d", 3, 60 * M + 3 * H),

@@ -247,12 +247,33 @@ fn expected(
     // of their service within 24 h before they opened (i2 opened 15 days ago,
     // checkout deployed 12 and 19 days ago; i3 opened 6 h ago, cart's last
     // deploy is 3 days old), so no rule links them: they are unattributed.
-    let mut series = |svc: &str, team: &str, w: &str, deploys: u64, failed: u64, rework: u64| {
+    //
+    // A failed deploy never reached production: it is a deploy attempt, not
+    // a deployment, and with the default dora.failed_deploys = "ignore" it is
+    // not assessed for change failure either (assessed = deployments).
+    // `attempts` is [succeeded, rolled_back, failed].
+    let mut series = |svc: &str,
+                      team: &str,
+                      w: &str,
+                      attempts: [u64; 3],
+                      failed: u64,
+                      rework: u64| {
         let k = key(svc, team);
+        let deploys = attempts[0] + attempts[1];
         exact.insert(
             format!(r#"valuepulse_deployments{{{k},window="{w}"}}"#),
             deploys as f64,
         );
+        exact.insert(
+            format!(r#"valuepulse_deployments_assessed{{{k},window="{w}"}}"#),
+            deploys as f64,
+        );
+        for (status, n) in ["succeeded", "rolled_back", "failed"].iter().zip(attempts) {
+            exact.insert(
+                format!(r#"valuepulse_deploy_attempts{{{k},window="{w}",status="{status}"}}"#),
+                n as f64,
+            );
+        }
         exact.insert(
             format!(r#"valuepulse_deployments_rework{{{k},window="{w}"}}"#),
             rework as f64,
@@ -280,19 +301,21 @@ fn expected(
             );
         }
     };
-    // checkout: 7d c1,c2 (both failed); 30d c1..c6, failed c1 (i1), c2, c4 (rolled_back), c5 (rollback_of).
-    // Rework: c6, a rollback (30d only).
-    series("checkout", "payments", "1d", 0, 0, 0);
-    series("checkout", "payments", "7d", 2, 2, 0);
-    series("checkout", "payments", "30d", 6, 4, 1);
+    // checkout: 7d c1 (failed via i1) and c2 (status failed: no deployment);
+    // 30d deployments c1, c3, c4, c5, c6; failed c1 (i1), c4 (rolled_back),
+    // c5 (rollback_of). Rework: c6, a rollback (30d only).
+    series("checkout", "payments", "1d", [0, 0, 0], 0, 0);
+    series("checkout", "payments", "7d", [1, 0, 1], 1, 0);
+    series("checkout", "payments", "30d", [4, 1, 1], 3, 1);
     // cart: 7d k1; 30d k1..k3; no failures, no rework.
-    series("cart", "payments", "1d", 0, 0, 0);
-    series("cart", "payments", "7d", 1, 0, 0);
-    series("cart", "payments", "30d", 3, 0, 0);
-    // search: 7d s1,s2,s3 (s2 failed); 30d + s5 (failed via i5). No rework.
-    series("search", "discovery", "1d", 0, 0, 0);
-    series("search", "discovery", "7d", 3, 1, 0);
-    series("search", "discovery", "30d", 4, 2, 0);
+    series("cart", "payments", "1d", [0, 0, 0], 0, 0);
+    series("cart", "payments", "7d", [1, 0, 0], 0, 0);
+    series("cart", "payments", "30d", [3, 0, 0], 0, 0);
+    // search: 7d s1, s3 (s2 failed: no deployment); 30d + s5 (failed via
+    // i5). No rework.
+    series("search", "discovery", "1d", [0, 0, 0], 0, 0);
+    series("search", "discovery", "7d", [2, 0, 1], 0, 0);
+    series("search", "discovery", "30d", [3, 0, 1], 1, 0);
 
     // Incidents opened in the window that no rule links (exported per key with
     // an incident opened in the longest window, zeros included): checkout i2
@@ -331,7 +354,8 @@ fn expected(
         };
     let lt = "valuepulse_lead_time_seconds";
     let ttr = "valuepulse_time_to_restore_seconds";
-    // checkout lead, succeeded deploys only. 7d: c1 [1h, 3h]. Ranks: ceil(.5*2)=1, ceil(.9*2)=2.
+    // checkout lead, deployments only (succeeded or rolled_back; each change
+    // id is listed once). 7d: c1 [1h, 3h]. Ranks: ceil(.5*2)=1, ceil(.9*2)=2.
     summary(
         lt,
         "checkout",
@@ -341,15 +365,17 @@ fn expected(
         2,
         4 * H,
     );
-    // 30d: c1 1h,3h; c3 5h; c5 1d; c6 30m -> [30m,1h,3h,5h,1d]; ranks 3, 5, 5.
+    // 30d: c1 1h,3h; c3 5h; c4 4h (rolled back, but it reached production);
+    // c5 1d; c6 30m -> [30m,1h,3h,4h,5h,1d]; ranks ceil(3)=3, ceil(5.4)=6,
+    // ceil(5.7)=6. c2 failed: its change never shipped.
     summary(
         lt,
         "checkout",
         "payments",
         "30d",
         [3 * H, D, D],
-        5,
-        30 * M + H + 3 * H + 5 * H + D,
+        6,
+        30 * M + H + 3 * H + 4 * H + 5 * H + D,
     );
     // checkout restore. 7d: i1 2h. 30d: [30m, 2h]; ranks 1, 2, 2.
     summary(
@@ -419,8 +445,7 @@ fn expected(
     // checkout, by finished_at: c5 -20d, c6 -19d, c4 -12d, c3 -10d, c2 -5d, c1 -2d.
     //   c5 -> c6 (a succeeded rollback, itself no failure): 1d.
     //   c4 -> c3: 2d.
-    //   c2 -> nothing: c1 after it succeeded but is a failure (i1); no incident
-    //         names c2: not recovered, no sample.
+    //   c2 failed: with dora.failed_deploys = "ignore" not a change failure.
     //   c1 -> no later deploy; i1 resolved at -2d+3h: 3h.
     // 7d: c1 [3h]. 30d: [3h, 1d, 2d]; ranks ceil(1.5)=2, ceil(2.7)=3, ceil(2.85)=3.
     summary(
@@ -444,25 +469,16 @@ fn expected(
     // search, by finished_at: s5 -9d-2h, s2 -6d, s3 -6d+2h, s1 -4d.
     //   s5 -> next success s3 at +3d4h, but i5 (linked to s5) resolved at -8d,
     //         1d2h after s5 finished: 26h (the resolution is first).
-    //   s2 -> s3: 2h.
-    // 7d: s2 [2h]. 30d: [2h, 26h]; ranks 1, 2, 2.
-    summary(
-        rec,
-        "search",
-        "discovery",
-        "7d",
-        [2 * H, 2 * H, 2 * H],
-        1,
-        2 * H,
-    );
+    //   s2 failed: not a change failure ("ignore"), no sample.
+    // 7d: none. 30d: [26h].
     summary(
         rec,
         "search",
         "discovery",
         "30d",
-        [2 * H, 26 * H, 26 * H],
-        2,
-        28 * H,
+        [26 * H, 26 * H, 26 * H],
+        1,
+        26 * H,
     );
     // cart: no change failures, no series.
 
@@ -497,7 +513,7 @@ fn expected(
             t as f64,
         );
     };
-    // checkout: 6/30 per day >= 1/7 high; lead median 3h elite; CFR (strict) 0.67 low; TTR median 30m elite.
+    // checkout: 5/30 per day >= 1/7 high; lead median 3h elite; CFR (strict) 3/5 low; TTR median 30m elite.
     tier("checkout", "payments", "deployment_frequency", 3);
     tier("checkout", "payments", "lead_time", 4);
     tier("checkout", "payments", "change_failure_rate", 1);
@@ -506,7 +522,7 @@ fn expected(
     tier("cart", "payments", "deployment_frequency", 2);
     tier("cart", "payments", "lead_time", 4);
     tier("cart", "payments", "change_failure_rate", 4);
-    // search: 4/30 medium; lead median 40m elite; CFR 0.5 low; TTR median 1d (not < 1d) medium.
+    // search: 3/30 medium; lead median 40m elite; CFR 1/3 low; TTR median 1d (not < 1d) medium.
     tier("search", "discovery", "deployment_frequency", 2);
     tier("search", "discovery", "lead_time", 4);
     tier("search", "discovery", "change_failure_rate", 1);
@@ -554,6 +570,8 @@ fn expected(
 
 const DORA_METRICS: &[&str] = &[
     "valuepulse_deployments{",
+    "valuepulse_deploy_attempts{",
+    "valuepulse_deployments_assessed{",
     "valuepulse_deployments_failed{",
     "valuepulse_change_failure_ratio{",
     "valuepulse_deployments_rework{",

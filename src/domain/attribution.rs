@@ -15,6 +15,11 @@
 //!    environment finished within `attribution.window` before the incident
 //!    opened (`opened_at − window ≤ finished_at ≤ opened_at`).
 //!
+//! Rules 2 and 3 consider only deployments (deploys that reached their
+//! environment): a `failed` deploy never ran, so nothing infers that it
+//! caused an incident. Only an explicit link can name one; whether it then
+//! counts as a change failure is `dora.failed_deploys`.
+//!
 //! *Strict* attribution uses rules 1 and 2, *loose* adds rule 3. An incident
 //! that no rule links is *unattributed* in both modes. Ties between deploys
 //! finished at the same millisecond go to the greater deploy id.
@@ -136,7 +141,8 @@ struct Entry<'s> {
     artifact: Option<&'s str>,
 }
 
-/// Retained deploys by (service, environment), each list sorted by
+/// Retained deployments (deploys that reached their environment) by
+/// (service, environment), each list sorted by
 /// `(finished_at, id)`. Artifacts are matched by scanning a list: only the
 /// few incidents that name an artifact pay for it, where a map per artifact
 /// would cost every report one allocation per deploy.
@@ -148,6 +154,11 @@ impl<'s> DeployIndex<'s> {
     pub(super) fn new(deploys: &'s HashMap<Box<str>, DeployRecord>) -> Self {
         let mut by_target: HashMap<(&str, u8), Vec<Entry<'_>>> = HashMap::new();
         for (id, d) in deploys {
+            // A failed deploy never ran in its environment: no artifact or
+            // window rule can point at it (an explicit link still can).
+            if !d.status.reached_environment() {
+                continue;
+            }
             let e = Entry {
                 id,
                 finished_at: d.finished_at,
@@ -277,9 +288,12 @@ impl<'s> Links<'s> {
         }
     }
 
-    /// Whether deploy `id` is a change failure in `mode`.
+    /// Whether deploy `id` is a change failure in `mode`: by its own status
+    /// (`rolled_back`, or `failed`: callers ask about a failed deploy only
+    /// when `dora.failed_deploys` makes it one), by a `rollback_of` or by an
+    /// incident link.
     pub(super) fn is_failure(&self, id: &str, d: &DeployRecord, mode: Attribution) -> bool {
-        d.status.is_failure()
+        d.status != DeployStatus::Succeeded
             || self.named_strict.contains(id)
             || (mode == Attribution::Loose && self.named_loose_only.contains(id))
     }

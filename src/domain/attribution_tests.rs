@@ -15,6 +15,14 @@ fn state(events: &[Event<'static>]) -> DoraState {
     state_with(settings(), events)
 }
 
+/// State with `dora.failed_deploys = "change_failure"`: a failed deploy is
+/// a change failure (assessed, never a deployment).
+fn state_failed_is_failure(events: &[Event<'static>]) -> DoraState {
+    let mut st = settings();
+    st.failed_deploys = FailedDeploys::ChangeFailure;
+    state_with(st, events)
+}
+
 fn state_with(settings: DoraSettings, events: &[Event<'static>]) -> DoraState {
     let mut s = DoraState::new(settings);
     for e in events {
@@ -270,12 +278,12 @@ fn a_cause_named_by_either_event_links_the_incident() {
 
 #[test]
 fn change_failure_tier_is_graded_on_strict_attribution() {
-    // 10 deploys over 30 days, one failed by status (strict 0.1, high);
-    // one more linked by the window rule only (loose 0.2, would be low).
+    // 10 deploys over 30 days, one rolled back (strict 0.1, high); one more
+    // linked by the window rule only (loose 0.2, would be low).
     let mut events: Vec<Event<'static>> = (0..10)
         .map(|n| {
             let id: &'static str = ["p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9"][n];
-            let status = if n == 0 { Failed } else { Succeeded };
+            let status = if n == 0 { RolledBack } else { Succeeded };
             deploy(id, status, NOW - (2 * n as Millis + 1) * D, &[])
         })
         .collect();
@@ -295,7 +303,7 @@ fn change_failure_tier_is_graded_on_strict_attribution() {
 
 #[test]
 fn recovery_ends_at_the_next_success_or_the_linked_resolution_whichever_is_first() {
-    let s = state(&[
+    let s = state_failed_is_failure(&[
         // f1 failed 10 h ago; its incident was resolved after 1 h, the next
         // succeeded deploy s1 came after 3 h: recovery 1 h (the incident).
         deploy("f1", Failed, NOW - 10 * H, &[]),
@@ -322,7 +330,7 @@ fn recovery_ends_at_the_next_success_or_the_linked_resolution_whichever_is_first
 
 #[test]
 fn recovery_skips_later_deploys_that_are_failures_themselves() {
-    let s = state(&[
+    let s = state_failed_is_failure(&[
         deploy("f", Failed, NOW - 10 * H, &[]),
         deploy("h", RolledBack, NOW - 9 * H, &[]),
         // g succeeded, but r rolls it back: a failure, not a recovery.
@@ -331,8 +339,9 @@ fn recovery_skips_later_deploys_that_are_failures_themselves() {
     ]);
     let r = s.report(NOW);
     let w = &series(&r, "checkout").windows[0];
-    // Failures f, h, g; each recovers at r (6 h ago): 4 h, 3 h, 2 h.
-    assert_eq!((w.deployments, w.failed), (4, [3, 3]));
+    // Failures f, h, g; each recovers at r (6 h ago): 4 h, 3 h, 2 h. f
+    // failed, so it is assessed but is no deployment.
+    assert_eq!((w.deployments, w.assessed, w.failed), (3, 4, [3, 3]));
     let q = w.recovery.as_ref().unwrap();
     assert_eq!((q.count, q.sum_seconds), (3, 9.0 * 3600.0));
     // [2 h, 3 h, 4 h]: ranks ceil(1.5) = 2, ceil(2.7) = 3, ceil(2.85) = 3.
@@ -343,7 +352,7 @@ fn recovery_skips_later_deploys_that_are_failures_themselves() {
 
 #[test]
 fn a_failure_not_yet_recovered_has_no_recovery_sample() {
-    let s = state(&[
+    let s = state_failed_is_failure(&[
         // f failed 2 h ago; its incident is still open. A resolution of a
         // linked incident before f finished is no recovery of f.
         deploy("f", Failed, NOW - 2 * H, &[]),
@@ -360,7 +369,7 @@ fn a_failure_not_yet_recovered_has_no_recovery_sample() {
 
 #[test]
 fn recovery_is_windowed_by_when_the_failed_deploy_finished() {
-    let s = state(&[
+    let s = state_failed_is_failure(&[
         deploy("f", Failed, NOW - 2 * D, &[]),
         deploy("s", Succeeded, NOW - H, &[]),
     ]);
@@ -377,23 +386,25 @@ fn recovery_is_windowed_by_when_the_failed_deploy_finished() {
 }
 
 #[test]
-fn rework_counts_rollbacks_and_incident_fixes_over_all_deploys() {
+fn rework_counts_rollbacks_and_incident_fixes_over_deployments() {
     let s = state(&[
         deploy("p1", Succeeded, NOW - 5 * H, &[]),
         with_rollback_of(deploy("p2", Succeeded, NOW - 4 * H, &[]), "p1"),
         with_fixes(deploy("p3", Succeeded, NOW - 3 * H, &[]), "inc-1"),
-        // A fix that failed is still an unplanned deploy.
+        // A fix that failed never reached production: no deployment, so no
+        // rework either.
         with_fixes(deploy("p4", Failed, NOW - 2 * H, &[]), "inc-2"),
         deploy("p5", Succeeded, NOW - 2 * D, &[]),
         with_service(deploy("q1", Succeeded, NOW - 3 * D, &[]), "search"),
     ]);
     let r = s.report(NOW);
     let k = series(&r, "checkout");
-    // 1d: p1..p4, rework p2, p3, p4: 3 / 4. 7d: + p5: 3 / 5.
-    assert_eq!((k.windows[0].deployments, k.windows[0].rework), (4, 3));
-    assert_eq!(k.windows[0].rework_ratio(), Some(0.75));
-    assert_eq!((k.windows[1].deployments, k.windows[1].rework), (5, 3));
-    assert_eq!(k.windows[1].rework_ratio(), Some(0.6));
+    // 1d: deployments p1..p3, rework p2, p3: 2 / 3. 7d: + p5: 2 / 4.
+    assert_eq!((k.windows[0].deployments, k.windows[0].rework), (3, 2));
+    assert_eq!(k.windows[0].rework_ratio(), Some(2.0 / 3.0));
+    assert_eq!((k.windows[1].deployments, k.windows[1].rework), (4, 2));
+    assert_eq!(k.windows[1].rework_ratio(), Some(0.5));
+    assert_eq!(k.windows[1].attempts, [4, 0, 1]);
     // search: no deploy in 1d, so no ratio; 0 / 1 in 7d.
     let q = series(&r, "search");
     assert_eq!(

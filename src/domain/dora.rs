@@ -19,6 +19,7 @@ use super::event::{Deploy, DeployStatus, Event, Incident, IncidentStatus, Outcom
 use super::labels::{LabelId, Labels};
 use super::tier::{self, Tier, TierMetric};
 use super::time::{DAY_MS, Millis, TimeCheck, TimePolicy, Window};
+use serde::{Deserialize, Serialize};
 
 #[path = "attribution.rs"]
 mod attribution;
@@ -40,6 +41,31 @@ pub const UNKNOWN_TEAM: &str = "unknown";
 /// How often folding prunes records older than the horizon.
 const PRUNE_EVERY: Millis = 60_000;
 
+/// Whether a `failed` deploy (one that never reached its environment) is a
+/// change failure. It is never a deployment for deployment frequency, lead
+/// time or first ships, whatever this says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailedDeploys {
+    /// Not a change failure, and not in the change failure rate at all: DORA,
+    /// Four Keys and DevLake count only deployments that reached production.
+    #[default]
+    Ignore,
+    /// A change failure: counted in the change failure rate's numerator and
+    /// denominator (`valuepulse_deployments_assessed`), never in frequency.
+    ChangeFailure,
+}
+
+impl FailedDeploys {
+    /// The config value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailedDeploys::Ignore => "ignore",
+            FailedDeploys::ChangeFailure => "change_failure",
+        }
+    }
+}
+
 /// What DORA state needs from configuration.
 #[derive(Debug, Clone)]
 pub struct DoraSettings {
@@ -56,6 +82,8 @@ pub struct DoraSettings {
     /// `attribution.window`: how long before an incident opened a deploy may
     /// have finished to be linked to it in loose mode.
     pub attribution_window: Millis,
+    /// `dora.failed_deploys`: whether a `failed` deploy is a change failure.
+    pub failed_deploys: FailedDeploys,
 }
 
 impl DoraSettings {
@@ -85,8 +113,8 @@ struct DeployRecord {
     service: Box<str>,
     status: DeployStatus,
     finished_at: Millis,
-    /// `finished_at - committed_at` of each change, all positive.
-    lead_times: Box<[Millis]>,
+    /// The changes it lists, with their lead times.
+    changes: Box<[ChangeRecord]>,
     rollback_of: Option<Box<str>>,
     /// Artifact shipped (e.g. an image digest).
     artifact: Option<Box<str>>,
@@ -95,6 +123,16 @@ struct DeployRecord {
     rework: bool,
     /// Features this deploy ships (for adoption's "first shipped").
     features: Box<[Box<str>]>,
+}
+
+/// One change listed by a retained deploy.
+#[derive(Debug)]
+struct ChangeRecord {
+    /// Commit id, when the producer gave one: the key that makes a change
+    /// count once per service and environment.
+    id: Option<Box<str>>,
+    /// `finished_at - committed_at` of the deploy listing it; positive.
+    lead_time: Millis,
 }
 
 /// One retained incident event (the opening or the resolution).
@@ -161,14 +199,25 @@ pub struct Quantiles {
 /// Figures of one series key in one window.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WindowFigures {
-    /// Deploys finished in the window.
+    /// Deploy events finished in the window, by status, indexed by
+    /// [`DeployStatus::index`].
+    pub attempts: [u64; 3],
+    /// Deployments finished in the window: deploys that reached the
+    /// environment (`succeeded` or `rolled_back`). The basis of deployment
+    /// frequency.
     pub deployments: u64,
-    /// Of those, change failures, indexed by [`Attribution::index`]: strict
-    /// first, then loose.
+    /// Deploys assessed for change failure: the deployments, plus `failed`
+    /// deploys when `dora.failed_deploys` is `change_failure`. The
+    /// denominator of the change failure rate.
+    pub assessed: u64,
+    /// Of the assessed deploys, change failures, indexed by
+    /// [`Attribution::index`]: strict first, then loose.
     pub failed: [u64; 2],
-    /// Of those, rework: rollbacks and deploys with `fixes_incident`.
+    /// Of the deployments, rework: rollbacks and deploys with
+    /// `fixes_incident`.
     pub rework: u64,
-    /// Lead time of the changes of succeeded deploys in the window.
+    /// Lead time of the changes whose first deployment (per service and
+    /// environment) is in the window.
     pub lead_time: Option<Quantiles>,
     /// Restore time of incidents resolved in the window.
     pub time_to_restore: Option<Quantiles>,
@@ -185,9 +234,9 @@ impl WindowFigures {
         self.failed[mode.index()]
     }
 
-    /// `failed / deployments` in `mode`, or `None` without deploys.
+    /// `failed / assessed` in `mode`, or `None` without assessed deploys.
     pub fn change_failure_ratio(&self, mode: Attribution) -> Option<f64> {
-        (self.deployments > 0).then(|| self.failed(mode) as f64 / self.deployments as f64)
+        (self.assessed > 0).then(|| self.failed(mode) as f64 / self.assessed as f64)
     }
 
     /// `rework / deployments`, or `None` without deploys.
@@ -207,8 +256,8 @@ pub struct SeriesReport<'s> {
     pub environment: &'s str,
     /// Figures per window, aligned with [`DoraSettings::windows`].
     pub windows: Vec<WindowFigures>,
-    /// Whether any deploy falls in the longest window: deploy counts are
-    /// exported (zeros included) only then.
+    /// Whether any deploy (of any status) falls in the longest window: deploy
+    /// counts are exported (zeros included) only then.
     pub has_deploys: bool,
     /// Whether any incident opened in the longest window: unattributed
     /// counts are exported (zeros included) only then.
@@ -312,7 +361,14 @@ impl DoraState {
             service: d.service.as_ref().into(),
             status: d.status,
             finished_at: d.finished_at,
-            lead_times: d.commit_times.iter().map(|c| d.finished_at - c).collect(),
+            changes: d
+                .changes
+                .iter()
+                .map(|c| ChangeRecord {
+                    id: c.id.as_deref().map(Into::into),
+                    lead_time: d.finished_at - c.committed_at,
+                })
+                .collect(),
             rollback_of: d.rollback_of.as_deref().map(Into::into),
             artifact: d.artifact.as_deref().map(Into::into),
             rework: d.rollback_of.is_some() || d.fixes_incident.is_some(),
@@ -386,13 +442,13 @@ impl DoraState {
         self.last_prune = now;
     }
 
-    /// For every feature named by a retained deploy that shipped (status not
-    /// `failed`) to a tracked environment: its earliest such deploy. Sorted
+    /// For every feature named by a retained deploy that reached a tracked
+    /// environment (status not `failed`): its earliest such deploy. Sorted
     /// by feature name.
     pub fn first_ships(&self) -> Vec<FirstShip<'_>> {
         let mut first: BTreeMap<&str, FirstShip<'_>> = BTreeMap::new();
         for d in self.deploys.values() {
-            if d.status == DeployStatus::Failed {
+            if !d.status.reached_environment() {
                 continue;
             }
             for f in d.features.iter() {
@@ -450,6 +506,30 @@ impl DoraState {
         out
     }
 
+    /// For every change id listed by a retained deployment (a deploy that
+    /// reached its environment), per service (as written) and environment:
+    /// the `(finished_at, deploy id)` of the first deployment listing it.
+    /// Ties at the same millisecond go to the smaller deploy id. Derived from
+    /// the whole retained history, so arrival order, redeliveries and replay
+    /// cannot change it.
+    fn first_deploys_of_changes(&self) -> HashMap<(&str, u8, &str), (Millis, &str)> {
+        let mut first: HashMap<(&str, u8, &str), (Millis, &str)> = HashMap::new();
+        for (id, d) in &self.deploys {
+            if !d.status.reached_environment() {
+                continue;
+            }
+            for c in d.changes.iter() {
+                let Some(cid) = c.id.as_deref() else { continue };
+                let candidate = (d.finished_at, &**id);
+                first
+                    .entry((&*d.service, d.key.environment, cid))
+                    .and_modify(|e| *e = (*e).min(candidate))
+                    .or_insert(candidate);
+            }
+        }
+        first
+    }
+
     /// Computes every DORA figure at `now`.
     pub fn report(&self, now: Millis) -> DoraReport<'_> {
         let windows = &self.settings.windows;
@@ -462,31 +542,55 @@ impl DoraState {
 
         let mut acc: BTreeMap<(&str, &str, &str), Accumulator> = BTreeMap::new();
         let new = || Accumulator::new(windows.len());
+        let first_deploys = self.first_deploys_of_changes();
 
         for (id, d) in &self.deploys {
             if !windows[longest].contains(d.finished_at, now) {
                 continue;
             }
-            let failed = Attribution::ALL.map(|m| links.is_failure(id, d, m));
+            let deployment = d.status.reached_environment();
+            let assessed =
+                deployment || self.settings.failed_deploys == FailedDeploys::ChangeFailure;
+            let failed = Attribution::ALL.map(|m| assessed && links.is_failure(id, d, m));
             let recovery = if failed[Attribution::Strict.index()] {
                 links.recovery(id, d)
             } else {
                 None
+            };
+            // Lead time of the changes this deploy is the first deployment of.
+            let lead_times: Vec<Millis> = if deployment {
+                d.changes
+                    .iter()
+                    .filter(|c| match &c.id {
+                        None => true,
+                        Some(cid) => {
+                            first_deploys.get(&(&*d.service, d.key.environment, &**cid))
+                                == Some(&(d.finished_at, &**id))
+                        }
+                    })
+                    .map(|c| c.lead_time)
+                    .collect()
+            } else {
+                Vec::new()
             };
             let a = acc.entry(self.names(d.key)).or_insert_with(new);
             for (w, window) in windows.iter().enumerate() {
                 if !window.contains(d.finished_at, now) {
                     continue;
                 }
-                a.deployments[w] += 1;
+                a.attempts[d.status.index()][w] += 1;
+                if deployment {
+                    a.deployments[w] += 1;
+                    a.rework[w] += u64::from(d.rework);
+                }
+                if assessed {
+                    a.assessed[w] += 1;
+                }
                 for (m, f) in failed.iter().enumerate() {
                     a.failed[m][w] += u64::from(*f);
                 }
-                a.rework[w] += u64::from(d.rework);
-                if d.status == DeployStatus::Succeeded {
-                    for &lt in d.lead_times.iter() {
-                        a.lead_time[w].record(lt as u64);
-                    }
+                for &lt in &lead_times {
+                    a.lead_time[w].record(lt as u64);
                 }
                 if let Some(r) = recovery {
                     a.recovery[w].record(r as u64);
@@ -556,7 +660,10 @@ impl DoraState {
 
 /// Per-key sums while a report is being built.
 struct Accumulator {
+    /// Per status ([`DeployStatus::index`]), per window.
+    attempts: [Vec<u64>; 3],
     deployments: Vec<u64>,
+    assessed: Vec<u64>,
     /// Per attribution mode, per window.
     failed: [Vec<u64>; 2],
     rework: Vec<u64>,
@@ -601,7 +708,9 @@ impl Accumulator {
     fn new(windows: usize) -> Self {
         let samples = || (0..windows).map(|_| Samples::default()).collect();
         Self {
+            attempts: [vec![0; windows], vec![0; windows], vec![0; windows]],
             deployments: vec![0; windows],
+            assessed: vec![0; windows],
             failed: [vec![0; windows], vec![0; windows]],
             rework: vec![0; windows],
             lead_time: samples(),
@@ -625,7 +734,13 @@ impl Accumulator {
     ) -> SeriesReport<'s> {
         let windows: Vec<WindowFigures> = (0..self.deployments.len())
             .map(|w| WindowFigures {
+                attempts: [
+                    self.attempts[0][w],
+                    self.attempts[1][w],
+                    self.attempts[2][w],
+                ],
                 deployments: self.deployments[w],
+                assessed: self.assessed[w],
                 failed: [self.failed[0][w], self.failed[1][w]],
                 rework: self.rework[w],
                 lead_time: self.lead_time[w].quantiles(scratch),
@@ -635,7 +750,7 @@ impl Accumulator {
             })
             .collect();
         let long = &windows[longest];
-        let has_deploys = long.deployments > 0;
+        let has_deploys = long.attempts.iter().any(|&n| n > 0);
         let mut tiers = Vec::new();
         if has_deploys {
             let per_day = long.deployments as f64 / longest_window.days();
@@ -678,3 +793,7 @@ mod tests;
 #[cfg(test)]
 #[path = "attribution_tests.rs"]
 mod attribution_tests;
+
+#[cfg(test)]
+#[path = "dora_changes_tests.rs"]
+mod changes_tests;

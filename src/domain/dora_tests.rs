@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 
 use super::*;
+use crate::domain::Change;
 use crate::domain::time::DAY_MS;
 
 pub(super) const NOW: Millis = 1_800_000_000_000;
@@ -26,6 +27,7 @@ pub(super) fn settings() -> DoraSettings {
         max_services: 10,
         max_teams: 10,
         attribution_window: D,
+        failed_deploys: FailedDeploys::Ignore,
     }
 }
 
@@ -43,7 +45,13 @@ pub(super) fn deploy(
         status,
         finished_at,
         artifact: None,
-        commit_times: leads.iter().map(|l| finished_at - l).collect(),
+        changes: leads
+            .iter()
+            .map(|l| Change {
+                id: None,
+                committed_at: finished_at - l,
+            })
+            .collect(),
         features: vec![],
         rollback_of: None,
         fixes_incident: None,
@@ -128,9 +136,11 @@ pub(super) fn assert_quantile(got: f64, expected_ms: Millis) {
     );
 }
 
-fn scenario() -> DoraState {
+fn scenario(failed_deploys: FailedDeploys) -> DoraState {
     use DeployStatus::*;
-    let mut s = DoraState::new(settings());
+    let mut st = settings();
+    st.failed_deploys = failed_deploys;
+    let mut s = DoraState::new(st);
     let events = [
         // 2 days ago, two changes: lead times 2 h and 4 h. Caused incident i1.
         deploy("d1", Succeeded, NOW - 2 * D, &[2 * H, 4 * H]),
@@ -146,8 +156,8 @@ fn scenario() -> DoraState {
         // i1: 2 h to restore, caused by d1 (arrives after d1).
         incident("i1", NOW - 2 * D + H, None, Some("d1")),
         incident("i1", NOW - 2 * D + H, Some(NOW - 2 * D + 3 * H), Some("d1")),
-        // i2: still open, no cause, no artifact: loose mode links it to d2
-        // (the latest deploy within 24 h before it opened), already a failure.
+        // i2: still open, no cause, no artifact. The latest deploy within
+        // 24 h before it opened is d2, which failed (never ran): unattributed.
         incident("i2", NOW - H, None, None),
     ];
     for e in &events {
@@ -159,7 +169,7 @@ fn scenario() -> DoraState {
 
 #[test]
 fn hand_checked_scenario_gives_exact_counts_ratios_and_quantiles() {
-    let s = scenario();
+    let s = scenario(FailedDeploys::Ignore);
     let r = s.report(NOW);
     assert_eq!(r.series.len(), 1, "staging is ignored: {:?}", r.series);
     let k = &r.series[0];
@@ -170,18 +180,22 @@ fn hand_checked_scenario_gives_exact_counts_ratios_and_quantiles() {
     assert!(k.has_deploys);
 
     let [d1, d7, d30] = [&k.windows[0], &k.windows[1], &k.windows[2]];
-    // 1d: d2 only, failed (in both modes: loose adds i2's link to d2,
-    // which is a failure already).
-    assert_eq!((d1.deployments, d1.failed), (1, [1, 1]));
-    assert_eq!(d1.change_failure_ratio(Attribution::Strict), Some(1.0));
-    assert_eq!(d1.change_failure_ratio(Attribution::Loose), Some(1.0));
+    // 1d: d2 only, which failed: an attempt, not a deployment, and (with
+    // failed_deploys = "ignore") not assessed for change failure.
+    assert_eq!(d1.attempts, [0, 0, 1]);
+    assert_eq!((d1.deployments, d1.assessed, d1.failed), (0, 0, [0, 0]));
+    assert_eq!(d1.change_failure_ratio(Attribution::Strict), None);
     assert_eq!(d1.lead_time, None);
     assert_eq!(d1.time_to_restore, None);
-    // d2 failed 3 h ago and nothing succeeded since: no recovery sample.
     assert_eq!(d1.recovery, None);
-    assert_eq!((d1.rework, d1.rework_ratio()), (0, Some(0.0)));
-    // 7d: d1 (failed through i1) and d2 (failed).
-    assert_eq!((d7.deployments, d7.failed), (2, [2, 2]));
+    assert_eq!((d1.rework, d1.rework_ratio()), (0, None));
+    // i2 opened an hour ago; the only deploy within 24 h before it is d2,
+    // which never ran: no rule links it.
+    assert_eq!(d1.unattributed, 1);
+    // 7d: d1 (failed through i1) and d2.
+    assert_eq!(d7.attempts, [1, 0, 1]);
+    assert_eq!((d7.deployments, d7.assessed, d7.failed), (1, 1, [1, 1]));
+    assert_eq!(d7.change_failure_ratio(Attribution::Strict), Some(1.0));
     let lt7 = d7.lead_time.as_ref().unwrap();
     assert_eq!(lt7.count, 2);
     assert_eq!(lt7.sum_seconds, 6.0 * 3600.0);
@@ -191,16 +205,19 @@ fn hand_checked_scenario_gives_exact_counts_ratios_and_quantiles() {
     let ttr7 = d7.time_to_restore.as_ref().unwrap();
     assert_eq!(ttr7.count, 1);
     assert_quantile(ttr7.values[0].1, 2 * H);
-    // Recovery of d1: no later succeeded, non-failed deploy (d2 failed);
-    // i1 resolved 3 h after d1 finished (opened +1 h, restored in 2 h).
+    // Recovery of d1: no later succeeded deploy (d2 failed); i1 resolved
+    // 3 h after d1 finished (opened +1 h, restored in 2 h).
     let rec7 = d7.recovery.as_ref().unwrap();
     assert_eq!(rec7.count, 1);
     assert_quantile(rec7.values[0].1, 3 * H);
-    // 30d: d1..d5; failed d1 (incident), d2 (status), d4 (rolled back by d5).
-    assert_eq!((d30.deployments, d30.failed), (5, [3, 3]));
-    assert_eq!(d30.change_failure_ratio(Attribution::Strict), Some(0.6));
-    // Rework: d5, a rollback. 1 / 5.
-    assert_eq!((d30.rework, d30.rework_ratio()), (1, Some(0.2)));
+    assert_eq!(d7.unattributed, 1);
+    // 30d: deployments d1, d3, d4, d5; failed d1 (incident), d4 (rolled back
+    // by d5): 2 / 4.
+    assert_eq!(d30.attempts, [4, 0, 1]);
+    assert_eq!((d30.deployments, d30.assessed, d30.failed), (4, 4, [2, 2]));
+    assert_eq!(d30.change_failure_ratio(Attribution::Strict), Some(0.5));
+    // Rework: d5, a rollback. 1 / 4.
+    assert_eq!((d30.rework, d30.rework_ratio()), (1, Some(0.25)));
     // Recovery: d1 3 h, d4 1 day (d5, the next succeeded deploy, is not a
     // failure). [3 h, 1 d]: ranks ceil(1.0) = 1, ceil(1.8) = 2, ceil(1.9) = 2.
     let rec30 = d30.recovery.as_ref().unwrap();
@@ -211,10 +228,10 @@ fn hand_checked_scenario_gives_exact_counts_ratios_and_quantiles() {
     assert_quantile(rec30.values[0].1, 3 * H);
     assert_quantile(rec30.values[1].1, D);
     assert_quantile(rec30.values[2].1, D);
-    // Both incidents are linked (i1 explicit, i2 by the window rule).
     assert!(k.has_opened_incidents);
-    assert!(k.windows.iter().all(|w| w.unattributed == 0));
-    // Lead samples: 30 m, 2 h, 3 h, 4 h, 24 h (d4 succeeded, so its change counts).
+    assert_eq!(d30.unattributed, 1);
+    // Lead samples: 30 m, 2 h, 3 h, 4 h, 24 h (d4 reached production, so its
+    // change counts).
     let lt30 = d30.lead_time.as_ref().unwrap();
     assert_eq!(lt30.count, 5);
     assert_quantile(lt30.values[0].1, 3 * H); // rank ceil(2.5) = 3
@@ -225,10 +242,39 @@ fn hand_checked_scenario_gives_exact_counts_ratios_and_quantiles() {
     assert_eq!(
         k.tiers,
         vec![
-            (TierMetric::DeploymentFrequency, Tier::High), // 5/30 per day
-            (TierMetric::LeadTime, Tier::Elite),           // median 3 h
-            (TierMetric::ChangeFailureRate, Tier::Low),    // 0.6
-            (TierMetric::TimeToRestore, Tier::High),       // median 2 h
+            (TierMetric::DeploymentFrequency, Tier::Medium), // 4/30 per day < 1/7
+            (TierMetric::LeadTime, Tier::Elite),             // median 3 h
+            (TierMetric::ChangeFailureRate, Tier::Low),      // 0.5
+            (TierMetric::TimeToRestore, Tier::High),         // median 2 h
+        ]
+    );
+}
+
+#[test]
+fn failed_deploys_as_change_failures_are_assessed_but_never_deployments() {
+    let s = scenario(FailedDeploys::ChangeFailure);
+    let r = s.report(NOW);
+    let k = &r.series[0];
+    let [d1, d7, d30] = [&k.windows[0], &k.windows[1], &k.windows[2]];
+    // d2 failed: a change failure, in the denominator too; still no
+    // deployment, so frequency and lead time are as with "ignore".
+    assert_eq!((d1.deployments, d1.assessed, d1.failed), (0, 1, [1, 1]));
+    assert_eq!(d1.change_failure_ratio(Attribution::Strict), Some(1.0));
+    // d2 failed 3 h ago and nothing succeeded since: no recovery sample.
+    assert_eq!(d1.recovery, None);
+    assert_eq!((d7.deployments, d7.assessed, d7.failed), (1, 2, [2, 2]));
+    // 30d: d1, d2 and d4 are failures among 5 assessed deploys.
+    assert_eq!((d30.deployments, d30.assessed, d30.failed), (4, 5, [3, 3]));
+    assert_eq!(d30.change_failure_ratio(Attribution::Strict), Some(0.6));
+    assert_eq!((d30.rework, d30.rework_ratio()), (1, Some(0.25)));
+    assert_eq!(d30.lead_time.as_ref().unwrap().count, 5);
+    assert_eq!(
+        k.tiers,
+        vec![
+            (TierMetric::DeploymentFrequency, Tier::Medium), // 4/30 per day
+            (TierMetric::LeadTime, Tier::Elite),
+            (TierMetric::ChangeFailureRate, Tier::Low), // 0.6
+            (TierMetric::TimeToRestore, Tier::High),
         ]
     );
 }
@@ -332,7 +378,7 @@ fn window_edges_hold_an_event_exactly_at_now_minus_width() {
 
 #[test]
 fn state_forgets_events_once_they_leave_the_horizon() {
-    let mut s = scenario();
+    let mut s = scenario(FailedDeploys::Ignore);
     let later = NOW + 31 * D;
     s.prune(later);
     assert_eq!(s.deploy_count(), 0);

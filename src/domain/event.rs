@@ -18,10 +18,49 @@ pub enum DeployStatus {
 }
 
 impl DeployStatus {
-    /// Whether this status alone makes the deploy a change failure.
-    pub fn is_failure(self) -> bool {
-        !matches!(self, DeployStatus::Succeeded)
+    /// Whether the deploy reached its environment (`succeeded`, or
+    /// `rolled_back`: live, then undone). Only these are deployments for
+    /// deployment frequency, lead time and first ships; a `failed` deploy
+    /// never finished.
+    pub fn reached_environment(self) -> bool {
+        !matches!(self, DeployStatus::Failed)
     }
+
+    /// The `status` label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeployStatus::Succeeded => "succeeded",
+            DeployStatus::Failed => "failed",
+            DeployStatus::RolledBack => "rolled_back",
+        }
+    }
+
+    /// Every status, in export order.
+    pub const ALL: [DeployStatus; 3] = [
+        DeployStatus::Succeeded,
+        DeployStatus::RolledBack,
+        DeployStatus::Failed,
+    ];
+
+    /// Dense index into [`DeployStatus::ALL`].
+    pub fn index(self) -> usize {
+        match self {
+            DeployStatus::Succeeded => 0,
+            DeployStatus::RolledBack => 1,
+            DeployStatus::Failed => 2,
+        }
+    }
+}
+
+/// One change (commit) listed by a deploy.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Change<'a> {
+    /// Commit id. With an id, a change listed by several deploys (cumulative
+    /// changelogs, redeploys, roll-forwards) counts once; without one, it
+    /// counts at every deployment that lists it.
+    pub id: Option<Cow<'a, str>>,
+    /// When the change was committed.
+    pub committed_at: Millis,
 }
 
 /// A deploy of one service to one environment.
@@ -41,8 +80,10 @@ pub struct Deploy<'a> {
     pub finished_at: Millis,
     /// Artifact identity (e.g. an image digest), used for incident attribution.
     pub artifact: Option<Cow<'a, str>>,
-    /// Commit times of the changes shipped, for lead time.
-    pub commit_times: Vec<Millis>,
+    /// The changes (commits) this deploy lists, for lead time. A change
+    /// counts once: at the first deployment of its service and environment
+    /// that lists it.
+    pub changes: Vec<Change<'a>>,
     /// Features this deploy ships.
     pub features: Vec<Cow<'a, str>>,
     /// The earlier deploy this one rolls back, which becomes a change failure.
@@ -243,7 +284,11 @@ impl Deploy<'_> {
         if self.id.is_empty() || self.service.is_empty() || self.environment.is_empty() {
             return Err(InvalidReason::EmptyField);
         }
-        if self.commit_times.iter().any(|&c| c >= self.finished_at) {
+        if self
+            .changes
+            .iter()
+            .any(|c| c.committed_at >= self.finished_at)
+        {
             return Err(InvalidReason::NonPositiveLeadTime);
         }
         Ok(())

@@ -9,5 +9,5 @@ pub mod labels;
 pub mod tier;
 pub mod time;
 
-pub use event::{Deploy, DeployStatus, Event, Incident, IncidentStatus, Outcome, Usage};
+pub use event::{Change, Deploy, DeployStatus, Event, Incident, IncidentStatus, Outcome, Usage};
 pub use time::{Millis, Window};

@@ -267,7 +267,7 @@ fn flags_become_a_validated_native_deploy() {
     };
     assert_eq!(d.id, p.id);
     assert_eq!(d.finished_at, NOW, "--finished-at defaults to now");
-    assert_eq!(d.commit_times.len(), 2);
+    assert_eq!(d.changes.len(), 2);
     assert_eq!(d.environment, "production");
     assert_eq!(d.features, vec!["one-click-checkout"]);
 

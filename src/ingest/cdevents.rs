@@ -35,8 +35,8 @@ use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::decode::{
-    ChangeV1, DEFAULT_ENVIRONMENT, DecodeError, Headers, Stream, Text, check_object, classify, cow,
-    parse_time,
+    ChangeV1, DEFAULT_ENVIRONMENT, DecodeError, Headers, Stream, Text, changes, check_object,
+    classify, cow, parse_time,
 };
 use crate::domain::event::InvalidReason;
 use crate::domain::{Deploy, DeployStatus, Event, Incident, IncidentStatus};
@@ -499,11 +499,7 @@ fn to_event(stream: Stream, ev: CdEvent<'_>) -> Result<Event<'_>, DecodeError> {
             if let Some(t) = &custom.started_at {
                 parse_time(&t.0)?;
             }
-            let commit_times = custom
-                .changes
-                .iter()
-                .map(|c| parse_time(&c.committed_at.0))
-                .collect::<Result<Vec<_>, _>>()?;
+            let changes = changes(custom.changes)?;
             let fixes_incident =
                 cow(custom.fixes_incident).or_else(|| fixes_link(ev.context.links));
             let d = Deploy {
@@ -514,7 +510,7 @@ fn to_event(stream: Stream, ev: CdEvent<'_>) -> Result<Event<'_>, DecodeError> {
                 status: DeployStatus::Succeeded,
                 finished_at: at,
                 artifact,
-                commit_times,
+                changes,
                 features: custom.features.into_iter().map(|t| t.0).collect(),
                 rollback_of,
                 fixes_incident,

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::*;
-use crate::domain::Millis;
+use crate::domain::{Change, Millis};
 use crate::ingest::decode::decode;
 
 /// 2027-01-15T08:00:00Z.
@@ -307,7 +307,16 @@ fn service_deployed_maps_to_a_succeeded_deploy_in_both_modes_and_versions() {
                 status: DeployStatus::Succeeded,
                 finished_at: T_MS,
                 artifact: Some(DIGEST.into()),
-                commit_times: vec![T_MS - 3 * H * 1000, T_MS - H * 1000],
+                changes: vec![
+                    Change {
+                        id: Some("4be1c0d".into()),
+                        committed_at: T_MS - 3 * H * 1000,
+                    },
+                    Change {
+                        id: Some("9a1f00e".into()),
+                        committed_at: T_MS - H * 1000,
+                    },
+                ],
                 features: vec!["one-click-checkout".into()],
                 rollback_of: None,
                 fixes_incident: None,
@@ -345,7 +354,7 @@ fn service_upgraded_is_a_succeeded_deploy_too() {
         );
         assert_eq!(d.status, DeployStatus::Succeeded);
         assert_eq!(d.artifact.as_deref(), Some("sha256:abc123"));
-        assert_eq!((d.team, d.commit_times.len()), (None, 0));
+        assert_eq!((d.team, d.changes.len()), (None, 0));
     }
 }
 
@@ -934,7 +943,7 @@ fn customdata_that_is_not_an_object_is_ignored() {
         d["customDataContentType"] = json!("application/octet-stream");
         let payload = serde_json::to_vec(&envelope(d)).unwrap();
         let got = deploy_of(decode(Stream::Deploys, &payload, &Headers::NONE));
-        assert_eq!((got.team, got.commit_times.len()), (None, 0), "{custom}");
+        assert_eq!((got.team, got.changes.len()), (None, 0), "{custom}");
     }
 }
 

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, Visitor};
 
 use crate::domain::event::InvalidReason;
-use crate::domain::{Deploy, DeployStatus, Event, Incident, IncidentStatus, Millis, Usage};
+use crate::domain::{Change, Deploy, DeployStatus, Event, Incident, IncidentStatus, Millis, Usage};
 
 /// Which stream a record came from, which fixes the event type it must hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -269,8 +269,23 @@ struct DeployV1<'a> {
 
 #[derive(Deserialize)]
 pub(super) struct ChangeV1<'a> {
+    #[serde(borrow, default)]
+    pub(super) id: Option<Text<'a>>,
     #[serde(borrow)]
     pub(super) committed_at: Text<'a>,
+}
+
+/// The changes of a deploy, native v1 shape (also inside CDEvents'
+/// `customData`). An empty id is no id.
+pub(super) fn changes(w: Vec<ChangeV1<'_>>) -> Result<Vec<Change<'_>>, InvalidReason> {
+    w.into_iter()
+        .map(|c| {
+            Ok(Change {
+                id: cow(c.id).filter(|id| !id.is_empty()),
+                committed_at: parse_time(&c.committed_at.0)?,
+            })
+        })
+        .collect()
 }
 
 /// `incidents` topic, native v1.
@@ -314,11 +329,7 @@ fn decode_deploy(payload: &[u8]) -> Result<(Deploy<'_>, bool), InvalidReason> {
     if let Some(t) = &w.started_at {
         parse_time(&t.0)?;
     }
-    let commit_times = w
-        .changes
-        .iter()
-        .map(|c| parse_time(&c.committed_at.0))
-        .collect::<Result<Vec<_>, _>>()?;
+    let changes = changes(w.changes)?;
     let is_cloudevent = w.specversion.is_some();
     let d = Deploy {
         id: w.id.0,
@@ -328,7 +339,7 @@ fn decode_deploy(payload: &[u8]) -> Result<(Deploy<'_>, bool), InvalidReason> {
         status,
         finished_at: parse_time(&w.finished_at.0)?,
         artifact: cow(w.artifact),
-        commit_times,
+        changes,
         features: w.features.into_iter().map(|t| t.0).collect(),
         rollback_of: cow(w.rollback_of),
         fixes_incident: cow(w.fixes_incident),
@@ -472,9 +483,10 @@ mod tests {
         assert_eq!(d.team.as_deref(), Some("payments"));
         assert_eq!(d.status, DeployStatus::Succeeded);
         assert_eq!(d.finished_at, parse_time("2026-11-25T10:04:00Z").unwrap());
-        assert_eq!(d.commit_times.len(), 1);
+        assert_eq!(d.changes.len(), 1);
+        assert_eq!(d.changes[0].id.as_deref(), Some("4be1c0d"));
         assert_eq!(
-            d.finished_at - d.commit_times[0],
+            d.finished_at - d.changes[0].committed_at,
             (17 * 3600 + 44 * 60) * 1000
         );
         assert_eq!(d.features, vec![Cow::Borrowed("one-click-checkout")]);

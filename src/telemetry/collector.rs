@@ -11,7 +11,7 @@ use super::names::{self, Kind, MetricDef};
 use crate::domain::adoption::Merger;
 use crate::domain::dora::{Attribution, DoraState, FirstShip, Quantiles};
 use crate::domain::event::InvalidReason;
-use crate::domain::{Millis, Outcome};
+use crate::domain::{DeployStatus, Millis, Outcome};
 use crate::ingest::decode::Stream;
 use crate::ingest::progress::Progress;
 use crate::ingest::usage::{AdoptionShared, lock};
@@ -142,6 +142,8 @@ impl ValuepulseCollector {
     /// the DORA lock is not held while adoption state is merged).
     fn dora(&self, now: Millis, overflow: &mut Family) -> (Vec<Family>, Vec<OwnedShip>) {
         let mut deployments = Family::new(names::DEPLOYMENTS);
+        let mut attempts = Family::new(names::DEPLOY_ATTEMPTS);
+        let mut assessed = Family::new(names::DEPLOYMENTS_ASSESSED);
         let mut failed = Family::new(names::DEPLOYMENTS_FAILED);
         let mut cfr = Family::new(names::CHANGE_FAILURE_RATIO);
         let mut rework = Family::new(names::DEPLOYMENTS_REWORK);
@@ -163,7 +165,14 @@ impl ValuepulseCollector {
                 let l = [k.service, k.team, k.environment, w.label.as_str()];
                 if k.has_deploys {
                     deployments.gauge(&l, f.deployments as f64);
+                    assessed.gauge(&l, f.assessed as f64);
                     rework.gauge(&l, f.rework as f64);
+                    for status in DeployStatus::ALL {
+                        attempts.gauge(
+                            &[k.service, k.team, k.environment, &w.label, status.as_str()],
+                            f.attempts[status.index()] as f64,
+                        );
+                    }
                 }
                 for mode in Attribution::ALL {
                     let la = [k.service, k.team, k.environment, &w.label, mode.as_str()];
@@ -215,6 +224,8 @@ impl ValuepulseCollector {
         (
             vec![
                 deployments,
+                attempts,
+                assessed,
                 failed,
                 cfr,
                 rework,

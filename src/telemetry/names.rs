@@ -33,35 +33,49 @@ pub const DEPLOYMENTS: MetricDef = MetricDef {
     name: "valuepulse_deployments",
     kind: Kind::Gauge,
     labels: SERIES,
-    help: "Deploys whose finished_at is in the window (any status).",
+    help: "Deployments: deploys whose finished_at is in the window and that reached the environment (status succeeded or rolled_back). A failed deploy is not a deployment. The basis of deployment frequency.",
+};
+/// Every deploy event in the window, by status.
+pub const DEPLOY_ATTEMPTS: MetricDef = MetricDef {
+    name: "valuepulse_deploy_attempts",
+    kind: Kind::Gauge,
+    labels: &["service", "team", "environment", "window", "status"],
+    help: "Deploys whose finished_at is in the window, by status (succeeded, rolled_back, failed): deployments plus the deploys that never reached the environment.",
+};
+/// Denominator of the change failure rate.
+pub const DEPLOYMENTS_ASSESSED: MetricDef = MetricDef {
+    name: "valuepulse_deployments_assessed",
+    kind: Kind::Gauge,
+    labels: SERIES,
+    help: "Deploys in the window assessed for change failure, the denominator of valuepulse_change_failure_ratio: the deployments, plus failed deploys when dora.failed_deploys = \"change_failure\".",
 };
 /// Change failures among them, per attribution mode.
 pub const DEPLOYMENTS_FAILED: MetricDef = MetricDef {
     name: "valuepulse_deployments_failed",
     kind: Kind::Gauge,
     labels: ATTRIBUTED_SERIES,
-    help: "Deploys in the window that are change failures: status failed or rolled_back, named by a rollback_of, or linked to an incident. attribution=\"strict\": incident links by caused_by_deploy or same artifact; \"loose\": also the latest deploy within attribution.window before the incident.",
+    help: "Assessed deploys in the window that are change failures: status rolled_back (or failed, when dora.failed_deploys = \"change_failure\"), named by a rollback_of, or linked to an incident. attribution=\"strict\": incident links by caused_by_deploy or same artifact; \"loose\": also the latest deployment within attribution.window before the incident.",
 };
 /// failed / deployments, per attribution mode.
 pub const CHANGE_FAILURE_RATIO: MetricDef = MetricDef {
     name: "valuepulse_change_failure_ratio",
     kind: Kind::Gauge,
     labels: ATTRIBUTED_SERIES,
-    help: "Change failure rate: valuepulse_deployments_failed / valuepulse_deployments (0-1) per attribution mode (strict, loose); absent without deploys.",
+    help: "Change failure rate: valuepulse_deployments_failed / valuepulse_deployments_assessed (0-1) per attribution mode (strict, loose); absent without assessed deploys.",
 };
 /// Unplanned fix deploys.
 pub const DEPLOYMENTS_REWORK: MetricDef = MetricDef {
     name: "valuepulse_deployments_rework",
     kind: Kind::Gauge,
     labels: SERIES,
-    help: "Deploys in the window that are unplanned fixes: a rollback (rollback_of set) or a deploy with fixes_incident.",
+    help: "Deployments in the window that are unplanned fixes: a rollback (rollback_of set) or a deploy with fixes_incident.",
 };
 /// rework / deployments.
 pub const DEPLOYMENT_REWORK_RATIO: MetricDef = MetricDef {
     name: "valuepulse_deployment_rework_ratio",
     kind: Kind::Gauge,
     labels: SERIES,
-    help: "Deployment rework rate (DORA 2024): valuepulse_deployments_rework / valuepulse_deployments (0-1); absent without deploys.",
+    help: "Deployment rework rate (DORA 2024): valuepulse_deployments_rework / valuepulse_deployments (0-1); absent without deployments.",
 };
 /// Failed deployment recovery time.
 pub const FAILED_DEPLOYMENT_RECOVERY: MetricDef = MetricDef {
@@ -82,7 +96,7 @@ pub const LEAD_TIME: MetricDef = MetricDef {
     name: "valuepulse_lead_time_seconds",
     kind: Kind::Summary,
     labels: SERIES,
-    help: "Lead time for changes: finished_at - committed_at over the changes of succeeded deploys in the window (nearest-rank quantiles, 3 significant digits).",
+    help: "Lead time for changes: finished_at - committed_at of each change, once, at the first deployment of its service and environment that lists it (by change id), over those deployments in the window (nearest-rank quantiles, 3 significant digits).",
 };
 /// Time to restore.
 pub const TIME_TO_RESTORE: MetricDef = MetricDef {
@@ -239,6 +253,8 @@ pub const FEATURE_FIRST_SHIPPED: MetricDef = MetricDef {
 /// Every metric, for descriptors and documentation checks.
 pub const ALL: &[MetricDef] = &[
     DEPLOYMENTS,
+    DEPLOY_ATTEMPTS,
+    DEPLOYMENTS_ASSESSED,
     DEPLOYMENTS_FAILED,
     CHANGE_FAILURE_RATIO,
     DEPLOYMENTS_REWORK,
