@@ -6,6 +6,7 @@ pub mod adoption;
 pub mod dora;
 pub mod event;
 pub mod labels;
+pub mod quantiles;
 pub mod tier;
 pub mod time;
 

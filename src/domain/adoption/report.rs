@@ -1,12 +1,12 @@
 //! Scrape-time report of adoption state: [`Merger`] unions buckets of any
 //! number of shards into per-window and since-ship figures.
 
-use hdrhistogram::Histogram;
 use rustc_hash::FxHashMap;
 
 use super::{AdoptionSettings, Bucket, FeatureId, Features, Sketch, estimate};
-use crate::domain::dora::{FirstShip, HISTOGRAM_SIGFIG, Quantiles, Samples};
-use crate::domain::time::{DAY_MS, Millis, Window};
+use crate::domain::dora::FirstShip;
+use crate::domain::quantiles::{self, Quantiles, Samples};
+use crate::domain::time::{Millis, Window};
 
 /// Merged usage of the buckets between two cut points.
 #[derive(Default)]
@@ -259,10 +259,7 @@ impl Merger {
             .collect();
         shipped_features.sort_by(|a, b| a.feature.cmp(b.feature));
 
-        // Largest trackable value: 100 years in milliseconds, as for DORA.
-        let mut scratch =
-            Histogram::new_with_bounds(1, 100 * 365 * DAY_MS as u64, HISTOGRAM_SIGFIG)
-                .expect("static histogram bounds are valid");
+        let mut scratch = quantiles::scratch();
         let mut shipped = vec![0; nw];
         let mut used = vec![0; nw];
         let mut feedback_cycle = Vec::with_capacity(nw);

@@ -2,11 +2,13 @@
 //! failed deployment recovery time and deployment rework. Every expected
 //! figure was worked out from the events listed, not from the code.
 
-use super::tests::{
+use super::{
     D, H, NOW, assert_quantile, deploy, incident, settings, with_artifact, with_environment,
     with_fixes, with_rollback_of, with_service,
 };
-use super::*;
+use crate::domain::dora::*;
+use crate::domain::tier::{Tier, TierMetric};
+use crate::domain::{DeployStatus, Event, Millis, Outcome};
 use DeployStatus::{Failed, RolledBack, Succeeded};
 
 const M: Millis = 60_000;

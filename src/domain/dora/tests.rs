@@ -5,7 +5,11 @@ use std::borrow::Cow;
 
 use super::*;
 use crate::domain::Change;
+use crate::domain::tier::{Tier, TierMetric};
 use crate::domain::time::DAY_MS;
+
+mod attribution;
+mod changes;
 
 pub(super) const NOW: Millis = 1_800_000_000_000;
 pub(super) const H: Millis = 3_600_000;

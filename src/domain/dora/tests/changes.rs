@@ -5,9 +5,11 @@
 
 use std::borrow::Cow;
 
-use super::tests::{D, H, NOW, assert_quantile, deploy, settings, with_environment, with_service};
-use super::*;
+use super::{D, H, NOW, assert_quantile, deploy, settings, with_environment, with_service};
 use crate::domain::Change;
+use crate::domain::dora::*;
+use crate::domain::tier::{Tier, TierMetric};
+use crate::domain::{DeployStatus, Event, Millis, Outcome};
 use DeployStatus::{Failed, RolledBack, Succeeded};
 
 /// A deploy of checkout to production listing `(commit id, committed_at)`.

@@ -1,0 +1,379 @@
+//! DORA state: every deploy and incident event inside the retained horizon,
+//! kept exactly, and the DORA keys computed from them at report time.
+//!
+//! Deploy and incident streams are small (tens to thousands a day), so state
+//! keeps one record per event rather than pre-aggregated buckets. That makes
+//! every window exact and lets a late-arriving rollback or incident turn an
+//! earlier deploy into a change failure in every window that holds it: the set
+//! of failed deploys, the incident links (strict and loose, see
+//! [`attribution`]) and the recovery of each failure are derived when the
+//! report is built ([`report`]), never stored.
+//!
+//! This file holds the settings, the retained records and their folding and
+//! pruning, and the first shipping of each feature (which adoption reads).
+
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use super::event::{Deploy, DeployStatus, Event, Incident, IncidentStatus, Outcome};
+use super::labels::{LabelId, Labels};
+use super::time::{Millis, TimeCheck, TimePolicy, Window};
+use serde::{Deserialize, Serialize};
+
+pub mod attribution;
+mod report;
+
+pub use attribution::{Attribution, IncidentLink, Rule};
+pub use report::{DoraReport, SeriesReport, WindowFigures};
+
+/// Label value used when an event names no team.
+pub const UNKNOWN_TEAM: &str = "unknown";
+
+/// How often folding prunes records older than the horizon.
+const PRUNE_EVERY: Millis = 60_000;
+
+/// Whether a `failed` deploy (one that never reached its environment) is a
+/// change failure. It is never a deployment for deployment frequency, lead
+/// time or first ships, whatever this says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailedDeploys {
+    /// Not a change failure, and not in the change failure rate at all: DORA,
+    /// Four Keys and DevLake count only deployments that reached production.
+    #[default]
+    Ignore,
+    /// A change failure: counted in the change failure rate's numerator and
+    /// denominator (`valuepulse_deployments_assessed`), never in frequency.
+    ChangeFailure,
+}
+
+impl FailedDeploys {
+    /// The config value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailedDeploys::Ignore => "ignore",
+            FailedDeploys::ChangeFailure => "change_failure",
+        }
+    }
+}
+
+/// What DORA state needs from configuration.
+#[derive(Debug, Clone)]
+pub struct DoraSettings {
+    /// Windows to report, in configured order.
+    pub windows: Vec<Window>,
+    /// Late/future limits and the retained horizon.
+    pub time: TimePolicy,
+    /// Environments that count; events for others are ignored.
+    pub environments: Vec<String>,
+    /// Most distinct `service` label values.
+    pub max_services: usize,
+    /// Most distinct `team` label values.
+    pub max_teams: usize,
+    /// `attribution.window`: how long before an incident opened a deploy may
+    /// have finished to be linked to it in loose mode.
+    pub attribution_window: Millis,
+    /// `dora.failed_deploys`: whether a `failed` deploy is a change failure.
+    pub failed_deploys: FailedDeploys,
+}
+
+impl DoraSettings {
+    /// Index of the longest window.
+    pub fn longest(&self) -> usize {
+        (0..self.windows.len())
+            .max_by_key(|&i| self.windows[i].width)
+            .expect("at least one window is configured")
+    }
+}
+
+/// Labels shared by a deploy or incident record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Key {
+    service: LabelId,
+    team: LabelId,
+    environment: u8,
+}
+
+/// One retained deploy.
+#[derive(Debug)]
+struct DeployRecord {
+    /// Content hash, to tell an identical redelivery from an update.
+    fingerprint: u64,
+    key: Key,
+    /// Service as written (the label may be `__other__`), for attribution.
+    service: Box<str>,
+    status: DeployStatus,
+    finished_at: Millis,
+    /// The changes it lists, with their lead times.
+    changes: Box<[ChangeRecord]>,
+    rollback_of: Option<Box<str>>,
+    /// Artifact shipped (e.g. an image digest).
+    artifact: Option<Box<str>>,
+    /// An unplanned fix: a rollback (`rollback_of`) or a deploy with
+    /// `fixes_incident`.
+    rework: bool,
+    /// Features this deploy ships (for adoption's "first shipped").
+    features: Box<[Box<str>]>,
+}
+
+/// One change listed by a retained deploy.
+#[derive(Debug)]
+struct ChangeRecord {
+    /// Commit id, when the producer gave one: the key that makes a change
+    /// count once per service and environment.
+    id: Option<Box<str>>,
+    /// `finished_at - committed_at` of the deploy listing it; positive.
+    lead_time: Millis,
+}
+
+/// One retained incident event (the opening or the resolution).
+#[derive(Debug)]
+struct IncidentSide {
+    fingerprint: u64,
+    key: Key,
+    /// Service as written (the label may be `__other__`), for attribution.
+    service: Box<str>,
+    /// Event time: `opened_at` or `resolved_at`.
+    at: Millis,
+    /// When the incident opened, as this event says.
+    opened_at: Millis,
+    /// `resolved_at - opened_at`, for a resolution.
+    restore: Millis,
+    caused_by_deploy: Option<Box<str>>,
+    /// Artifact running when the incident began.
+    artifact: Option<Box<str>>,
+}
+
+/// Both events of one incident id.
+#[derive(Debug, Default)]
+struct IncidentRecord {
+    opened: Option<IncidentSide>,
+    resolved: Option<IncidentSide>,
+}
+
+/// DORA state of this process.
+#[derive(Debug)]
+pub struct DoraState {
+    settings: DoraSettings,
+    services: Labels,
+    teams: Labels,
+    deploys: HashMap<Box<str>, DeployRecord>,
+    incidents: HashMap<Box<str>, IncidentRecord>,
+    /// When records older than the horizon were last dropped.
+    last_prune: Millis,
+}
+
+/// The first shipping of a feature, as far as retained history knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FirstShip<'s> {
+    /// Feature name, as written in the deploy's `features`.
+    pub feature: &'s str,
+    /// `finished_at` of the earliest deploy that shipped it.
+    pub at: Millis,
+    /// Service of that deploy.
+    pub service: &'s str,
+    /// Team of that deploy.
+    pub team: &'s str,
+}
+
+fn fingerprint<T: Hash>(value: &T) -> u64 {
+    let mut h = DefaultHasher::new();
+    value.hash(&mut h);
+    h.finish()
+}
+
+impl DoraState {
+    /// Empty state.
+    pub fn new(settings: DoraSettings) -> Self {
+        Self {
+            services: Labels::new(settings.max_services),
+            teams: Labels::new(settings.max_teams),
+            settings,
+            deploys: HashMap::new(),
+            incidents: HashMap::new(),
+            last_prune: Millis::MIN,
+        }
+    }
+
+    /// The settings this state was built with.
+    pub fn settings(&self) -> &DoraSettings {
+        &self.settings
+    }
+
+    /// Folds one event at processing time `now` and says what became of it.
+    pub fn fold(&mut self, event: &Event<'_>, now: Millis) -> Outcome {
+        if now.saturating_sub(self.last_prune) >= PRUNE_EVERY {
+            self.prune(now);
+        }
+        match event {
+            Event::Deploy(d) => self.fold_deploy(d, now),
+            Event::Incident(i) => self.fold_incident(i, now),
+            // Usage belongs to adoption state; it never reaches DORA state.
+            Event::Usage(_) => Outcome::Ignored,
+        }
+    }
+
+    fn environment_index(&self, environment: &str) -> Option<u8> {
+        self.settings
+            .environments
+            .iter()
+            .position(|e| e == environment)
+            .map(|i| i as u8)
+    }
+
+    fn time_outcome(&self, t: Millis, now: Millis) -> Option<Outcome> {
+        match self.settings.time.check(t, now) {
+            TimeCheck::InRange => None,
+            TimeCheck::Late => Some(Outcome::Late),
+            TimeCheck::Future => Some(Outcome::Future),
+        }
+    }
+
+    fn key(&mut self, service: &str, team: Option<&str>, environment: u8) -> Key {
+        Key {
+            service: self.services.intern(service),
+            team: self.teams.intern(team.unwrap_or(UNKNOWN_TEAM)),
+            environment,
+        }
+    }
+
+    fn fold_deploy(&mut self, d: &Deploy<'_>, now: Millis) -> Outcome {
+        if let Some(o) = self.time_outcome(d.finished_at, now) {
+            return o;
+        }
+        let Some(env) = self.environment_index(&d.environment) else {
+            return Outcome::Ignored;
+        };
+        let fp = fingerprint(d);
+        if self
+            .deploys
+            .get(d.id.as_ref())
+            .is_some_and(|e| e.fingerprint == fp)
+        {
+            return Outcome::Duplicate;
+        }
+        let record = DeployRecord {
+            fingerprint: fp,
+            key: self.key(&d.service, d.team.as_deref(), env),
+            service: d.service.as_ref().into(),
+            status: d.status,
+            finished_at: d.finished_at,
+            changes: d
+                .changes
+                .iter()
+                .map(|c| ChangeRecord {
+                    id: c.id.as_deref().map(Into::into),
+                    lead_time: d.finished_at - c.committed_at,
+                })
+                .collect(),
+            rollback_of: d.rollback_of.as_deref().map(Into::into),
+            artifact: d.artifact.as_deref().map(Into::into),
+            rework: d.rollback_of.is_some() || d.fixes_incident.is_some(),
+            features: d.features.iter().map(|f| f.as_ref().into()).collect(),
+        };
+        match self.deploys.get_mut(d.id.as_ref()) {
+            Some(slot) => {
+                *slot = record;
+                Outcome::Updated
+            }
+            None => {
+                self.deploys.insert(d.id.as_ref().into(), record);
+                Outcome::Accepted
+            }
+        }
+    }
+
+    fn fold_incident(&mut self, i: &Incident<'_>, now: Millis) -> Outcome {
+        if let Some(o) = self.time_outcome(i.event_time(), now) {
+            return o;
+        }
+        let Some(env) = self.environment_index(&i.environment) else {
+            return Outcome::Ignored;
+        };
+        let fp = fingerprint(i);
+        let same = self
+            .incidents
+            .get(i.id.as_ref())
+            .and_then(|r| match i.status {
+                IncidentStatus::Opened => r.opened.as_ref(),
+                IncidentStatus::Resolved => r.resolved.as_ref(),
+            });
+        let outcome = match same {
+            Some(side) if side.fingerprint == fp => return Outcome::Duplicate,
+            Some(_) => Outcome::Updated,
+            None => Outcome::Accepted,
+        };
+        let side = IncidentSide {
+            fingerprint: fp,
+            key: self.key(&i.service, i.team.as_deref(), env),
+            service: i.service.as_ref().into(),
+            at: i.event_time(),
+            opened_at: i.opened_at,
+            restore: i.resolved_at.map_or(0, |r| r - i.opened_at),
+            caused_by_deploy: i.caused_by_deploy.as_deref().map(Into::into),
+            artifact: i.artifact.as_deref().map(Into::into),
+        };
+        let record = match self.incidents.entry(i.id.as_ref().into()) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(IncidentRecord::default()),
+        };
+        match i.status {
+            IncidentStatus::Opened => record.opened = Some(side),
+            IncidentStatus::Resolved => record.resolved = Some(side),
+        }
+        outcome
+    }
+
+    /// Drops records older than the horizon, so memory follows the window.
+    pub fn prune(&mut self, now: Millis) {
+        let horizon = self.settings.time.horizon(now);
+        self.deploys.retain(|_, d| d.finished_at >= horizon);
+        self.incidents.retain(|_, r| {
+            for side in [&mut r.opened, &mut r.resolved] {
+                if side.as_ref().is_some_and(|s| s.at < horizon) {
+                    *side = None;
+                }
+            }
+            r.opened.is_some() || r.resolved.is_some()
+        });
+        self.last_prune = now;
+    }
+
+    /// For every feature named by a retained deploy that reached a tracked
+    /// environment (status not `failed`): its earliest such deploy. Sorted
+    /// by feature name.
+    pub fn first_ships(&self) -> Vec<FirstShip<'_>> {
+        let mut first: BTreeMap<&str, FirstShip<'_>> = BTreeMap::new();
+        for d in self.deploys.values() {
+            if !d.status.reached_environment() {
+                continue;
+            }
+            for f in d.features.iter() {
+                let candidate = FirstShip {
+                    feature: f,
+                    at: d.finished_at,
+                    service: self.services.name(d.key.service),
+                    team: self.teams.name(d.key.team),
+                };
+                first
+                    .entry(f)
+                    .and_modify(|e| {
+                        if (candidate.at, candidate.service) < (e.at, e.service) {
+                            *e = candidate;
+                        }
+                    })
+                    .or_insert(candidate);
+            }
+        }
+        first.into_values().collect()
+    }
+
+    /// Number of retained deploy records.
+    pub fn deploy_count(&self) -> usize {
+        self.deploys.len()
+    }
+}
+
+#[cfg(test)]
+mod tests;
