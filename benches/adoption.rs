@@ -27,7 +27,8 @@ use valuepulse::domain::dora::FirstShip;
 use valuepulse::domain::event::InvalidReason;
 use valuepulse::domain::time::{DAY_MS, Millis, TimePolicy, Window};
 use valuepulse::domain::{Outcome, Usage};
-use valuepulse::ingest::decode::{Stream, decode_usage, parse_time};
+use valuepulse::ingest::Stream;
+use valuepulse::ingest::decode::{decode_usage, parse_time};
 use valuepulse::telemetry::counters::BatchCounts;
 
 /// Fixed processing time: 2026-11-30T12:30:00Z (half past, so window edges

@@ -13,7 +13,8 @@ use time::format_description::well_known::Rfc3339;
 use valuepulse::domain::dora::{DoraSettings, DoraState};
 use valuepulse::domain::time::{DAY_MS, TimePolicy, Window};
 use valuepulse::domain::{Event, Outcome};
-use valuepulse::ingest::decode::{Headers, Stream, decode, parse_time};
+use valuepulse::ingest::Stream;
+use valuepulse::ingest::decode::{Headers, decode, parse_time};
 
 /// Fixed processing time (2027-01-15T08:00:00Z), as in the domain tests.
 const NOW: i64 = 1_800_000_000_000;

@@ -38,7 +38,7 @@ use super::usage::{CATALOGUE, Usage};
 use crate::domain::Millis;
 use crate::domain::time::DAY_MS;
 use crate::emit::{CdSpec, Format, encode};
-use crate::ingest::decode::Stream;
+use crate::ingest::Stream;
 
 /// CloudEvents/CDEvents `source` of the demo's CDEvents.
 pub const CDEVENTS_SOURCE: &str = "/valuepulse/demo";
@@ -539,7 +539,7 @@ impl Generator {
             .to_string(),
             headers: vec![(
                 "content-type".to_owned(),
-                crate::ingest::cdevents::CLOUDEVENTS_JSON.to_owned(),
+                crate::ingest::decode::cdevents::CLOUDEVENTS_JSON.to_owned(),
             )],
         });
     }

@@ -7,7 +7,8 @@ use crate::domain::adoption::{Features, Merger, Shard, hash_user};
 use crate::domain::dora::DoraState;
 use crate::domain::tier::{Tier, TierMetric};
 use crate::domain::{DeployStatus, Event, IncidentStatus};
-use crate::ingest::decode::{DecodeError, Stream, decode};
+use crate::ingest::Stream;
+use crate::ingest::decode::{DecodeError, decode};
 
 /// A fixed "now" (2027-01-15T08:00:00Z), so failures are reproducible.
 const NOW: Millis = 1_800_000_000_000;

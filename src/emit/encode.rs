@@ -3,8 +3,9 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::ingest::cdevents::{CLOUDEVENTS_JSON, CLOUDEVENTS_SPECVERSION};
-use crate::ingest::decode::{Headers, Stream};
+use crate::ingest::Stream;
+use crate::ingest::decode::Headers;
+use crate::ingest::decode::cdevents::{CLOUDEVENTS_JSON, CLOUDEVENTS_SPECVERSION};
 
 /// CloudEvents/CDEvents `source` of emitted events unless `--source` says.
 pub const DEFAULT_SOURCE: &str = "/valuepulse/emit";
@@ -84,7 +85,7 @@ pub enum EncodeError {
 }
 
 /// Encodes a native v1 deploy or incident (as JSON) in `format`. CDEvents
-/// follow the mapping the decoder reads (see [`crate::ingest::cdevents`]):
+/// follow the mapping the decoder reads (see [`crate::ingest::decode::cdevents`]):
 /// a deploy becomes `service.deployed` (`service.upgraded` when `upgraded`),
 /// or `service.rolledback` when it has `rollback_of`; an incident
 /// `incident.detected` or `incident.resolved`. What CDEvents cannot say goes

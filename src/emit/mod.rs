@@ -22,7 +22,8 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::config::Config;
 use crate::domain::event::InvalidReason;
-use crate::ingest::decode::{DecodeError, Stream, decode, parse_time};
+use crate::ingest::Stream;
+use crate::ingest::decode::{DecodeError, decode, parse_time};
 
 mod encode;
 

@@ -12,7 +12,7 @@ use cloudevents::{AttributesReader, Event as CloudEvent};
 
 use super::*;
 use crate::domain::Event;
-use crate::ingest::cdevents::CLOUDEVENTS_JSON;
+use crate::ingest::decode::cdevents::CLOUDEVENTS_JSON;
 
 #[derive(Parser)]
 struct Cli {
@@ -237,7 +237,7 @@ fn artifacts_become_purls_the_decoder_normalises_back() {
         "pkg:npm/left-pad@1.3.0",
         "build-42",
     ] {
-        let back = crate::ingest::cdevents::normalize_artifact(purl(a, "svc").into());
+        let back = crate::ingest::decode::cdevents::normalize_artifact(purl(a, "svc").into());
         assert_eq!(back, a);
     }
 }

@@ -11,7 +11,8 @@ use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
-use super::decode::{DecodeError, Headers, Stream, decode};
+use super::Stream;
+use super::decode::{DecodeError, Headers, decode};
 use super::kafka::{Context, consumer_config, poll_batch};
 use super::progress::Progress;
 use crate::config::Config;

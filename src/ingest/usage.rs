@@ -20,8 +20,9 @@ use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
+use super::Stream;
 use super::consumer::{Rejected, log_rejection};
-use super::decode::{Stream, decode_usage};
+use super::decode::decode_usage;
 use super::kafka::{Context, consumer_config, poll_batch};
 use super::progress::Progress;
 use crate::config::Config;

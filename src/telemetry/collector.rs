@@ -13,7 +13,7 @@ use crate::domain::dora::{Attribution, DoraState, FirstShip};
 use crate::domain::event::InvalidReason;
 use crate::domain::quantiles::Quantiles;
 use crate::domain::{DeployStatus, Millis, Outcome};
-use crate::ingest::decode::Stream;
+use crate::ingest::Stream;
 use crate::ingest::progress::Progress;
 use crate::ingest::usage::{AdoptionShared, lock};
 

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::domain::Outcome;
 use crate::domain::event::InvalidReason;
-use crate::ingest::decode::Stream;
+use crate::ingest::Stream;
 
 const STREAMS: usize = Stream::ALL.len();
 const OUTCOMES: usize = Outcome::ALL.len();

@@ -34,12 +34,13 @@ use std::marker::PhantomData;
 use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::decode::{
-    ChangeV1, DEFAULT_ENVIRONMENT, DecodeError, Headers, Stream, Text, changes, check_object,
-    classify, cow, parse_time,
+use super::json::{
+    ChangeV1, DEFAULT_ENVIRONMENT, Text, changes, check_object, classify, cow, parse_time,
 };
+use super::types::{DecodeError, Headers};
 use crate::domain::event::InvalidReason;
 use crate::domain::{Deploy, DeployStatus, Event, Incident, IncidentStatus};
+use crate::ingest::Stream;
 
 /// Media type of a CloudEvent in the JSON event format (structured mode).
 pub const CLOUDEVENTS_JSON: &str = "application/cloudevents+json";
@@ -51,48 +52,13 @@ pub const CDEVENTS_TYPE_PREFIX: &str = "dev.cdevents.";
 /// fixes (an alternative to `customData.fixes_incident`).
 pub const FIXES_LINK_KIND: &str = "FIXES";
 
-/// How a record is framed, from its headers alone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Framing {
-    /// `content-type: application/cloudevents+json`: a structured CloudEvent.
-    Structured,
-    /// `content-type: application/cloudevents…` in another event format
-    /// (e.g. `+avro`, or a batch): not read.
-    OtherEventFormat,
-    /// A `ce_specversion` header: a binary-mode CloudEvent.
-    Binary,
-    /// Neither: the value alone decides (native v1, or a structured
-    /// CloudEvent without `content-type`).
-    None,
-}
-
-/// The framing the headers announce. `content-type` wins over `ce_*`, as
-/// the Kafka binding says.
-pub fn framing(h: &Headers<'_>) -> Framing {
-    if let Some(ct) = h.content_type {
-        let media = media_type(ct);
-        if starts_with_ignore_case(media, b"application/cloudevents") {
-            return if media.eq_ignore_ascii_case(CLOUDEVENTS_JSON.as_bytes()) {
-                Framing::Structured
-            } else {
-                Framing::OtherEventFormat
-            };
-        }
-    }
-    if h.ce_specversion.is_some() {
-        Framing::Binary
-    } else {
-        Framing::None
-    }
-}
-
 /// The media type of a content type: before any `;` parameter, trimmed.
-fn media_type(ct: &[u8]) -> &[u8] {
+pub(super) fn media_type(ct: &[u8]) -> &[u8] {
     let end = ct.iter().position(|&b| b == b';').unwrap_or(ct.len());
     ct[..end].trim_ascii()
 }
 
-fn starts_with_ignore_case(s: &[u8], prefix: &[u8]) -> bool {
+pub(super) fn starts_with_ignore_case(s: &[u8], prefix: &[u8]) -> bool {
     s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix)
 }
 
@@ -559,5 +525,4 @@ fn fixes_link(links: Option<Vec<Link<'_>>>) -> Option<Cow<'_, str>> {
 }
 
 #[cfg(test)]
-#[path = "cdevents_tests.rs"]
 mod tests;

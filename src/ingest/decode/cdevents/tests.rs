@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 
 use super::*;
 use crate::domain::{Change, Millis};
-use crate::ingest::decode::decode;
+use crate::ingest::decode::{Framing, decode, framing};
 
 /// 2027-01-15T08:00:00Z.
 const T: i64 = 1_800_000_000;
