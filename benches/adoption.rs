@@ -12,24 +12,24 @@
 //! timing at 24 and 72 buckets extrapolated linearly to 720.
 
 use std::cell::{Cell, OnceCell};
-use std::collections::HashMap;
 use std::hint::black_box;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use valuepulse::domain::Outcome;
 use valuepulse::domain::adoption::{
     AdoptionReport, AdoptionSettings, Features, Merger, Shard, hash_user,
 };
 use valuepulse::domain::dora::FirstShip;
-use valuepulse::domain::event::InvalidReason;
 use valuepulse::domain::time::{DAY_MS, Millis, TimePolicy, Window};
-use valuepulse::domain::{Outcome, Usage};
 use valuepulse::ingest::Stream;
 use valuepulse::ingest::decode::{decode_usage, parse_time};
-use valuepulse::telemetry::counters::BatchCounts;
+use valuepulse::ingest::fold::{UsageRecord, fold_usage_records};
+use valuepulse::ingest::outcome::Counters;
+use valuepulse::ingest::shards::{AdoptionShared, PartitionShard, lock};
 
 /// Fixed processing time: 2026-11-30T12:30:00Z (half past, so window edges
 /// fall inside a bucket).
@@ -51,6 +51,10 @@ const PREFILL: usize = 3_000_000;
 const ROUNDS: usize = 100;
 /// Feature cap of `config/default.toml`.
 const MAX_FEATURES: usize = 2000;
+/// `limits.max_event_bytes` of config/default.toml.
+const MAX_EVENT_BYTES: usize = 65_536;
+/// Topic name in the fold's log lines.
+const TOPIC: &str = "feature-usage";
 
 /// Defaults of config/default.toml: 1d/7d/30d, 1 h grace, 5 m skew, 1 h
 /// buckets, 2000 features.
@@ -250,39 +254,46 @@ impl UsageBatch {
     }
 }
 
-/// Mirror of `UsageIngest::fold_batch` (as of commit 869eae5, with
-/// `decode_usage` since the CloudEvents work) without Kafka: decode the whole
-/// batch borrowing the payloads, then, under the shard lock and the
-/// feature-table lock (one partition run), per event: record the next offset,
-/// intern the feature, hash the user once, fold, count the outcome.
-/// Left out: the offset and generation checks (two compares) and
-/// `log_rejection` (which reads the topic name of every record). Returns the
-/// number of accepted events.
+/// A batch as the usage loop hands it to the fold: records of partition 0
+/// at offsets 0, 1, …, polled in rebalance generation 0.
+fn records(payloads: &[Vec<u8>]) -> Vec<UsageRecord<'_>> {
+    payloads
+        .iter()
+        .enumerate()
+        .map(|(offset, p)| UsageRecord {
+            partition: 0,
+            offset: offset as i64,
+            generation: 0,
+            payload: p,
+        })
+        .collect()
+}
+
+/// One batch through the daemon's own fold, [`fold_usage_records`]: decode
+/// the whole batch borrowing the payloads, then, under the shard lock and the
+/// feature-table lock (one partition run), per event: the generation and
+/// offset checks, intern the feature, hash the user once, fold, emit the
+/// outcome; counts added once. The same offsets are folded again and again,
+/// so the partition's offset guard is first rewound to 0, as a new
+/// assignment would (one uncontended lock). Returns the number of accepted
+/// events.
 fn fold_batch(
-    s: &AdoptionSettings,
-    features: &Mutex<Features>,
-    shard: &Mutex<Shard>,
-    payloads: &[Vec<u8>],
-) -> usize {
-    let decoded: Vec<Result<Usage<'_>, InvalidReason>> =
-        payloads.iter().map(|p| decode_usage(p)).collect();
-    let mut counts = BatchCounts::default();
-    let mut next: HashMap<i32, i64> = HashMap::new();
-    let mut shard = shard.lock().unwrap();
-    let mut features = features.lock().unwrap();
-    for (offset, d) in decoded.iter().enumerate() {
-        next.insert(0, offset as i64 + 1);
-        match d {
-            Ok(u) => {
-                let id = features.intern(&u.feature);
-                let o = shard.fold(s, id, hash_user(&u.user), u.at, NOW);
-                counts.outcome(Stream::FeatureUsage, o);
-            }
-            Err(reason) => counts.invalid(Stream::FeatureUsage, *reason),
-        }
-    }
-    black_box(&next);
-    counts.events[Stream::FeatureUsage.index()][Outcome::Accepted.index()] as usize
+    shared: &AdoptionShared,
+    shard: &Mutex<PartitionShard>,
+    counters: &Counters,
+    records: &[UsageRecord<'_>],
+) -> u64 {
+    lock(shard).next_offset = 0;
+    let before = counters.events(Stream::FeatureUsage, Outcome::Accepted);
+    black_box(fold_usage_records(
+        shared,
+        TOPIC,
+        records,
+        MAX_EVENT_BYTES,
+        NOW,
+        counters,
+    ));
+    counters.events(Stream::FeatureUsage, Outcome::Accepted) - before
 }
 
 /// Resident set size of this process, from /proc (Linux), in MiB.
@@ -338,19 +349,29 @@ fn usage_benches(c: &mut Criterion) {
     let min_bytes: usize = batches.iter().flat_map(|b| &b.minimal).map(Vec::len).sum();
     let events = BATCHES * BATCH;
 
-    // Warm state: features interned in popularity order, PREFILL events
-    // folded straight from hashes (same distributions as the payloads).
-    let features = Mutex::new(Features::new(MAX_FEATURES));
+    let batch_records: Vec<Vec<UsageRecord<'_>>> =
+        batches.iter().map(|b| records(&b.payloads)).collect();
+    let ordered_records: Vec<Vec<UsageRecord<'_>>> =
+        ordered.iter().map(|b| records(&b.payloads)).collect();
+
+    // Warm state, as the daemon holds it: partition 0 owned, features
+    // interned in popularity order, PREFILL events folded straight from
+    // hashes (same distributions as the payloads).
+    let shared = AdoptionShared::new(settings());
+    let shard = Arc::new(Mutex::new(PartitionShard::default()));
+    lock(&shared.shards).insert(0, shard.clone());
+    let counters = Counters::default();
+    let features = &shared.features;
     let ids: Vec<u32> = {
         let mut f = features.lock().unwrap();
         names.iter().map(|n| f.intern(n)).collect()
     };
     let user_hashes: Vec<u64> = (0..USERS).map(|u| hash_user(&format!("u-{u}"))).collect();
-    let shard = Mutex::new(Shard::new());
     let started = Instant::now();
     {
         let mut rng = Rng(0x5EED_0102);
-        let mut sh = shard.lock().unwrap();
+        let mut ps = shard.lock().unwrap();
+        let sh = &mut ps.shard;
         for _ in 0..PREFILL {
             let f = ids[zipf.sample(&mut rng)];
             let h = user_hashes[rng.below(USERS) as usize];
@@ -360,11 +381,12 @@ fn usage_benches(c: &mut Criterion) {
     }
     let prefill_time = started.elapsed();
     // Sanity, outside timing: every event is valid and accepted.
-    for b in batches.iter().chain(&ordered) {
-        assert_eq!(fold_batch(&s, &features, &shard, &b.payloads), BATCH);
+    for r in batch_records.iter().chain(&ordered_records) {
+        assert_eq!(fold_batch(&shared, &shard, &counters, r), BATCH as u64);
     }
     {
-        let sh = shard.lock().unwrap();
+        let ps = shard.lock().unwrap();
+        let sh = &ps.shard;
         let buckets = sh.bucket_starts();
         let newest = sh.bucket(buckets[buckets.len() - 1]).unwrap();
         eprintln!(
@@ -410,10 +432,10 @@ fn usage_benches(c: &mut Criterion) {
             }
         }),
         ("usage/decode_fold", &|k| {
-            black_box(fold_batch(&s, &features, &shard, &batches[k].payloads));
+            black_box(fold_batch(&shared, &shard, &counters, &batch_records[k]));
         }),
         ("usage/decode_fold_time_ordered", &|k| {
-            black_box(fold_batch(&s, &features, &shard, &ordered[k].payloads));
+            black_box(fold_batch(&shared, &shard, &counters, &ordered_records[k]));
         }),
         ("usage_parts/decode_only", &|k| {
             for p in &batches[k].payloads {
@@ -449,10 +471,10 @@ fn usage_benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("usage");
     g.throughput(Throughput::Elements(n));
     g.bench_function("decode_fold", |b| {
-        b.iter(|| fold_batch(&s, &features, &shard, &batches[next()].payloads))
+        b.iter(|| fold_batch(&shared, &shard, &counters, &batch_records[next()]))
     });
     g.bench_function("decode_fold_time_ordered", |b| {
-        b.iter(|| fold_batch(&s, &features, &shard, &ordered[next()].payloads))
+        b.iter(|| fold_batch(&shared, &shard, &counters, &ordered_records[next()]))
     });
     g.finish();
 
@@ -528,7 +550,8 @@ fn usage_benches(c: &mut Criterion) {
     });
     g.bench_function("fold_only", |b| {
         b.iter(|| {
-            let mut sh = shard.lock().unwrap();
+            let mut ps = shard.lock().unwrap();
+            let sh = &mut ps.shard;
             for &(f, h, at) in &pre[next()] {
                 black_box(sh.fold(&s, f, h, at, NOW));
             }
@@ -536,7 +559,8 @@ fn usage_benches(c: &mut Criterion) {
     });
     g.bench_function("fold_only_time_ordered", |b| {
         b.iter(|| {
-            let mut sh = shard.lock().unwrap();
+            let mut ps = shard.lock().unwrap();
+            let sh = &mut ps.shard;
             for &(f, h, at) in &pre_ordered[next()] {
                 black_box(sh.fold(&s, f, h, at, NOW));
             }

@@ -1,11 +1,16 @@
 //! Hot-path benchmarks: native v1 deploy decoding, folding into DORA state,
 //! and the scrape-time report. See BENCHMARKS.md for how to run and read them.
 //!
+//! `decode_fold/*` time the daemon's own batch fold,
+//! [`fold_dora_records`]: decode, one state lock per batch, one internal
+//! event per record, counts added once, next offsets returned.
+//!
 //! Every payload is generated up front from a fixed seed, relative to a fixed
 //! `NOW`, so runs are comparable. Single-threaded: elements/s is per core.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::hint::black_box;
+use std::sync::Mutex;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use time::OffsetDateTime;
@@ -15,6 +20,8 @@ use valuepulse::domain::time::{DAY_MS, TimePolicy, Window};
 use valuepulse::domain::{Event, Outcome};
 use valuepulse::ingest::Stream;
 use valuepulse::ingest::decode::{Headers, decode, parse_time};
+use valuepulse::ingest::fold::{DoraRecord, fold_dora_records};
+use valuepulse::ingest::outcome::Counters;
 
 /// Fixed processing time (2027-01-15T08:00:00Z), as in the domain tests.
 const NOW: i64 = 1_800_000_000_000;
@@ -23,6 +30,8 @@ const HOUR: i64 = 3_600_000;
 
 /// Deploy payloads per batch (one bench iteration handles all of them).
 const DEPLOYS: usize = 10_000;
+/// `limits.max_event_bytes` of config/default.toml.
+const MAX_EVENT_BYTES: usize = 65_536;
 /// Incident ids in the report state (each opened, most also resolved).
 const INCIDENTS: usize = 300;
 
@@ -226,16 +235,27 @@ fn incident_payloads(deploy_ids: &[String]) -> Vec<Vec<u8>> {
     out
 }
 
-fn fold_all(state: &mut DoraState, stream: Stream, payloads: &[Vec<u8>]) -> [usize; 8] {
-    let mut outcomes = [0; 8];
-    for p in payloads {
-        let o = match decode(stream, p, &Headers::NONE) {
-            Ok(e) => state.fold(&e, NOW),
-            Err(_) => Outcome::Invalid,
-        };
-        outcomes[o.index()] += 1;
-    }
-    outcomes
+/// The payloads as records of one partition of `topic`, at offsets 0, 1, …
+fn records<'a>(topic: &'a str, stream: Stream, payloads: &'a [Vec<u8>]) -> Vec<DoraRecord<'a>> {
+    payloads
+        .iter()
+        .enumerate()
+        .map(|(offset, p)| DoraRecord {
+            topic,
+            stream,
+            partition: 0,
+            offset: offset as i64,
+            payload: p,
+            headers: Headers::NONE,
+        })
+        .collect()
+}
+
+/// Folds `records` as the DORA loop does; the outcome counts of this call.
+fn fold_all(state: &Mutex<DoraState>, records: &[DoraRecord<'_>]) -> [u64; 9] {
+    let counters = Counters::default();
+    fold_dora_records(state, records, MAX_EVENT_BYTES, NOW, &counters);
+    Outcome::ALL.map(|o| counters.events(records[0].stream, o))
 }
 
 fn benches(c: &mut Criterion) {
@@ -243,16 +263,32 @@ fn benches(c: &mut Criterion) {
     let incidents = incident_payloads(&ids);
     let bytes: usize = deploys.iter().map(Vec::len).sum();
     let n = deploys.len() as u64;
+    let deploy_records = records("deploys", Stream::Deploys, &deploys);
+    let incident_records = records("incidents", Stream::Incidents, &incidents);
+    let counters = Counters::default();
 
     // Sanity, outside timing: every payload is valid, first folds are all
     // accepted, refolds all duplicates, so each bench measures the path it names.
-    let mut full = DoraState::new(settings());
-    let first = fold_all(&mut full, Stream::Deploys, &deploys);
-    assert_eq!(first[Outcome::Accepted.index()], DEPLOYS, "{first:?}");
-    let again = fold_all(&mut full, Stream::Deploys, &deploys);
-    assert_eq!(again[Outcome::Duplicate.index()], DEPLOYS, "{again:?}");
-    let inc = fold_all(&mut full, Stream::Incidents, &incidents);
-    assert_eq!(inc[Outcome::Accepted.index()], incidents.len(), "{inc:?}");
+    let full = Mutex::new(DoraState::new(settings()));
+    let first = fold_all(&full, &deploy_records);
+    assert_eq!(
+        first[Outcome::Accepted.index()],
+        DEPLOYS as u64,
+        "{first:?}"
+    );
+    let again = fold_all(&full, &deploy_records);
+    assert_eq!(
+        again[Outcome::Duplicate.index()],
+        DEPLOYS as u64,
+        "{again:?}"
+    );
+    let inc = fold_all(&full, &incident_records);
+    assert_eq!(
+        inc[Outcome::Accepted.index()],
+        incidents.len() as u64,
+        "{inc:?}"
+    );
+    let full = full.into_inner().unwrap();
     let report = full.report(NOW);
     assert_eq!(report.series.len(), SERVICES.len());
     eprintln!(
@@ -272,26 +308,26 @@ fn benches(c: &mut Criterion) {
     // First-time fold: a fresh, empty state per iteration (setup and drop untimed).
     g.bench_function("deploys", |b| {
         b.iter_batched(
-            || DoraState::new(settings()),
-            |mut state| {
-                for p in &deploys {
-                    let e = decode(Stream::Deploys, p, &Headers::NONE).unwrap();
-                    black_box(state.fold(&e, NOW));
-                }
+            || Mutex::new(DoraState::new(settings())),
+            |state| {
+                black_box(fold_dora_records(
+                    &state,
+                    &deploy_records,
+                    MAX_EVENT_BYTES,
+                    NOW,
+                    &counters,
+                ));
                 state
             },
             BatchSize::LargeInput,
         )
     });
     // Redelivery: every id is already in state with the same content.
+    let full = Mutex::new(full);
     g.bench_function("deploys_duplicate", |b| {
-        b.iter(|| {
-            for p in &deploys {
-                let e = decode(Stream::Deploys, p, &Headers::NONE).unwrap();
-                black_box(full.fold(&e, NOW));
-            }
-        })
+        b.iter(|| fold_dora_records(&full, &deploy_records, MAX_EVENT_BYTES, NOW, &counters))
     });
+    let full = full.into_inner().unwrap();
     g.finish();
 
     let mut g = c.benchmark_group("decode_only");

@@ -22,11 +22,12 @@ use crate::config::Config;
 use crate::domain::Millis;
 use crate::domain::dora::DoraState;
 use crate::http::{self, AdminState};
-use crate::ingest::consumer::{self as dora_consumer, DoraIngest};
+use crate::ingest::dora::{self, DoraIngest};
+use crate::ingest::outcome::Counters;
 use crate::ingest::progress::Progress;
-use crate::ingest::usage::{self, AdoptionShared, UsageIngest};
+use crate::ingest::shards::AdoptionShared;
+use crate::ingest::usage::{self, UsageIngest};
 use crate::telemetry::collector::{Sources, ValuepulseCollector};
-use crate::telemetry::counters::Counters;
 
 /// Wall-clock "now" in epoch milliseconds: the daemon's clock.
 pub fn system_clock() -> Millis {
@@ -54,13 +55,13 @@ pub async fn run(
     let clock: fn() -> Millis = system_clock;
     let progress = Arc::new(Progress::default());
     let counters = Arc::new(Counters::default());
-    let dora = Arc::new(Mutex::new(DoraState::new(config.dora_settings())));
+    let dora_state = Arc::new(Mutex::new(DoraState::new(config.dora_settings())));
     let adoption = Arc::new(AdoptionShared::new(config.adoption_settings()));
 
     let registry = Registry::new();
     registry
         .register(Box::new(ValuepulseCollector::new(Sources {
-            dora: dora.clone(),
+            dora: dora_state.clone(),
             counters: counters.clone(),
             progress: progress.clone(),
             adoption: adoption.clone(),
@@ -95,13 +96,13 @@ pub async fn run(
     let mut ingest: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
     let dora_ingest = DoraIngest {
         config: config.clone(),
-        state: dora,
+        state: dora_state,
         counters: counters.clone(),
         progress: progress.clone(),
         clock,
     };
     let token = ingest_stop.clone();
-    ingest.spawn_blocking(move || (dora_consumer::NAME, dora_ingest.run_blocking(token)));
+    ingest.spawn_blocking(move || (dora::NAME, dora_ingest.run_blocking(token)));
     let usage_ingest = UsageIngest {
         config: config.clone(),
         shared: adoption,

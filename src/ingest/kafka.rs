@@ -1,5 +1,6 @@
-//! rdkafka plumbing shared by every consumer: client properties and the
-//! context that turns librdkafka callbacks into logs and lag figures.
+//! rdkafka plumbing shared by every consumer: client properties, the
+//! context that turns librdkafka callbacks into logs and lag figures
+//! ([`ClientEvents`]), and batch polling.
 
 use std::sync::Arc;
 
@@ -37,15 +38,16 @@ pub fn consumer_config(config: &Config, group_id: Option<&str>) -> ClientConfig 
     c
 }
 
-/// Context of every valuepulse consumer.
-pub struct Context {
+/// Context of every valuepulse consumer: librdkafka's logs and errors
+/// become log lines, its statistics the high watermarks behind consumer lag.
+pub struct ClientEvents {
     /// Where lag figures from statistics go.
     pub progress: Arc<Progress>,
     /// Name of the loop, for logs.
     pub name: &'static str,
 }
 
-impl ClientContext for Context {
+impl ClientContext for ClientEvents {
     fn stats(&self, stats: Statistics) {
         for (topic, t) in &stats.topics {
             for (partition, p) in &t.partitions {
@@ -93,7 +95,7 @@ impl ClientContext for Context {
     }
 }
 
-impl ConsumerContext for Context {}
+impl ConsumerContext for ClientEvents {}
 
 /// Creates (without connecting) a consumer from the configured properties, so
 /// an unknown or malformed librdkafka property is a configuration error that

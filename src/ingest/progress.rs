@@ -12,6 +12,32 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::domain::Millis;
 
+/// One partition given to a loop, and its replay: positioned at `start`,
+/// replayed once it reaches `target`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    /// Topic name.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// First offset to read: the first record at or after the horizon.
+    pub start: i64,
+    /// High watermark captured at assignment: replay is done at this offset.
+    pub target: i64,
+}
+
+impl Assignment {
+    /// Messages to replay from `start` to `target`.
+    pub fn replay_len(&self) -> i64 {
+        (self.target - self.start).max(0)
+    }
+}
+
+/// Messages to replay over several assignments.
+pub fn replay_total(entries: &[Assignment]) -> i64 {
+    entries.iter().map(Assignment::replay_len).sum()
+}
+
 /// One assigned partition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PartitionProgress {
@@ -70,8 +96,8 @@ impl Progress {
     }
 
     /// Replaces the partitions of `topics` with a new assignment and clears
-    /// the loop's pending state. Entries are `(topic, partition, start, target)`.
-    pub fn assign(&self, name: &'static str, topics: &[&str], entries: &[(String, i32, i64, i64)]) {
+    /// the loop's pending state.
+    pub fn assign(&self, name: &'static str, topics: &[&str], entries: &[Assignment]) {
         self.lock()
             .partitions
             .retain(|(t, _), _| !topics.contains(&t.as_str()));
@@ -79,16 +105,16 @@ impl Progress {
     }
 
     /// Adds partitions to the assignment of `name` (incremental, cooperative
-    /// rebalancing) and clears its pending state. Entries as in [`Self::assign`].
-    pub fn add(&self, name: &'static str, entries: &[(String, i32, i64, i64)]) {
+    /// rebalancing) and clears its pending state.
+    pub fn add(&self, name: &'static str, entries: &[Assignment]) {
         let mut g = self.lock();
-        for (topic, partition, start, target) in entries {
+        for e in entries {
             g.partitions.insert(
-                (topic.clone(), *partition),
+                (e.topic.clone(), e.partition),
                 PartitionProgress {
-                    target: *target,
-                    position: *start,
-                    high: *target,
+                    target: e.target,
+                    position: e.start,
+                    high: e.target,
                 },
             );
         }
@@ -194,31 +220,4 @@ impl Progress {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ready_only_after_every_partition_reaches_its_target() {
-        let p = Progress::default();
-        p.set_pending("dora", "connecting to Kafka");
-        p.heartbeat("dora", 0);
-        assert!(p.readiness().unwrap_err().0.contains("connecting"));
-        p.assign(
-            "dora",
-            &["deploys"],
-            &[("deploys".into(), 0, 5, 10), ("deploys".into(), 1, 3, 3)],
-        );
-        assert!(p.readiness().unwrap_err().0.contains("5 messages left"));
-        p.advance_one("deploys", 0, 9);
-        assert!(p.readiness().is_err());
-        p.advance_one("deploys", 0, 10);
-        assert_eq!(p.readiness(), Ok(()));
-        // Stays ready while live traffic moves the high watermark.
-        p.set_high("deploys", 0, 50);
-        assert_eq!(p.readiness(), Ok(()));
-        assert_eq!(p.partitions()[0].1.lag(), 40);
-        // A new assignment starts a new replay.
-        p.set_pending("dora", "rebalancing");
-        assert!(p.readiness().is_err());
-    }
-}
+mod tests;

@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex};
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::{self, LabelPair, MetricFamily, MetricType};
 
-use super::counters::Counters;
 use super::names::{self, Kind, MetricDef};
 use crate::domain::adoption::Merger;
 use crate::domain::dora::{Attribution, DoraState, FirstShip};
@@ -14,8 +13,9 @@ use crate::domain::event::InvalidReason;
 use crate::domain::quantiles::Quantiles;
 use crate::domain::{DeployStatus, Millis, Outcome};
 use crate::ingest::Stream;
+use crate::ingest::outcome::Counters;
 use crate::ingest::progress::Progress;
-use crate::ingest::usage::{AdoptionShared, lock};
+use crate::ingest::shards::{AdoptionShared, lock};
 
 /// What the collector reads.
 #[derive(Clone)]

@@ -1,7 +1,7 @@
-//! Telemetry out: metric names, ingest counters, the scrape-time collector
-//! and log setup.
+//! Telemetry out: metric names, the scrape-time collector and log setup.
+//! It reads ingest's counters, progress and state; nothing in ingest or the
+//! domain imports it.
 
 pub mod collector;
-pub mod counters;
 pub mod logging;
 pub mod names;

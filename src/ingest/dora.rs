@@ -1,0 +1,234 @@
+//! The DORA consumer: every partition of the deploys and incidents topics,
+//! assigned to this process (no consumer group), positioned by time so that
+//! replaying the log rebuilds state, then folded in batches.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rdkafka::TopicPartitionList;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use tokio_util::sync::CancellationToken;
+
+use super::Stream;
+use super::decode::Headers;
+use super::fold::{DoraRecord, fold_dora_records};
+use super::kafka::{ClientEvents, consumer_config, poll_batch};
+use super::outcome::Counters;
+use super::progress::{Progress, replay_total};
+use super::replay::{self, OnError, ReplayError};
+use crate::config::Config;
+use crate::domain::Millis;
+use crate::domain::dora::DoraState;
+
+/// Name of this loop in logs, `/readyz` and `/livez`.
+pub const NAME: &str = "dora";
+
+/// How long one poll waits for a record; also the heartbeat period.
+const POLL: Duration = Duration::from_millis(100);
+/// First and largest wait between attempts to reach Kafka.
+const BACKOFF_MIN: Duration = Duration::from_millis(500);
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+
+/// Everything the DORA loop reads and writes.
+#[derive(Clone)]
+pub struct DoraIngest {
+    /// Validated configuration.
+    pub config: Arc<Config>,
+    /// State folded into.
+    pub state: Arc<Mutex<DoraState>>,
+    /// Outcome counters.
+    pub counters: Arc<Counters>,
+    /// Readiness and lag.
+    pub progress: Arc<Progress>,
+    /// Source of "now".
+    pub clock: fn() -> Millis,
+}
+
+/// Why setting up the assignment failed; logged and retried.
+#[derive(Debug, thiserror::Error)]
+enum SetupError {
+    #[error("cannot read metadata of topic {topic}: {source}")]
+    Metadata {
+        topic: String,
+        source: rdkafka::error::KafkaError,
+    },
+    #[error("topic {0} does not exist or has no partitions")]
+    NoTopic(String),
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
+    #[error("cannot assign partitions: {0}")]
+    Assign(rdkafka::error::KafkaError),
+}
+
+impl DoraIngest {
+    /// Runs the loop on the calling (blocking) thread until `cancel` fires.
+    /// Errors only when the consumer cannot be created at all (bad client
+    /// properties); an unreachable broker is retried for ever.
+    pub fn run_blocking(self, cancel: CancellationToken) -> anyhow::Result<()> {
+        let progress = self.progress.clone();
+        progress.set_pending(NAME, "connecting to Kafka");
+        progress.heartbeat(NAME, (self.clock)());
+        // librdkafka needs a group id to assign partitions, even though this
+        // consumer never joins the group nor commits.
+        let group = format!("{}-dora", self.config.kafka.group_id);
+        let consumer: BaseConsumer<ClientEvents> = consumer_config(&self.config, Some(&group))
+            .create_with_context(ClientEvents {
+                progress: progress.clone(),
+                name: NAME,
+            })?;
+        let topics = [
+            (self.config.topics.deploys.clone(), Stream::Deploys),
+            (self.config.topics.incidents.clone(), Stream::Incidents),
+        ];
+        let mut backoff = BACKOFF_MIN;
+        let mut attempt = 0u32;
+        loop {
+            if cancel.is_cancelled() {
+                return Ok(());
+            }
+            attempt += 1;
+            match self.assign(&consumer, &topics, &cancel) {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::warn!(attempt, retry_in = ?backoff, error = %e, "Kafka not ready for the DORA consumer; retrying.");
+                    progress.set_pending(NAME, e.to_string());
+                    if self.sleep(backoff, &cancel) {
+                        return Ok(());
+                    }
+                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                }
+            }
+        }
+        self.consume(&consumer, &topics, &cancel);
+        if let Err(e) = consumer.unassign() {
+            tracing::warn!(error = %e, "Could not unassign the DORA consumer.");
+        }
+        Ok(())
+    }
+
+    /// Sleeps in poll-sized steps, beating the heartbeat; true if cancelled.
+    fn sleep(&self, total: Duration, cancel: &CancellationToken) -> bool {
+        let mut left = total;
+        while !left.is_zero() {
+            if cancel.is_cancelled() {
+                return true;
+            }
+            self.progress.heartbeat(NAME, (self.clock)());
+            let step = left.min(POLL);
+            std::thread::sleep(step);
+            left -= step;
+        }
+        cancel.is_cancelled()
+    }
+
+    /// Finds every partition, positions each at the first offset whose
+    /// timestamp is at or after the retained horizon, captures the high
+    /// watermarks and assigns.
+    fn assign(
+        &self,
+        consumer: &BaseConsumer<ClientEvents>,
+        topics: &[(String, Stream)],
+        cancel: &CancellationToken,
+    ) -> Result<(), SetupError> {
+        let timeout = self.config.request_timeout();
+        let horizon = self.config.dora_settings().time.horizon((self.clock)());
+        let mut partitions: Vec<(String, i32)> = Vec::new();
+        for (topic, _) in topics {
+            let md = consumer
+                .fetch_metadata(Some(topic), timeout)
+                .map_err(|source| SetupError::Metadata {
+                    topic: topic.clone(),
+                    source,
+                })?;
+            let t = md.topics().iter().find(|t| t.name() == topic);
+            match t {
+                Some(t) if t.error().is_none() && !t.partitions().is_empty() => {
+                    partitions.extend(t.partitions().iter().map(|p| (topic.clone(), p.id())));
+                }
+                _ => return Err(SetupError::NoTopic(topic.clone())),
+            }
+        }
+        // Each lookup may take up to kafka.request_timeout: keep /livez
+        // green and give up early on shutdown.
+        let entries = replay::position_by_time(
+            consumer,
+            &partitions,
+            horizon,
+            timeout,
+            OnError::Fail,
+            || {
+                self.progress.heartbeat(NAME, (self.clock)());
+                !cancel.is_cancelled()
+            },
+        )?;
+        let mut tpl = TopicPartitionList::new();
+        for (topic, partition) in &partitions {
+            tpl.add_partition(topic, *partition);
+        }
+        replay::set_start_offsets(&mut tpl, &entries);
+        consumer.assign(&tpl).map_err(SetupError::Assign)?;
+        let names: Vec<&str> = topics.iter().map(|(t, _)| t.as_str()).collect();
+        self.progress.assign(NAME, &names, &entries);
+        tracing::info!(
+            partitions = entries.len(),
+            messages = replay_total(&entries),
+            horizon_ms = horizon,
+            "DORA consumer assigned; replaying history."
+        );
+        Ok(())
+    }
+
+    /// Polls, decodes and folds in batches until cancelled.
+    fn consume(
+        &self,
+        consumer: &BaseConsumer<ClientEvents>,
+        topics: &[(String, Stream)],
+        cancel: &CancellationToken,
+    ) {
+        let batch_size = self.config.ingest.batch_size;
+        let max_bytes = self.config.limits.max_event_bytes;
+        let mut was_ready = false;
+        while !cancel.is_cancelled() {
+            self.progress.heartbeat(NAME, (self.clock)());
+            let batch = poll_batch(
+                consumer,
+                batch_size,
+                POLL,
+                || 0,
+                |e| {
+                    tracing::warn!(error = %e, "Kafka consume error; continuing.");
+                },
+            );
+            if !batch.is_empty() {
+                let now = (self.clock)();
+                let records: Vec<DoraRecord<'_>> = batch
+                    .iter()
+                    .map(|(m, _)| {
+                        let topic = m.topic();
+                        DoraRecord {
+                            topic,
+                            stream: topics
+                                .iter()
+                                .find(|(t, _)| t == topic)
+                                .map_or(Stream::Deploys, |(_, s)| *s),
+                            partition: m.partition(),
+                            offset: m.offset(),
+                            payload: m.payload().unwrap_or_default(),
+                            headers: Headers::from_kafka(m.headers()),
+                        }
+                    })
+                    .collect();
+                for next in fold_dora_records(&self.state, &records, max_bytes, now, &self.counters)
+                {
+                    self.progress
+                        .advance_one(next.topic, next.partition, next.offset);
+                }
+            }
+            if !was_ready && self.progress.readiness().is_ok() {
+                was_ready = true;
+                tracing::info!("Replay complete; ready.");
+            }
+        }
+    }
+}

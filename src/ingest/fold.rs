@@ -1,0 +1,209 @@
+//! One batch of plain records folded into state, without Kafka: the steps
+//! each consumer loop takes per poll. The loops only turn Kafka messages
+//! into [`DoraRecord`]s and [`UsageRecord`]s and call these; the unit tests
+//! and the benches call them as they are.
+//!
+//! Both folds decode first, borrowing the payloads and outside any lock,
+//! then fold under as few locks as possible, emit one internal event per
+//! record ([`super::outcome`]), add the batch's counts to [`Counters`] once
+//! and return the next offset of each partition for progress (and, for
+//! usage, the offset store).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use super::Stream;
+use super::decode::{Headers, decode, decode_usage};
+use super::outcome::{self, BatchCounts, Counters, Position, Rejected};
+use super::shards::{AdoptionShared, lock};
+use crate::domain::adoption::hash_user;
+use crate::domain::dora::DoraState;
+use crate::domain::{Event, Millis, Outcome, Usage};
+
+/// A record of the deploys or incidents topic.
+#[derive(Debug, Clone, Copy)]
+pub struct DoraRecord<'a> {
+    /// Topic it came from, for logs and progress.
+    pub topic: &'a str,
+    /// Which stream that topic is: fixes the event type the record must hold.
+    pub stream: Stream,
+    /// Partition.
+    pub partition: i32,
+    /// Offset.
+    pub offset: i64,
+    /// Record value (empty for a null value).
+    pub payload: &'a [u8],
+    /// The headers the decoder reads (CloudEvents framing).
+    pub headers: Headers<'a>,
+}
+
+/// A record of the feature-usage topic (its topic is the same for all).
+#[derive(Debug, Clone, Copy)]
+pub struct UsageRecord<'a> {
+    /// Partition: selects the shard.
+    pub partition: i32,
+    /// Offset: checked against the shard's next offset.
+    pub offset: i64,
+    /// Rebalance generation when the record was polled: a record older than
+    /// its shard is left to the replay.
+    pub generation: u64,
+    /// Record value (empty for a null value).
+    pub payload: &'a [u8],
+}
+
+/// The next offset to read of one partition, after a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextOffset<'a> {
+    /// Topic.
+    pub topic: &'a str,
+    /// Partition.
+    pub partition: i32,
+    /// Offset after the last record of the partition that was handled.
+    pub offset: i64,
+}
+
+/// Refuses a payload larger than `limits.max_event_bytes` before it is
+/// decoded.
+fn check_size(payload: &[u8], max_bytes: usize) -> Result<(), Rejected> {
+    if payload.len() > max_bytes {
+        Err(Rejected::Oversized {
+            bytes: payload.len(),
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// Folds a batch of deploy and incident records into DORA state under one
+/// lock. Records larger than `max_bytes` are not decoded. Returns, per
+/// (topic, partition), the offset after its last record.
+pub fn fold_dora_records<'a>(
+    state: &Mutex<DoraState>,
+    records: &[DoraRecord<'a>],
+    max_bytes: usize,
+    now: Millis,
+    counters: &Counters,
+) -> Vec<NextOffset<'a>> {
+    let decoded: Vec<Result<Event<'a>, Rejected>> = records
+        .iter()
+        .map(|r| {
+            check_size(r.payload, max_bytes)?;
+            decode(r.stream, r.payload, &r.headers).map_err(Rejected::from)
+        })
+        .collect();
+    let mut fates: Vec<Result<Outcome, Rejected>> = Vec::with_capacity(records.len());
+    {
+        let mut state = lock(state);
+        for event in &decoded {
+            fates.push(match event {
+                Ok(e) => Ok(state.fold(e, now)),
+                Err(r) => Err(*r),
+            });
+        }
+    }
+    let mut counts = BatchCounts::default();
+    let mut next: HashMap<(&'a str, i32), i64> = HashMap::new();
+    for (r, fate) in records.iter().zip(fates) {
+        outcome::emit(
+            fate,
+            r.stream,
+            position(r.topic, r.partition, r.offset),
+            &mut counts,
+        );
+        let pos = next.entry((r.topic, r.partition)).or_default();
+        *pos = (*pos).max(r.offset + 1);
+    }
+    counters.add(&counts);
+    next.into_iter()
+        .map(|((topic, partition), offset)| NextOffset {
+            topic,
+            partition,
+            offset,
+        })
+        .collect()
+}
+
+/// Folds a batch of feature-usage records of `topic` into the shards of
+/// their partitions. Records arrive in runs per partition: each run takes
+/// its shard's lock and the feature table's lock once. A record of a
+/// partition not owned (revoked meanwhile) is skipped and not counted: its
+/// new owner replays it; so is a record polled before its shard was created
+/// (an older rebalance generation). A record before the shard's next offset
+/// is a duplicate. Returns each folded-into partition's next offset.
+pub fn fold_usage_records<'a>(
+    shared: &AdoptionShared,
+    topic: &'a str,
+    records: &[UsageRecord<'a>],
+    max_bytes: usize,
+    now: Millis,
+    counters: &Counters,
+) -> Vec<NextOffset<'a>> {
+    let decoded: Vec<Result<Usage<'a>, Rejected>> = records
+        .iter()
+        .map(|r| {
+            check_size(r.payload, max_bytes)?;
+            decode_usage(r.payload).map_err(Rejected::Invalid)
+        })
+        .collect();
+    let mut counts = BatchCounts::default();
+    let mut next: HashMap<i32, i64> = HashMap::new();
+    let shards = shared.shards();
+    let mut i = 0;
+    while i < records.len() {
+        let partition = records[i].partition;
+        let end = i + records[i..]
+            .iter()
+            .take_while(|r| r.partition == partition)
+            .count();
+        if let Some((_, shard)) = shards.iter().find(|(p, _)| *p == partition) {
+            let mut ps = lock(shard);
+            let mut features = lock(&shared.features);
+            for (r, d) in records[i..end].iter().zip(&decoded[i..end]) {
+                if r.generation < ps.generation {
+                    continue;
+                }
+                let fate = if r.offset < ps.next_offset {
+                    Ok(Outcome::Duplicate)
+                } else {
+                    ps.next_offset = r.offset + 1;
+                    match d {
+                        Ok(u) => {
+                            let id = features.intern(&u.feature);
+                            Ok(ps
+                                .shard
+                                .fold(&shared.settings, id, hash_user(&u.user), u.at, now))
+                        }
+                        Err(rejected) => Err(*rejected),
+                    }
+                };
+                outcome::emit(
+                    fate,
+                    Stream::FeatureUsage,
+                    position(topic, partition, r.offset),
+                    &mut counts,
+                );
+            }
+            next.insert(partition, ps.next_offset);
+        }
+        i = end;
+    }
+    counters.add(&counts);
+    next.into_iter()
+        .map(|(partition, offset)| NextOffset {
+            topic,
+            partition,
+            offset,
+        })
+        .collect()
+}
+
+fn position(topic: &str, partition: i32, offset: i64) -> Position<'_> {
+    Position {
+        topic,
+        partition,
+        offset,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,199 @@
+//! Both folds over hand-made batches: what each record becomes, what is
+//! counted, and the next offsets. Every expected figure is read off the
+//! records listed, not from the code.
+
+use std::sync::{Arc, Mutex};
+
+use super::*;
+use crate::config::Config;
+use crate::domain::adoption::Shard;
+use crate::domain::event::InvalidReason;
+use crate::ingest::shards::PartitionShard;
+
+/// 2027-01-15T08:00:00Z.
+const NOW: Millis = 1_800_000_000_000;
+/// Small enough that a padded payload is oversized.
+const MAX_BYTES: usize = 400;
+
+fn config() -> Config {
+    Config::load_with_env(None, Vec::<(String, String)>::new()).unwrap()
+}
+
+fn deploy(id: &str, environment: &str, finished_at: &str) -> String {
+    format!(
+        r#"{{"id":"{id}","service":"checkout","environment":"{environment}","status":"succeeded","finished_at":"{finished_at}"}}"#
+    )
+}
+
+fn usage(feature: &str, user: &str, at: &str) -> String {
+    format!(r#"{{"feature":"{feature}","user":"{user}","at":"{at}"}}"#)
+}
+
+fn counted(c: &Counters, stream: Stream) -> Vec<(Outcome, u64)> {
+    Outcome::ALL
+        .into_iter()
+        .map(|o| (o, c.events(stream, o)))
+        .filter(|(_, n)| *n > 0)
+        .collect()
+}
+
+fn sorted(mut v: Vec<NextOffset<'_>>) -> Vec<(&str, i32, i64)> {
+    v.sort_by_key(|n| (n.topic, n.partition));
+    v.into_iter()
+        .map(|n| (n.topic, n.partition, n.offset))
+        .collect()
+}
+
+fn dora_record<'a>(
+    topic: &'a str,
+    stream: Stream,
+    partition: i32,
+    offset: i64,
+    payload: &'a str,
+) -> DoraRecord<'a> {
+    DoraRecord {
+        topic,
+        stream,
+        partition,
+        offset,
+        payload: payload.as_bytes(),
+        headers: Headers::NONE,
+    }
+}
+
+fn usage_record(partition: i32, offset: i64, generation: u64, payload: &str) -> UsageRecord<'_> {
+    UsageRecord {
+        partition,
+        offset,
+        generation,
+        payload: payload.as_bytes(),
+    }
+}
+
+#[test]
+fn dora_batch_folds_under_one_lock_counts_each_outcome_and_returns_next_offsets() {
+    let c = config();
+    let state = Mutex::new(DoraState::new(c.dora_settings()));
+    let counters = Counters::default();
+    let hour_ago = "2027-01-15T07:00:00Z";
+    let d1 = deploy("d-1", "production", hour_ago);
+    let staging = deploy("d-2", "staging", hour_ago);
+    let late = deploy("d-3", "production", "2026-12-01T08:00:00Z");
+    let big = format!(r#"{{"pad":"{}"}}"#, "x".repeat(MAX_BYTES));
+    let opened =
+        r#"{"id":"i-1","service":"checkout","status":"opened","opened_at":"2027-01-15T07:30:00Z"}"#;
+    let future =
+        r#"{"id":"i-2","service":"checkout","status":"opened","opened_at":"2027-01-15T09:00:00Z"}"#;
+    let pipeline = r#"{"specversion":"1.0","id":"p-1","source":"/ci","type":"dev.cdevents.pipelinerun.finished.0.2.0","data":{}}"#;
+    let structured = Headers {
+        content_type: Some(b"application/cloudevents+json"),
+        ..Headers::NONE
+    };
+    let rec = dora_record;
+    let (dep, inc) = (Stream::Deploys, Stream::Incidents);
+    let records = [
+        rec("deploys", dep, 0, 10, &d1),        // accepted
+        rec("deploys", dep, 0, 11, &d1),        // identical redelivery: duplicate
+        rec("deploys", dep, 1, 3, &staging),    // untracked environment: ignored
+        rec("deploys", dep, 1, 4, "{not json"), // invalid (malformed_json)
+        rec("deploys", dep, 0, 12, &big),       // oversized, never decoded
+        rec("incidents", inc, 0, 7, opened),    // accepted
+        DoraRecord {
+            headers: structured,
+            ..rec("deploys", dep, 1, 5, pipeline) // unsupported CDEvents type
+        },
+        rec("deploys", dep, 0, 13, &late),   // 45 days old: late
+        rec("incidents", inc, 0, 8, future), // an hour ahead: future
+    ];
+    let next = fold_dora_records(&state, &records, MAX_BYTES, NOW, &counters);
+
+    assert_eq!(
+        sorted(next),
+        vec![("deploys", 0, 14), ("deploys", 1, 6), ("incidents", 0, 9)]
+    );
+    assert_eq!(
+        counted(&counters, dep),
+        vec![
+            (Outcome::Accepted, 1),
+            (Outcome::Duplicate, 1),
+            (Outcome::Invalid, 1),
+            (Outcome::Late, 1),
+            (Outcome::Oversized, 1),
+            (Outcome::Ignored, 1),
+            (Outcome::Unsupported, 1),
+        ]
+    );
+    assert_eq!(counters.invalid(dep, InvalidReason::MalformedJson), 1);
+    assert_eq!(
+        counted(&counters, inc),
+        vec![(Outcome::Accepted, 1), (Outcome::Future, 1)]
+    );
+    assert!(counted(&counters, Stream::FeatureUsage).is_empty());
+    assert_eq!(lock(&state).deploy_count(), 1);
+}
+
+#[test]
+fn usage_batch_guards_offsets_and_generations_and_skips_unowned_partitions() {
+    let c = config();
+    let shared = AdoptionShared::new(c.adoption_settings());
+    lock(&shared.shards).insert(
+        0,
+        Arc::new(Mutex::new(PartitionShard {
+            shard: Shard::new(),
+            next_offset: 100,
+            generation: 2,
+        })),
+    );
+    let counters = Counters::default();
+    let hour_ago = "2027-01-15T07:00:00Z";
+    let a = usage("f-a", "u-1", hour_ago);
+    let b = usage("f-b", "u-2", hour_ago);
+    let late = usage("f-c", "u-3", "2026-12-01T08:00:00Z");
+    let big = usage("f-d", &"u".repeat(MAX_BYTES), hour_ago);
+    let rec = usage_record;
+    let records = [
+        rec(0, 100, 2, &a),     // accepted
+        rec(0, 101, 2, &b),     // accepted
+        rec(1, 50, 2, &a),      // partition not owned: skipped, not counted
+        rec(0, 101, 2, &b),     // at an offset already folded: duplicate
+        rec(0, 102, 1, &a),     // polled before the shard existed: skipped
+        rec(0, 102, 2, "{bad"), // invalid (malformed_json)
+        rec(0, 103, 2, &big),   // oversized
+        rec(0, 104, 2, &late),  // 45 days old: late
+        rec(0, 99, 2, "{bad"),  // already folded offset: duplicate, not invalid
+    ];
+    let next = fold_usage_records(
+        &shared,
+        "feature-usage",
+        &records,
+        MAX_BYTES,
+        NOW,
+        &counters,
+    );
+
+    assert_eq!(sorted(next), vec![("feature-usage", 0, 105)]);
+    assert_eq!(
+        counted(&counters, Stream::FeatureUsage),
+        vec![
+            (Outcome::Accepted, 2),
+            (Outcome::Duplicate, 2),
+            (Outcome::Invalid, 1),
+            (Outcome::Late, 1),
+            (Outcome::Oversized, 1),
+        ]
+    );
+    assert_eq!(
+        counters.invalid(Stream::FeatureUsage, InvalidReason::MalformedJson),
+        1
+    );
+    let features = lock(&shared.features);
+    let shards = shared.shards();
+    let ps = lock(&shards[0].1);
+    assert_eq!(ps.next_offset, 105);
+    let newest = ps
+        .shard
+        .bucket(*ps.shard.bucket_starts().last().unwrap())
+        .unwrap();
+    assert_eq!(newest.events(features.get("f-a").unwrap()), 1);
+    assert_eq!(newest.events(features.get("f-b").unwrap()), 1);
+}

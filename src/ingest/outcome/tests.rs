@@ -1,0 +1,52 @@
+//! Each fate is counted under its one outcome (invalid records by reason
+//! too), per stream, and batches add up in the shared counters.
+
+use super::*;
+
+const AT: Position<'static> = Position {
+    topic: "deploys",
+    partition: 0,
+    offset: 0,
+};
+
+#[test]
+fn each_fate_counts_once_under_its_outcome_and_batches_add_up() {
+    let fates = [
+        Ok(Outcome::Accepted),
+        Ok(Outcome::Updated),
+        Ok(Outcome::Ignored),
+        Ok(Outcome::Duplicate),
+        Ok(Outcome::Late),
+        Ok(Outcome::Future),
+        Err(Rejected::Invalid(InvalidReason::BadStatus)),
+        Err(Rejected::Oversized { bytes: 2_000_000 }),
+        Err(Rejected::Unsupported),
+    ];
+    let mut batch = BatchCounts::default();
+    for fate in fates {
+        emit(fate, Stream::Incidents, AT, &mut batch);
+    }
+    let counters = Counters::default();
+    counters.add(&batch);
+    counters.add(&batch);
+    for o in Outcome::ALL {
+        assert_eq!(counters.events(Stream::Incidents, o), 2, "{o:?}");
+        assert_eq!(counters.events(Stream::Deploys, o), 0, "{o:?}");
+    }
+    for r in InvalidReason::ALL {
+        let want = if r == InvalidReason::BadStatus { 2 } else { 0 };
+        assert_eq!(counters.invalid(Stream::Incidents, r), want, "{r:?}");
+    }
+}
+
+#[test]
+fn decode_errors_map_to_rejections() {
+    assert_eq!(
+        Rejected::from(DecodeError::Invalid(InvalidReason::WrongType)),
+        Rejected::Invalid(InvalidReason::WrongType)
+    );
+    assert_eq!(
+        Rejected::from(DecodeError::Unsupported),
+        Rejected::Unsupported
+    );
+}

@@ -1,0 +1,127 @@
+//! Replay positioning: where each assigned partition starts so that
+//! replaying the log rebuilds state, and where its replay ends.
+//!
+//! A partition starts at the first offset whose timestamp is at or after
+//! the horizon (`now − longest window − grace`, from `offsets_for_times`),
+//! never before its low watermark; when no record is that recent it starts
+//! at the end. Its replay target is the high watermark captured now. Both
+//! consumer loops position partitions here: the DORA loop before `assign`,
+//! the usage loop inside the rebalance callback (the offsets go into the
+//! assignment itself, never a seek after it).
+
+use std::time::Duration;
+
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::error::KafkaError;
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::progress::Assignment;
+use crate::domain::Millis;
+
+/// What positioning does when the broker cannot answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnError {
+    /// Return the error: the caller retries (the DORA loop, with backoff).
+    Fail,
+    /// Go on with less: without offsets by time every partition replays
+    /// from its low watermark (slower, never wrong: older records are
+    /// dropped as late); without watermarks a partition counts as `(0, 0)`,
+    /// so readiness waits for its start offset only. Each is logged. For the
+    /// usage rebalance callback, which cannot retry.
+    Degrade,
+}
+
+/// Why positioning failed (only with [`OnError::Fail`], or when stopped).
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// `offsets_for_times` failed.
+    #[error("cannot look up offsets by time: {0}")]
+    OffsetsForTimes(KafkaError),
+    /// A watermark lookup failed.
+    #[error("cannot read the high watermark of {topic}[{partition}]: {source}")]
+    Watermarks {
+        /// Topic.
+        topic: String,
+        /// Partition.
+        partition: i32,
+        /// The client's error.
+        source: KafkaError,
+    },
+    /// `before_each` asked to stop (shutdown).
+    #[error("shutting down")]
+    Cancelled,
+}
+
+/// Positions each `(topic, partition)` for replay from `horizon`. Each
+/// lookup may take up to `timeout`; `before_each` runs before each
+/// partition's watermark lookup (to beat a heartbeat) and stops positioning
+/// when it returns false.
+pub fn position_by_time<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    partitions: &[(String, i32)],
+    horizon: Millis,
+    timeout: Duration,
+    on_error: OnError,
+    mut before_each: impl FnMut() -> bool,
+) -> Result<Vec<Assignment>, ReplayError> {
+    let mut query = TopicPartitionList::new();
+    for (topic, partition) in partitions {
+        query
+            .add_partition_offset(topic, *partition, Offset::Offset(horizon))
+            .expect("offset is valid");
+    }
+    let found = match consumer.offsets_for_times(query, timeout) {
+        Ok(found) => Some(found),
+        Err(e) if on_error == OnError::Fail => return Err(ReplayError::OffsetsForTimes(e)),
+        Err(e) => {
+            tracing::warn!(error = %e, "Cannot look up offsets by time; replaying from the beginning.");
+            None
+        }
+    };
+    let mut entries = Vec::with_capacity(partitions.len());
+    for (topic, partition) in partitions {
+        if !before_each() {
+            return Err(ReplayError::Cancelled);
+        }
+        let partition = *partition;
+        let (low, high) = match consumer.fetch_watermarks(topic, partition, timeout) {
+            Ok(w) => w,
+            Err(source) if on_error == OnError::Fail => {
+                return Err(ReplayError::Watermarks {
+                    topic: topic.clone(),
+                    partition,
+                    source,
+                });
+            }
+            Err(err) => {
+                tracing::warn!(topic, partition, error = %err, "Cannot read the high watermark; readiness waits for the start offset only.");
+                (0, 0)
+            }
+        };
+        let by_time = found
+            .as_ref()
+            .and_then(|f| f.find_partition(topic, partition))
+            .map(|p| p.offset());
+        let start = match by_time {
+            Some(Offset::Offset(o)) => o.max(low),
+            // No record at or after the horizon: start at the end.
+            Some(_) => high,
+            None => low,
+        };
+        entries.push(Assignment {
+            topic: topic.clone(),
+            partition,
+            start,
+            target: high,
+        });
+    }
+    Ok(entries)
+}
+
+/// Sets the start offset of each assigned partition in `tpl`.
+pub fn set_start_offsets(tpl: &mut TopicPartitionList, entries: &[Assignment]) {
+    for e in entries {
+        tpl.set_partition_offset(&e.topic, e.partition, Offset::Offset(e.start))
+            .expect("partition is in the list");
+    }
+}

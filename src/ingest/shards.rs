@@ -1,0 +1,57 @@
+//! The adoption state of this process: one shard per owned feature-usage
+//! partition, with the guards that keep a partition's records folded once,
+//! and the feature names interned once for all partitions. Written by the
+//! usage loop (folding, rebalances), read by the collector at scrape time.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::domain::adoption::{AdoptionSettings, Features, Shard};
+
+/// One partition's state and its guards.
+#[derive(Default)]
+pub struct PartitionShard {
+    /// Usage aggregates of the partition.
+    pub shard: Shard,
+    /// Next offset to fold; an earlier record was folded already.
+    pub next_offset: i64,
+    /// Rebalance generation that created this shard: a record polled before
+    /// it (still in a batch when the partition was revoked and assigned
+    /// again) belongs to the old assignment and is left to the replay.
+    pub generation: u64,
+}
+
+/// Adoption state of this process, shared by the consumer and the collector.
+pub struct AdoptionShared {
+    /// Buckets, windows, caps.
+    pub settings: AdoptionSettings,
+    /// Feature names, interned once for all partitions.
+    pub features: Mutex<Features>,
+    /// Owned partition → its shard.
+    pub shards: Mutex<BTreeMap<i32, Arc<Mutex<PartitionShard>>>>,
+}
+
+/// Locks a mutex, recovering from poisoning (state stays usable: every
+/// mutation is a single fold).
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl AdoptionShared {
+    /// Empty state.
+    pub fn new(settings: AdoptionSettings) -> Self {
+        Self {
+            features: Mutex::new(Features::new(settings.max_features)),
+            settings,
+            shards: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// The shards currently owned, cloned out so no map lock is held.
+    pub fn shards(&self) -> Vec<(i32, Arc<Mutex<PartitionShard>>)> {
+        lock(&self.shards)
+            .iter()
+            .map(|(p, s)| (*p, s.clone()))
+            .collect()
+    }
+}
