@@ -30,15 +30,13 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
+use super::record::{Record, SECOND_MS, Topic, rfc3339, second_floor};
 use super::rng::Rng;
 use super::usage::{CATALOGUE, Usage};
 use crate::domain::Millis;
 use crate::domain::time::DAY_MS;
 use crate::emit::{CdSpec, Format, encode};
-use crate::ingest::Stream;
 
 /// CloudEvents/CDEvents `source` of the demo's CDEvents.
 pub const CDEVENTS_SOURCE: &str = "/valuepulse/demo";
@@ -50,7 +48,6 @@ const CDEVENTS_SHARE: f64 = 0.6;
 /// `pipelinerun.finished` CDEvent on the deploys topic (`unsupported`).
 const PIPELINE_RUN_SHARE: f64 = 0.25;
 
-pub(super) const SECOND_MS: Millis = 1_000;
 const MINUTE_MS: Millis = 60 * SECOND_MS;
 const HOUR_MS: Millis = 60 * MINUTE_MS;
 
@@ -63,45 +60,6 @@ const HISTORY_MARGIN: Millis = 2 * HOUR_MS;
 /// A deploy from a pipeline that sends local dates: the one invalid record of
 /// the backfill, so `valuepulse_events_invalid_total` has something to show.
 pub const INVALID_DEPLOY: &str = r#"{"id":"d-legacy-7","service":"checkout","team":"payments","status":"succeeded","finished_at":"25/11/2026 10:04"}"#;
-
-/// The topic a record goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Topic {
-    /// Deploy events.
-    Deploys,
-    /// Incident events.
-    Incidents,
-    /// Feature-usage events.
-    FeatureUsage,
-}
-
-/// One message to publish.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Record {
-    /// When it is published in the story: its event time, or for an update
-    /// (a deploy later marked `rolled_back`) the time of the update.
-    pub at: Millis,
-    /// Destination topic.
-    pub topic: Topic,
-    /// Message key, as the contract asks: the service for deploys and
-    /// incidents, the user id for feature usage.
-    pub key: String,
-    /// Native v1 JSON, or a CDEvent in a CloudEvent (see `headers`).
-    pub payload: String,
-    /// Record headers: `content-type` and the `ce_*` attributes of a
-    /// CloudEvent; empty for native v1.
-    pub headers: Vec<(String, String)>,
-}
-
-#[cfg(test)]
-impl Record {
-    /// The headers as the decoder reads them.
-    pub fn decoder_headers(&self) -> crate::ingest::decode::Headers<'_> {
-        crate::ingest::decode::Headers::from_pairs(
-            self.headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes())),
-        )
-    }
-}
 
 /// One service's habits: how often it ships, how old its changes are when
 /// they reach production, how often a change goes wrong and how long
@@ -180,20 +138,6 @@ pub const PROFILES: [Profile; 5] = [
         features: &["magic-links", "push-2fa"],
     },
 ];
-
-/// RFC 3339 in UTC, to the second (the sub-second part is dropped, which
-/// keeps payloads readable and never reorders two times).
-pub fn rfc3339(ms: Millis) -> String {
-    OffsetDateTime::from_unix_timestamp(ms.div_euclid(SECOND_MS))
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .expect("demo event times are within weeks of now, far inside time's range")
-}
-
-/// `ms` rounded down to the second: the time a payload says.
-pub(super) fn second_floor(ms: Millis) -> Millis {
-    ms.div_euclid(SECOND_MS) * SECOND_MS
-}
 
 /// Whether an event is part of the history or happens live: live follow-ups
 /// come seconds, not minutes or hours, after their deploy so that they show
@@ -467,11 +411,7 @@ impl Generator {
     /// Queues an event, written in a wire format drawn for it: native v1,
     /// or a CDEvent in a structured or binary-mode CloudEvent.
     fn schedule(&mut self, at: Millis, topic: Topic, s: usize, payload: &Value) {
-        let stream = match topic {
-            Topic::Deploys => Stream::Deploys,
-            Topic::Incidents => Stream::Incidents,
-            Topic::FeatureUsage => Stream::FeatureUsage,
-        };
+        let stream = topic.stream();
         let cdevents = topic != Topic::FeatureUsage && self.wire_rng.chance(CDEVENTS_SHARE);
         let format = match (cdevents, self.wire_rng.chance(0.5)) {
             (false, _) => Format::Native,
@@ -749,5 +689,4 @@ impl Generator {
 }
 
 #[cfg(test)]
-#[path = "generator_tests.rs"]
 mod tests;

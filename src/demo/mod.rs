@@ -26,6 +26,7 @@
 //! generator, then the daemon, then the broker.
 
 mod generator;
+mod record;
 mod rng;
 mod usage;
 
@@ -43,7 +44,8 @@ use tokio::sync::oneshot;
 use crate::app;
 use crate::config::Config;
 use crate::ingest::progress::Progress;
-use generator::{Generator, Record, Topic};
+use generator::Generator;
+use record::{Record, Topic};
 
 /// Seed of the demo's story: the same history every run, chosen so that the
 /// five services land in different tiers (see the generator's tests).
@@ -330,17 +332,4 @@ fn mock_cluster() -> anyhow::Result<MockCluster<'static, DefaultProducerContext>
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn banner_names_the_urls_and_replaces_an_unspecified_host() {
-        let b = banner("0.0.0.0:9464".parse().unwrap());
-        assert!(b.contains("http://127.0.0.1:9464/metrics"));
-        assert!(b.contains("http://127.0.0.1:9464/readyz"));
-        assert!(b.contains("grep valuepulse_change_failure_ratio"));
-        assert!(b.contains("grep valuepulse_feature_time_to_first_use_seconds"));
-        let b = banner("127.0.0.1:19465".parse().unwrap());
-        assert!(b.contains("http://127.0.0.1:19465/metrics"));
-    }
-}
+mod tests;

@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::generator::{Record, SECOND_MS, Topic, rfc3339};
+use super::record::{Record, SECOND_MS, Topic, rfc3339};
 use super::rng::Rng;
 use crate::domain::Millis;
 use crate::domain::time::DAY_MS;

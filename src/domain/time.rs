@@ -85,42 +85,4 @@ impl TimePolicy {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const NOW: Millis = 1_800_000_000_000;
-
-    #[test]
-    fn window_includes_its_left_edge_and_excludes_one_ms_before() {
-        let w = Window::new("7d", 7 * DAY_MS);
-        assert!(w.contains(NOW - 7 * DAY_MS, NOW));
-        assert!(!w.contains(NOW - 7 * DAY_MS - 1, NOW));
-        assert!(w.contains(NOW, NOW));
-    }
-
-    #[test]
-    fn window_counts_tolerated_future_events_as_now() {
-        let w = Window::new("1d", DAY_MS);
-        assert!(w.contains(NOW + 60_000, NOW));
-    }
-
-    #[test]
-    fn time_policy_edges_are_inclusive_of_the_horizon_and_the_skew() {
-        let p = TimePolicy {
-            longest: 30 * DAY_MS,
-            grace: 3_600_000,
-            max_clock_skew: 300_000,
-        };
-        let h = NOW - 30 * DAY_MS - 3_600_000;
-        assert_eq!(p.horizon(NOW), h);
-        assert_eq!(p.check(h, NOW), TimeCheck::InRange);
-        assert_eq!(p.check(h - 1, NOW), TimeCheck::Late);
-        assert_eq!(p.check(NOW + 300_000, NOW), TimeCheck::InRange);
-        assert_eq!(p.check(NOW + 300_001, NOW), TimeCheck::Future);
-    }
-
-    #[test]
-    fn window_days_is_fractional() {
-        assert_eq!(Window::new("12h", DAY_MS / 2).days(), 0.5);
-    }
-}
+mod tests;

@@ -13,14 +13,6 @@ use crate::ingest::decode::{DecodeError, decode};
 /// A fixed "now" (2027-01-15T08:00:00Z), so failures are reproducible.
 const NOW: Millis = 1_800_000_000_000;
 
-fn stream(topic: Topic) -> Stream {
-    match topic {
-        Topic::Deploys => Stream::Deploys,
-        Topic::Incidents => Stream::Incidents,
-        Topic::FeatureUsage => Stream::FeatureUsage,
-    }
-}
-
 /// Live usage is published every this long in the tests (as in the demo).
 const USAGE_EVERY: Duration = Duration::from_millis(200);
 
@@ -83,7 +75,7 @@ fn every_event_decodes_and_keeps_the_contract_and_the_time_limits() {
                 r.at <= *published,
                 "seed {seed}: scheduled after publication: {r:?}"
             );
-            let event = match decode(stream(r.topic), r.payload.as_bytes(), &r.decoder_headers()) {
+            let event = match decode(r.topic.stream(), r.payload.as_bytes(), &r.decoder_headers()) {
                 Ok(e) => e,
                 Err(DecodeError::Unsupported) => {
                     assert!(r.payload.contains("dev.cdevents.pipelinerun.finished"));
@@ -170,7 +162,7 @@ fn the_backfill_tells_the_whole_story() {
         if i > 0 && backfill[i - 1] == *r {
             duplicates += 1;
         }
-        match decode(stream(r.topic), r.payload.as_bytes(), &r.decoder_headers()) {
+        match decode(r.topic.stream(), r.payload.as_bytes(), &r.decoder_headers()) {
             Ok(Event::Deploy(d)) => {
                 statuses.insert(d.status);
                 staging += usize::from(d.environment == "staging");
@@ -212,7 +204,7 @@ fn the_backfill_gives_every_service_data_and_different_tiers() {
     let config = Config::load_with_env(None, Vec::<(String, String)>::new()).unwrap();
     let mut state = DoraState::new(config.dora_settings());
     for r in Generator::new(crate::demo::SEED).backfill(NOW) {
-        if let Ok(e) = decode(stream(r.topic), r.payload.as_bytes(), &r.decoder_headers()) {
+        if let Ok(e) = decode(r.topic.stream(), r.payload.as_bytes(), &r.decoder_headers()) {
             state.fold(&e, NOW);
         }
     }
@@ -309,7 +301,7 @@ fn the_backfill_gives_every_adoption_metric_data() {
     let mut features = Features::new(settings.max_features);
     let mut shards: Vec<Shard> = (0..4).map(|_| Shard::new()).collect();
     for r in Generator::new(crate::demo::SEED).backfill(NOW) {
-        match decode(stream(r.topic), r.payload.as_bytes(), &r.decoder_headers()) {
+        match decode(r.topic.stream(), r.payload.as_bytes(), &r.decoder_headers()) {
             Ok(Event::Usage(u)) => {
                 let hash = hash_user(&u.user);
                 let id = features.intern(&u.feature);
@@ -450,7 +442,7 @@ fn live_usage_flows_and_launched_features_are_used_within_seconds() {
             next_tick = now + g.pause().as_millis() as Millis;
         }
         for r in &records {
-            let event = decode(stream(r.topic), r.payload.as_bytes(), &r.decoder_headers());
+            let event = decode(r.topic.stream(), r.payload.as_bytes(), &r.decoder_headers());
             if event == Err(DecodeError::Unsupported) {
                 continue;
             }
@@ -546,7 +538,7 @@ fn the_backfill_mixes_native_and_cdevents_and_has_unattributed_incidents() {
             let ty = context["type"].as_str().unwrap();
             types.insert(ty.rsplitn(4, '.').nth(3).unwrap().to_owned());
         }
-        match decode(stream(r.topic), r.payload.as_bytes(), &r.decoder_headers()) {
+        match decode(r.topic.stream(), r.payload.as_bytes(), &r.decoder_headers()) {
             Ok(Event::Incident(i)) => {
                 if i.caused_by_deploy.is_none() && i.artifact.is_none() {
                     unattributed.insert(i.id.to_string());

@@ -1,0 +1,75 @@
+//! One message the demo publishes, and the clock helpers its payloads use:
+//! shared by the deploy/incident generator and the usage generator.
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::domain::Millis;
+use crate::ingest::Stream;
+
+/// One second in milliseconds.
+pub const SECOND_MS: Millis = 1_000;
+
+/// The topic a record goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topic {
+    /// Deploy events.
+    Deploys,
+    /// Incident events.
+    Incidents,
+    /// Feature-usage events.
+    FeatureUsage,
+}
+
+/// One message to publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// When it is published in the story: its event time, or for an update
+    /// (a deploy later marked `rolled_back`) the time of the update.
+    pub at: Millis,
+    /// Destination topic.
+    pub topic: Topic,
+    /// Message key, as the contract asks: the service for deploys and
+    /// incidents, the user id for feature usage.
+    pub key: String,
+    /// Native v1 JSON, or a CDEvent in a CloudEvent (see `headers`).
+    pub payload: String,
+    /// Record headers: `content-type` and the `ce_*` attributes of a
+    /// CloudEvent; empty for native v1.
+    pub headers: Vec<(String, String)>,
+}
+
+#[cfg(test)]
+impl Record {
+    /// The headers as the decoder reads them.
+    pub fn decoder_headers(&self) -> crate::ingest::decode::Headers<'_> {
+        crate::ingest::decode::Headers::from_pairs(
+            self.headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes())),
+        )
+    }
+}
+
+impl Topic {
+    /// The stream the daemon reads this topic as.
+    pub fn stream(self) -> Stream {
+        match self {
+            Topic::Deploys => Stream::Deploys,
+            Topic::Incidents => Stream::Incidents,
+            Topic::FeatureUsage => Stream::FeatureUsage,
+        }
+    }
+}
+
+/// RFC 3339 in UTC, to the second (the sub-second part is dropped, which
+/// keeps payloads readable and never reorders two times).
+pub fn rfc3339(ms: Millis) -> String {
+    OffsetDateTime::from_unix_timestamp(ms.div_euclid(SECOND_MS))
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .expect("demo event times are within weeks of now, far inside time's range")
+}
+
+/// `ms` rounded down to the second: the time a payload says.
+pub fn second_floor(ms: Millis) -> Millis {
+    ms.div_euclid(SECOND_MS) * SECOND_MS
+}
