@@ -11,6 +11,11 @@
 //! memory tables, the cap state's memory and RSS, and a median-of-3 scrape
 //! timing at 24 and 72 buckets extrapolated linearly to 720.
 
+#![allow(
+    clippy::print_stderr,
+    reason = "setup figures go to stderr, outside criterion's timing"
+)]
+
 use std::cell::{Cell, OnceCell};
 use std::hint::black_box;
 use std::sync::{Arc, Mutex};

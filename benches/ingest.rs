@@ -8,6 +8,11 @@
 //! Every payload is generated up front from a fixed seed, relative to a fixed
 //! `NOW`, so runs are comparable. Single-threaded: elements/s is per core.
 
+#![allow(
+    clippy::print_stderr,
+    reason = "setup figures go to stderr, outside criterion's timing"
+)]
+
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::hint::black_box;
 use std::sync::Mutex;

@@ -17,7 +17,6 @@
 //! | [`app`] | task wiring and ordered shutdown |
 //! | [`demo`] | embedded broker + generator + daemon for a first look |
 //! | [`emit`] | `valuepulse emit`: publish one validated event (native or CDEvents) |
-#![forbid(unsafe_code)]
 
 pub mod app;
 pub mod config;

@@ -1,5 +1,11 @@
 //! `valuepulse`: parse the command line, load config, set up logging, run.
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "the CLI answers on stdout and reports errors on stderr"
+)]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -19,6 +19,11 @@
 //! Across replicas, the scrapes are combined exactly as the recording rules
 //! in `deploy/prometheus/adoption.rules.yml` do ([`Aggregate::of`]).
 
+#![allow(
+    clippy::print_stdout,
+    reason = "the tests print the figures they compare"
+)]
+
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};

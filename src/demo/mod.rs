@@ -156,7 +156,13 @@ async fn generate(bootstrap: &str, addr: SocketAddr, progress: &Progress) -> any
         published_ms = (started.elapsed() - generated).as_millis() as u64,
         "Published 30 days of history; now one deploy every 1-2 s and a few hundred usage events a second."
     );
-    println!("{}", banner(addr));
+    #[allow(
+        clippy::print_stdout,
+        reason = "the demo greets its user on the terminal"
+    )]
+    {
+        println!("{}", banner(addr));
+    }
     let mut usage_clock = tokio::time::interval(USAGE_EVERY);
     usage_clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let next_deploy = tokio::time::sleep(generator.pause());

@@ -1,6 +1,11 @@
 //! Feature-adoption tests. Figures of the hand-checked dataset were worked out
 //! on paper from the events listed, not from the code under test.
 
+#![allow(
+    clippy::print_stdout,
+    reason = "the sketch-error tests print their figures"
+)]
+
 use std::fmt::Write as _;
 use std::time::Instant;
 
