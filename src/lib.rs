@@ -1,22 +1,66 @@
-//! valuepulse: real-time DORA metrics from Kafka, served to Prometheus.
+//! valuepulse: real-time DORA metrics and feature adoption from Kafka,
+//! served to Prometheus.
 //!
-//! Data flows one way:
+//! Read this first. `main.rs` only parses the command line, loads
+//! [`config`], sets up logging and calls [`app::run`] with a shutdown
+//! future; everything else is this library.
+//!
+//! # How data flows
+//!
+//! Two paths in, one path out, all one way:
 //!
 //! ```text
-//! Kafka ──► ingest (rdkafka consumers, batches) ──► decode (borrowed serde, validate)
-//!       ──► domain state (pure, clock injected) ──► telemetry (collector at scrape) ──► http
+//! deploys, incidents ─► ingest::dora     every partition, assigned; replay::position_by_time
+//!                       ─► fold::fold_dora_records ─► decode (native v1 | CDEvents)
+//!                       ─► domain::dora::DoraState     exact event lists, one lock per batch
+//!
+//! feature-usage      ─► ingest::usage    consumer group; rebalance: replay::position_by_time
+//!                       ─► fold::fold_usage_records ─► decode::decode_usage
+//!                       ─► ingest::shards  one domain::adoption::Shard per owned partition
+//!
+//! every record       ─► ingest::outcome  one internal event: counted per batch, logged
+//!
+//! scrape             ─► telemetry::collector  DoraState::report, adoption Merger,
+//!                       outcome Counters, progress ─► http /metrics
 //! ```
+//!
+//! On (re)assignment a partition is replayed from `now − longest window −
+//! grace`, so state survives restarts without a store; [`ingest::progress`]
+//! tracks the replay and gates `/readyz`. A scrape computes every figure
+//! from state at that instant; nothing updates a metric per event.
+//!
+//! # Modules
 //!
 //! | module | job |
 //! |---|---|
-//! | [`config`] | typed, layered, validated configuration |
-//! | [`domain`] | events, windows, DORA maths and tiers: pure, no I/O |
-//! | [`ingest`] | Kafka consumers, replay positioning, readiness, decoding |
-//! | [`telemetry`] | metric names, counters, the scrape-time collector, logs |
-//! | [`http`] | `/metrics`, `/livez`, `/readyz` |
-//! | [`app`] | task wiring and ordered shutdown |
-//! | [`demo`] | embedded broker + generator + daemon for a first look |
+//! | [`config`] | typed, layered configuration (defaults → file → env), validated once |
+//! | [`domain`] | events, windows, label caps, DORA state and report, adoption sketches, quantiles, tiers: pure, clock passed in |
+//! | [`ingest`] | the two Kafka consumer loops, replay positioning, readiness, the decode seam, batch folds and record outcomes |
+//! | [`telemetry`] | metric names and help texts, the scrape-time collector, log setup |
+//! | [`http`] | the admin server: `/metrics`, `/livez`, `/readyz` |
+//! | [`app`] | task wiring, cancellation and ordered shutdown |
 //! | [`emit`] | `valuepulse emit`: publish one validated event (native or CDEvents) |
+//! | [`demo`] | `valuepulse demo`: embedded broker, event generator and the daemon |
+//!
+//! # Rules of the house
+//!
+//! - **Dependencies point one way.** [`domain`] imports no I/O crate (no
+//!   tokio, rdkafka, prometheus or HTTP) and reads no clock: callers pass
+//!   `now`. [`ingest`] feeds the domain and never imports [`telemetry`];
+//!   [`telemetry`] only reads ingest's counters, progress and state.
+//!   Module graphs are trees: a child may use its parent's types, nothing
+//!   dispatches back into the file that dispatches to it.
+//! - **Unit tests** of a module live in a child module declared
+//!   `#[cfg(test)] mod tests;` whose file is `tests.rs` in the module's own
+//!   directory: `domain/time.rs` → `domain/time/tests.rs`,
+//!   `domain/dora/mod.rs` → `domain/dora/tests.rs` (with submodules in
+//!   `domain/dora/tests/` when one file is not enough). No `#[path]`, no
+//!   inline test bodies. Integration tests in `tests/` run against a real
+//!   Kafka broker.
+//! - **Benches call the daemon's code** (the batch folds in
+//!   [`ingest::fold`]), never a copy of it.
+//! - **Lints** are set in `Cargo.toml` (`unsafe_code` forbidden,
+//!   `missing_docs`, a short clippy list); CI denies warnings.
 
 pub mod app;
 pub mod config;

@@ -5,12 +5,12 @@
 //! 1. an embedded Kafka-protocol broker (librdkafka's mock cluster) with the
 //!    `deploys`, `incidents` and `feature-usage` topics;
 //! 2. the daemon itself ([`app::run`]), pointed at that broker;
-//! 3. a [`generator`] that publishes about 30 days of history for five
+//! 3. a generator (`generator.rs`) that publishes about 30 days of history for five
 //!    services, then a new deploy every second or two, with the occasional
 //!    failure, rollback and incident, so `/metrics` moves while you watch.
 //!    About 60 % of deploy and incident events are CDEvents (structured and
 //!    Kafka binary CloudEvents, spec v0.4 and v0.5), and some incidents name
-//!    no cause at all. Some deploys ship features, and the product's [`usage`] model publishes
+//!    no cause at all. Some deploys ship features, and the product's usage model (`usage.rs`) publishes
 //!    feature-usage events keyed by user id: about 65 000 over the 30 days
 //!    (3 000 users, a dozen features of different popularity, adoption that
 //!    grows after shipping, two shipped features nobody uses), then a few

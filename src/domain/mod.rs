@@ -1,6 +1,8 @@
-//! The pure core: domain events, event-time windows, label interning, the DORA
-//! maths and the tier bands. Nothing here performs I/O or reads a clock: callers
-//! pass `now`, so every figure can be checked by a unit test with a fixed time.
+//! The pure core: domain events, event-time windows, label interning, DORA
+//! state and its report (with incident attribution), feature-adoption shards
+//! and their scrape-time merge, quantiles and the tier bands. Nothing here
+//! performs I/O or reads a clock: callers pass `now`, so every figure can be
+//! checked by a unit test with a fixed time.
 
 pub mod adoption;
 pub mod dora;

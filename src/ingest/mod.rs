@@ -1,6 +1,19 @@
 //! Kafka in: the two consumer loops, replay positioning, readiness, the
 //! decode seam, and the fold of each batch into state with its outcomes
 //! counted and logged.
+//!
+//! | module | job |
+//! |---|---|
+//! | [`dora`] | the DORA loop: assigns every partition of deploys and incidents |
+//! | [`usage`] | the feature-usage loop: consumer group, rebalance callback |
+//! | [`replay`] | where an assigned partition starts and ends its replay |
+//! | [`kafka`] | client properties, the logging context, batch polling |
+//! | [`fold`] | one batch of plain records folded into state (no Kafka) |
+//! | [`decode`] | the seam from wire formats (native v1, CDEvents) to domain events |
+//! | [`outcome`] | one internal event per record: counted and logged |
+//! | [`shards`] | this process's adoption state, one shard per owned partition |
+//! | [`progress`] | replay progress, readiness and heartbeats |
+//! | [`Stream`] | which topic a record came from |
 
 pub mod decode;
 pub mod dora;

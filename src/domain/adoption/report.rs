@@ -294,7 +294,7 @@ impl Merger {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AdoptionReport<'a> {
     /// One entry per feature with at least one usage event in the longest
-    /// window ([`OTHER`](super::labels::OTHER) included), sorted by name.
+    /// window ([`OTHER`](crate::domain::labels::OTHER) included), sorted by name.
     pub features: Vec<FeatureReport<'a>>,
     /// Distinct users over all features, per window (aligned with
     /// [`AdoptionSettings::windows`]).
@@ -309,7 +309,7 @@ pub struct AdoptionReport<'a> {
     /// have a first use, per window; `None` without samples. Nearest-rank
     /// quantiles as for DORA.
     pub feedback_cycle: Vec<Option<Quantiles>>,
-    /// Events folded into [`OTHER`](super::labels::OTHER) (= [`Features::overflow`]).
+    /// Events folded into [`OTHER`](crate::domain::labels::OTHER) (= [`Features::overflow`]).
     pub overflow: u64,
     /// Every shipped feature, sorted by name.
     pub shipped_features: Vec<ShippedFeature<'a>>,
@@ -318,7 +318,7 @@ pub struct AdoptionReport<'a> {
 /// Usage figures of one feature.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeatureReport<'a> {
-    /// Feature name (or [`OTHER`](super::labels::OTHER)).
+    /// Feature name (or [`OTHER`](crate::domain::labels::OTHER)).
     pub feature: &'a str,
     /// Service of the feature's first ship, when known.
     pub service: Option<&'a str>,

@@ -7,7 +7,7 @@
 //! earlier deploy into a change failure in every window that holds it: the set
 //! of failed deploys, the incident links (strict and loose, see
 //! [`attribution`]) and the recovery of each failure are derived when the
-//! report is built ([`report`]), never stored.
+//! report is built (`report.rs`), never stored.
 //!
 //! This file holds the settings, the retained records and their folding and
 //! pruning, and the first shipping of each feature (which adoption reads).

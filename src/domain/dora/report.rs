@@ -249,7 +249,7 @@ pub struct SeriesReport<'s> {
     pub team: &'s str,
     /// `environment` label.
     pub environment: &'s str,
-    /// Figures per window, aligned with [`DoraSettings::windows`].
+    /// Figures per window, aligned with [`DoraSettings::windows`](super::DoraSettings::windows).
     pub windows: Vec<WindowFigures>,
     /// Whether any deploy (of any status) falls in the longest window: deploy
     /// counts are exported (zeros included) only then.
