@@ -11,6 +11,7 @@
 #      PrometheusRule's groups checked with promtool;
 #   6. the Helm chart deploy/helm/valuepulse: its copies of the rules,
 #      dashboards and config are fresh (deploy/helm/sync-chart-files.sh),
+#      values.schema.json rejects a misspelt key;
 #      `helm lint --strict` and `helm template` with the default values,
 #      values-ha.yaml, and everything switched on (monitoring, a created
 #      Secret); each render validated as in 3 and 5, and compared with the
@@ -183,6 +184,12 @@ helm_args() {
       ;;
   esac
 }
+# values.schema.json rejects unknown keys: a misspelt value must fail.
+if "$HELM" lint --strict --quiet "$chart" --set serviceMonitr.enabled=true >"$WORK/helm.log" 2>&1; then
+  fail "helm lint accepts a misspelt value (serviceMonitr): values.schema.json must reject unknown keys"
+else
+  say "  ok    helm: a misspelt value (serviceMonitr) fails helm lint"
+fi
 oldest=${K8S_VERSIONS%% *}
 for name in default ha all; do
   helm_args "$name"
