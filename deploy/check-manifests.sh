@@ -176,6 +176,7 @@ helm_args() {
     default) ARGS=() AGAINST=$WORK/overlay-single.yaml ;;
     ha) ARGS=(-f "$chart/values-ha.yaml") AGAINST=$WORK/overlay-ha.yaml ;;
     all)
+      # shellcheck disable=SC2054 # the commas belong to --set
       ARGS=(-f "$chart/values-ha.yaml"
         --set serviceMonitor.enabled=true,prometheusRule.enabled=true,dashboards.enabled=true
         --set secret.create=true

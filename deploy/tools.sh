@@ -18,6 +18,7 @@
 # Needs go and python3 with venv; a missing one is an error naming its
 # Debian package. Exit code (install) or return code: 0 ready, 2 cannot install.
 
+# shellcheck disable=SC2034 # KUSTOMIZE, HELM, ...: set for the scripts that source this file
 KUSTOMIZE_VERSION=v5.8.1           # v5.8.2+ needs a newer Go than 1.26
 HELM_VERSION=v3.22.0               # its go.mod needs Go 1.26
 KUBERNETES_VALIDATE_VERSION=1.37.0 # bundles schemas 1.25 .. 1.37
