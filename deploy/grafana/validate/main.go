@@ -83,11 +83,18 @@ func check(path string, raw []byte, uids map[string]string) []string {
 	var problems []string
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 
-	var d dashboard.Dashboard
-	// The decoder keeps going after an error, so the rules below still see
-	// every field it could decode: their problems are reported too.
-	for _, e := range schemaErrors(d.UnmarshalJSONStrict(raw)) {
+	var strict dashboard.Dashboard
+	for _, e := range schemaErrors(strict.UnmarshalJSONStrict(raw)) {
 		bad("schema: %s", e)
+	}
+	// The rules read a second, lenient decode with the same types: the
+	// strict one reports errors but loses every panel (in SDK v0.0.22,
+	// PanelOrRowPanel.UnmarshalJSONStrict returns its empty error list as a
+	// non-nil error before it stores the panel).
+	var d dashboard.Dashboard
+	if err := json.Unmarshal(raw, &d); err != nil {
+		bad("decode: %v", err)
+		return problems
 	}
 	problems = append(problems, strictFieldConfigs(raw)...)
 
@@ -141,7 +148,11 @@ func check(path string, raw []byte, uids map[string]string) []string {
 	}
 
 	// panels
-	for _, p := range panels(d.Panels) {
+	all := panels(d.Panels)
+	if len(all) == 0 {
+		bad("no panels")
+	}
+	for _, p := range all {
 		title := deref(p.Title)
 		if deref(p.Description) == "" {
 			bad("panel %q has no description", title)
