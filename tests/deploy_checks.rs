@@ -1,6 +1,8 @@
 //! The deployment artefacts stay true: rules parse and pass their promtool
-//! unit tests, manifests render and validate, and every PromQL expression in
-//! rules and dashboards names only metrics a live daemon really exports.
+//! unit tests, manifests (kustomize and Helm) render and validate, dashboards
+//! decode strictly as Grafana's schema describes them, and every PromQL
+//! expression in rules and dashboards names only metrics a live daemon
+//! really exports.
 
 mod common;
 
@@ -38,6 +40,11 @@ fn prometheus_rules_parse_and_pass_their_promtool_tests() {
 #[test]
 fn kubernetes_manifests_render_validate_and_lint_clean() {
     run("bash", &["deploy/check-manifests.sh"]);
+}
+
+#[test]
+fn grafana_dashboards_decode_strictly_with_the_grafana_sdk_and_follow_the_dashboard_rules() {
+    run("bash", &["deploy/grafana/validate.sh"]);
 }
 
 #[test]

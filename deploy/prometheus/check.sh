@@ -5,16 +5,23 @@
 #   bash deploy/prometheus/check.sh
 #
 # Runs every step even after a failure, then exits 1 if any step failed
-# (2 if a required tool is missing). Needs promtool (Debian package
-# `prometheus`) and python3; kubectl or kustomize is used when present.
+# (2 if a required tool is missing: nothing is skipped). Needs promtool
+# (Debian package `prometheus`; deploy/test.sh installs it) and python3;
+# kustomize and a Python with PyYAML come pinned from deploy/tools.sh (the
+# cache deploy/check-manifests.sh uses), installed on first use with go and
+# pip.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
 need() {
   command -v "$1" >/dev/null 2>&1 || { echo "check.sh: $1 not found: $2" >&2; exit 2; }
 }
-need promtool "install Debian's prometheus package: apt-get install prometheus"
-need python3 "install python3"
+need promtool "install Debian's prometheus package (apt-get install prometheus), or run deploy/test.sh, which installs it"
+need python3 "install Python 3 (apt-get install python3 python3-venv)"
+# shellcheck source=deploy/tools.sh
+source deploy/tools.sh
+tools_kustomize || { echo "check.sh: kustomize is needed and could not be installed (see above)" >&2; exit 2; }
+tools_venv || { echo "check.sh: a Python with PyYAML is needed and could not be installed (see above)" >&2; exit 2; }
 
 failed=()
 step() {
@@ -83,13 +90,9 @@ step "alert conventions (labels, annotations, runbooks, test cases)" alert_conve
 step "PrometheusRule is a fresh render of the rule files" deploy/prometheus/make-prometheusrule.sh --check
 
 # The rendered spec.groups must equal the rule files' groups, read by a real
-# YAML parser. PyYAML is optional: without it this step is skipped.
+# YAML parser (PyYAML, from the tools venv).
 prometheusrule_semantics() {
-  if ! python3 -c 'import yaml' 2>/dev/null; then
-    echo "skipped: python3 has no PyYAML"
-    return 0
-  fi
-  python3 - <<'EOF'
+  "$VENV_PY" - <<'EOF'
 import sys, yaml
 pr = yaml.safe_load(open("deploy/kubernetes/monitoring/prometheusrule.yaml"))
 groups = []
@@ -109,14 +112,7 @@ step "dashboards lint" python3 deploy/grafana/lint.py
 
 kustomize_build() {
   local out
-  if command -v kustomize >/dev/null 2>&1; then
-    out="$(kustomize build deploy/kubernetes/monitoring)" || return 1
-  elif command -v kubectl >/dev/null 2>&1; then
-    out="$(kubectl kustomize deploy/kubernetes/monitoring)" || return 1
-  else
-    echo "skipped: neither kustomize nor kubectl found"
-    return 0
-  fi
+  out="$("$KUSTOMIZE" build deploy/kubernetes/monitoring)" || return 1
   local ok=0 kind
   for kind in ServiceMonitor PrometheusRule ConfigMap; do
     grep -q "^kind: $kind$" <<<"$out" || { echo "check.sh: kustomize output has no $kind" >&2; ok=1; }

@@ -1,0 +1,97 @@
+{{/*
+Names and labels shared by every template.
+*/}}
+
+{{/* The chart name, or nameOverride. */}}
+{{- define "valuepulse.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Object names: fullnameOverride, else the release name when it already
+contains the chart name (`helm install valuepulse ...` gives "valuepulse",
+the names of the kustomize manifests), else RELEASE-valuepulse.
+*/}}
+{{- define "valuepulse.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Selector labels: stable for the life of a release. */}}
+{{- define "valuepulse.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "valuepulse.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* Labels on every object. */}}
+{{- define "valuepulse.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "valuepulse.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | trunc 63 | trimSuffix "-" | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: valuepulse
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Labels of the daemon's own objects (Deployment, Service, ...). */}}
+{{- define "valuepulse.workloadLabels" -}}
+{{ include "valuepulse.labels" . }}
+app.kubernetes.io/component: metrics-exporter
+{{- end }}
+
+{{/* Labels of the monitoring objects (ServiceMonitor, PrometheusRule, dashboards). */}}
+{{- define "valuepulse.monitoringLabels" -}}
+{{ include "valuepulse.labels" . }}
+app.kubernetes.io/component: monitoring
+{{- end }}
+
+{{- define "valuepulse.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "valuepulse.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "valuepulse.image" -}}
+{{- $tag := .Values.image.tag | default .Chart.AppVersion }}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository $tag }}
+{{- end }}
+{{- end }}
+
+{{/*
+The valuepulse.toml the pod reads: .Values.config when set, else the chart's
+copy of deploy/kubernetes/base/valuepulse.toml (files/valuepulse.toml).
+*/}}
+{{- define "valuepulse.config" -}}
+{{- if .Values.config }}
+{{- .Values.config }}
+{{- else }}
+{{- .Files.Get "files/valuepulse.toml" }}
+{{- end }}
+{{- end }}
+
+{{/*
+The Secret mounted at /etc/valuepulse/kafka: the one the chart creates, else
+secret.existingSecret; empty when neither (no mount).
+*/}}
+{{- define "valuepulse.secretName" -}}
+{{- if .Values.secret.create }}
+{{- printf "%s-kafka" (include "valuepulse.fullname" .) }}
+{{- else }}
+{{- .Values.secret.existingSecret }}
+{{- end }}
+{{- end }}
