@@ -352,6 +352,18 @@ impl Config {
         parse_duration("kafka.request_timeout", &self.kafka.request_timeout).expect("validated")
     }
 
+    /// The state budget, `limits.max_state_bytes`. (Until the config key
+    /// lands: 1 GiB.)
+    pub fn max_state_bytes(&self) -> usize {
+        1 << 30
+    }
+
+    /// How often the report snapshot is refreshed while scraped,
+    /// `report.interval`. (Until the config key lands: 1 s.)
+    pub fn report_interval(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+
     /// Shutdown deadline for the consumers.
     pub fn close_timeout(&self) -> Duration {
         parse_duration("ingest.close_timeout", &self.ingest.close_timeout).expect("validated")
@@ -389,9 +401,6 @@ impl Config {
         AdoptionSettings {
             windows: dora.windows,
             time: dora.time,
-            bucket: millis(
-                parse_duration("adoption.bucket", &self.adoption.bucket).expect("validated"),
-            ),
             max_features: self.limits.max_features,
             min_users: self.adoption.min_users,
         }

@@ -182,11 +182,14 @@ pub enum Outcome {
     /// A well-formed event of a type valuepulse does not use (e.g. another
     /// CDEvents type).
     Unsupported,
+    /// A valid usage event refused because state reached
+    /// `limits.max_state_bytes`.
+    OverBudget,
 }
 
 impl Outcome {
     /// Every outcome, in export order.
-    pub const ALL: [Outcome; 9] = [
+    pub const ALL: [Outcome; 10] = [
         Outcome::Accepted,
         Outcome::Updated,
         Outcome::Duplicate,
@@ -196,6 +199,7 @@ impl Outcome {
         Outcome::Oversized,
         Outcome::Ignored,
         Outcome::Unsupported,
+        Outcome::OverBudget,
     ];
 
     /// The label value.
@@ -210,6 +214,7 @@ impl Outcome {
             Outcome::Oversized => "oversized",
             Outcome::Ignored => "ignored",
             Outcome::Unsupported => "unsupported",
+            Outcome::OverBudget => "over_budget",
         }
     }
 

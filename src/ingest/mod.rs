@@ -12,9 +12,11 @@
 //! | [`decode`] | the seam from wire formats (native v1, CDEvents) to domain events |
 //! | [`outcome`] | one internal event per record: counted and logged |
 //! | [`shards`] | this process's adoption state, one shard per owned partition |
+//! | [`budget`] | what state weighs, and what happens near `limits.max_state_bytes` |
 //! | [`progress`] | replay progress, readiness and heartbeats |
 //! | [`Stream`] | which topic a record came from |
 
+pub mod budget;
 pub mod decode;
 pub mod dora;
 pub mod fold;

@@ -36,6 +36,8 @@ pub const NAME: &str = "usage";
 const POLL: Duration = Duration::from_millis(100);
 /// How often shards drop buckets that left the horizon.
 const PRUNE_EVERY_MS: Millis = 60_000;
+/// How often the adoption state is measured against the budget.
+const MEASURE_EVERY_MS: Millis = 1_000;
 
 /// Consumer context: logs and lag like every consumer, plus the rebalance
 /// handling that positions new partitions by time.
@@ -214,6 +216,7 @@ impl UsageIngest {
         consumer.subscribe(&[&self.config.topics.feature_usage])?;
         let batch_size = self.config.ingest.batch_size;
         let mut last_prune = (self.clock)();
+        let mut last_measure = Millis::MIN;
         while !cancel.is_cancelled() {
             let now = (self.clock)();
             self.progress.heartbeat(NAME, now);
@@ -234,6 +237,10 @@ impl UsageIngest {
                     lock(&shard).shard.prune(&self.shared.settings, now);
                 }
                 last_prune = now;
+            }
+            if now.saturating_sub(last_measure) >= MEASURE_EVERY_MS {
+                self.shared.measure();
+                last_measure = now;
             }
         }
         consumer.unsubscribe();

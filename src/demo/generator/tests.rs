@@ -3,7 +3,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use super::*;
 use crate::config::Config;
 use crate::demo::usage::{CATALOGUE, USERS};
-use crate::domain::adoption::{Features, Merger, Shard, hash_user};
+use crate::domain::adoption::{Features, ReportBuilder, Shard, hash_user};
 use crate::domain::dora::DoraState;
 use crate::domain::tier::{Tier, TierMetric};
 use crate::domain::{DeployStatus, Event, IncidentStatus};
@@ -315,13 +315,14 @@ fn the_backfill_gives_every_adoption_metric_data() {
         }
     }
     let ships = dora.first_ships();
-    let mut merger = Merger::new(&settings, &ships, &features, NOW);
+    let mut builder = ReportBuilder::new(&settings, &ships, &features, NOW);
     for shard in &shards {
-        for start in shard.bucket_starts() {
-            merger.add(start, shard.bucket(start).unwrap());
+        builder.add_active(shard.active());
+        for id in shard.feature_ids() {
+            builder.add_feature(id, shard.feature(id).unwrap());
         }
     }
-    let report = merger.finish(&features, &ships);
+    let report = builder.finish(&features, &ships);
 
     // 1d: saml-sso (never used), one-click-checkout, semantic-search;
     // 7d: + typo-tolerance, apple-pay; 30d: + passkeys, similar-items,

@@ -15,6 +15,7 @@
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::mem::size_of;
 
 use super::event::{Deploy, DeployStatus, Event, Incident, IncidentStatus, Outcome};
 use super::labels::{LabelId, Labels};
@@ -96,7 +97,7 @@ struct Key {
 }
 
 /// One retained deploy.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct DeployRecord {
     /// Content hash, to tell an identical redelivery from an update.
     fingerprint: u64,
@@ -118,7 +119,7 @@ struct DeployRecord {
 }
 
 /// One change listed by a retained deploy.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct ChangeRecord {
     /// Commit id, when the producer gave one: the key that makes a change
     /// count once per service and environment.
@@ -128,7 +129,7 @@ struct ChangeRecord {
 }
 
 /// One retained incident event (the opening or the resolution).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct IncidentSide {
     fingerprint: u64,
     key: Key,
@@ -146,14 +147,14 @@ struct IncidentSide {
 }
 
 /// Both events of one incident id.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct IncidentRecord {
     opened: Option<IncidentSide>,
     resolved: Option<IncidentSide>,
 }
 
 /// DORA state of this process.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct DoraState {
     settings: DoraSettings,
     services: Labels,
@@ -373,6 +374,55 @@ impl DoraState {
     pub fn deploy_count(&self) -> usize {
         self.deploys.len()
     }
+
+    /// Approximate heap bytes held, by component: records (with their text,
+    /// change ids and features) and the map slots that hold them.
+    pub fn heap_bytes(&self) -> DoraBytes {
+        let text = |t: &Option<Box<str>>| t.as_ref().map_or(0, |t| t.len());
+        let slot = |size: usize| size + 1;
+        let deploys = self.deploys.capacity() * slot(size_of::<(Box<str>, DeployRecord)>())
+            + self
+                .deploys
+                .iter()
+                .map(|(id, d)| {
+                    id.len()
+                        + d.service.len()
+                        + text(&d.rollback_of)
+                        + text(&d.artifact)
+                        + d.changes.len() * size_of::<ChangeRecord>()
+                        + d.changes.iter().map(|c| text(&c.id)).sum::<usize>()
+                        + d.features.len() * size_of::<Box<str>>()
+                        + d.features.iter().map(|f| f.len()).sum::<usize>()
+                })
+                .sum::<usize>();
+        let side = |s: &Option<IncidentSide>| {
+            s.as_ref().map_or(0, |s| {
+                s.service.len() + text(&s.caused_by_deploy) + text(&s.artifact)
+            })
+        };
+        let incidents = self.incidents.capacity() * slot(size_of::<(Box<str>, IncidentRecord)>())
+            + self
+                .incidents
+                .iter()
+                .map(|(id, r)| id.len() + side(&r.opened) + side(&r.resolved))
+                .sum::<usize>();
+        DoraBytes {
+            deploys,
+            incidents,
+            labels: self.services.heap_bytes() + self.teams.heap_bytes(),
+        }
+    }
+}
+
+/// Heap bytes of DORA state, by component.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DoraBytes {
+    /// Deploy records, their change ids and features.
+    pub deploys: usize,
+    /// Incident records.
+    pub incidents: usize,
+    /// The service and team label tables.
+    pub labels: usize,
 }
 
 #[cfg(test)]
