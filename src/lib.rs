@@ -17,6 +17,7 @@
 //! | [`app`] | task wiring and ordered shutdown |
 //! | [`demo`] | embedded broker + generator + daemon for a first look |
 //! | [`emit`] | `valuepulse emit`: publish one validated event (native or CDEvents) |
+//! | [`loadgen`] | `valuepulse loadgen`: publish a seeded benchmark dataset fast |
 #![forbid(unsafe_code)]
 
 pub mod app;
@@ -26,4 +27,5 @@ pub mod domain;
 pub mod emit;
 pub mod http;
 pub mod ingest;
+pub mod loadgen;
 pub mod telemetry;
