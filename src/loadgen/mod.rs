@@ -24,7 +24,7 @@
 //! Missing topics are created with the admin client: usage with
 //! `--partitions`, deploys with 3 and incidents with 1, retention
 //! `--days` + 7 days. Progress goes to stderr once a second; the closing
-//! summary line (`loadgen: summary events=… bytes=… seconds=…
+//! summary line (`loadgen: summary events=… usage=… bytes=… usage_bytes=… seconds=…
 //! events_per_s=…`) counts what the broker acknowledged.
 
 pub mod dataset;
@@ -170,6 +170,8 @@ pub struct Summary {
     pub other: u64,
     /// Payload bytes acknowledged (all topics).
     pub bytes: u64,
+    /// Of those, usage payload bytes.
+    pub usage_bytes: u64,
     /// From the first send to the last acknowledgement.
     pub seconds: f64,
 }
@@ -187,6 +189,7 @@ struct Acks {
     usage: AtomicU64,
     other: AtomicU64,
     bytes: AtomicU64,
+    usage_bytes: AtomicU64,
     failed: AtomicU64,
     first_error: Mutex<Option<String>>,
 }
@@ -207,8 +210,12 @@ impl ProducerContext for Acks {
             Ok(m) => {
                 let n = m.payload_len() as u64;
                 self.bytes.fetch_add(n, Ordering::Relaxed);
-                let c = if usage == 1 { &self.usage } else { &self.other };
-                c.fetch_add(1, Ordering::Relaxed);
+                if usage == 1 {
+                    self.usage.fetch_add(1, Ordering::Relaxed);
+                    self.usage_bytes.fetch_add(n, Ordering::Relaxed);
+                } else {
+                    self.other.fetch_add(1, Ordering::Relaxed);
+                }
             }
             Err((e, _)) => {
                 self.failed.fetch_add(1, Ordering::Relaxed);
@@ -311,6 +318,7 @@ pub fn run(args: &LoadgenArgs) -> Result<Summary, LoadgenError> {
         usage: acks.usage.load(Ordering::Relaxed),
         other: acks.other.load(Ordering::Relaxed),
         bytes: acks.bytes.load(Ordering::Relaxed),
+        usage_bytes: acks.usage_bytes.load(Ordering::Relaxed),
         seconds: started.elapsed().as_secs_f64(),
     };
     eprintln!(
@@ -322,10 +330,11 @@ pub fn run(args: &LoadgenArgs) -> Result<Summary, LoadgenError> {
         summary.events_per_second() / 1e3
     );
     eprintln!(
-        "loadgen: summary events={} usage={} bytes={} seconds={:.3} events_per_s={:.0}",
+        "loadgen: summary events={} usage={} bytes={} usage_bytes={} seconds={:.3} events_per_s={:.0}",
         summary.usage + summary.other,
         summary.usage,
         summary.bytes,
+        summary.usage_bytes,
         summary.seconds,
         summary.events_per_second()
     );
@@ -477,7 +486,7 @@ fn history(
     };
     while let Some(at) = data.next_usage(&mut key, &mut payload) {
         send(producer, &args.usage_topic, &key, &payload, at, true)?;
-        if data.written() % 4096 == 0 {
+        if data.written().is_multiple_of(4096) {
             progress.tick(producer.context(), Some(args.events));
         }
     }
