@@ -1,7 +1,8 @@
 //! A do-nothing Kafka consumer on valuepulse's own librdkafka (the
 //! `rdkafka` crate version of Cargo.lock), for `benches/e2e.sh`: it reads
-//! every partition of a topic from the beginning to its end, only counting
-//! records, and prints `READ <count>`. It is the ceiling for valuepulse's
+//! every partition of a topic from the beginning to the high watermark taken
+//! at start (as valuepulse's readiness does), only counting records, and
+//! prints `READ <count>`. It is the ceiling for valuepulse's
 //! replay with the very same client library and default settings (kcat
 //! from Debian links an older librdkafka).
 //!
@@ -43,12 +44,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .filter(|&n| n > 0)
         .ok_or("the topic has no partitions")?;
     let mut tpl = TopicPartitionList::new();
+    let mut total = 0;
     for p in 0..partitions {
         tpl.add_partition_offset(topic, p as i32, Offset::Beginning)?;
+        let (low, high) = consumer.fetch_watermarks(topic, p as i32, Duration::from_secs(10))?;
+        total += (high - low) as u64;
     }
     consumer.assign(&tpl)?;
+    // Stops at the watermarks; end-of-partition events are the fallback
+    // (they wait for one more fetch, up to fetch.wait.max.ms).
     let (mut count, mut at_end) = (0u64, 0usize);
-    while at_end < partitions {
+    while count < total && at_end < partitions {
         match consumer.poll(Duration::from_millis(500)) {
             Some(Ok(_)) => count += 1,
             Some(Err(KafkaError::PartitionEOF(_))) => at_end += 1,

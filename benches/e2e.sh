@@ -16,7 +16,7 @@
 # Kafka's ConsumerPerformance (Java, do-nothing), a Kafka Streams application
 # (benches/peers/kafka-streams) and a Python confluent-kafka consumer
 # (benches/peers/python_agg.py) doing the same aggregation. The driver is
-# benches/e2e.py (see its docstring for how each figure is measured).
+# benches/e2e.py (its docstring says how each figure is measured).
 #
 # Needs: cargo, Java 17+, Maven (Kafka jars, the Streams app), kcat
 # (apt-get install kcat), python3 with venv. confluent-kafka and
