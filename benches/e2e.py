@@ -62,6 +62,7 @@ import subprocess
 import sys
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the checkout
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2e_contenders import (CONTENDERS, DEPLOYS_TOPIC, INCIDENTS_TOPIC, LABELS,  # noqa: E402
                             ROOT, USAGE_TOPIC, Bench)
