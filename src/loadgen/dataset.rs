@@ -535,5 +535,4 @@ pub fn write_rfc3339(out: &mut Vec<u8>, ms: Millis) {
 }
 
 #[cfg(test)]
-#[path = "dataset_tests.rs"]
 mod tests;

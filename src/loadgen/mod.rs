@@ -27,6 +27,12 @@
 //! summary line (`loadgen: summary events=… usage=… bytes=… usage_bytes=… seconds=…
 //! events_per_s=…`) counts what the broker acknowledged.
 
+#![allow(
+    clippy::print_stderr,
+    clippy::print_stdout,
+    reason = "a command-line tool: progress and the summary go to stderr, live markers to stdout"
+)]
+
 pub mod dataset;
 pub mod zipf;
 

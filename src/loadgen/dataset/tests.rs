@@ -229,7 +229,8 @@ fn zero_counts_are_refused_with_the_flag_name() {
 
 #[test]
 fn the_daemons_decoder_accepts_every_generated_event() {
-    use crate::ingest::decode::{Headers, Stream, decode};
+    use crate::ingest::Stream;
+    use crate::ingest::decode::{Headers, decode};
     let mut d = Dataset::new(spec(Order::Shuffled)).unwrap();
     for r in d.small_records() {
         let stream = if r.is_deploy {
