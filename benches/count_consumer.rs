@@ -9,6 +9,12 @@
 //! Usage: `count_consumer BROKERS TOPIC [KEY=VALUE ...]` (extra librdkafka
 //! properties, e.g. `fetch.queue.backoff.ms=0`).
 
+#![allow(
+    clippy::print_stderr,
+    clippy::print_stdout,
+    reason = "a measuring tool run by benches/e2e.sh: the count goes to stdout"
+)]
+
 use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
