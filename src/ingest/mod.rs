@@ -9,6 +9,7 @@
 //! | [`replay`] | where an assigned partition starts and ends its replay |
 //! | [`kafka`] | client properties, the logging context, batch polling |
 //! | [`fold`] | one batch of plain records folded into state (no Kafka) |
+//! | [`pipeline`] | usage: polling on one thread, decode and fold on a worker |
 //! | [`decode`] | the seam from wire formats (native v1, CDEvents) to domain events |
 //! | [`outcome`] | one internal event per record: counted and logged |
 //! | [`shards`] | this process's adoption state, one shard per owned partition |
@@ -22,6 +23,7 @@ pub mod dora;
 pub mod fold;
 pub mod kafka;
 pub mod outcome;
+pub mod pipeline;
 pub mod progress;
 pub mod replay;
 pub mod shards;
