@@ -178,7 +178,9 @@ impl MinuteCounts {
 
     /// Approximate heap bytes held.
     pub fn heap_bytes(&self) -> usize {
-        self.days.capacity() * std::mem::size_of::<Day>()
+        let blocks = 1 + self.days.len();
+        blocks * super::MALLOC_OVERHEAD
+            + self.days.capacity() * std::mem::size_of::<Day>()
             + self
                 .days
                 .iter()

@@ -136,15 +136,22 @@ impl FeatureUsage {
     }
 }
 
-/// Heap bytes of a roaring bitmap: its serialized size (2 bytes a value in
-/// array containers, 8 KiB a bitmap container) plus a container header each.
+/// Heap bytes the allocator spends per block beyond what was asked for, on
+/// average (glibc malloc: an 8-byte header, sizes rounded up to 16), so that
+/// `valuepulse_state_bytes` tracks resident memory rather than payload.
+pub const MALLOC_OVERHEAD: usize = 16;
+
+/// Heap bytes of a roaring bitmap, estimated (the crate does not report
+/// capacities): its serialized size (2 bytes a value in array containers,
+/// 8 KiB a bitmap container) plus a quarter for the spare capacity of
+/// growing arrays, and a header and an allocation per container.
 fn roaring_bytes(b: &roaring::RoaringBitmap) -> usize {
     if b.is_empty() {
         return 0;
     }
     // Each container covers 65 536 consecutive values.
     let containers = (b.max().unwrap_or(0) >> 16) - (b.min().unwrap_or(0) >> 16) + 1;
-    b.serialized_size() + containers as usize * 32
+    b.serialized_size() * 5 / 4 + containers as usize * (32 + MALLOC_OVERHEAD)
 }
 
 /// Heap bytes of one shard, by component.

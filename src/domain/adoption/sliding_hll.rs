@@ -229,8 +229,11 @@ impl SlidingHll {
     /// Approximate heap bytes held.
     pub fn heap_bytes(&self) -> usize {
         match &self.repr {
-            Repr::Sparse(map) => map.capacity() * SPARSE_SLOT_BYTES,
-            Repr::Dense(_) => DENSE_BYTES + std::mem::size_of::<Dense>(),
+            Repr::Sparse(map) if map.capacity() == 0 => 0,
+            Repr::Sparse(map) => map.capacity() * SPARSE_SLOT_BYTES + super::MALLOC_OVERHEAD,
+            Repr::Dense(_) => {
+                DENSE_BYTES + std::mem::size_of::<Dense>() + 2 * super::MALLOC_OVERHEAD
+            }
         }
     }
 }
