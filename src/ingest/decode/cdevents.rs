@@ -17,15 +17,24 @@
 //! | deploys | `dev.cdevents.service.deployed`, `.upgraded` | succeeded deploy |
 //! | deploys | `dev.cdevents.service.rolledback` | succeeded deploy with `rollback_of` (from `customData`, required) |
 //! | incidents | `dev.cdevents.incident.detected`, `.reported` | incident opened |
-//! | incidents | `dev.cdevents.incident.resolved` | incident resolved (`customData.opened_at` required) |
+//! | incidents | `dev.cdevents.incident.resolved` | incident resolved; its opening time from `customData.opened_at`, else unknown (DORA state pairs it with its opening by id and source) |
+//! | work-items | `dev.cdevents.ticket.created` | work-item transition, state `customData.state` or `created` |
+//! | work-items | `dev.cdevents.ticket.updated` | work-item transition, state `customData.state` (or the category's name); without either it says no state change: `unsupported` |
+//! | work-items | `dev.cdevents.ticket.closed` | work-item transition, state `customData.state` or `closed`, category `done` unless `customData.category` says otherwise |
+//!
+//! A ticket (spec v0.4+) has no service, no team and no workflow state,
+//! only a summary, a `group`, assignees, labels and, when closed, a
+//! resolution. `customData` carries `service` (required), `team` (else the
+//! ticket's `group`), `state`, `category` (`active` | `waiting` | `done`),
+//! `environment`, `changes` (commit ids) and `deploys` (deploy ids).
 //!
 //! Any other CloudEvents or CDEvents type is [`DecodeError::Unsupported`],
 //! decided from the CloudEvents `type` before the data is read (the CDEvents
 //! binding makes it equal to the CDEvent's `context.type`, which then picks
 //! the mapping).
-//! CDEvents carries no commits, features or team, and its rollback does not
-//! say which deploy it replaced, so those come from `customData` under their
-//! native names. Decoding stays stateless: nothing here looks at earlier
+//! CDEvents carries no commits, features or team, its rollback does not
+//! say which deploy it replaced, and its tickets have no service or state,
+//! so those come from `customData` under their native names. Decoding stays stateless: nothing here looks at earlier
 //! events. Text is borrowed from the record value wherever it has no escapes.
 
 use std::borrow::Cow;
@@ -38,8 +47,8 @@ use super::json::{
     ChangeV1, DEFAULT_ENVIRONMENT, Text, changes, check_object, classify, cow, parse_time,
 };
 use super::types::{DecodeError, Headers};
-use crate::domain::event::InvalidReason;
-use crate::domain::{Deploy, DeployStatus, Event, Incident, IncidentStatus};
+use crate::domain::event::{FlowCategory, InvalidReason, WorkItem};
+use crate::domain::{Change, Deploy, DeployStatus, Event, Incident, IncidentStatus};
 use crate::ingest::Stream;
 
 /// Media type of a CloudEvent in the JSON event format (structured mode).
@@ -103,6 +112,16 @@ enum Mapping {
     Deploy { rollback: bool },
     /// An incident event.
     Incident(IncidentStatus),
+    /// A work-item transition from a ticket event.
+    Ticket(Ticket),
+}
+
+/// The three ticket events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ticket {
+    Created,
+    Updated,
+    Closed,
 }
 
 fn mapping(stream: Stream, t: &CdType<'_>) -> Option<Mapping> {
@@ -117,6 +136,9 @@ fn mapping(stream: Stream, t: &CdType<'_>) -> Option<Mapping> {
         (Stream::Incidents, "incident", "resolved") => {
             Some(Mapping::Incident(IncidentStatus::Resolved))
         }
+        (Stream::WorkItems, "ticket", "created") => Some(Mapping::Ticket(Ticket::Created)),
+        (Stream::WorkItems, "ticket", "updated") => Some(Mapping::Ticket(Ticket::Updated)),
+        (Stream::WorkItems, "ticket", "closed") => Some(Mapping::Ticket(Ticket::Closed)),
         _ => None,
     }
 }
@@ -258,6 +280,8 @@ struct CdContext<'a> {
     specversion: Option<Text<'a>>,
     #[serde(borrow)]
     id: Text<'a>,
+    #[serde(borrow, default)]
+    source: Option<Text<'a>>,
     #[serde(borrow, rename = "type")]
     ty: Text<'a>,
     #[serde(borrow)]
@@ -288,11 +312,14 @@ struct LinkTarget<'a> {
 struct CdSubject<'a> {
     #[serde(borrow)]
     id: Text<'a>,
+    /// Defaults to the context's `source` (CDEvents spec).
+    #[serde(borrow, default)]
+    source: Option<Text<'a>>,
     #[serde(borrow, default)]
     content: Option<Content<'a>>,
 }
 
-/// `subject.content` of the service and incident subjects.
+/// `subject.content` of the service, incident and ticket subjects.
 #[derive(Deserialize, Default)]
 struct Content<'a> {
     #[serde(borrow, default)]
@@ -301,6 +328,10 @@ struct Content<'a> {
     service: Option<Reference<'a>>,
     #[serde(borrow, default, rename = "artifactId")]
     artifact_id: Option<Text<'a>>,
+    /// A ticket's group (a team, a board): its team unless
+    /// `customData.team` says.
+    #[serde(borrow, default)]
+    group: Option<Text<'a>>,
 }
 
 /// A reference to another subject (`{"id": "production", "source": …}`).
@@ -315,8 +346,10 @@ struct Reference<'a> {
 struct CustomData<'a> {
     #[serde(borrow, default)]
     team: Option<Text<'a>>,
+    /// A deploy's changes are objects (`{"id", "committed_at"}`), a work
+    /// item's are commit ids.
     #[serde(borrow, default)]
-    changes: Vec<ChangeV1<'a>>,
+    changes: Vec<ChangeEntry<'a>>,
     #[serde(borrow, default)]
     features: Vec<Text<'a>>,
     #[serde(borrow, default)]
@@ -329,6 +362,60 @@ struct CustomData<'a> {
     caused_by_deploy: Option<Text<'a>>,
     #[serde(borrow, default)]
     opened_at: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    service: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    state: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    category: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    environment: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    deploys: Vec<Text<'a>>,
+}
+
+/// One entry of `customData.changes`: a commit id or a change object.
+enum ChangeEntry<'a> {
+    Id(Text<'a>),
+    Change(ChangeV1<'a>),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for ChangeEntry<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct EntryVisitor<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for EntryVisitor<'a> {
+            type Value = ChangeEntry<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a commit id or a change object")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(ChangeEntry::Id(Text(Cow::Borrowed(v))))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(ChangeEntry::Id(Text(Cow::Owned(v.to_owned()))))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(ChangeEntry::Id(Text(Cow::Owned(v))))
+            }
+            fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<Self::Value, M::Error> {
+                ChangeV1::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(ChangeEntry::Change)
+            }
+        }
+        d.deserialize_any(EntryVisitor(PhantomData))
+    }
+}
+
+/// A deploy's changes: objects only (a bare id has no commit time).
+fn deploy_changes(entries: Vec<ChangeEntry<'_>>) -> Result<Vec<Change<'_>>, InvalidReason> {
+    let objects = entries
+        .into_iter()
+        .map(|e| match e {
+            ChangeEntry::Change(c) => Ok(c),
+            ChangeEntry::Id(_) => Err(InvalidReason::WrongType),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    changes(objects)
 }
 
 /// `customData` may be any JSON value (or a string in another content
@@ -465,7 +552,7 @@ fn to_event(stream: Stream, ev: CdEvent<'_>) -> Result<Event<'_>, DecodeError> {
             if let Some(t) = &custom.started_at {
                 parse_time(&t.0)?;
             }
-            let changes = changes(custom.changes)?;
+            let changes = deploy_changes(custom.changes)?;
             let fixes_incident =
                 cow(custom.fixes_incident).or_else(|| fixes_link(ev.context.links));
             let d = Deploy {
@@ -487,9 +574,11 @@ fn to_event(stream: Stream, ev: CdEvent<'_>) -> Result<Event<'_>, DecodeError> {
         Mapping::Incident(status) => {
             let service = content.service.ok_or(InvalidReason::MissingField)?.id.0;
             let opened = custom.opened_at.map(|t| parse_time(&t.0)).transpose()?;
+            // A resolution without `customData.opened_at` is kept with an
+            // unknown opening: DORA state pairs it with its opening.
             let (opened_at, resolved_at) = match status {
-                IncidentStatus::Opened => (opened.unwrap_or(at), None),
-                IncidentStatus::Resolved => (opened.ok_or(InvalidReason::MissingField)?, Some(at)),
+                IncidentStatus::Opened => (Some(opened.unwrap_or(at)), None),
+                IncidentStatus::Resolved => (opened, Some(at)),
             };
             let i = Incident {
                 id: ev.subject.id.0,
@@ -499,11 +588,50 @@ fn to_event(stream: Stream, ev: CdEvent<'_>) -> Result<Event<'_>, DecodeError> {
                 status,
                 opened_at,
                 resolved_at,
+                source: cow(ev.subject.source).or_else(|| cow(ev.context.source)),
                 caused_by_deploy: cow(custom.caused_by_deploy),
                 artifact,
             };
             i.validate()?;
             Ok(Event::Incident(i))
+        }
+        Mapping::Ticket(ticket) => {
+            let service = cow(custom.service).ok_or(InvalidReason::MissingField)?;
+            let category = match custom.category {
+                Some(c) => Some(FlowCategory::from_name(&c.0).ok_or(InvalidReason::BadStatus)?),
+                None => (ticket == Ticket::Closed).then_some(FlowCategory::Done),
+            };
+            let state = match (cow(custom.state), ticket) {
+                (Some(s), _) => s,
+                (None, Ticket::Created) => Cow::Borrowed("created"),
+                (None, Ticket::Closed) => Cow::Borrowed("closed"),
+                // An update that names neither a state nor a category is
+                // no transition (a new assignee, a relabel).
+                (None, Ticket::Updated) => {
+                    Cow::Borrowed(category.ok_or(DecodeError::Unsupported)?.as_str())
+                }
+            };
+            let changes = custom
+                .changes
+                .into_iter()
+                .filter_map(|e| match e {
+                    ChangeEntry::Id(t) => Some(t.0),
+                    ChangeEntry::Change(c) => cow(c.id),
+                })
+                .collect();
+            let w = WorkItem {
+                id: ev.subject.id.0,
+                service,
+                team: cow(custom.team).or_else(|| cow(content.group)),
+                environment: cow(custom.environment),
+                state,
+                category,
+                at,
+                changes,
+                deploys: custom.deploys.into_iter().map(|t| t.0).collect(),
+            };
+            w.validate()?;
+            Ok(Event::WorkItem(w))
         }
     }
 }

@@ -162,7 +162,7 @@ fn incidents_need_resolved_at_when_resolved_and_may_not_resolve_before_opening()
         )
         .unwrap();
     assert_eq!(ok.status, IncidentStatus::Resolved);
-    assert_eq!(ok.resolved_at.unwrap() - ok.opened_at, 3_600_000);
+    assert_eq!(ok.resolved_at.unwrap() - ok.opened_at.unwrap(), 3_600_000);
     assert_eq!(ok.caused_by_deploy.as_deref(), Some("d-1"));
     assert_eq!(
         incident(
