@@ -13,6 +13,9 @@ use time::OffsetDateTime;
 
 use super::*;
 use crate::domain::{Change, Millis};
+
+mod pairing;
+mod tickets;
 use crate::ingest::decode::{Framing, decode, framing};
 
 /// 2027-01-15T08:00:00Z.
