@@ -14,6 +14,8 @@ use super::*;
 use crate::domain::Event;
 use crate::ingest::decode::cdevents::CLOUDEVENTS_JSON;
 
+mod value;
+
 #[derive(Parser)]
 struct Cli {
     #[command(subcommand)]

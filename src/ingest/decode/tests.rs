@@ -300,16 +300,46 @@ fn decodes_satisfaction_responses_of_both_kinds() {
 fn satisfaction_errors_have_a_bounded_reason() {
     let at = r#""at":"2026-11-25T12:00:00Z""#;
     for (body, reason) in [
-        (r#""service":"s","kind":"csat","score":0"#, InvalidReason::OutOfRange),
-        (r#""service":"s","kind":"csat","score":6"#, InvalidReason::OutOfRange),
-        (r#""service":"s","kind":"nps","score":11"#, InvalidReason::OutOfRange),
-        (r#""service":"s","kind":"nps","score":-1"#, InvalidReason::OutOfRange),
-        (r#""service":"s","kind":"nps","score":300"#, InvalidReason::OutOfRange),
-        (r#""service":"s","kind":"nps","score":7.5"#, InvalidReason::WrongType),
-        (r#""service":"s","kind":"ces","score":3"#, InvalidReason::BadStatus),
-        (r#""team":"t","kind":"csat","score":3"#, InvalidReason::MissingField),
-        (r#""service":"s","kind":"csat""#, InvalidReason::MissingField),
-        (r#""service":"","kind":"csat","score":3"#, InvalidReason::EmptyField),
+        (
+            r#""service":"s","kind":"csat","score":0"#,
+            InvalidReason::OutOfRange,
+        ),
+        (
+            r#""service":"s","kind":"csat","score":6"#,
+            InvalidReason::OutOfRange,
+        ),
+        (
+            r#""service":"s","kind":"nps","score":11"#,
+            InvalidReason::OutOfRange,
+        ),
+        (
+            r#""service":"s","kind":"nps","score":-1"#,
+            InvalidReason::OutOfRange,
+        ),
+        (
+            r#""service":"s","kind":"nps","score":300"#,
+            InvalidReason::OutOfRange,
+        ),
+        (
+            r#""service":"s","kind":"nps","score":7.5"#,
+            InvalidReason::WrongType,
+        ),
+        (
+            r#""service":"s","kind":"ces","score":3"#,
+            InvalidReason::BadStatus,
+        ),
+        (
+            r#""team":"t","kind":"csat","score":3"#,
+            InvalidReason::MissingField,
+        ),
+        (
+            r#""service":"s","kind":"csat""#,
+            InvalidReason::MissingField,
+        ),
+        (
+            r#""service":"","kind":"csat","score":3"#,
+            InvalidReason::EmptyField,
+        ),
     ] {
         let json = format!(r#"{{"id":"r",{body},{at}}}"#);
         assert_eq!(satisfaction(&json).unwrap_err(), reason, "{json}");

@@ -55,7 +55,12 @@ fn detected_then_resolved_without_opened_at_restores_like_native_in_either_order
     );
     let native = [
         decode(Stream::Incidents, native_open.as_bytes(), &Headers::NONE).unwrap(),
-        decode(Stream::Incidents, native_resolved.as_bytes(), &Headers::NONE).unwrap(),
+        decode(
+            Stream::Incidents,
+            native_resolved.as_bytes(),
+            &Headers::NONE,
+        )
+        .unwrap(),
     ];
     // Opened at T, resolved 2 h later.
     assert_eq!(restore(&native), (1, 7200.0, Some(0)));
@@ -81,7 +86,11 @@ fn detected_then_resolved_without_opened_at_restores_like_native_in_either_order
             ));
             let d = decode(Stream::Incidents, &detected, &Headers::NONE).unwrap();
             let r = decode(Stream::Incidents, &resolved.value, &resolved.headers()).unwrap();
-            assert_eq!(restore(&[d.clone(), r.clone()]), restore(&native), "{spec:?}");
+            assert_eq!(
+                restore(&[d.clone(), r.clone()]),
+                restore(&native),
+                "{spec:?}"
+            );
             assert_eq!(restore(&[r.clone(), d]), restore(&native), "{spec:?}");
             // The resolution alone: counted unpaired, no time to restore.
             assert_eq!(restore(&[r]), (0, 0.0, Some(1)), "{spec:?}");

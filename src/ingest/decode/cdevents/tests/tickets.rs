@@ -4,14 +4,12 @@
 use cdevents_sdk::{CDEvent, Subject};
 use serde_json::{Value, json};
 
-use super::{
-    SPECS, STRUCTURED_HEADERS, Spec, T, T_MS, at, binary, rfc3339, structured, v04, v05,
-};
+use super::{SPECS, STRUCTURED_HEADERS, Spec, T, T_MS, at, binary, rfc3339, structured, v04, v05};
+use crate::domain::event::InvalidReason;
 use crate::domain::{Event, FlowCategory, WorkItem};
 use crate::ingest::Stream;
 use crate::ingest::decode::cdevents::CLOUDEVENTS_SPECVERSION;
 use crate::ingest::decode::{DecodeError, Headers, decode};
-use crate::domain::event::InvalidReason;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -195,7 +193,10 @@ fn ticket_updated_carries_its_state_links_and_category_in_custom_data() {
                 )
             },
             |w| {
-                assert_eq!((w.state.as_ref(), w.category), ("active", Some(FlowCategory::Active)));
+                assert_eq!(
+                    (w.state.as_ref(), w.category),
+                    ("active", Some(FlowCategory::Active))
+                );
             },
         );
     }
@@ -206,7 +207,12 @@ fn ticket_updated_carries_its_state_links_and_category_in_custom_data() {
 #[test]
 fn ticket_updated_without_state_or_category_is_unsupported() {
     for spec in SPECS {
-        let b = binary(ticket(spec, Kind::Updated, T, Some(json!({"service": "checkout"}))));
+        let b = binary(ticket(
+            spec,
+            Kind::Updated,
+            T,
+            Some(json!({"service": "checkout"})),
+        ));
         assert_eq!(
             decode(Stream::WorkItems, &b.value, &b.headers()),
             Err(DecodeError::Unsupported),
@@ -221,7 +227,10 @@ fn ticket_closed_is_done_unless_custom_data_says_otherwise() {
         both_modes(
             || ticket(spec, Kind::Closed, T, Some(json!({"service": "checkout"}))),
             |w| {
-                assert_eq!((w.state.as_ref(), w.category), ("closed", Some(FlowCategory::Done)));
+                assert_eq!(
+                    (w.state.as_ref(), w.category),
+                    ("closed", Some(FlowCategory::Done))
+                );
             },
         );
         both_modes(
@@ -230,7 +239,9 @@ fn ticket_closed_is_done_unless_custom_data_says_otherwise() {
                     spec,
                     Kind::Closed,
                     T,
-                    Some(json!({"service": "checkout", "state": "Won't Do", "category": "waiting"})),
+                    Some(
+                        json!({"service": "checkout", "state": "Won't Do", "category": "waiting"}),
+                    ),
                 )
             },
             |w| {
@@ -247,7 +258,10 @@ fn ticket_closed_is_done_unless_custom_data_says_otherwise() {
 fn a_ticket_needs_a_service_and_a_known_category() {
     for (custom, reason) in [
         (None, InvalidReason::MissingField),
-        (Some(json!({"team": "payments"})), InvalidReason::MissingField),
+        (
+            Some(json!({"team": "payments"})),
+            InvalidReason::MissingField,
+        ),
         (
             Some(json!({"service": "checkout", "category": "busy"})),
             InvalidReason::BadStatus,
@@ -292,10 +306,15 @@ fn a_native_work_item_and_its_ticket_decode_alike() {
         Spec::V04,
         Kind::Updated,
         T,
-        Some(json!({"service": "checkout", "team": "payments", "state": "In Progress",
-                    "changes": ["4be1c0d"], "deploys": ["d-1842"]})),
+        Some(
+            json!({"service": "checkout", "team": "payments", "state": "In Progress",
+                    "changes": ["4be1c0d"], "deploys": ["d-1842"]}),
+        ),
     ));
-    assert_eq!(work_item(decode(Stream::WorkItems, &b.value, &b.headers())), n);
+    assert_eq!(
+        work_item(decode(Stream::WorkItems, &b.value, &b.headers())),
+        n
+    );
 }
 
 /// A deploy's changes must be objects: a bare commit id has no commit
