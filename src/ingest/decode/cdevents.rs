@@ -36,19 +36,23 @@
 //! say which deploy it replaced, and its tickets have no service or state,
 //! so those come from `customData` under their native names. Decoding stays stateless: nothing here looks at earlier
 //! events. Text is borrowed from the record value wherever it has no escapes.
+//! `custom_data.rs` reads `customData`; `ticket.rs` maps tickets to work
+//! items.
+
+mod custom_data;
+mod ticket;
 
 use std::borrow::Cow;
-use std::marker::PhantomData;
 
 use serde::Deserialize;
-use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::IgnoredAny;
 
-use super::json::{
-    ChangeV1, DEFAULT_ENVIRONMENT, Text, changes, check_object, classify, cow, parse_time,
-};
+use custom_data::{CustomData, custom_data, deploy_changes};
+
+use super::json::{DEFAULT_ENVIRONMENT, Text, check_object, classify, cow, parse_time};
 use super::types::{DecodeError, Headers};
-use crate::domain::event::{FlowCategory, InvalidReason, WorkItem};
-use crate::domain::{Change, Deploy, DeployStatus, Event, Incident, IncidentStatus};
+use crate::domain::event::InvalidReason;
+use crate::domain::{Deploy, DeployStatus, Event, Incident, IncidentStatus};
 use crate::ingest::Stream;
 
 /// Media type of a CloudEvent in the JSON event format (structured mode).
@@ -113,15 +117,7 @@ enum Mapping {
     /// An incident event.
     Incident(IncidentStatus),
     /// A work-item transition from a ticket event.
-    Ticket(Ticket),
-}
-
-/// The three ticket events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Ticket {
-    Created,
-    Updated,
-    Closed,
+    Ticket(ticket::Ticket),
 }
 
 fn mapping(stream: Stream, t: &CdType<'_>) -> Option<Mapping> {
@@ -136,9 +132,9 @@ fn mapping(stream: Stream, t: &CdType<'_>) -> Option<Mapping> {
         (Stream::Incidents, "incident", "resolved") => {
             Some(Mapping::Incident(IncidentStatus::Resolved))
         }
-        (Stream::WorkItems, "ticket", "created") => Some(Mapping::Ticket(Ticket::Created)),
-        (Stream::WorkItems, "ticket", "updated") => Some(Mapping::Ticket(Ticket::Updated)),
-        (Stream::WorkItems, "ticket", "closed") => Some(Mapping::Ticket(Ticket::Closed)),
+        (Stream::WorkItems, "ticket", "created") => Some(Mapping::Ticket(ticket::Ticket::Created)),
+        (Stream::WorkItems, "ticket", "updated") => Some(Mapping::Ticket(ticket::Ticket::Updated)),
+        (Stream::WorkItems, "ticket", "closed") => Some(Mapping::Ticket(ticket::Ticket::Closed)),
         _ => None,
     }
 }
@@ -341,129 +337,6 @@ struct Reference<'a> {
     id: Text<'a>,
 }
 
-/// `customData`: what CDEvents cannot say, under the native v1 names.
-#[derive(Deserialize, Default)]
-struct CustomData<'a> {
-    #[serde(borrow, default)]
-    team: Option<Text<'a>>,
-    /// A deploy's changes are objects (`{"id", "committed_at"}`), a work
-    /// item's are commit ids.
-    #[serde(borrow, default)]
-    changes: Vec<ChangeEntry<'a>>,
-    #[serde(borrow, default)]
-    features: Vec<Text<'a>>,
-    #[serde(borrow, default)]
-    started_at: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    rollback_of: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    fixes_incident: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    caused_by_deploy: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    opened_at: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    service: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    state: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    category: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    environment: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    deploys: Vec<Text<'a>>,
-}
-
-/// One entry of `customData.changes`: a commit id or a change object.
-enum ChangeEntry<'a> {
-    Id(Text<'a>),
-    Change(ChangeV1<'a>),
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for ChangeEntry<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct EntryVisitor<'a>(PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for EntryVisitor<'a> {
-            type Value = ChangeEntry<'a>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a commit id or a change object")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(ChangeEntry::Id(Text(Cow::Borrowed(v))))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(ChangeEntry::Id(Text(Cow::Owned(v.to_owned()))))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-                Ok(ChangeEntry::Id(Text(Cow::Owned(v))))
-            }
-            fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<Self::Value, M::Error> {
-                ChangeV1::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-                    .map(ChangeEntry::Change)
-            }
-        }
-        d.deserialize_any(EntryVisitor(PhantomData))
-    }
-}
-
-/// A deploy's changes: objects only (a bare id has no commit time).
-fn deploy_changes(entries: Vec<ChangeEntry<'_>>) -> Result<Vec<Change<'_>>, InvalidReason> {
-    let objects = entries
-        .into_iter()
-        .map(|e| match e {
-            ChangeEntry::Change(c) => Ok(c),
-            ChangeEntry::Id(_) => Err(InvalidReason::WrongType),
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    changes(objects)
-}
-
-/// `customData` may be any JSON value (or a string in another content
-/// type): only an object is read, anything else counts as absent.
-fn custom_data<'de: 'a, 'a, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<CustomData<'a>>, D::Error> {
-    struct AnyValue<'a>(PhantomData<&'a ()>);
-    impl<'de: 'a, 'a> Visitor<'de> for AnyValue<'a> {
-        type Value = Option<CustomData<'a>>;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("any JSON value")
-        }
-        fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<Self::Value, M::Error> {
-            CustomData::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Some)
-        }
-        fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok(None)
-        }
-        fn visit_unit<E>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_none<E>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
-            d.deserialize_any(self)
-        }
-        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-    }
-    d.deserialize_any(AnyValue(PhantomData))
-}
-
 /// Decodes a structured-mode CloudEvent (JSON event format).
 pub fn decode_structured(stream: Stream, payload: &[u8]) -> Result<Event<'_>, DecodeError> {
     check_object(payload)?;
@@ -596,42 +469,7 @@ fn to_event(stream: Stream, ev: CdEvent<'_>) -> Result<Event<'_>, DecodeError> {
             Ok(Event::Incident(i))
         }
         Mapping::Ticket(ticket) => {
-            let service = cow(custom.service).ok_or(InvalidReason::MissingField)?;
-            let category = match custom.category {
-                Some(c) => Some(FlowCategory::from_name(&c.0).ok_or(InvalidReason::BadStatus)?),
-                None => (ticket == Ticket::Closed).then_some(FlowCategory::Done),
-            };
-            let state = match (cow(custom.state), ticket) {
-                (Some(s), _) => s,
-                (None, Ticket::Created) => Cow::Borrowed("created"),
-                (None, Ticket::Closed) => Cow::Borrowed("closed"),
-                // An update that names neither a state nor a category is
-                // no transition (a new assignee, a relabel).
-                (None, Ticket::Updated) => {
-                    Cow::Borrowed(category.ok_or(DecodeError::Unsupported)?.as_str())
-                }
-            };
-            let changes = custom
-                .changes
-                .into_iter()
-                .filter_map(|e| match e {
-                    ChangeEntry::Id(t) => Some(t.0),
-                    ChangeEntry::Change(c) => cow(c.id),
-                })
-                .collect();
-            let w = WorkItem {
-                id: ev.subject.id.0,
-                service,
-                team: cow(custom.team).or_else(|| cow(content.group)),
-                environment: cow(custom.environment),
-                state,
-                category,
-                at,
-                changes,
-                deploys: custom.deploys.into_iter().map(|t| t.0).collect(),
-            };
-            w.validate()?;
-            Ok(Event::WorkItem(w))
+            ticket::work_item(ticket, ev.subject.id, custom, content.group, at)
         }
     }
 }
