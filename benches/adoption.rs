@@ -593,9 +593,9 @@ fn sketch_table() {
         );
     }
     eprintln!(
-        "memory: sketch {} B, minute counts {} B, usage seconds {} B; evaluating the feature \
-         and the active users at 3 edges took {evaluated:.2?}\n",
-        bytes.0, bytes.1, bytes.2
+        "memory: sketch {} B, minute counts and seconds {} B; evaluating the feature and the \
+         active users at 3 edges took {evaluated:.2?}\n",
+        bytes.0, bytes.1
     );
 }
 
@@ -683,13 +683,12 @@ fn cap_state() -> Cap {
     eprintln!(
         "\ncap state: {events} events, {MAX_FEATURES} features (Zipf 1), {CAP_USERS} users, \
          {CAP_SHARDS} partitions, 30 d; folded in {built:.1?} ({:.2} M/s, hashing the user \
-         included); state_bytes {:.0} MiB (sketches {:.0}, counts {:.0}, seconds {:.0}, index \
+         included); state_bytes {:.0} MiB (sketches {:.0}, counts and seconds {:.0}, index \
          {:.1}); RSS {:.0} → {:.0} MiB ({:+.1} % vs state_bytes)",
         events as f64 / built.as_secs_f64() / 1e6,
         mib(bytes.total()),
         mib(bytes.sketches),
         mib(bytes.counts),
-        mib(bytes.seconds),
         mib(bytes.index),
         rss_before,
         rss,

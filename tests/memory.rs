@@ -2,9 +2,9 @@
 //! accounting (`valuepulse_state_bytes`) must track the process's resident
 //! memory within 20 %, and stay within the budget computed from the
 //! documented costs (README, "Memory"): per (feature, partition) a sparse
-//! sketch of at most 16 bytes a distinct user (a dense one: 512 KiB), 8
-//! bytes a busy minute, 2.5 bytes a busy second, plus 64 KiB of fixed
-//! overhead.
+//! sketch of at most 16 bytes a distinct user (a dense one: 512 KiB), and
+//! per (feature, partition, day) at most 24 bytes a busy minute, never more
+//! than a dense day's 17.3 KiB; plus 64 KiB of fixed overhead.
 //!
 //! One test in its own binary, so no other test allocates beside it. The
 //! dataset is generated in-process (no Kafka: this measures state, not the
@@ -66,7 +66,6 @@ fn state_bytes_track_rss_and_stay_within_the_documented_cost() {
     let mut events: Vec<(usize, u64, Millis)> = Vec::with_capacity(EVENTS);
     let mut pairs: HashSet<(usize, u64)> = HashSet::new();
     let mut minutes: HashSet<(usize, i32, i64)> = HashSet::new();
-    let mut seconds: HashSet<(usize, i32, i64)> = HashSet::new();
     for _ in 0..EVENTS {
         let x = (rng.next() >> 11) as f64 / (1u64 << 53) as f64 * acc;
         let f = cdf.partition_point(|&c| c < x).min(FEATURES - 1);
@@ -75,7 +74,6 @@ fn state_bytes_track_rss_and_stay_within_the_documented_cost() {
         let p = (h % PARTITIONS as u64) as i32;
         pairs.insert((f, h));
         minutes.insert((f, p, at.div_euclid(60_000)));
-        seconds.insert((f, p, at.div_euclid(1000)));
         events.push((f, h, at));
     }
 
@@ -104,7 +102,7 @@ fn state_bytes_track_rss_and_stay_within_the_documented_cost() {
 
     // Documented cost: sparse sketches at most 16 B a (user, feature)
     // (each user lives on one partition), capped at a dense sketch per
-    // (feature, partition); 8 B a busy minute; 2.5 B a busy second.
+    // (feature, partition); 24 B a busy minute, at most 17.3 KiB a busy day.
     let dense = 512 * 1024;
     let per_feature_users: Vec<usize> = {
         let mut v = vec![0usize; FEATURES];
@@ -117,18 +115,23 @@ fn state_bytes_track_rss_and_stay_within_the_documented_cost() {
         .iter()
         .map(|u| (u * 16).min(dense * PARTITIONS as usize))
         .sum();
-    let documented = sketches + minutes.len() * 8 + seconds.len() * 5 / 2 + 64 * 1024;
+    let mut per_day: std::collections::HashMap<(usize, i32, i64), usize> = Default::default();
+    for (f, p, m) in &minutes {
+        *per_day.entry((*f, *p, m.div_euclid(1440))).or_default() += 1;
+    }
+    let counts: usize = per_day.values().map(|n| (n * 24).min(17_344)).sum();
+    let documented = sketches + counts + 64 * 1024;
     println!(
         "{EVENTS} events, {FEATURES} features, {USERS} users, {PARTITIONS} partitions: \
          state_bytes {:.1} MiB, RSS grew {:.1} MiB ({:+.1} %), documented cost {:.1} MiB \
-         ({} user-feature pairs, {} busy minutes, {} busy seconds)",
+         ({} user-feature pairs, {} busy minutes in {} busy days)",
         state as f64 / 1048576.0,
         grown as f64 / 1048576.0,
         100.0 * (grown as f64 / state as f64 - 1.0),
         documented as f64 / 1048576.0,
         pairs.len(),
         minutes.len(),
-        seconds.len()
+        per_day.len()
     );
     assert!(
         state <= documented,

@@ -30,24 +30,21 @@ pub enum Component {
     FeatureLabels,
     /// Distinct-user sketches.
     AdoptionSketches,
-    /// Per-minute usage event counts.
+    /// Per-minute usage event counts and busy seconds.
     AdoptionCounts,
-    /// Usage-second bitmaps (first use).
-    AdoptionSeconds,
     /// Per-shard feature maps.
     AdoptionIndex,
 }
 
 impl Component {
     /// Every component, in storage order.
-    pub const ALL: [Component; 8] = [
+    pub const ALL: [Component; 7] = [
         Component::Deploys,
         Component::Incidents,
         Component::DoraLabels,
         Component::FeatureLabels,
         Component::AdoptionSketches,
         Component::AdoptionCounts,
-        Component::AdoptionSeconds,
         Component::AdoptionIndex,
     ];
 
@@ -59,7 +56,6 @@ impl Component {
             Component::DoraLabels | Component::FeatureLabels => "labels",
             Component::AdoptionSketches => "adoption_sketches",
             Component::AdoptionCounts => "adoption_counts",
-            Component::AdoptionSeconds => "adoption_seconds",
             Component::AdoptionIndex => "adoption_index",
         }
     }

@@ -60,14 +60,12 @@ impl AdoptionShared {
             let b = lock(&shard).shard.heap_bytes();
             total.sketches += b.sketches;
             total.counts += b.counts;
-            total.seconds += b.seconds;
             total.index += b.index;
         }
         let labels = lock(&self.features).heap_bytes();
         self.budget.set(&[
             (Component::AdoptionSketches, total.sketches),
             (Component::AdoptionCounts, total.counts),
-            (Component::AdoptionSeconds, total.seconds),
             (Component::AdoptionIndex, total.index),
             (Component::FeatureLabels, labels),
         ]);

@@ -166,7 +166,7 @@ pub const STATE_BYTES: MetricDef = MetricDef {
     name: "valuepulse_state_bytes",
     kind: Kind::Gauge,
     labels: &["component"],
-    help: "Approximate heap bytes of in-memory state, by component: deploys, incidents, labels (service/team/feature tables), adoption_sketches (distinct-user sketches), adoption_counts (per-minute event counts), adoption_seconds (usage-second bitmaps for first use), adoption_index (feature maps).",
+    help: "Approximate heap bytes of in-memory state, by component: deploys, incidents, labels (service/team/feature tables), adoption_sketches (distinct-user sketches), adoption_counts (per-minute event counts and busy seconds, for windowed events and first use), adoption_index (feature maps).",
 };
 /// The configured budget.
 pub const STATE_BUDGET_BYTES: MetricDef = MetricDef {

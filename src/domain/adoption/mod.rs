@@ -12,15 +12,15 @@
 //!
 //! - distinct users: a [`SlidingHll`], one sketch answering every window at
 //!   its exact edge (to the second) and "since the first ship";
-//! - usage events: [`MinuteCounts`], exact per minute of event time (a window
-//!   counts every minute that ends after its edge);
-//! - usage seconds: a compressed bitmap (`roaring`) of the seconds in which
-//!   the feature was used, so the first use at or after *any* ship time is
-//!   exact to the second, whatever order usage and deploys arrive in.
+//! - usage events and seconds: [`MinuteCounts`], exact per minute of event
+//!   time (a window counts every minute that ends after its edge), with the
+//!   seconds of each minute that saw usage, so the first use at or after
+//!   *any* ship time is exact to the second, whatever order usage and
+//!   deploys arrive in.
 //!
 //! The shard also keeps one [`SlidingHll`] of all its users (active users).
 //! Nothing is kept per time bucket: memory grows with distinct users, busy
-//! minutes and busy seconds per feature, bounded by the retained horizon
+//! minutes per feature, bounded by the retained horizon
 //! (`now − longest window − grace`), never with the number of events.
 //!
 //! # Hot path
@@ -89,10 +89,8 @@ pub type Features = Labels;
 pub struct FeatureUsage {
     /// Distinct users, per window at its edge.
     pub users: SlidingHll,
-    /// Usage events per minute.
+    /// Usage events and busy seconds per minute.
     pub events: MinuteCounts,
-    /// Seconds (since the epoch) in which the feature was used.
-    pub seconds: roaring::RoaringBitmap,
 }
 
 impl FeatureUsage {
@@ -100,39 +98,25 @@ impl FeatureUsage {
     fn record(&mut self, user_hash: u64, at: Seconds) {
         self.users.insert(user_hash, at);
         self.events.add(at);
-        self.seconds.insert(at);
     }
 
     /// The first second at or after `from` in which the feature was used.
     pub fn first_use_since(&self, from: Seconds) -> Option<Seconds> {
-        let before = match from.checked_sub(1) {
-            Some(b) => self.seconds.rank(b),
-            None => 0,
-        };
-        u32::try_from(before)
-            .ok()
-            .and_then(|n| self.seconds.select(n))
+        self.events.first_use_since(from)
     }
 
     fn prune(&mut self, horizon: Seconds) {
         self.users.prune(horizon);
         self.events.prune(horizon);
-        if self.seconds.min().is_some_and(|m| m < horizon) {
-            self.seconds.remove_range(..horizon);
-        }
     }
 
     fn is_empty(&self) -> bool {
         self.events.is_empty()
     }
 
-    /// Approximate heap bytes held, by part: (users, events, seconds).
-    pub fn heap_bytes(&self) -> (usize, usize, usize) {
-        (
-            self.users.heap_bytes(),
-            self.events.heap_bytes(),
-            roaring_bytes(&self.seconds),
-        )
+    /// Approximate heap bytes held, by part: (users, events).
+    pub fn heap_bytes(&self) -> (usize, usize) {
+        (self.users.heap_bytes(), self.events.heap_bytes())
     }
 }
 
@@ -141,28 +125,13 @@ impl FeatureUsage {
 /// `valuepulse_state_bytes` tracks resident memory rather than payload.
 pub const MALLOC_OVERHEAD: usize = 16;
 
-/// Heap bytes of a roaring bitmap, estimated (the crate does not report
-/// capacities): its serialized size (2 bytes a value in array containers,
-/// 8 KiB a bitmap container) plus a quarter for the spare capacity of
-/// growing arrays, and a header and an allocation per container.
-fn roaring_bytes(b: &roaring::RoaringBitmap) -> usize {
-    if b.is_empty() {
-        return 0;
-    }
-    // Each container covers 65 536 consecutive values.
-    let containers = (b.max().unwrap_or(0) >> 16) - (b.min().unwrap_or(0) >> 16) + 1;
-    b.serialized_size() * 5 / 4 + containers as usize * (32 + MALLOC_OVERHEAD)
-}
-
 /// Heap bytes of one shard, by component.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ShardBytes {
     /// Distinct-user sketches (features and active users).
     pub sketches: usize,
-    /// Per-minute event counts.
+    /// Per-minute event counts and busy seconds.
     pub counts: usize,
-    /// Usage-second bitmaps (first use).
-    pub seconds: usize,
     /// The feature map itself.
     pub index: usize,
 }
@@ -170,7 +139,7 @@ pub struct ShardBytes {
 impl ShardBytes {
     /// Sum of the parts.
     pub fn total(&self) -> usize {
-        self.sketches + self.counts + self.seconds + self.index
+        self.sketches + self.counts + self.index
     }
 }
 
@@ -254,10 +223,9 @@ impl Shard {
             ..ShardBytes::default()
         };
         for f in self.features.values() {
-            let (users, events, seconds) = f.heap_bytes();
+            let (users, events) = f.heap_bytes();
             b.sketches += users;
             b.counts += events;
-            b.seconds += seconds;
         }
         b
     }
@@ -266,6 +234,7 @@ impl Shard {
 pub mod minute_counts;
 mod report;
 pub mod sliding_hll;
+pub mod sparse_table;
 
 pub use report::{AdoptionReport, FeatureReport, ReportBuilder, ShippedFeature};
 

@@ -604,16 +604,17 @@ fn memory_per_feature_follows_users_and_busy_seconds_and_is_bounded() {
             let at = NOW - (u as Millis * 7919 % (30 * D / 1000)) * 1000;
             shard.fold(&s, 1, hash_user(&format!("u-{u}")), at, NOW);
         }
-        let (sketch, counts, seconds) = shard.feature(1).expect("folded").heap_bytes();
-        let total = sketch + counts + seconds;
-        println!("{users} users: sketch {sketch} B, counts {counts} B, seconds {seconds} B");
+        let (sketch, counts) = shard.feature(1).expect("folded").heap_bytes();
+        let total = sketch + counts;
+        println!("{users} users: sketch {sketch} B, counts and seconds {counts} B");
         assert!(total >= last);
         last = total;
         // A sparse sketch costs at most ~20 bytes a user; a dense one is
         // bounded whatever the users.
         assert!(sketch <= (users as usize * 20).max(64) || sketch <= sliding_hll::DENSE_BYTES + 64);
-        // Counts: 4 bytes a busy minute; seconds: a roaring bitmap.
-        assert!(counts <= (users as usize * 8).max(64) + 31 * 64);
+        // Counts and seconds: at most 24 bytes a busy minute (12, and a
+        // list's spare room), never more than a dense day (17.3 KiB) a day.
+        assert!(counts <= (users as usize * 24).min(31 * 17_344) + 31 * 64 + 1024);
         if users == 200_000 {
             assert!(sketch <= sliding_hll::DENSE_BYTES + 64, "dense and bounded");
         }

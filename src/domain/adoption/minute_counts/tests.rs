@@ -63,9 +63,9 @@ fn counts_are_exact_at_minute_edges_whatever_the_order() {
         assert_eq!(sorted.since(edge), want, "edge now-{}", NOW - edge);
     }
     // Memory follows busy minutes, not events: 200 k events over 43 200
-    // minutes use at most one 4-byte entry per minute, plus slack.
+    // minutes make every day busy: 31 dense days of 17 280 bytes at most.
     assert!(
-        sorted.heap_bytes() < 43_200 * 4 * 2 + 31 * 64,
+        sorted.heap_bytes() < 31 * (17_280 + 64) + 1024,
         "{}",
         sorted.heap_bytes()
     );
@@ -95,4 +95,39 @@ fn pruning_drops_only_minutes_no_window_can_hold() {
     c.prune(NOW + 60);
     assert!(c.is_empty());
     assert_eq!(c.since(0), 0);
+}
+
+#[test]
+fn first_use_since_any_second_is_exact_in_sparse_and_dense_days() {
+    // Sparse: a few uses; dense: a busy day before them.
+    let busy_day = NOW - 3 * DAY;
+    let mut times: Vec<Seconds> = (0..1000).map(|i| busy_day + i * 61).collect();
+    times.extend([NOW - DAY + 5, NOW - DAY + 59, NOW - DAY + 61, NOW - 7]);
+    let mut c = MinuteCounts::new();
+    // Out of order on purpose.
+    for t in times.iter().rev() {
+        c.add(*t);
+    }
+    let reference = |from: Seconds| times.iter().copied().filter(|t| *t >= from).min();
+    for from in [
+        0,
+        busy_day,
+        busy_day + 1,
+        busy_day + 60,
+        busy_day + 61,
+        busy_day + 62,
+        busy_day + 999 * 61,
+        busy_day + 999 * 61 + 1,
+        NOW - DAY,
+        NOW - DAY + 5,
+        NOW - DAY + 6,
+        NOW - DAY + 59,
+        NOW - DAY + 60,
+        NOW - DAY + 62,
+        NOW - 8,
+        NOW - 7,
+        NOW - 6,
+    ] {
+        assert_eq!(c.first_use_since(from), reference(from), "from {from}");
+    }
 }
