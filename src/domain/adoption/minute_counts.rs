@@ -60,7 +60,7 @@ enum Minutes {
     /// Busy minutes, `e[0] = minute << 21 | count`, ascending by minute.
     Sparse(Vec<Entry>),
     /// Every minute of the day, `e[0] = count`, once [`DENSE_AT`] are busy.
-    Dense(Box<[Entry; MINUTES_A_DAY as usize]>),
+    Dense(Box<[Entry]>),
 }
 
 /// Busy minutes from which a day turns dense: an out-of-order insert into
@@ -137,7 +137,7 @@ impl Day {
             entries.insert(i, e);
             return;
         }
-        let mut all = Box::new([[0u32; 3]; MINUTES_A_DAY as usize]);
+        let mut all = vec![[0u32; 3]; MINUTES_A_DAY as usize].into_boxed_slice();
         for e in entries.iter() {
             let d = &mut all[Self::minute(e) as usize];
             d[0] = d[0].saturating_add(Self::count(e));
