@@ -1,18 +1,15 @@
 //! Feature-adoption benchmarks: decode+fold of usage events (the daemon's
 //! own `fold_usage_records`) in random and in time order against a
-//! `serde_json::Value` baseline; sketch error and memory at 1 M users; and the
-//! "cap" workload (2 000 features, Zipf; 1 000 000 users; 50 M events over 30
-//! days; 4 partitions): state bytes against RSS, and the report snapshot's
-//! cost (the daemon's own reporter). See BENCHMARKS.md for how to run and
-//! read them.
+//! `serde_json::Value` baseline, and sketch error and memory at 1 M users.
+//! The "cap" workload has its own bench, `benches/cap.rs`. See
+//! BENCHMARKS.md for how to run and read them.
 //!
 //! Every payload and every state is generated from fixed seeds relative to a
 //! fixed `NOW`, so runs are comparable. Single-threaded: elements/s is per
 //! core. Setup prints to stderr, outside criterion's timing: the payload
 //! shape and an interleaved timing of the usage routines against the
 //! baseline (robust to load shifts on a shared machine); and, built lazily
-//! only when a `sketch/` or `cap/` bench is selected, the sketch tables and
-//! the cap state's figures.
+//! only when a `sketch/` bench is selected, the sketch table.
 
 #![allow(
     clippy::print_stderr,
@@ -24,23 +21,18 @@ use std::hint::black_box;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use valuepulse::config::Config;
 use valuepulse::domain::Outcome;
 use valuepulse::domain::adoption::{AdoptionSettings, Features, ReportBuilder, Shard, hash_user};
-use valuepulse::domain::dora::DoraState;
 use valuepulse::domain::time::{DAY_MS, Millis, TimePolicy, Window};
 use valuepulse::ingest::Stream;
 use valuepulse::ingest::budget::StateBudget;
 use valuepulse::ingest::decode::{decode_usage, parse_time};
 use valuepulse::ingest::fold::{UsageRecord, fold_usage_records};
 use valuepulse::ingest::outcome::Counters;
-use valuepulse::ingest::progress::Progress;
 use valuepulse::ingest::shards::{AdoptionShared, PartitionShard, lock};
-use valuepulse::telemetry::render::{ReportCost, Sources};
-use valuepulse::telemetry::snapshot;
 
 /// Fixed processing time: 2026-11-30T12:30:00Z.
 const NOW: Millis = 1_796_041_800_000;
@@ -303,18 +295,6 @@ fn fold_batch(
         counters,
     ));
     counters.events(Stream::FeatureUsage, Outcome::Accepted) - before
-}
-
-/// Resident set size of this process, from /proc (Linux), in MiB.
-fn rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kib| kib / 1024.0)
 }
 
 fn mib(bytes: usize) -> f64 {
@@ -627,114 +607,5 @@ fn sketch_benches(c: &mut Criterion) {
     g.finish();
 }
 
-/// The "cap" workload of issue 10, folded straight from hashes (no JSON) into
-/// the daemon's own shared adoption state: 2 000 features (Zipf 1), 1 000 000
-/// users keyed to 4 partitions, 50 M events uniform over 30 days.
-fn cap_events() -> usize {
-    std::env::var("VALUEPULSE_BENCH_CAP_EVENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(50_000_000)
-}
-
-const CAP_SHARDS: i32 = 4;
-const CAP_USERS: u64 = 1_000_000;
-
-struct Cap {
-    reporter: snapshot::Reporter,
-}
-
-fn cap_state() -> Cap {
-    let s = settings();
-    let events = cap_events();
-    let rss_before = rss_mib();
-    let budget = Arc::new(StateBudget::new(usize::MAX));
-    let shared = Arc::new(AdoptionShared::new(s.clone(), budget.clone()));
-    let shards: Vec<Arc<Mutex<PartitionShard>>> = (0..CAP_SHARDS)
-        .map(|p| {
-            let shard = Arc::new(Mutex::new(PartitionShard::default()));
-            lock(&shared.shards).insert(p, shard.clone());
-            shard
-        })
-        .collect();
-    let names: Vec<String> = (0..MAX_FEATURES)
-        .map(|i| format!("feature-{i:04}"))
-        .collect();
-    let ids: Vec<u32> = {
-        let mut f = lock(&shared.features);
-        names.iter().map(|n| f.intern(n)).collect()
-    };
-    let zipf = Zipf::new(MAX_FEATURES);
-    let started = Instant::now();
-    let mut rng = Rng(0x5EED_0401);
-    let mut guards: Vec<_> = shards.iter().map(|s| lock(s)).collect();
-    for _ in 0..events {
-        let user = rng.below(CAP_USERS);
-        let h = hash_user(&format!("u-{user}"));
-        let p = (h % CAP_SHARDS as u64) as usize;
-        let f = ids[zipf.sample(&mut rng)];
-        let at = NOW - rng.range(1000, 30 * DAY_MS);
-        guards[p].shard.fold(&s, f, h, at, NOW);
-    }
-    drop(guards);
-    let built = started.elapsed();
-    let bytes = shared.measure();
-    let rss = rss_mib();
-    eprintln!(
-        "\ncap state: {events} events, {MAX_FEATURES} features (Zipf 1), {CAP_USERS} users, \
-         {CAP_SHARDS} partitions, 30 d; folded in {built:.1?} ({:.2} M/s, hashing the user \
-         included); state_bytes {:.0} MiB (sketches {:.0}, counts and seconds {:.0}, index \
-         {:.1}); RSS {:.0} → {:.0} MiB ({:+.1} % vs state_bytes)",
-        events as f64 / built.as_secs_f64() / 1e6,
-        mib(bytes.total()),
-        mib(bytes.sketches),
-        mib(bytes.counts),
-        mib(bytes.index),
-        rss_before,
-        rss,
-        100.0 * ((rss - rss_before) / mib(bytes.total()) - 1.0),
-    );
-    let config = Config::load(None).expect("defaults load");
-    let (reporter, _) = snapshot::reporter(
-        Sources {
-            dora: Arc::new(Mutex::new(Arc::new(DoraState::new(config.dora_settings())))),
-            counters: Arc::new(Counters::default()),
-            progress: Arc::new(Progress::default()),
-            adoption: shared,
-            budget,
-            topics: ["deploys".into(), "incidents".into(), "feature-usage".into()],
-            clock: || NOW,
-        },
-        std::time::Duration::from_secs(1),
-    );
-    let mut took: Vec<f64> = (0..5)
-        .map(|_| reporter.compute(ReportCost::default()).took.as_secs_f64())
-        .collect();
-    took.sort_by(f64::total_cmp);
-    let snap = reporter.compute(ReportCost::default());
-    eprintln!(
-        "report snapshot (compute + encode + gzip, the background reporter's work): median of 5 \
-         {:.1} ms (min {:.1}, max {:.1}); {} bytes of text, {} gzip",
-        took[2] * 1000.0,
-        took[0] * 1000.0,
-        took[4] * 1000.0,
-        snap.text.len(),
-        snap.gzip.len()
-    );
-    Cap { reporter }
-}
-
-fn cap_benches(c: &mut Criterion) {
-    let state: OnceCell<Cap> = OnceCell::new();
-    let mut g = c.benchmark_group("cap");
-    g.sampling_mode(SamplingMode::Flat);
-    g.sample_size(10);
-    g.bench_function("report_snapshot", |b| {
-        let cap = state.get_or_init(cap_state);
-        b.iter(|| black_box(cap.reporter.compute(ReportCost::default())))
-    });
-    g.finish();
-}
-
-criterion_group!(benches, usage_benches, sketch_benches, cap_benches);
+criterion_group!(benches, usage_benches, sketch_benches);
 criterion_main!(benches);
