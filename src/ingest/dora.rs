@@ -3,17 +3,17 @@
 //! replaying the log rebuilds state, then folded in batches.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use rdkafka::TopicPartitionList;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
 use super::Stream;
 use super::decode::Headers;
 use super::fold::{DoraRecord, fold_dora_records};
-use super::kafka::{ClientEvents, consumer_config, poll_batch};
+use super::kafka::{ClientEvents, advance_to_positions, consumer_config, poll_batch};
 use super::outcome::Counters;
 use super::progress::{Progress, replay_total};
 use super::replay::{self, OnError, ReplayError};
@@ -23,6 +23,9 @@ use crate::domain::dora::DoraState;
 
 /// Name of this loop in logs, `/readyz` and `/livez`.
 pub const NAME: &str = "dora";
+
+/// How often the loop looks for partitions added to its topics.
+const METADATA_REFRESH: Duration = Duration::from_secs(30);
 
 /// How long one poll waits for a record; also the heartbeat period.
 const POLL: Duration = Duration::from_millis(100);
@@ -179,6 +182,69 @@ impl DoraIngest {
         Ok(())
     }
 
+    /// Assigns partitions added to the topics since the last look, each
+    /// positioned by time like the first ones, keeping every partition
+    /// already assigned at its current position.
+    fn assign_new_partitions(
+        &self,
+        consumer: &BaseConsumer<ClientEvents>,
+        topics: &[(String, Stream)],
+        cancel: &CancellationToken,
+    ) -> Result<(), SetupError> {
+        let timeout = self.config.request_timeout();
+        let current = consumer.assignment().map_err(SetupError::Assign)?;
+        let mut added: Vec<(String, i32)> = Vec::new();
+        for (topic, _) in topics {
+            let md = consumer
+                .fetch_metadata(Some(topic), timeout)
+                .map_err(|source| SetupError::Metadata {
+                    topic: topic.clone(),
+                    source,
+                })?;
+            if let Some(t) = md.topics().iter().find(|t| t.name() == topic) {
+                for p in t.partitions() {
+                    if current.find_partition(topic, p.id()).is_none() {
+                        added.push((topic.clone(), p.id()));
+                    }
+                }
+            }
+        }
+        if added.is_empty() {
+            return Ok(());
+        }
+        let horizon = self.config.dora_settings().time.horizon((self.clock)());
+        let entries =
+            replay::position_by_time(consumer, &added, horizon, timeout, OnError::Fail, || {
+                self.progress.heartbeat(NAME, (self.clock)());
+                !cancel.is_cancelled()
+            })?;
+        // The whole assignment again: the partitions already read at the
+        // position they reached, the new ones from the horizon.
+        let positions = consumer.position().map_err(SetupError::Assign)?;
+        let mut tpl = TopicPartitionList::new();
+        for e in current.elements() {
+            let at = positions
+                .find_partition(e.topic(), e.partition())
+                .map(|p| p.offset())
+                .filter(|o| matches!(o, Offset::Offset(_)))
+                .unwrap_or(e.offset());
+            tpl.add_partition_offset(e.topic(), e.partition(), at)
+                .map_err(SetupError::Assign)?;
+        }
+        for (topic, partition) in &added {
+            tpl.add_partition(topic, *partition);
+        }
+        replay::set_start_offsets(&mut tpl, &entries);
+        consumer.assign(&tpl).map_err(SetupError::Assign)?;
+        self.progress.add(NAME, &entries);
+        tracing::info!(
+            partitions = ?added,
+            messages = replay_total(&entries),
+            "New deploy or incident partitions assigned; replaying them."
+        );
+        Ok(())
+    }
+
     /// Polls, decodes and folds in batches until cancelled.
     fn consume(
         &self,
@@ -189,8 +255,15 @@ impl DoraIngest {
         let batch_size = self.config.ingest.batch_size;
         let max_bytes = self.config.limits.max_event_bytes;
         let mut was_ready = false;
+        let mut last_refresh = Instant::now();
         while !cancel.is_cancelled() {
             self.progress.heartbeat(NAME, (self.clock)());
+            if last_refresh.elapsed() >= METADATA_REFRESH {
+                last_refresh = Instant::now();
+                if let Err(e) = self.assign_new_partitions(consumer, topics, cancel) {
+                    tracing::warn!(error = %e, "Could not look for new deploy or incident partitions; trying again later.");
+                }
+            }
             let batch = poll_batch(
                 consumer,
                 batch_size,
@@ -224,7 +297,17 @@ impl DoraIngest {
                     self.progress
                         .advance_one(next.topic, next.partition, next.offset);
                 }
+                for (m, _) in &batch {
+                    if let Some(t) = m.timestamp().to_millis() {
+                        self.progress
+                            .note_earliest(m.topic(), m.partition(), m.offset(), t);
+                    }
+                }
             }
+            // Every polled record is folded: the consumer's position (which
+            // also steps over transaction markers, never delivered) is
+            // where replay stands.
+            advance_to_positions(consumer, &self.progress);
             if !was_ready && self.progress.readiness().is_ok() {
                 was_ready = true;
                 tracing::info!("Replay complete; ready.");

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use rdkafka::ClientConfig;
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::consumer::{BaseConsumer, ConsumerContext};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::message::BorrowedMessage;
 use rdkafka::statistics::Statistics;
@@ -31,7 +31,14 @@ const STATISTICS_INTERVAL_MS: &str = "5000";
 /// folds ([`super::pipeline`]), and a short backoff resumes fetching as
 /// soon as there is room, so neither side waits. Memory stays bounded by
 /// the queue limits, unchanged.
-pub const FETCH_TUNING: [(&str, &str); 1] = [("fetch.queue.backoff.ms", "10")];
+///
+/// `topic.metadata.refresh.interval.ms` is 30 s (librdkafka: 5 min), so a
+/// partition added to the usage topic is rebalanced in within 30 s, as the
+/// DORA loop looks for new partitions of its topics.
+pub const FETCH_TUNING: [(&str, &str); 2] = [
+    ("fetch.queue.backoff.ms", "10"),
+    ("topic.metadata.refresh.interval.ms", "30000"),
+];
 
 /// Client properties of a consumer: [`FETCH_TUNING`], then the user's
 /// pass-through properties, then
@@ -127,6 +134,21 @@ pub fn check_properties(config: &Config) -> Result<(), crate::config::ConfigErro
             key: "kafka.properties".into(),
             message: e.to_string(),
         })
+}
+
+/// Moves each assigned partition's replay progress to the consumer's
+/// position: the next offset it will read, past transaction markers and
+/// anything else the log holds but never delivers. Call it only when every
+/// record polled so far has been folded.
+pub fn advance_to_positions<C: ConsumerContext>(consumer: &BaseConsumer<C>, progress: &Progress) {
+    let Ok(positions) = consumer.position() else {
+        return;
+    };
+    for e in positions.elements() {
+        if let rdkafka::Offset::Offset(o) = e.offset() {
+            progress.advance_one(e.topic(), e.partition(), o);
+        }
+    }
 }
 
 /// Polls up to `max` records: waits up to `wait` for the first, then takes

@@ -72,6 +72,18 @@ impl OwnedBatch {
         self.slots.is_empty()
     }
 
+    /// Per partition, the offset after its last record in the batch.
+    pub fn last_offsets(&self) -> Vec<(i32, i64)> {
+        let mut out: Vec<(i32, i64)> = Vec::new();
+        for s in &self.slots {
+            match out.iter_mut().find(|(p, _)| *p == s.partition) {
+                Some((_, o)) => *o = (*o).max(s.offset + 1),
+                None => out.push((s.partition, s.offset + 1)),
+            }
+        }
+        out
+    }
+
     /// Empties the batch, keeping its buffers.
     pub fn clear(&mut self) {
         self.data.clear();

@@ -22,14 +22,28 @@ pub struct Assignment {
     pub partition: i32,
     /// First offset to read: the first record at or after the horizon.
     pub start: i64,
-    /// High watermark captured at assignment: replay is done at this offset.
+    /// High watermark captured at assignment: replay is done at this
+    /// offset. [`UNKNOWN_TARGET`] when the broker could not say; the loop
+    /// asks again and the process is not ready meanwhile.
     pub target: i64,
+    /// Whether the log may have lost records after the horizon (retention
+    /// or deletion): it starts at its low watermark, which is above 0, and
+    /// no older record told us it reaches back far enough. The timestamp of
+    /// the first record read then says which windows are complete.
+    pub may_be_truncated: bool,
 }
 
+/// The target of a partition whose high watermark is not known yet.
+pub const UNKNOWN_TARGET: i64 = i64::MAX;
+
 impl Assignment {
-    /// Messages to replay from `start` to `target`.
+    /// Messages to replay from `start` to `target` (0 while unknown).
     pub fn replay_len(&self) -> i64 {
-        (self.target - self.start).max(0)
+        if self.target == UNKNOWN_TARGET {
+            0
+        } else {
+            (self.target - self.start).max(0)
+        }
     }
 }
 
@@ -41,23 +55,51 @@ pub fn replay_total(entries: &[Assignment]) -> i64 {
 /// One assigned partition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PartitionProgress {
-    /// High watermark captured at assignment: replay is done at this offset.
+    /// High watermark captured at assignment: replay is done at this
+    /// offset; [`UNKNOWN_TARGET`] until the broker says.
     pub target: i64,
+    /// Offset the replay started at.
+    pub start: i64,
     /// Next offset this process will read.
     pub position: i64,
     /// Latest high watermark known (from consumer statistics), for lag.
     pub high: i64,
+    /// How far back the log reaches, when it may be truncated: `None` when
+    /// it surely reaches the horizon, `Some(None)` until its first record is
+    /// read, `Some(Some(t))` once read (`t` = that record's timestamp).
+    pub earliest: Option<Option<Millis>>,
 }
 
 impl PartitionProgress {
-    /// Messages still to read before the replay target.
+    /// Messages still to read before the replay target (0 while unknown:
+    /// readiness checks [`Self::target_known`] first).
     pub fn replay_remaining(&self) -> i64 {
-        (self.target - self.position).max(0)
+        if self.target_known() {
+            (self.target - self.position).max(0)
+        } else {
+            0
+        }
+    }
+
+    /// Whether the replay target is known.
+    pub fn target_known(&self) -> bool {
+        self.target != UNKNOWN_TARGET
     }
 
     /// Messages behind the latest known high watermark.
     pub fn lag(&self) -> i64 {
-        (self.high.max(self.target) - self.position).max(0)
+        let target = if self.target_known() { self.target } else { 0 };
+        (self.high.max(target) - self.position).max(0)
+    }
+
+    /// Whether this partition holds everything at or after `edge`
+    /// (epoch ms): its log reaches back past the edge.
+    pub fn holds_since(&self, edge: Millis) -> bool {
+        match self.earliest {
+            None => true,
+            Some(None) => false,
+            Some(Some(t)) => t <= edge,
+        }
     }
 }
 
@@ -113,8 +155,14 @@ impl Progress {
                 (e.topic.clone(), e.partition),
                 PartitionProgress {
                     target: e.target,
+                    start: e.start,
                     position: e.start,
-                    high: e.target,
+                    high: if e.target == UNKNOWN_TARGET {
+                        0
+                    } else {
+                        e.target
+                    },
+                    earliest: e.may_be_truncated.then_some(None),
                 },
             );
         }
@@ -159,6 +207,73 @@ impl Progress {
         self.update(topic, partition, |p| p.position = p.position.max(position));
     }
 
+    /// Sets the replay target of a partition whose watermark was unknown.
+    pub fn set_target(&self, topic: &str, partition: i32, target: i64) {
+        self.update(topic, partition, |p| {
+            if !p.target_known() {
+                p.target = target;
+                p.high = p.high.max(target);
+            }
+        });
+    }
+
+    /// Partitions of `topic` whose replay target is not known yet.
+    pub fn unknown_targets(&self, topic: &str) -> Vec<i32> {
+        self.lock()
+            .partitions
+            .iter()
+            .filter(|((t, _), p)| t == topic && !p.target_known())
+            .map(|((_, partition), _)| *partition)
+            .collect()
+    }
+
+    /// Notes the timestamp of a record read from a partition that may be
+    /// truncated: the first one read at its start offset says how far back
+    /// the log reaches. Returns whether the partition still waited for it.
+    pub fn note_earliest(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        timestamp: Millis,
+    ) -> bool {
+        let mut noted = false;
+        self.update(topic, partition, |p| {
+            if p.earliest == Some(None) && offset == p.start {
+                p.earliest = Some(Some(timestamp));
+                noted = true;
+            }
+        });
+        noted
+    }
+
+    /// Partitions that wait for the timestamp of their first record.
+    pub fn awaiting_earliest(&self, topic: &str) -> Vec<i32> {
+        self.lock()
+            .partitions
+            .iter()
+            .filter(|((t, _), p)| t == topic && p.earliest == Some(None))
+            .map(|((_, partition), _)| *partition)
+            .collect()
+    }
+
+    /// Whether every assigned partition of `topic` holds everything at or
+    /// after `edge` (epoch ms): the window ending now with that edge is
+    /// complete. False for a topic with no partition assigned here.
+    pub fn window_complete(&self, topic: &str, edge: Millis) -> bool {
+        let g = self.lock();
+        let mut any = false;
+        for ((t, _), p) in &g.partitions {
+            if t == topic {
+                any = true;
+                if !p.holds_since(edge) {
+                    return false;
+                }
+            }
+        }
+        any
+    }
+
     /// Records the latest high watermark of a partition.
     pub fn set_high(&self, topic: &str, partition: i32, high: i64) {
         self.update(topic, partition, |p| p.high = high);
@@ -189,6 +304,12 @@ impl Progress {
         }
         if g.heartbeats.is_empty() {
             return Err(NotReady("starting".into()));
+        }
+        if let Some(((topic, partition), _)) = g.partitions.iter().find(|(_, p)| !p.target_known())
+        {
+            return Err(NotReady(format!(
+                "the high watermark of {topic}[{partition}] is not known yet"
+            )));
         }
         let behind: Vec<_> = g
             .partitions

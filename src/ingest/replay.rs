@@ -15,7 +15,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::progress::Assignment;
+use super::progress::{Assignment, UNKNOWN_TARGET};
 use crate::domain::Millis;
 
 /// What positioning does when the broker cannot answer.
@@ -25,9 +25,10 @@ pub enum OnError {
     Fail,
     /// Go on with less: without offsets by time every partition replays
     /// from its low watermark (slower, never wrong: older records are
-    /// dropped as late); without watermarks a partition counts as `(0, 0)`,
-    /// so readiness waits for its start offset only. Each is logged. For the
-    /// usage rebalance callback, which cannot retry.
+    /// dropped as late); without watermarks a partition's replay target is
+    /// [`UNKNOWN_TARGET`], and the process stays unready until the loop
+    /// learns it. Each is logged. For the usage rebalance callback, which
+    /// cannot wait.
     Degrade,
 }
 
@@ -84,8 +85,8 @@ pub fn position_by_time<C: ConsumerContext>(
             return Err(ReplayError::Cancelled);
         }
         let partition = *partition;
-        let (low, high) = match consumer.fetch_watermarks(topic, partition, timeout) {
-            Ok(w) => w,
+        let watermarks = match consumer.fetch_watermarks(topic, partition, timeout) {
+            Ok(w) => Some(w),
             Err(source) if on_error == OnError::Fail => {
                 return Err(ReplayError::Watermarks {
                     topic: topic.clone(),
@@ -94,34 +95,69 @@ pub fn position_by_time<C: ConsumerContext>(
                 });
             }
             Err(err) => {
-                tracing::warn!(topic, partition, error = %err, "Cannot read the high watermark; readiness waits for the start offset only.");
-                (0, 0)
+                tracing::warn!(topic, partition, error = %err, "Cannot read the watermarks; not ready until they are known.");
+                None
             }
         };
         let by_time = found
             .as_ref()
             .and_then(|f| f.find_partition(topic, partition))
             .map(|p| p.offset());
-        let start = match by_time {
-            Some(Offset::Offset(o)) => o.max(low),
-            // No record at or after the horizon: start at the end.
-            Some(_) => high,
-            None => low,
-        };
-        entries.push(Assignment {
-            topic: topic.clone(),
-            partition,
-            start,
-            target: high,
-        });
+        entries.push(place(topic, partition, by_time, watermarks));
     }
     Ok(entries)
+}
+
+/// Where a partition's replay starts and ends, from its offset by time
+/// (`None`: the lookup failed) and its `(low, high)` watermarks (`None`:
+/// unknown).
+pub fn place(
+    topic: &str,
+    partition: i32,
+    by_time: Option<Offset>,
+    watermarks: Option<(i64, i64)>,
+) -> Assignment {
+    let (low, high) = watermarks.unwrap_or((0, UNKNOWN_TARGET));
+    let start = match by_time {
+        Some(Offset::Offset(o)) => o.max(low),
+        // No record at or after the horizon: start at the end.
+        Some(_) if watermarks.is_some() => high,
+        // ... whose offset is not known yet: librdkafka's "end" (-1); the
+        // consumer's position says where that is once it fetched.
+        Some(_) => -1,
+        None => low,
+    };
+    // The log may have lost records after the horizon when it starts where
+    // we start (and something was deleted before): nothing older than the
+    // horizon is left to prove it reaches back far enough.
+    let may_be_truncated = watermarks.is_some()
+        && low > 0
+        && match by_time {
+            Some(Offset::Offset(o)) => o <= low,
+            Some(_) => false,
+            None => true,
+        };
+    Assignment {
+        topic: topic.to_owned(),
+        partition,
+        start,
+        target: high,
+        may_be_truncated,
+    }
 }
 
 /// Sets the start offset of each assigned partition in `tpl`.
 pub fn set_start_offsets(tpl: &mut TopicPartitionList, entries: &[Assignment]) {
     for e in entries {
-        tpl.set_partition_offset(&e.topic, e.partition, Offset::Offset(e.start))
+        let offset = if e.start < 0 {
+            Offset::End
+        } else {
+            Offset::Offset(e.start)
+        };
+        tpl.set_partition_offset(&e.topic, e.partition, offset)
             .expect("partition is in the list");
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,11 +5,11 @@
 //! and handed to the assignment inside the rebalance callback, never a seek
 //! after it); on revocation its shard is dropped.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use rdkafka::TopicPartitionList;
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, RebalanceProtocol};
@@ -17,6 +17,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
 use super::kafka::{ClientEvents, consumer_config};
@@ -108,6 +109,16 @@ impl ConsumerContext for UsageContext {
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
                 self.generation.fetch_add(1, Ordering::Relaxed);
+                if consumer.assignment_lost() {
+                    // The group moved on without us (e.g. the broker was
+                    // away longer than the session): what we held is gone,
+                    // and we are not ready until a new assignment replays.
+                    self.client.progress.set_pending(
+                        NAME,
+                        "the group reassigned our partitions (assignment lost); rejoining",
+                    );
+                    tracing::warn!("Feature-usage assignment lost; rejoining the group.");
+                }
                 let revoked: Vec<(String, i32)> = tpl
                     .elements()
                     .iter()
@@ -226,24 +237,60 @@ impl UsageIngest {
         })?;
         let mut last_prune = (self.clock)();
         let mut last_measure = Millis::MIN;
+        let mut last_watermarks = Instant::now();
+        // Per partition: next offset polled, and next offset folded. While
+        // they differ, records of the partition are in flight.
+        let mut polled: HashMap<i32, i64> = HashMap::new();
+        let mut folded: HashMap<i32, i64> = HashMap::new();
         while !cancel.is_cancelled() {
             let now = (self.clock)();
             self.progress.heartbeat(NAME, now);
+            let awaiting = self.progress.awaiting_earliest(&topic);
             let mut batch = pipeline.next_batch();
-            poll_into(&consumer, &mut batch, batch_size, POLL, |e| {
-                tracing::warn!(error = %e, "Kafka consume error on feature usage; continuing.");
-                if !self.progress.has_partitions(&topic) {
-                    self.progress
-                        .set_pending(NAME, format!("no partition of {topic} assigned yet: {e}"));
-                }
-            });
+            poll_into(
+                &consumer,
+                &mut batch,
+                batch_size,
+                POLL,
+                &awaiting,
+                &self.progress,
+                &topic,
+                |e| {
+                    tracing::warn!(error = %e, "Kafka consume error on feature usage; continuing.");
+                    if !self.progress.has_partitions(&topic) {
+                        self.progress.set_pending(
+                            NAME,
+                            format!("no partition of {topic} assigned yet: {e}"),
+                        );
+                    }
+                },
+            );
             if !batch.is_empty() {
+                for (partition, next) in batch.last_offsets() {
+                    polled.insert(partition, next);
+                }
                 pipeline.submit(batch);
             }
             for (partition, offset) in pipeline.folded() {
+                folded.insert(partition, offset);
                 if let Err(e) = consumer.store_offset(&topic, partition, offset) {
                     tracing::debug!(partition, error = %e, "Could not store the feature-usage offset.");
                 }
+            }
+            // Where nothing is in flight, the consumer's position (past
+            // transaction markers) is where replay stands.
+            if let Ok(positions) = consumer.position() {
+                for e in positions.elements() {
+                    let p = e.partition();
+                    let drained = polled.get(&p).is_none_or(|n| folded.get(&p) >= Some(n));
+                    if let (true, Offset::Offset(o)) = (drained, e.offset()) {
+                        self.progress.advance_one(&topic, p, o);
+                    }
+                }
+            }
+            if last_watermarks.elapsed() >= Duration::from_secs(1) {
+                last_watermarks = Instant::now();
+                self.learn_unknown_targets(&consumer, &topic);
             }
             if now - last_prune >= PRUNE_EVERY_MS {
                 for (_, shard) in self.shared.shards() {
@@ -262,22 +309,51 @@ impl UsageIngest {
     }
 }
 
+impl UsageIngest {
+    /// Asks the broker again for the watermarks it could not give at
+    /// assignment; the process is not ready until they are known.
+    fn learn_unknown_targets(&self, consumer: &BaseConsumer<UsageContext>, topic: &str) {
+        for partition in self.progress.unknown_targets(topic) {
+            match consumer.fetch_watermarks(topic, partition, self.config.request_timeout()) {
+                Ok((_, high)) => self.progress.set_target(topic, partition, high),
+                Err(e) => {
+                    tracing::warn!(topic, partition, error = %e, "Still cannot read the watermarks; not ready.")
+                }
+            }
+        }
+    }
+}
+
 /// Polls up to `max` records into `batch`: waits up to `wait` for the first,
 /// then takes only what is already fetched. Each record is tagged with the
-/// rebalance generation read right after the poll that returned it. A
-/// consume error ends the batch early and goes to `on_error` (librdkafka
-/// retries by itself).
+/// rebalance generation read right after the poll that returned it. The
+/// timestamp of a record of a partition in `awaiting` goes to `progress`
+/// (it may say how far back a truncated log reaches). A consume error ends
+/// the batch early and goes to `on_error` (librdkafka retries by itself).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the poll loop's state, passed in"
+)]
 fn poll_into(
     consumer: &BaseConsumer<UsageContext>,
     batch: &mut OwnedBatch,
     max: usize,
     wait: Duration,
+    awaiting: &[i32],
+    progress: &Progress,
+    topic: &str,
     on_error: impl FnOnce(KafkaError),
 ) {
     let mut wait = wait;
     while batch.len() < max {
         match consumer.poll(wait) {
             Some(Ok(m)) => {
+                if !awaiting.is_empty()
+                    && awaiting.contains(&m.partition())
+                    && let Some(t) = m.timestamp().to_millis()
+                {
+                    progress.note_earliest(topic, m.partition(), m.offset(), t);
+                }
                 let generation = consumer.context().generation.load(Ordering::Relaxed);
                 batch.push(
                     m.partition(),
