@@ -259,19 +259,14 @@ impl Progress {
 
     /// Whether every assigned partition of `topic` holds everything at or
     /// after `edge` (epoch ms): the window ending now with that edge is
-    /// complete. False for a topic with no partition assigned here.
+    /// complete. True for a topic with no partition assigned here (nothing
+    /// this process reports is missing; readiness covers the startup).
     pub fn window_complete(&self, topic: &str, edge: Millis) -> bool {
-        let g = self.lock();
-        let mut any = false;
-        for ((t, _), p) in &g.partitions {
-            if t == topic {
-                any = true;
-                if !p.holds_since(edge) {
-                    return false;
-                }
-            }
-        }
-        any
+        self.lock()
+            .partitions
+            .iter()
+            .filter(|((t, _), _)| t == topic)
+            .all(|(_, p)| p.holds_since(edge))
     }
 
     /// Records the latest high watermark of a partition.

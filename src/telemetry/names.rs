@@ -161,6 +161,13 @@ pub const CONSUMER_LAG: MetricDef = MetricDef {
     labels: &["topic", "partition"],
     help: "Messages between this process's position and the partition's latest known high watermark.",
 };
+/// Whether each window holds all of a topic's history.
+pub const WINDOW_COMPLETE: MetricDef = MetricDef {
+    name: "valuepulse_window_complete",
+    kind: Kind::Gauge,
+    labels: &["topic", "window"],
+    help: "1 when every partition of the topic this process reads reaches back to the window's start: its log holds a record older than the replay horizon, or was never truncated, or its first record is at or before the window's start. 0 when retention (or deleted records) cut into the window, so its figures are partial, or while that is not known yet. Alert on min_over_time(valuepulse_window_complete[1h]) == 0 for ready replicas.",
+};
 /// Heap bytes of state, by component.
 pub const STATE_BYTES: MetricDef = MetricDef {
     name: "valuepulse_state_bytes",
@@ -307,6 +314,7 @@ pub const ALL: &[MetricDef] = &[
     REPLAY_REMAINING,
     CONSUMER_LAG,
     BUILD_INFO,
+    WINDOW_COMPLETE,
     STATE_BYTES,
     STATE_BUDGET_BYTES,
     STATE_BUDGET_LEVEL,
