@@ -1,14 +1,30 @@
 //! The admin HTTP server: `/metrics`, `/livez`, `/readyz`.
+//!
+//! It holds under abuse: at most [`MAX_CONNECTIONS`] connections at once
+//! (more wait in the kernel's accept queue), a client has
+//! [`HEADER_READ_TIMEOUT`] to send its request head (slowloris), a request
+//! gets [`REQUEST_TIMEOUT`] to be answered (408 after), a connection lives
+//! at most [`CONNECTION_LIFETIME`] (a client that never reads its response
+//! is dropped), and on shutdown open connections get [`SHUTDOWN_GRACE`] to
+//! finish. Every handler is cheap: `/metrics` writes a snapshot computed
+//! elsewhere, so 200 scrapes at once cost 200 memory copies.
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tower::Service;
+use tower_http::timeout::TimeoutLayer;
 
 use crate::domain::Millis;
 use crate::ingest::progress::Progress;
@@ -28,24 +44,98 @@ pub struct AdminState {
     pub clock: fn() -> Millis,
 }
 
+/// Connections served at once.
+pub const MAX_CONNECTIONS: usize = 512;
+/// Time a client has to send its request line and headers.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time a request has to be answered (a scrape may wait up to 10 s for a
+/// fresh snapshot).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// Longest life of one connection, however busy.
+pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
+/// Time open connections get to finish once shutdown starts.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
 /// The router.
 pub fn router(state: AdminState) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .route("/livez", get(livez))
         .route("/readyz", get(readyz))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
         .with_state(state)
 }
 
-/// Serves until `shutdown` completes, then drains open requests.
+/// Serves until `shutdown` completes; then stops accepting, lets open
+/// connections finish for up to [`SHUTDOWN_GRACE`] and drops the rest.
 pub async fn serve(
     listener: TcpListener,
     state: AdminState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let app = router(state);
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let stop = CancellationToken::new();
+    let mut connections = tokio::task::JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            () = &mut shutdown => break,
+            permit = slots.clone().acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
+        let (socket, _) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off, go on.
+                    tracing::warn!(error = %e, "Could not accept an admin connection.");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let app = app.clone();
+        let stop = stop.clone();
+        connections.spawn(async move {
+            let _permit = permit;
+            let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+                app.clone().call(request)
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .serve_connection(TokioIo::new(socket), service);
+            tokio::pin!(conn);
+            let lifetime = tokio::time::sleep(CONNECTION_LIFETIME);
+            tokio::pin!(lifetime);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                () = &mut lifetime => {}
+                () = stop.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(SHUTDOWN_GRACE, conn.as_mut()).await;
+                }
+            }
+        });
+        // Reap finished connections as we go.
+        while connections.try_join_next().is_some() {}
+    }
+    stop.cancel();
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE + Duration::from_millis(500), async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        connections.abort_all();
+    }
+    Ok(())
 }
 
 /// The Prometheus text exposition format's content type.

@@ -71,5 +71,8 @@ fn a_truncated_log_is_complete_only_for_windows_it_reaches_back_to() {
     );
     assert!(p.window_complete("d", 900));
     assert!(!p.window_complete("d", 499), "an edge before it");
-    assert!(p.window_complete("other", 0), "no partition assigned: nothing missing");
+    assert!(
+        p.window_complete("other", 0),
+        "no partition assigned: nothing missing"
+    );
 }
