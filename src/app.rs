@@ -74,7 +74,7 @@ pub async fn run(
         })))
         .context("registering the collector")?;
 
-    let addr = config.listen()?;
+    let addr = config.http.listen;
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr} (http.listen)"))?;
