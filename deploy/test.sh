@@ -80,7 +80,12 @@ export VALUEPULSE_KAFKA_PORT="${VALUEPULSE_KAFKA_PORT:-19092}"
 trap 'deploy/kafka-local.sh stop >/dev/null 2>&1 || true' EXIT
 VALUEPULSE_TEST_BROKERS="$(deploy/kafka-local.sh start)"
 export VALUEPULSE_TEST_BROKERS
-echo "deploy/test.sh: Kafka broker at $VALUEPULSE_TEST_BROKERS" >&2
+# The SASL/SCRAM listener, the proxied listener and the state dir, for the
+# SASL and fault tests (VALUEPULSE_TEST_SASL_BROKERS, ..._PROXY_ADDR, ...).
+while IFS='=' read -r name value; do
+  export "$name=$value"
+done < <(deploy/kafka-local.sh env)
+echo "deploy/test.sh: Kafka broker at $VALUEPULSE_TEST_BROKERS (SASL/SCRAM at $VALUEPULSE_TEST_SASL_BROKERS)" >&2
 
 # Library, binary and integration tests (no doc tests: there are none), then
 # one closing line that totals every test binary's result.
