@@ -33,7 +33,11 @@ fn sasl_config(password: &str) -> String {
 }
 
 fn topics() -> [String; 3] {
-    let t = [unique("sasl-deploys"), unique("sasl-incidents"), unique("sasl-usage")];
+    let t = [
+        unique("sasl-deploys"),
+        unique("sasl-incidents"),
+        unique("sasl-usage"),
+    ];
     create_topics(&[(&t[0], 1), (&t[1], 1), (&t[2], 1)]);
     t
 }
@@ -70,7 +74,9 @@ fn bad_configs_exit_64_naming_the_key_and_never_print_the_secret() {
             "kafka.properties",
         ),
         (
-            format!("[kafka.properties]\n\"sasl.password\" = \"{PLANTED}\"\n[kafka.properties.nested]\nx = 1\n"),
+            format!(
+                "[kafka.properties]\n\"sasl.password\" = \"{PLANTED}\"\n[kafka.properties.nested]\nx = 1\n"
+            ),
             "kafka.properties",
         ),
     ];
@@ -100,8 +106,14 @@ fn check_config_redacts_secrets_of_a_good_config() {
     let (status, out) = run_to_end(&["check-config", "--config", &path.to_string_lossy()], &[]);
     assert!(status.success(), "{out}");
     assert_clean("check-config", &out);
-    assert!(out.contains("\"sasl.oauthbearer.config\" = \"<redacted>\""), "{out}");
-    assert!(out.contains("\"security.protocol\" = \"SASL_PLAINTEXT\""), "{out}");
+    assert!(
+        out.contains("\"sasl.oauthbearer.config\" = \"<redacted>\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("\"security.protocol\" = \"SASL_PLAINTEXT\""),
+        "{out}"
+    );
     let _ = std::fs::remove_file(path);
 }
 
@@ -127,7 +139,10 @@ fn sasl_scram_as_documented_is_ready_and_folds_events_and_prints_no_password() {
     let path = config_file(&sasl_config(&password));
     let (status, out) = run_to_end(&["check-config", "--config", &path.to_string_lossy()], &[]);
     assert!(status.success(), "{out}");
-    assert!(!out.contains(&password), "check-config printed the password:\n{out}");
+    assert!(
+        !out.contains(&password),
+        "check-config printed the password:\n{out}"
+    );
     let mut env = env_for(&sasl_env("VALUEPULSE_TEST_SASL_BROKERS"), &t);
     env.retain(|(k, _)| k != "VALUEPULSE__KAFKA__BROKERS");
     let mut daemon = Captured::run(&path, env);
@@ -147,7 +162,10 @@ fn sasl_scram_as_documented_is_ready_and_folds_events_and_prints_no_password() {
         .expect("exit after SIGTERM");
     assert!(status.success());
     let output = daemon.text();
-    assert!(!output.contains(&password), "run printed the password:\n{output}");
+    assert!(
+        !output.contains(&password),
+        "run printed the password:\n{output}"
+    );
     let _ = std::fs::remove_file(path);
 }
 
@@ -163,7 +181,12 @@ fn sasl_wrong_password_is_not_ready_alive_says_why_and_prints_no_password() {
     while start.elapsed() < Duration::from_secs(12) {
         if let Some((status, _, body)) = daemon.get("/readyz") {
             answered = true;
-            assert_eq!(status, 503, "ready with a wrong password: {}", String::from_utf8_lossy(&body));
+            assert_eq!(
+                status,
+                503,
+                "ready with a wrong password: {}",
+                String::from_utf8_lossy(&body)
+            );
             let (live, _, _) = daemon.get("/livez").unwrap();
             assert_eq!(live, 200, "/livez must not depend on Kafka");
         }

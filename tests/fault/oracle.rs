@@ -179,7 +179,11 @@ pub mod dataset {
     /// `i % 7 == 3`, finished `i % 3000` seconds before `now` (inside 1d).
     pub fn deploy(run: &str, i: u64, now: i64) -> (String, String) {
         let service = SERVICES[(i % 3) as usize];
-        let status = if i % 7 == 3 { "rolled_back" } else { "succeeded" };
+        let status = if i % 7 == 3 {
+            "rolled_back"
+        } else {
+            "succeeded"
+        };
         let payload = format!(
             r#"{{"id":"{run}-d{i}","service":"{service}","team":"team-{service}","environment":"production","status":"{status}","finished_at":"{}"}}"#,
             at(now, -((i % 3000) as i64) - 60)
@@ -350,7 +354,10 @@ impl Reference {
                 (got - e.value).abs() <= e.tolerance * e.value.abs()
             };
             if !ok {
-                errors.push(format!("{}{:?}: want {}, got {got}", e.name, e.labels, e.value));
+                errors.push(format!(
+                    "{}{:?}: want {}, got {got}",
+                    e.name, e.labels, e.value
+                ));
             }
         }
         errors

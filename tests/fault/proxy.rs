@@ -53,7 +53,8 @@ pub struct Proxy {
 impl Proxy {
     /// Listens on `listen` and forwards to `upstream`.
     pub fn start(listen: &str, upstream: &str) -> Self {
-        let listener = TcpListener::bind(listen).unwrap_or_else(|e| panic!("proxy bind {listen}: {e}"));
+        let listener =
+            TcpListener::bind(listen).unwrap_or_else(|e| panic!("proxy bind {listen}: {e}"));
         listener.set_nonblocking(true).unwrap();
         let shared = Arc::new(Shared {
             fault: Mutex::new(Fault::None),
@@ -78,7 +79,12 @@ impl Proxy {
                             continue;
                         };
                         let generation = s.generation.load(Ordering::Relaxed);
-                        pump(&s, generation, client.try_clone().unwrap(), server.try_clone().unwrap());
+                        pump(
+                            &s,
+                            generation,
+                            client.try_clone().unwrap(),
+                            server.try_clone().unwrap(),
+                        );
                         pump(&s, generation, server, client);
                     }
                     Err(e) if e.kind() == ErrorKind::WouldBlock => {
@@ -124,10 +130,12 @@ impl Drop for Proxy {
 fn pump(shared: &Arc<Shared>, generation: u64, mut from: TcpStream, mut to: TcpStream) {
     let s = shared.clone();
     thread::spawn(move || {
-        from.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+        from.set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
         let mut buf = vec![0u8; 16 * 1024];
         loop {
-            if s.stop.load(Ordering::Relaxed) || s.generation.load(Ordering::Relaxed) != generation {
+            if s.stop.load(Ordering::Relaxed) || s.generation.load(Ordering::Relaxed) != generation
+            {
                 break;
             }
             let fault = *s.fault.lock().unwrap();
