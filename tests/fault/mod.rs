@@ -207,6 +207,14 @@ impl Captured {
         self.child.try_wait().unwrap().is_none()
     }
 
+    /// One of its environment variables.
+    pub fn env_var(&self, name: &str) -> Option<&str> {
+        self.env
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// Process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
@@ -294,4 +302,88 @@ pub fn knob(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// A producer thread writing the oracle datasets at a steady rate until
+/// stopped: deploys to one topic, usage events to another, each record into
+/// the ledger once the broker acknowledges it.
+pub struct Load {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: Option<std::thread::JoinHandle<oracle::LedgerProducer>>,
+}
+
+impl Load {
+    /// Starts writing `deploys_per_s` deploys and `usage_per_s` usage events
+    /// a second (spread over 10 ms ticks) to `brokers`. Deploy and usage
+    /// numbers start at `first` (ids stay unique across loads of one test).
+    pub fn start(
+        brokers: &str,
+        run: &str,
+        topics: (&str, &str),
+        rates: (u64, u64),
+        users: u64,
+        first: u64,
+    ) -> Self {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let s = stop.clone();
+        let (brokers, run) = (brokers.to_owned(), run.to_owned());
+        let (deploys, usage) = (topics.0.to_owned(), topics.1.to_owned());
+        let handle = std::thread::spawn(move || {
+            let mut p = oracle::LedgerProducer::new(&brokers, &[]);
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            let start = Instant::now();
+            let (mut d, mut u) = (0u64, 0u64);
+            while !s.load(std::sync::atomic::Ordering::Relaxed) {
+                let secs = start.elapsed().as_secs_f64();
+                while (d as f64) < secs * rates.0 as f64 {
+                    let (key, payload) = oracle::dataset::deploy(&run, first + d, now);
+                    p.send(&deploys, &key, &payload);
+                    d += 1;
+                }
+                while (u as f64) < secs * rates.1 as f64 {
+                    let (key, payload) = oracle::dataset::usage(first + u, users, now);
+                    p.send(&usage, &key, &payload);
+                    u += 1;
+                }
+                p.poll(Duration::from_millis(10));
+            }
+            p.flush(Duration::from_secs(300));
+            p
+        });
+        Self {
+            stop,
+            handle: Some(handle),
+        }
+    }
+
+    /// Stops, waits for every acknowledgement, and hands the producer (and
+    /// its ledger) back.
+    pub fn finish(mut self) -> oracle::LedgerProducer {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.handle.take().unwrap().join().expect("load thread")
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Waits up to `timeout` for the scrapes of `daemons` to match `reference`;
+/// the mismatches left (empty when they match) and how long it took.
+pub fn converge(
+    daemons: &[&Captured],
+    reference: &oracle::Reference,
+    timeout: Duration,
+) -> (Vec<String>, Duration) {
+    let start = Instant::now();
+    loop {
+        let scrapes: Vec<BTreeMap<String, f64>> = daemons.iter().map(|d| d.scrape()).collect();
+        let errors = reference.diverge(&scrapes);
+        if errors.is_empty() || start.elapsed() >= timeout {
+            return (errors, start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
 }

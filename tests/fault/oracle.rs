@@ -81,6 +81,7 @@ impl ProducerContext for LedgerContext {
 /// either acknowledged or, rarely, reported failed: never silently dropped.
 pub struct LedgerProducer {
     producer: BaseProducer<LedgerContext>,
+    brokers: String,
     /// The ledger.
     pub ledger: Arc<Mutex<Ledger>>,
     sent: u64,
@@ -106,9 +107,32 @@ impl LedgerProducer {
             .expect("ledger producer");
         Self {
             producer,
+            brokers: brokers.to_owned(),
             ledger,
             sent: 0,
         }
+    }
+
+    /// The bootstrap address it writes to.
+    pub fn brokers(&self) -> &str {
+        &self.brokers
+    }
+
+    /// Starts a transaction (the producer needs a `transactional.id`).
+    pub fn begin_transaction(&self) {
+        self.producer
+            .init_transactions(Duration::from_secs(30))
+            .expect("init_transactions");
+        self.producer
+            .begin_transaction()
+            .expect("begin_transaction");
+    }
+
+    /// Commits the transaction (flushes first).
+    pub fn commit_transaction(&self) {
+        self.producer
+            .commit_transaction(Duration::from_secs(30))
+            .expect("commit_transaction");
     }
 
     /// Queues one record (waiting while the local queue is full).
