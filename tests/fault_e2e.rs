@@ -61,8 +61,13 @@ fn assert_oracle(
         errors.len(),
         errors.join("\n")
     );
+    let processed: f64 = daemons
+        .iter()
+        .map(|d| sum_series(&d.scrape(), "valuepulse_events_total", &[("topic", &t[2])]))
+        .sum();
+    let acked_usage = p.snapshot().iter().filter(|a| a.topic == t[2]).count();
     eprintln!(
-        "{what}: scrape = oracle over {} acknowledged records ({} ms after the load stopped)",
+        "{what}: scrape = oracle over {} acknowledged records ({} ms after the load stopped); usage records processed {processed} for {acked_usage} acknowledged",
         p.acked(),
         took.as_millis()
     );
@@ -210,12 +215,11 @@ fn broker_outage(kind: &str, down: Duration, truthful_readyz: bool) {
     d.wait_ready(Duration::from_secs(60));
     let load = Load::start(&b.bootstrap(), kind, (&t[0], &t[2]), rates(), USERS, 0);
     std::thread::sleep(Duration::from_secs(5));
-    let mut p = if truthful_readyz {
-        Some(load.finish())
+    let (mut p, load) = if truthful_readyz {
+        (Some(load.finish()), None)
     } else {
-        None
+        (None, Some(load))
     };
-    let load = if truthful_readyz { None } else { Some(load) };
     if let Some(p) = &p {
         assert_oracle(&[&d], p, &t, "before the outage");
     }
@@ -411,25 +415,36 @@ fn consumer_group_churn_leaves_no_partition_unread_and_summed_scrapes_match_the_
     let c = member(&t, &group);
     b.wait_ready(Duration::from_secs(90));
     c.wait_ready(Duration::from_secs(90));
+    let split = fault::eventually(Duration::from_secs(60), || {
+        let owned: Vec<usize> = [&a, &b, &c].iter().map(|d| owned(d, &t[2])).collect();
+        owned.iter().all(|&n| n > 0) && owned.iter().sum::<usize>() == 6
+    });
+    assert!(
+        split,
+        "the 6 partitions were not shared out over the three members"
+    );
     let p = load.finish();
     eprintln!("churn: {cycles} cycles, both members ready in {joined:?} ms");
     assert_oracle(&[&a, &b, &c], &p, &t, "three members after churn");
     drop((b, c));
     // Alone again: A owns every partition and has read them all.
     assert_oracle(&[&a], &p, &t, "A alone after churn");
-    let scrape = a.scrape();
-    for partition in 0..6 {
-        let lag = scrape.keys().any(|k| {
+    assert!(
+        fault::eventually(Duration::from_secs(30), || owned(&a, &t[2]) == 6),
+        "A alone does not own all 6 partitions of {}",
+        t[2]
+    );
+}
+
+/// Partitions of `topic` a daemon owns (has a lag series for).
+fn owned(d: &Captured, topic: &str) -> usize {
+    d.scrape()
+        .keys()
+        .filter(|k| {
             k.starts_with("valuepulse_consumer_lag_messages{")
-                && k.contains(&format!("partition=\"{partition}\""))
-                && k.contains(&t[2])
-        });
-        assert!(
-            lag,
-            "partition {partition} of {} has no lag series on A: unowned?",
-            t[2]
-        );
-    }
+                && k.contains(&format!("topic=\"{topic}\""))
+        })
+        .count()
 }
 
 fn fault_group(d: &Captured) -> String {

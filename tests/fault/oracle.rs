@@ -10,7 +10,7 @@
 //!
 //! | series | expected |
 //! |---|---|
-//! | `valuepulse_events_total{topic,outcome="accepted"}` | acknowledged records per topic (each record a distinct event) |
+//! | `valuepulse_events_total{topic,outcome="accepted"}` | at least the acknowledged records per topic (each record a distinct event; a partition replayed again in-process counts again) |
 //! | `valuepulse_deployments{service,window}` | deploys of the service (all statuses here reach production) |
 //! | `valuepulse_deployments_failed{service,window,attribution}` | `rolled_back` deploys, both modes |
 //! | `valuepulse_change_failure_ratio{service,window,attribution}` | failed ÷ deployments |
@@ -253,6 +253,11 @@ pub struct Expect {
     /// Whether replicas split it (usage is sharded by partition: summed over
     /// replicas) rather than each exporting all of it (DORA: the first).
     pub summed: bool,
+    /// A floor, not an exact value: `valuepulse_events_total` counts
+    /// records *processed*, and a partition replayed again in the same
+    /// process (after a lost assignment) is processed again. The state
+    /// figures stay exact.
+    pub at_least: bool,
 }
 
 /// What the daemon must export for a ledger.
@@ -305,6 +310,7 @@ impl Reference {
                 value: *n as f64,
                 tolerance: 0.0,
                 summed: *topic == usage_topic,
+                at_least: true,
             });
         }
         for w in windows {
@@ -315,6 +321,7 @@ impl Reference {
                     value: *n as f64,
                     tolerance: 0.0,
                     summed: false,
+                    at_least: false,
                 });
                 for mode in ["strict", "loose"] {
                     expects.push(Expect {
@@ -323,6 +330,7 @@ impl Reference {
                         value: *failed as f64,
                         tolerance: 0.0,
                         summed: false,
+                        at_least: false,
                     });
                     expects.push(Expect {
                         name: "valuepulse_change_failure_ratio",
@@ -330,6 +338,7 @@ impl Reference {
                         value: *failed as f64 / *n as f64,
                         tolerance: 0.0,
                         summed: false,
+                        at_least: false,
                     });
                 }
             }
@@ -340,6 +349,7 @@ impl Reference {
                     value: *n as f64,
                     tolerance: 0.0,
                     summed: true,
+                    at_least: false,
                 });
                 expects.push(Expect {
                     name: "valuepulse_feature_users",
@@ -347,6 +357,7 @@ impl Reference {
                     value: usage_users[feature].len() as f64,
                     tolerance: 0.02,
                     summed: true,
+                    at_least: false,
                 });
             }
         }
@@ -372,7 +383,9 @@ impl Reference {
             } else {
                 super::sum_series(&scrapes[0], e.name, &labels)
             };
-            let ok = if e.tolerance == 0.0 {
+            let ok = if e.at_least {
+                got >= e.value
+            } else if e.tolerance == 0.0 {
                 (got - e.value).abs() <= 1e-9 * e.value.abs().max(1.0)
             } else {
                 (got - e.value).abs() <= e.tolerance * e.value.abs()
