@@ -9,6 +9,11 @@
 //! the reason names it. Run them with `cargo test --test fault_e2e --
 //! --ignored`.
 
+#![allow(
+    clippy::print_stderr,
+    reason = "test diagnostics: measured figures for RELIABILITY.md"
+)]
+
 mod common;
 mod fault;
 
@@ -604,6 +609,12 @@ fn retention_truncation_before_a_restart_flags_the_window_as_partial() {
     let d = daemon(&b.bootstrap(), &t, FAST_GROUP_PROPERTIES);
     d.wait_ready(Duration::from_secs(60));
     let scrape = d.scrape();
+    assert!(
+        scrape
+            .keys()
+            .any(|k| k.starts_with("valuepulse_window_complete{")),
+        "no completeness gauge"
+    );
     assert_eq!(
         sum_series(
             &scrape,
@@ -612,12 +623,6 @@ fn retention_truncation_before_a_restart_flags_the_window_as_partial() {
         ),
         0.0,
         "the 30d window lost records to retention but is not flagged partial"
-    );
-    assert!(
-        scrape
-            .keys()
-            .any(|k| k.starts_with("valuepulse_window_complete{")),
-        "no completeness gauge"
     );
 }
 
@@ -671,7 +676,14 @@ fn transactional_producer_writing_deploys_is_ready_and_matches_the_oracle() {
     let _serial = fault::serial();
     let t = topics_on(create_topics, 1);
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let mut p = LedgerProducer::new(&brokers(), &[("transactional.id", &unique("vp-tx"))]);
+    let id = unique("vp-tx");
+    let mut p = LedgerProducer::new(
+        &brokers(),
+        &[
+            ("transactional.id", &id),
+            ("transaction.timeout.ms", "300000"),
+        ],
+    );
     p.begin_transaction();
     for i in 0..50 {
         let (k, v) = dataset::deploy("tx", i, now);

@@ -10,6 +10,11 @@
 //! `VALUEPULSE_FUZZ_SEED` (default: fixed, so CI is repeatable); a failure
 //! prints the seed and the input (hex) to replay it.
 
+#![allow(
+    clippy::print_stderr,
+    reason = "test diagnostics: measured figures for RELIABILITY.md"
+)]
+
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
