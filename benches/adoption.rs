@@ -1,15 +1,15 @@
-//! Feature-adoption benchmarks (issue 3): decode+fold of usage events, sketch
-//! memory and error at 1 M users, and the scrape-time merge at the feature
-//! cap. See BENCHMARKS.md for how to run and read them.
+//! Feature-adoption benchmarks: decode+fold of usage events (the daemon's
+//! own `fold_usage_records`) in random and in time order against a
+//! `serde_json::Value` baseline, and sketch error and memory at 1 M users.
+//! The "cap" workload has its own bench, `benches/cap.rs`. See
+//! BENCHMARKS.md for how to run and read them.
 //!
 //! Every payload and every state is generated from fixed seeds relative to a
 //! fixed `NOW`, so runs are comparable. Single-threaded: elements/s is per
 //! core. Setup prints to stderr, outside criterion's timing: the payload
 //! shape and an interleaved timing of the usage routines against the
 //! baseline (robust to load shifts on a shared machine); and, built lazily
-//! only when a `sketch/` or `scrape/` bench is selected, the sketch error and
-//! memory tables, the cap state's memory and RSS, and a median-of-3 scrape
-//! timing at 24 and 72 buckets extrapolated linearly to 720.
+//! only when a `sketch/` bench is selected, the sketch table.
 
 #![allow(
     clippy::print_stderr,
@@ -21,23 +21,20 @@ use std::hint::black_box;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use valuepulse::domain::Outcome;
-use valuepulse::domain::adoption::{
-    AdoptionReport, AdoptionSettings, Features, Merger, Shard, hash_user,
-};
-use valuepulse::domain::dora::FirstShip;
+use valuepulse::domain::adoption::{AdoptionSettings, Features, ReportBuilder, Shard, hash_user};
 use valuepulse::domain::time::{DAY_MS, Millis, TimePolicy, Window};
 use valuepulse::ingest::Stream;
+use valuepulse::ingest::budget::StateBudget;
 use valuepulse::ingest::decode::{decode_usage, parse_time};
 use valuepulse::ingest::fold::{UsageRecord, fold_usage_records};
 use valuepulse::ingest::outcome::Counters;
 use valuepulse::ingest::shards::{AdoptionShared, PartitionShard, lock};
 
-/// Fixed processing time: 2026-11-30T12:30:00Z (half past, so window edges
-/// fall inside a bucket).
+/// Fixed processing time: 2026-11-30T12:30:00Z.
 const NOW: Millis = 1_796_041_800_000;
 const MIN: Millis = 60_000;
 const HOUR: Millis = 3_600_000;
@@ -49,8 +46,8 @@ const BATCHES: usize = 16;
 /// Distinct users of the usage stream.
 const USERS: u64 = 200_000;
 /// Events folded into the shard before measuring (no JSON), so that the
-/// measured batches land in a warm 30-day state: ~4 200 events per hourly
-/// bucket, the ~7 most popular features dense, the rest in small arrays.
+/// measured batches land in a warm 30-day state (the most popular features'
+/// sketches dense, the rest sparse).
 const PREFILL: usize = 3_000_000;
 /// Rounds of the interleaved timing printed before the criterion benches.
 const ROUNDS: usize = 100;
@@ -61,8 +58,8 @@ const MAX_EVENT_BYTES: usize = 65_536;
 /// Topic name in the fold's log lines.
 const TOPIC: &str = "feature-usage";
 
-/// Defaults of config/default.toml: 1d/7d/30d, 1 h grace, 5 m skew, 1 h
-/// buckets, 2000 features.
+/// Defaults of config/default.toml: 1d/7d/30d, 1 h grace, 5 m skew, 2000
+/// features.
 fn settings() -> AdoptionSettings {
     AdoptionSettings {
         windows: vec![
@@ -75,7 +72,6 @@ fn settings() -> AdoptionSettings {
             grace: HOUR,
             max_clock_skew: 5 * MIN,
         },
-        bucket: HOUR,
         max_features: MAX_FEATURES,
         min_users: 1,
     }
@@ -301,44 +297,8 @@ fn fold_batch(
     counters.events(Stream::FeatureUsage, Outcome::Accepted) - before
 }
 
-/// Resident set size of this process, from /proc (Linux), in MiB.
-fn rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kib| kib / 1024.0)
-}
-
 fn mib(bytes: usize) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
-}
-
-/// A scrape as `ValuepulseCollector::adoption` does it (locks left out):
-/// `Merger::new`, `add` of every retained bucket of every shard starting at
-/// or after `from`, `finish`.
-fn scrape<'f>(
-    s: &AdoptionSettings,
-    ships: &[FirstShip<'f>],
-    features: &'f Features,
-    shards: &[Shard],
-    from: Millis,
-) -> AdoptionReport<'f> {
-    let mut merger = Merger::new(s, ships, features, NOW);
-    for shard in shards {
-        for start in shard.bucket_starts() {
-            if start < from {
-                continue;
-            }
-            if let Some(bucket) = shard.bucket(start) {
-                merger.add(start, bucket);
-            }
-        }
-    }
-    merger.finish(features, ships)
 }
 
 fn usage_benches(c: &mut Criterion) {
@@ -362,7 +322,7 @@ fn usage_benches(c: &mut Criterion) {
     // Warm state, as the daemon holds it: partition 0 owned, features
     // interned in popularity order, PREFILL events folded straight from
     // hashes (same distributions as the payloads).
-    let shared = AdoptionShared::new(settings());
+    let shared = AdoptionShared::new(settings(), Arc::new(StateBudget::new(usize::MAX)));
     let shard = Arc::new(Mutex::new(PartitionShard::default()));
     lock(&shared.shards).insert(0, shard.clone());
     let counters = Counters::default();
@@ -392,25 +352,20 @@ fn usage_benches(c: &mut Criterion) {
     {
         let ps = shard.lock().unwrap();
         let sh = &ps.shard;
-        let buckets = sh.bucket_starts();
-        let newest = sh.bucket(buckets[buckets.len() - 1]).unwrap();
         eprintln!(
             "usage: {BATCHES} batches of {BATCH} events, used in turn; mean {} bytes (min {}, \
              max {}), minimal form {} bytes; {} features (Zipf 1: top share {:.1} %), {USERS} \
-             users, times uniform over 30 d; warm shard: {PREFILL} prefilled events in {} \
-             buckets, {:.1} MiB, built in {:.2?}; newest bucket: {} active users, top feature \
-             {} users",
+             users, times uniform over 30 d; warm shard: {PREFILL} prefilled events, {:.1} MiB, \
+             built in {:.2?}; top feature sketch dense: {}",
             bytes / events,
             all().map(Vec::len).min().unwrap(),
             all().map(Vec::len).max().unwrap(),
             min_bytes / events,
             names.len(),
             100.0 / zipf.0[zipf.0.len() - 1],
-            buckets.len(),
-            mib(sh.memory_bytes()),
+            mib(sh.heap_bytes().total()),
             prefill_time,
-            newest.active_users(),
-            newest.users(ids[0]),
+            sh.feature(ids[0]).is_some_and(|f| f.users.is_dense()),
         );
     }
     eprintln!(
@@ -574,258 +529,83 @@ fn usage_benches(c: &mut Criterion) {
     g.finish();
 }
 
-/// Non-timed: estimate error and memory of one feature's sketches with
-/// 1 000 000 distinct users, and memory per (feature, bucket). Returns the
-/// feature table and the 720-bucket shard (two dense sketches per bucket).
-fn sketch_tables() -> (Features, Shard) {
+/// Non-timed: estimate error and memory of one feature's sketch with
+/// 1 000 000 distinct users spread over 30 days, at each window's edge.
+fn sketch_table() {
     let s = settings();
     let mut features = Features::new(MAX_FEATURES);
     let id = features.intern("checkout-v2");
-    let mut kept = Shard::new();
-    let hashes: Vec<u64> = (0..1_000_000u64)
-        .map(|i| hash_user(&format!("u-{i}")))
-        .collect();
-    let now_floor = s.bucket_floor(NOW);
-    eprintln!("\nsketch error and memory, 1 feature, 1 000 000 distinct users (u-0 … u-999999):");
-    eprintln!(
-        "| layout | est. 1d | error 1d | est. 30d | error 30d | active 30d error | shard memory | per bucket |"
-    );
-    eprintln!("|---|---|---|---|---|---|---|---|");
-    for buckets in [1i64, 24, 720] {
-        let mut shard = Shard::new();
-        let mut truth = [0u64; 3];
-        // User i in bucket i % buckets, counting back from the newest.
-        let mut order: Vec<usize> = (0..hashes.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(i as i64 % buckets));
-        for i in order {
-            let k = i as i64 % buckets;
-            let at = NOW - k * HOUR - 10 * MIN;
-            assert_eq!(shard.fold(&s, id, hashes[i], at, NOW), Outcome::Accepted);
-            for (w, window) in s.windows.iter().enumerate() {
-                // In window iff the bucket overlaps it (see adoption.rs).
-                truth[w] += u64::from(s.bucket_floor(at) + s.bucket > NOW - window.width);
-            }
-        }
-        assert_eq!(shard.bucket_starts().len() as i64, buckets);
-        assert!(shard.bucket_starts()[0] >= now_floor - (buckets - 1) * HOUR);
-        let r = scrape(&s, &[], &features, std::slice::from_ref(&shard), i64::MIN);
-        let f = &r.features[0];
-        let err = |est: u64, t: u64| 100.0 * (est as f64 - t as f64) / t as f64;
-        let mem = shard.memory_bytes();
-        eprintln!(
-            "| {buckets} × 1 h | {} | {:+.3} % | {} | {:+.3} % | {:+.3} % | {:.2} MiB | {} B |",
-            f.users[0],
-            err(f.users[0], truth[0]),
-            f.users[2],
-            err(f.users[2], truth[2]),
-            err(r.active_users[2], truth[2]),
-            mib(mem),
-            mem / buckets as usize,
+    let mut shard = Shard::new();
+    let mut truth = [0u64; 3];
+    let mut rng = Rng(0x5EED_0301);
+    let started = Instant::now();
+    for i in 0..1_000_000u64 {
+        let at = NOW - rng.range(1000, 30 * DAY_MS);
+        assert_eq!(
+            shard.fold(&s, id, hash_user(&format!("u-{i}")), at, NOW),
+            Outcome::Accepted
         );
-        if buckets == 720 {
-            kept = shard;
+        for (w, window) in s.windows.iter().enumerate() {
+            truth[w] += u64::from(at >= NOW - window.width);
         }
     }
-    eprintln!("(per bucket = the feature's sketch + the bucket's active-user sketch + map)");
-
-    // Marginal memory per (feature, bucket): one bucket holding 257 features
-    // minus one holding 1, each feature with the same `u` users (so the
-    // active-user sketch is equal), divided by 256: includes the map entry and
-    // the map's spare capacity.
-    eprintln!("\nmemory per (feature, bucket), marginal over 256 features in one bucket:");
-    eprintln!("| users | bytes per (feature, bucket) |");
-    eprintln!("|---|---|");
-    for users in [1usize, 100, 10_000] {
-        let mem = |nf: u32| {
-            let mut shard = Shard::new();
-            for f in 1..=nf {
-                for h in &hashes[..users] {
-                    shard.fold(&s, f, *h, NOW - 10 * MIN, NOW);
-                }
-            }
-            shard.memory_bytes()
-        };
-        eprintln!("| {users} | {} |", (mem(257) - mem(1)) / 256);
+    let built = started.elapsed();
+    let mut b = ReportBuilder::new(&s, &[], &features, NOW);
+    let started = Instant::now();
+    b.add_active(shard.active());
+    b.add_feature(id, shard.feature(id).unwrap());
+    let evaluated = started.elapsed();
+    let r = b.finish(&features, &[]);
+    let f = &r.features[0];
+    let bytes = shard.feature(id).unwrap().heap_bytes();
+    eprintln!(
+        "\nsketch, 1 feature, 1 000 000 distinct users over 30 d (one use each), built in {built:.2?}:"
+    );
+    eprintln!("| window | estimate | exact | error |");
+    eprintln!("|---|---|---|---|");
+    for (w, window) in s.windows.iter().enumerate() {
+        eprintln!(
+            "| {} | {} | {} | {:+.3} % |",
+            window.label,
+            f.users[w],
+            truth[w],
+            100.0 * (f.users[w] as f64 - truth[w] as f64) / truth[w] as f64
+        );
     }
-    eprintln!();
-    (features, kept)
+    eprintln!(
+        "memory: sketch {} B, minute counts and seconds {} B; evaluating the feature and the \
+         active users at 3 edges took {evaluated:.2?}\n",
+        bytes.0, bytes.1
+    );
 }
 
-/// The scrape of the 1 M-user, 720-bucket shard: 1 440 merges of dense
-/// sketches (the feature's and the active users'), so time / 1 440 is the
-/// cost of one dense merge. Its lazy setup prints the sketch tables.
+/// The evaluation of one dense sketch at the three window edges (the
+/// report's unit of work under a shard lock).
 fn sketch_benches(c: &mut Criterion) {
     let s = settings();
     let state: OnceCell<(Features, Shard)> = OnceCell::new();
     let mut g = c.benchmark_group("sketch");
-    g.throughput(Throughput::Elements(1440));
-    g.bench_function("scrape_1m_users_720h", |b| {
-        let (features, shard) = state.get_or_init(sketch_tables);
-        let shards = std::slice::from_ref(shard);
-        b.iter(|| scrape(&s, &[], features, shards, i64::MIN))
+    g.bench_function("evaluate_dense_1m_users", |b| {
+        let (features, shard) = state.get_or_init(|| {
+            sketch_table();
+            let mut features = Features::new(MAX_FEATURES);
+            let id = features.intern("f");
+            let mut shard = Shard::new();
+            let mut rng = Rng(0x5EED_0302);
+            for i in 0..1_000_000u64 {
+                let at = NOW - rng.range(1000, 30 * DAY_MS);
+                shard.fold(&s, id, hash_user(&format!("u-{i}")), at, NOW);
+            }
+            (features, shard)
+        });
+        b.iter(|| {
+            let mut rb = ReportBuilder::new(&s, &[], features, NOW);
+            rb.add_feature(1, shard.feature(1).unwrap());
+            black_box(rb.finish(features, &[]))
+        })
     });
     g.finish();
 }
 
-/// A state at the feature cap: `shards` shards, `buckets` hourly buckets up to
-/// `NOW`, every feature present in every (shard, bucket).
-struct CapState {
-    features: Features,
-    names: Vec<String>,
-    shards: Vec<Shard>,
-    ships: Vec<(usize, Millis)>,
-}
-
-const CAP_SHARDS: usize = 4;
-const CAP_BUCKETS: i64 = 72;
-/// Features with > 128 distinct users per (shard, bucket): dense sketches.
-const HEAVY: usize = 250;
-
-impl CapState {
-    /// Heavy rank r (1-based) gets 140 + 2900 / r users per (shard, bucket)
-    /// (3040 … 151); every other feature 1–40 users (mean 20.5). With
-    /// `heavy = 0` every feature is sparse.
-    fn build(heavy: usize) -> Self {
-        let s = settings();
-        let started = Instant::now();
-        let rss_before = rss_mib();
-        let mut features = Features::new(MAX_FEATURES);
-        let names: Vec<String> = (0..MAX_FEATURES)
-            .map(|i| format!("feature-{i:04}"))
-            .collect();
-        let ids: Vec<u32> = names.iter().map(|n| features.intern(n)).collect();
-        let mut rng = Rng(0x5EED_0201 + heavy as u64);
-        let now_floor = s.bucket_floor(NOW);
-        let mut folds = 0usize;
-        let shards: Vec<Shard> = (0..CAP_SHARDS)
-            .map(|p| {
-                // Users of this partition: every CAP_SHARDS-th of 200 000.
-                let pool: Vec<u64> = (0..USERS / CAP_SHARDS as u64)
-                    .map(|u| hash_user(&format!("u-{}", u * CAP_SHARDS as u64 + p as u64)))
-                    .collect();
-                let mut shard = Shard::new();
-                for k in (0..CAP_BUCKETS).rev() {
-                    let start = now_floor - k * HOUR;
-                    for (rank, &id) in ids.iter().enumerate() {
-                        let n = if rank < heavy {
-                            140 + 2900 / (rank as u64 + 1)
-                        } else {
-                            1 + rng.below(40)
-                        };
-                        for _ in 0..n {
-                            let h = pool[rng.below(pool.len() as u64) as usize];
-                            let at = (start + rng.range(0, HOUR)).min(NOW);
-                            shard.fold(&s, id, h, at, NOW);
-                        }
-                        folds += n as usize;
-                    }
-                }
-                shard
-            })
-            .collect();
-        // 100 features first shipped in the last 20 days, a fifth of them heavy.
-        let ships = (0..100)
-            .map(|i| {
-                let f = if i % 5 == 0 {
-                    i % heavy.max(1)
-                } else {
-                    HEAVY + i * 7
-                };
-                (f, NOW - rng.range(HOUR, 20 * DAY_MS))
-            })
-            .collect();
-        let mem: usize = shards.iter().map(Shard::memory_bytes).sum();
-        eprintln!(
-            "\ncap state ({} heavy of {MAX_FEATURES} features, {CAP_SHARDS} shards × \
-             {CAP_BUCKETS} hourly buckets): {folds} folds in {:.1?}; memory_bytes {:.1} MiB \
-             ({:.0} KiB per (shard, bucket)); RSS {:.0} → {:.0} MiB",
-            heavy,
-            started.elapsed(),
-            mib(mem),
-            mem as f64 / 1024.0 / (CAP_SHARDS as f64 * CAP_BUCKETS as f64),
-            rss_before,
-            rss_mib(),
-        );
-        CapState {
-            features,
-            names,
-            shards,
-            ships,
-        }
-    }
-
-    fn ships(&self) -> Vec<FirstShip<'_>> {
-        self.ships
-            .iter()
-            .map(|&(f, at)| FirstShip {
-                feature: &self.names[f],
-                at,
-                service: "checkout",
-                team: "payments",
-            })
-            .collect()
-    }
-}
-
-/// Median of `runs` timed scrapes of the buckets from `from` on, in seconds.
-fn time_scrape(st: &CapState, from: Millis, runs: usize) -> f64 {
-    let s = settings();
-    let ships = st.ships();
-    let mut t: Vec<f64> = (0..runs)
-        .map(|_| {
-            let started = Instant::now();
-            black_box(scrape(&s, &ships, &st.features, &st.shards, from));
-            started.elapsed().as_secs_f64()
-        })
-        .collect();
-    t.sort_by(f64::total_cmp);
-    t[runs / 2]
-}
-
-/// Builds a cap state, then (untimed by criterion) times 3 scrapes of the
-/// newest 24 and of all 72 buckets and extrapolates linearly to 720.
-fn cap_state(heavy: usize) -> CapState {
-    let st = CapState::build(heavy);
-    let now_floor = settings().bucket_floor(NOW);
-    let t24 = time_scrape(&st, now_floor - 23 * HOUR, 3);
-    let t72 = time_scrape(&st, now_floor - (CAP_BUCKETS - 1) * HOUR, 3);
-    let per_hour = (t72 - t24) / 48.0;
-    let mem: usize = st.shards.iter().map(Shard::memory_bytes).sum();
-    eprintln!(
-        "scrape, median of 3: 24 buckets {:.3} s, 72 buckets {:.3} s ({:.1} ms per bucket hour \
-         over {CAP_SHARDS} shards); EXTRAPOLATED linearly to 720 buckets: {:.1} s, state \
-         {:.1} GiB",
-        t24,
-        t72,
-        per_hour * 1000.0,
-        t72 + 648.0 * per_hour,
-        mib(mem) * 10.0 / 1024.0,
-    );
-    st
-}
-
-fn scrape_benches(c: &mut Criterion) {
-    let s = settings();
-    let mixed: OnceCell<CapState> = OnceCell::new();
-    let sparse: OnceCell<CapState> = OnceCell::new();
-    let from = s.bucket_floor(NOW) - 23 * HOUR;
-    let mut g = c.benchmark_group("scrape");
-    g.sampling_mode(SamplingMode::Flat);
-    g.sample_size(10);
-    for (name, cell, heavy) in [
-        ("cap_mixed_24h", &mixed, HEAVY),
-        ("cap_sparse_24h", &sparse, 0),
-    ] {
-        g.bench_function(name, |b| {
-            let st = cell.get_or_init(|| cap_state(heavy));
-            let ships = st.ships();
-            let r = scrape(&s, &ships, &st.features, &st.shards, from);
-            assert_eq!(r.features.len(), MAX_FEATURES);
-            b.iter(|| scrape(&s, &ships, &st.features, &st.shards, from))
-        });
-    }
-    g.finish();
-}
-
-criterion_group!(adoption, usage_benches, sketch_benches, scrape_benches);
-criterion_main!(adoption);
+criterion_group!(benches, usage_benches, sketch_benches);
+criterion_main!(benches);

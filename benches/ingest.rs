@@ -15,7 +15,7 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::hint::black_box;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use time::OffsetDateTime;
@@ -257,7 +257,10 @@ fn records<'a>(topic: &'a str, stream: Stream, payloads: &'a [Vec<u8>]) -> Vec<D
 }
 
 /// Folds `records` as the DORA loop does; the outcome counts of this call.
-fn fold_all(state: &Mutex<DoraState>, records: &[DoraRecord<'_>]) -> [u64; 9] {
+fn fold_all(
+    state: &Mutex<Arc<DoraState>>,
+    records: &[DoraRecord<'_>],
+) -> [u64; Outcome::ALL.len()] {
     let counters = Counters::default();
     fold_dora_records(state, records, MAX_EVENT_BYTES, NOW, &counters);
     Outcome::ALL.map(|o| counters.events(records[0].stream, o))
@@ -274,7 +277,7 @@ fn benches(c: &mut Criterion) {
 
     // Sanity, outside timing: every payload is valid, first folds are all
     // accepted, refolds all duplicates, so each bench measures the path it names.
-    let full = Mutex::new(DoraState::new(settings()));
+    let full = Mutex::new(Arc::new(DoraState::new(settings())));
     let first = fold_all(&full, &deploy_records);
     assert_eq!(
         first[Outcome::Accepted.index()],
@@ -293,7 +296,7 @@ fn benches(c: &mut Criterion) {
         incidents.len() as u64,
         "{inc:?}"
     );
-    let full = full.into_inner().unwrap();
+    let full = Arc::try_unwrap(full.into_inner().unwrap()).unwrap();
     let report = full.report(NOW);
     assert_eq!(report.series.len(), SERVICES.len());
     eprintln!(
@@ -313,7 +316,7 @@ fn benches(c: &mut Criterion) {
     // First-time fold: a fresh, empty state per iteration (setup and drop untimed).
     g.bench_function("deploys", |b| {
         b.iter_batched(
-            || Mutex::new(DoraState::new(settings())),
+            || Mutex::new(Arc::new(DoraState::new(settings()))),
             |state| {
                 black_box(fold_dora_records(
                     &state,
@@ -328,11 +331,11 @@ fn benches(c: &mut Criterion) {
         )
     });
     // Redelivery: every id is already in state with the same content.
-    let full = Mutex::new(full);
+    let full = Mutex::new(Arc::new(full));
     g.bench_function("deploys_duplicate", |b| {
         b.iter(|| fold_dora_records(&full, &deploy_records, MAX_EVENT_BYTES, NOW, &counters))
     });
-    let full = full.into_inner().unwrap();
+    let full = Arc::try_unwrap(full.into_inner().unwrap()).unwrap();
     g.finish();
 
     let mut g = c.benchmark_group("decode_only");

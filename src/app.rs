@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
-use prometheus::Registry;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinSet;
@@ -22,12 +21,14 @@ use crate::config::Config;
 use crate::domain::Millis;
 use crate::domain::dora::DoraState;
 use crate::http::{self, AdminState};
+use crate::ingest::budget::{Component, StateBudget};
 use crate::ingest::dora::{self, DoraIngest};
 use crate::ingest::outcome::Counters;
 use crate::ingest::progress::Progress;
 use crate::ingest::shards::AdoptionShared;
 use crate::ingest::usage::{self, UsageIngest};
-use crate::telemetry::collector::{Sources, ValuepulseCollector};
+use crate::telemetry::render::Sources;
+use crate::telemetry::snapshot;
 
 /// Wall-clock "now" in epoch milliseconds: the daemon's clock.
 pub fn system_clock() -> Millis {
@@ -55,24 +56,37 @@ pub async fn run(
     let clock: fn() -> Millis = system_clock;
     let progress = Arc::new(Progress::default());
     let counters = Arc::new(Counters::default());
-    let dora_state = Arc::new(Mutex::new(DoraState::new(config.dora_settings())));
-    let adoption = Arc::new(AdoptionShared::new(config.adoption_settings()));
+    let dora_state = Arc::new(Mutex::new(Arc::new(DoraState::new(config.dora_settings()))));
+    let budget = Arc::new(StateBudget::new(config.max_state_bytes()));
+    budget.set(&[(Component::Deploys, 0)]);
+    let adoption = Arc::new(AdoptionShared::new(
+        config.adoption_settings(),
+        budget.clone(),
+    ));
 
-    let registry = Registry::new();
-    registry
-        .register(Box::new(ValuepulseCollector::new(Sources {
+    let (reporter, snapshots) = snapshot::reporter(
+        Sources {
             dora: dora_state.clone(),
             counters: counters.clone(),
             progress: progress.clone(),
             adoption: adoption.clone(),
+            budget,
             topics: [
                 config.topics.deploys.clone(),
                 config.topics.incidents.clone(),
                 config.topics.feature_usage.clone(),
             ],
             clock,
-        })))
-        .context("registering the collector")?;
+        },
+        config.report_interval(),
+    );
+    reporter.request_first();
+    let report_stop = CancellationToken::new();
+    let token = report_stop.clone();
+    let report_thread = std::thread::Builder::new()
+        .name("valuepulse-report".into())
+        .spawn(move || reporter.run_blocking(token))
+        .context("starting the reporter thread")?;
 
     let addr = config.http.listen;
     let listener = TcpListener::bind(addr)
@@ -86,7 +100,7 @@ pub async fn run(
     let http_task = tokio::spawn(http::serve(
         listener,
         AdminState {
-            registry,
+            snapshots,
             progress: progress.clone(),
             clock,
         },
@@ -148,6 +162,11 @@ pub async fn run(
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server ended with an error."),
         Err(e) => tracing::warn!(error = %e, "HTTP server task failed."),
+    }
+    // The reporter checks for cancellation at least every 100 ms.
+    report_stop.cancel();
+    if report_thread.join().is_err() {
+        tracing::warn!("The reporter thread panicked.");
     }
     match failure {
         Some(e) => {

@@ -49,10 +49,6 @@ pub const MANAGED_PROPERTIES: [&str; 7] = [
     "statistics.interval.ms",
 ];
 
-/// Width of the usage time buckets the adoption state still uses until its
-/// exact windows land (`adoption.bucket` is retired as a key).
-const USAGE_BUCKET_MS: crate::domain::Millis = 3_600_000;
-
 /// A configuration error, naming the key it is about. Its text never holds
 /// the value of a librdkafka property.
 #[derive(Debug, thiserror::Error)]
@@ -359,6 +355,17 @@ impl Config {
         self.kafka.request_timeout
     }
 
+    /// The state budget, `limits.max_state_bytes`.
+    pub fn max_state_bytes(&self) -> usize {
+        self.limits.max_state_bytes
+    }
+
+    /// How often the report snapshot is refreshed while scraped,
+    /// `report.interval`.
+    pub fn report_interval(&self) -> Duration {
+        self.report.interval
+    }
+
     /// Shutdown deadline for the consumers.
     pub fn close_timeout(&self) -> Duration {
         self.ingest.close_timeout
@@ -399,7 +406,6 @@ impl Config {
         AdoptionSettings {
             windows: self.windows.sizes.clone(),
             time: self.time_policy(),
-            bucket: USAGE_BUCKET_MS,
             max_features: self.limits.max_features,
             min_users: self.adoption.min_users,
         }

@@ -5,15 +5,14 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use prometheus::{Encoder, Registry, TextEncoder};
 use tokio::net::TcpListener;
-use tower_http::compression::CompressionLayer;
 
 use crate::domain::Millis;
 use crate::ingest::progress::Progress;
+use crate::telemetry::snapshot::Snapshots;
 
 /// A consumer loop whose heartbeat is older than this is considered stuck.
 pub const LIVENESS_TIMEOUT_MS: Millis = 30_000;
@@ -21,21 +20,20 @@ pub const LIVENESS_TIMEOUT_MS: Millis = 30_000;
 /// What the handlers read.
 #[derive(Clone)]
 pub struct AdminState {
-    /// Registry holding the valuepulse collector.
-    pub registry: Registry,
+    /// The latest report snapshot.
+    pub snapshots: Snapshots,
     /// Readiness and heartbeats.
     pub progress: Arc<Progress>,
     /// Source of "now".
     pub clock: fn() -> Millis,
 }
 
-/// The router, with gzip when the client asks for it.
+/// The router.
 pub fn router(state: AdminState) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .route("/livez", get(livez))
         .route("/readyz", get(readyz))
-        .layer(CompressionLayer::new())
         .with_state(state)
 }
 
@@ -50,24 +48,48 @@ pub async fn serve(
         .await
 }
 
-async fn metrics(State(s): State<AdminState>) -> Response {
-    let families = s.registry.gather();
-    let encoder = TextEncoder::new();
-    let mut body = Vec::with_capacity(64 * 1024);
-    match encoder.encode(&families, &mut body) {
-        Ok(()) => (
-            [(header::CONTENT_TYPE, encoder.format_type().to_owned())],
-            body,
+/// The Prometheus text exposition format's content type.
+const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Serves the latest report snapshot, gzip-compressed when the scraper
+/// accepts it (compressed once by the reporter, not per scrape).
+async fn metrics(State(s): State<AdminState>, headers: HeaderMap) -> Response {
+    let ready = s.progress.readiness().is_ok();
+    let snapshot = s.snapshots.current(ready).await;
+    let gzip = headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|e| {
+            let mut parts = e.split(';');
+            let coding = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q == 0.0))
+            });
+            coding.eq_ignore_ascii_case("gzip") && !refused
+        });
+    if gzip && !snapshot.gzip.is_empty() {
+        (
+            [
+                (header::CONTENT_TYPE, TEXT_FORMAT),
+                (header::CONTENT_ENCODING, "gzip"),
+                (header::VARY, "accept-encoding"),
+            ],
+            snapshot.gzip.clone(),
         )
-            .into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "Could not encode metrics.");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "metrics encoding failed\n",
-            )
-                .into_response()
-        }
+            .into_response()
+    } else {
+        (
+            [
+                (header::CONTENT_TYPE, TEXT_FORMAT),
+                (header::VARY, "accept-encoding"),
+            ],
+            snapshot.text.clone(),
+        )
+            .into_response()
     }
 }
 

@@ -20,14 +20,18 @@
 //!
 //! every record       ─► ingest::outcome  one internal event: counted per batch, logged
 //!
-//! scrape             ─► telemetry::collector  DoraState::report, adoption Merger,
-//!                       outcome Counters, progress ─► http /metrics
+//! report thread      ─► telemetry::snapshot  every report.interval while scraped:
+//!                       telemetry::render  DoraState::report (copy-on-write Arc, no lock),
+//!                       adoption ReportBuilder (one feature under its shard lock at a time),
+//!                       outcome Counters, progress, budget ─► encoded text + gzip
+//! scrape             ─► http /metrics  serves the latest snapshot; never computes
 //! ```
 //!
 //! On (re)assignment a partition is replayed from `now − longest window −
 //! grace`, so state survives restarts without a store; [`ingest::progress`]
-//! tracks the replay and gates `/readyz`. A scrape computes every figure
-//! from state at that instant; nothing updates a metric per event.
+//! tracks the replay and gates `/readyz`. The report is computed off the
+//! ingest path by one thread and shared by every scrape; nothing updates a
+//! metric per event.
 //!
 //! # Modules
 //!
@@ -36,11 +40,12 @@
 //! | [`config`] | typed, layered configuration (defaults → file → env), validated once |
 //! | [`domain`] | events, windows, label caps, DORA state and report, adoption sketches, quantiles, tiers: pure, clock passed in |
 //! | [`ingest`] | the two Kafka consumer loops, replay positioning, readiness, the decode seam, batch folds and record outcomes |
-//! | [`telemetry`] | metric names and help texts, the scrape-time collector, log setup |
+//! | [`telemetry`] | metric names and help texts, rendering the report, the shared snapshot, log setup |
 //! | [`http`] | the admin server: `/metrics`, `/livez`, `/readyz` |
 //! | [`app`] | task wiring, cancellation and ordered shutdown |
 //! | [`emit`] | `valuepulse emit`: publish one validated event (native or CDEvents) |
 //! | [`demo`] | `valuepulse demo`: embedded broker, event generator and the daemon |
+//! | [`loadgen`] | `valuepulse loadgen`: publish a seeded benchmark dataset fast |
 //!
 //! # Rules of the house
 //!
@@ -69,4 +74,5 @@ pub mod domain;
 pub mod emit;
 pub mod http;
 pub mod ingest;
+pub mod loadgen;
 pub mod telemetry;

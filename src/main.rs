@@ -45,6 +45,10 @@ enum Command {
     /// Exit 64 when the flags or the event are invalid (nothing is sent), 69 when the broker does not acknowledge it.
     #[command(subcommand)]
     Emit(Box<valuepulse::emit::EmitCommand>),
+    /// Publish a seeded benchmark dataset (usage, deploys, incidents) fast, or live load at a fixed rate.
+    ///
+    /// Exit 64 on bad flags, 69 when Kafka does not take the records.
+    Loadgen(Box<valuepulse::loadgen::LoadgenArgs>),
     /// Start an embedded Kafka, a realistic event generator and the daemon.
     Demo {
         /// Address for /metrics.
@@ -95,6 +99,13 @@ fn main() -> ExitCode {
             }
             Err(e) => {
                 eprintln!("valuepulse emit: {e}");
+                ExitCode::from(e.exit_code())
+            }
+        },
+        Command::Loadgen(args) => match valuepulse::loadgen::run(&args) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("valuepulse loadgen: {e}");
                 ExitCode::from(e.exit_code())
             }
         },

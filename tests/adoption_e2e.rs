@@ -9,12 +9,17 @@
 //! and never calls the crate's code.
 //!
 //! Window edges: no usage event lies within 2 h of a window start (`now - 1d`,
-//! `now - 7d`) or before `now - 30d + 2 h`, and no deploy within 2 h of one.
-//! With 1 h usage buckets, "the bucket overlaps the window" then equals
-//! "`at >= now - w`" for every event, whatever the few minutes between the
-//! test's `now` and the scrape. A shipped feature is used only at or after
-//! its ship time, or (features `feat-16` and `feat-17`) also / only at least
-//! 2 h before it, so time to first use and users since ship are exact.
+//! `now - 7d`) or before `now - 30d + 2 h`, and no deploy within 2 h of one,
+//! so the seconds between the test's `now` and the scrape move nothing across
+//! an edge (the edges themselves, to the second, are unit-tested in
+//! `src/domain/adoption/`). A shipped feature is used only at or after its
+//! ship time, or (features `feat-16` and `feat-17`) also / only before it:
+//! `feat-16` half of those uses in the 20 minutes before its ship (the same
+//! hour, where hourly buckets used to lose the true first use), so time to
+//! first use and users since ship are compared exactly, at the daemon's
+//! documented resolution of one second: a use counts as since the ship when
+//! its second is at or after the ship's, and time to first use is that
+//! second minus the ship time, at least 0.
 //!
 //! Across replicas, the scrapes are combined exactly as the recording rules
 //! in `deploy/prometheus/adoption.rules.yml` do ([`Aggregate::of`]).
@@ -155,7 +160,8 @@ impl Deploy {
 enum PreShip {
     /// Only at or after the ship time.
     No,
-    /// 30 % of the events at least 2 h before the ship, the rest after.
+    /// 30 % of the events before the ship (half of them in the 20 minutes
+    /// before it), the rest after.
     Also,
     /// Only at least 2 h before the ship: never used since.
     Only,
@@ -277,6 +283,9 @@ impl Dataset {
                         (Some(_), PreShip::Also) => rng.below(10) < 3,
                     };
                     let t = match ship {
+                        Some(ship) if before_ship && pre == PreShip::Also && rng.below(2) == 0 => {
+                            rng.between(ship - 20 * MIN, ship - 2 * S)
+                        }
                         Some(ship) if before_ship => rng.between(lo, ship - MARGIN),
                         Some(ship) => rng.between(ship.max(lo), hi),
                         None => rng.between(lo, hi),
@@ -383,8 +392,10 @@ impl Reference {
                     active.insert(u.user);
                 }
             }
+            // Usage is kept to the second: a use counts as since the ship
+            // when its second is at or after the ship's second.
             if let Some(ship) = ships.get(f)
-                && u.at >= ship.at
+                && u.at.div_euclid(S) >= ship.at.div_euclid(S)
             {
                 since.entry(f).or_default().insert(u.user);
                 let first = first_use.entry(f).or_insert(u.at);
@@ -413,7 +424,9 @@ impl Reference {
         let (mut shipped, mut used) = ([0; 3], [0; 3]);
         for (f, s) in ships.iter_mut() {
             s.users_since = since.get(f.as_str()).map_or(0, HashSet::len);
-            s.first_use = first_use.get(f.as_str()).map(|t| t - s.at);
+            s.first_use = first_use
+                .get(f.as_str())
+                .map(|t| (t.div_euclid(S) * S - s.at).max(0));
             for w in 0..WINDOWS.len() {
                 if in_window(s.at, w) {
                     shipped[w] += 1;

@@ -636,10 +636,7 @@ fn comparable(
 ) -> BTreeMap<String, f64> {
     scrape
         .iter()
-        .filter(|(k, _)| {
-            !k.starts_with("valuepulse_consumer_lag_messages")
-                && !k.starts_with("valuepulse_replay_remaining_messages")
-        })
+        .filter(|(k, _)| !common::process_specific(k))
         .map(|(k, v)| {
             let k = k
                 .replace(&format!(r#"topic="{deploys}""#), r#"topic="deploys""#)

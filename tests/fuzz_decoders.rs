@@ -15,7 +15,7 @@
     reason = "test diagnostics: measured figures for RELIABILITY.md"
 )]
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use valuepulse::config::Config;
@@ -189,7 +189,7 @@ fn mutated_inputs_never_panic_and_every_one_is_counted_once() {
         .unwrap_or(0x5eed_f00d_u64);
     let seeds = seeds();
     let config = Config::load_with_env(None, Vec::<(String, String)>::new()).unwrap();
-    let state = Mutex::new(DoraState::new(config.dora_settings()));
+    let state = Mutex::new(Arc::new(DoraState::new(config.dora_settings())));
     let now = 1_795_000_000_000; // 2026-11-18, near the seeds' timestamps
     let mut rng = Rng(seed | 1);
     let deadline = Instant::now() + Duration::from_secs(secs);
@@ -200,10 +200,11 @@ fn mutated_inputs_never_panic_and_every_one_is_counted_once() {
         for _ in 0..64 {
             let mut input = seeds[rng.below(seeds.len())].clone();
             mutate(&mut rng, &seeds, &mut input);
-            let stream = Stream::ALL[rng.below(3)];
+            let stream = Stream::EVERY[rng.below(Stream::EVERY.len())];
             batch.push((input, headers(&mut rng), stream));
         }
         let mut counts = BatchCounts::default();
+        let mut counted_inputs = 0u64;
         for (input, h, stream) in &batch {
             let result = std::panic::catch_unwind(|| {
                 let usage_ok = decode_usage(input).is_ok();
@@ -219,24 +220,28 @@ fn mutated_inputs_never_panic_and_every_one_is_counted_once() {
                 )
             });
             decoded_ok += u64::from(fate.is_ok());
-            let at = Position {
-                topic: "fuzz",
-                partition: 0,
-                offset: inputs as i64,
-            };
-            outcome::emit(fate, *stream, at, &mut counts);
             inputs += 1;
+            // Streams not consumed yet (work items, satisfaction) have no
+            // counters: decoding them must only not panic.
+            if Stream::ALL.contains(stream) {
+                let at = Position {
+                    topic: "fuzz",
+                    partition: 0,
+                    offset: inputs as i64,
+                };
+                outcome::emit(fate, *stream, at, &mut counts);
+                counted_inputs += 1;
+            }
         }
         let counted: u64 = counts.events.iter().flatten().sum();
         assert_eq!(
-            counted,
-            batch.len() as u64,
+            counted, counted_inputs,
             "an input was not counted exactly once"
         );
         // The DORA fold too: decode, validate, fold, count.
         let records: Vec<DoraRecord<'_>> = batch
             .iter()
-            .filter(|(_, _, s)| *s != Stream::FeatureUsage)
+            .filter(|(_, _, s)| matches!(s, Stream::Deploys | Stream::Incidents))
             .enumerate()
             .map(|(i, (input, h, stream))| DoraRecord {
                 topic: "fuzz",

@@ -90,6 +90,7 @@ pub const SHOWN: &[&str] = &[
     "fetch.message.max.bytes",
     "max.partition.fetch.bytes",
     "fetch.error.backoff.ms",
+    "fetch.queue.backoff.ms",
     "queued.min.messages",
     "queued.max.messages.kbytes",
     "message.max.bytes",

@@ -3,7 +3,8 @@
 //! It starts three things in one process:
 //!
 //! 1. an embedded Kafka-protocol broker (librdkafka's mock cluster) with the
-//!    `deploys`, `incidents` and `feature-usage` topics;
+//!    `deploys`, `incidents`, `feature-usage`, `work-items` and
+//!    `satisfaction` topics;
 //! 2. the daemon itself ([`app::run`]), pointed at that broker;
 //! 3. a generator (`generator.rs`) that publishes about 30 days of history for five
 //!    services, then a new deploy every second or two, with the occasional
@@ -17,7 +18,12 @@
 //!    hundred a second. Every 20–40 s a live deploy launches a brand-new
 //!    feature that is used within seconds, so every adoption metric, time to
 //!    first use, features shipped in 1 day and value realization included,
-//!    has a series and moves.
+//!    has a series and moves. The value stream (`value.rs`) publishes work
+//!    items moving through a tracker (half as CDEvents tickets) and CSAT/NPS
+//!    responses for the same services: 30 days of them, then now and then a
+//!    finished item and a response beside each live deploy. (The daemon
+//!    reads those topics once its work-item and satisfaction consumers are
+//!    wired.)
 //!
 //! The mock cluster answers offsets-by-timestamp with "end", so the daemon
 //! starts at the end of the (still empty) topics; the generator therefore
@@ -29,6 +35,7 @@ mod generator;
 mod record;
 mod rng;
 mod usage;
+mod value;
 
 use std::net::SocketAddr;
 use std::thread::JoinHandle;
@@ -46,6 +53,7 @@ use crate::config::Config;
 use crate::ingest::progress::Progress;
 use generator::Generator;
 use record::{Record, Topic};
+use value::ValueStream;
 
 /// Seed of the demo's story: the same history every run, chosen so that the
 /// five services land in different tiers (see the generator's tests).
@@ -55,6 +63,11 @@ pub const SEED: u64 = 88;
 const DEPLOYS_TOPIC: &str = "deploys";
 const INCIDENTS_TOPIC: &str = "incidents";
 const FEATURE_USAGE_TOPIC: &str = "feature-usage";
+/// Work items and satisfaction responses are published for the daemon to
+/// read once it consumes those topics (`topics.work_items`,
+/// `topics.satisfaction`).
+const WORK_ITEMS_TOPIC: &str = crate::emit::WORK_ITEMS_TOPIC;
+const SATISFACTION_TOPIC: &str = crate::emit::SATISFACTION_TOPIC;
 
 /// How often live usage is published (about 300 events a second in all).
 const USAGE_EVERY: Duration = Duration::from_millis(200);
@@ -141,8 +154,11 @@ async fn generate(bootstrap: &str, addr: SocketAddr, progress: &Progress) -> any
         .create()
         .context("cannot create the demo producer")?;
     let mut generator = Generator::new(SEED);
+    let mut value_stream = ValueStream::new(SEED);
     let started = Instant::now();
-    let history = generator.backfill(app::system_clock());
+    let now = app::system_clock();
+    let mut history = generator.backfill(now);
+    history.extend(value_stream.backfill(now));
     let generated = started.elapsed();
     publish(&producer, &history).await?;
     let usage = history
@@ -173,7 +189,10 @@ async fn generate(bootstrap: &str, addr: SocketAddr, progress: &Progress) -> any
                 next_deploy
                     .as_mut()
                     .reset(tokio::time::Instant::now() + generator.pause());
-                generator.tick(app::system_clock())
+                let now = app::system_clock();
+                let mut records = generator.tick(now);
+                records.extend(value_stream.tick(now));
+                records
             }
             _ = usage_clock.tick() => generator.usage(app::system_clock(), USAGE_EVERY),
         };
@@ -209,6 +228,8 @@ async fn publish(producer: &FutureProducer, records: &[Record]) -> anyhow::Resul
             Topic::Deploys => DEPLOYS_TOPIC,
             Topic::Incidents => INCIDENTS_TOPIC,
             Topic::FeatureUsage => FEATURE_USAGE_TOPIC,
+            Topic::WorkItems => WORK_ITEMS_TOPIC,
+            Topic::Satisfaction => SATISFACTION_TOPIC,
         };
         let mut record = FutureRecord::to(topic)
             .key(r.key.as_str())
@@ -319,7 +340,8 @@ impl Broker {
 }
 
 /// One broker with the demo's topics: 3 partitions for deploys (keyed by
-/// service, so services spread out), 1 for incidents, 4 for feature usage
+/// service, so services spread out), 1 for incidents, work items and
+/// satisfaction, 4 for feature usage
 /// (keyed by user id, shared out by the usage consumer group). The mock keeps
 /// at most 5 MiB per partition and drops the oldest messages beyond it; the
 /// usage backfill (~7 MB) fits in 4 partitions with room to spare.
@@ -334,6 +356,11 @@ fn mock_cluster() -> anyhow::Result<MockCluster<'static, DefaultProducerContext>
     cluster
         .create_topic(FEATURE_USAGE_TOPIC, 4, 1)
         .context("cannot create the feature-usage topic")?;
+    for topic in [WORK_ITEMS_TOPIC, SATISFACTION_TOPIC] {
+        cluster
+            .create_topic(topic, 1, 1)
+            .with_context(|| format!("cannot create the {topic} topic"))?;
+    }
     Ok(cluster)
 }
 

@@ -1,5 +1,6 @@
 //! One message the demo publishes, and the clock helpers its payloads use:
-//! shared by the deploy/incident generator and the usage generator.
+//! shared by the deploy/incident generator, the usage generator and the
+//! value-stream generator.
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -19,6 +20,10 @@ pub enum Topic {
     Incidents,
     /// Feature-usage events.
     FeatureUsage,
+    /// Work-item transitions.
+    WorkItems,
+    /// Satisfaction responses.
+    Satisfaction,
 }
 
 /// One message to publish.
@@ -30,7 +35,8 @@ pub struct Record {
     /// Destination topic.
     pub topic: Topic,
     /// Message key, as the contract asks: the service for deploys and
-    /// incidents, the user id for feature usage.
+    /// incidents, the user id for feature usage, the item id for work
+    /// items, the service (or feature) for satisfaction responses.
     pub key: String,
     /// Native v1 JSON, or a CDEvent in a CloudEvent (see `headers`).
     pub payload: String,
@@ -56,6 +62,8 @@ impl Topic {
             Topic::Deploys => Stream::Deploys,
             Topic::Incidents => Stream::Incidents,
             Topic::FeatureUsage => Stream::FeatureUsage,
+            Topic::WorkItems => Stream::WorkItems,
+            Topic::Satisfaction => Stream::Satisfaction,
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Domain events: what a deploy or an incident *is*, independent of the wire
+//! Domain events: what a deploy, an incident, a feature usage, a work-item
+//! transition or a satisfaction response *is*, independent of the wire
 //! format it arrived in. Text fields borrow from the decoded payload where they
 //! can (`Cow`), so decoding and folding a typical event copies no strings.
 
@@ -115,10 +116,17 @@ pub struct Incident<'a> {
     pub environment: Cow<'a, str>,
     /// Which of the two events this is.
     pub status: IncidentStatus,
-    /// When the incident started.
-    pub opened_at: Millis,
+    /// When the incident started: always `Some` for an opening. A
+    /// resolution may not know it (a CDEvents `incident.resolved` without
+    /// `customData.opened_at`); DORA state then pairs it with the opening
+    /// of the same id.
+    pub opened_at: Option<Millis>,
     /// When it was resolved; always `Some` for a resolved event.
     pub resolved_at: Option<Millis>,
+    /// Who reports the incident (the CDEvents subject's `source`), when
+    /// known. An opening and a resolution that both name a source pair only
+    /// when the sources are equal.
+    pub source: Option<Cow<'a, str>>,
     /// Id of the deploy that caused it, which becomes a change failure.
     pub caused_by_deploy: Option<Cow<'a, str>>,
     /// Artifact (e.g. image digest) running when the incident began, for
@@ -128,12 +136,14 @@ pub struct Incident<'a> {
 
 impl Incident<'_> {
     /// The event time: `opened_at` for an opening, `resolved_at` for a
-    /// resolution.
+    /// resolution. (An event without it is invalid and never folded; it
+    /// would read as the earliest time, i.e. late.)
     pub fn event_time(&self) -> Millis {
         match self.status {
             IncidentStatus::Opened => self.opened_at,
-            IncidentStatus::Resolved => self.resolved_at.unwrap_or(self.opened_at),
+            IncidentStatus::Resolved => self.resolved_at,
         }
+        .unwrap_or(Millis::MIN)
     }
 }
 
@@ -148,6 +158,149 @@ pub struct Usage<'a> {
     pub at: Millis,
 }
 
+/// What a work item's state means for flow: working on it, waiting, or
+/// finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FlowCategory {
+    /// Someone is working on the item (value-add time).
+    Active,
+    /// The item waits: queued, blocked, in review, waiting for deploy.
+    Waiting,
+    /// The item is finished.
+    Done,
+}
+
+impl FlowCategory {
+    /// Every category, in export order.
+    pub const ALL: [FlowCategory; 3] = [
+        FlowCategory::Active,
+        FlowCategory::Waiting,
+        FlowCategory::Done,
+    ];
+
+    /// The wire and label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlowCategory::Active => "active",
+            FlowCategory::Waiting => "waiting",
+            FlowCategory::Done => "done",
+        }
+    }
+
+    /// The category named `name` (`active`, `waiting`, `done`), if any.
+    pub fn from_name(name: &str) -> Option<FlowCategory> {
+        FlowCategory::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+}
+
+/// One state transition of a work item (a ticket, story, bug): "item `id`
+/// entered `state` at `at`" (the `work-items` topic).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct WorkItem<'a> {
+    /// Item id, shared by all its transitions.
+    pub id: Cow<'a, str>,
+    /// Service the item belongs to (a label).
+    pub service: Cow<'a, str>,
+    /// Owning team (a label); `None` when the producer did not say.
+    pub team: Option<Cow<'a, str>>,
+    /// Environment, when the producer gives one. Not a label: flow figures
+    /// are per service and team.
+    pub environment: Option<Cow<'a, str>>,
+    /// The state entered, as the tracker names it (`In Progress`,
+    /// `in_review`, …); mapped to a category by configuration.
+    pub state: Cow<'a, str>,
+    /// The category, when the event says it: wins over the state mapping.
+    pub category: Option<FlowCategory>,
+    /// When the item entered the state.
+    pub at: Millis,
+    /// Changes (commit ids) that implement the item.
+    pub changes: Vec<Cow<'a, str>>,
+    /// Deploys that shipped the item.
+    pub deploys: Vec<Cow<'a, str>>,
+}
+
+impl WorkItem<'_> {
+    /// Checks the rules of the contract that the wire format cannot express.
+    pub fn validate(&self) -> Result<(), InvalidReason> {
+        if self.id.is_empty() || self.service.is_empty() || self.state.is_empty() {
+            return Err(InvalidReason::EmptyField);
+        }
+        Ok(())
+    }
+}
+
+/// One customer-satisfaction response on its own scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SatisfactionScore {
+    /// A CSAT answer, 1 (very unsatisfied) to 5 (very satisfied).
+    Csat(u8),
+    /// A Net Promoter answer, 0 to 10 ("how likely are you to recommend").
+    Nps(u8),
+}
+
+impl SatisfactionScore {
+    /// The response on a 0–1 scale: CSAT `(s − 1) / 4`, NPS `s / 10`.
+    pub fn normalized(self) -> f64 {
+        match self {
+            SatisfactionScore::Csat(s) => (f64::from(s) - 1.0) / 4.0,
+            SatisfactionScore::Nps(s) => f64::from(s) / 10.0,
+        }
+    }
+
+    /// The `kind` value: `csat` or `nps`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            SatisfactionScore::Csat(_) => "csat",
+            SatisfactionScore::Nps(_) => "nps",
+        }
+    }
+
+    /// Whether the score is on its scale (CSAT 1–5, NPS 0–10).
+    pub fn in_range(self) -> bool {
+        match self {
+            SatisfactionScore::Csat(s) => (1..=5).contains(&s),
+            SatisfactionScore::Nps(s) => s <= 10,
+        }
+    }
+}
+
+/// One customer-satisfaction response (the `satisfaction` topic).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Satisfaction<'a> {
+    /// Response id; the de-duplication key.
+    pub id: Cow<'a, str>,
+    /// Service the response is about (a label).
+    pub service: Option<Cow<'a, str>>,
+    /// Owning team (a label).
+    pub team: Option<Cow<'a, str>>,
+    /// Feature the response is about; gives the service and team (from the
+    /// feature's first shipping deploy) when the response names no service.
+    pub feature: Option<Cow<'a, str>>,
+    /// The answer.
+    pub score: SatisfactionScore,
+    /// When it was given.
+    pub at: Millis,
+}
+
+impl Satisfaction<'_> {
+    /// Checks the rules of the contract that the wire format cannot express:
+    /// an id, a service or a feature to attribute it to, a score on its
+    /// scale.
+    pub fn validate(&self) -> Result<(), InvalidReason> {
+        let empty = |t: &Option<Cow<'_, str>>| t.as_deref().is_some_and(str::is_empty);
+        if self.id.is_empty() || empty(&self.service) || empty(&self.team) || empty(&self.feature) {
+            return Err(InvalidReason::EmptyField);
+        }
+        if self.service.is_none() && self.feature.is_none() {
+            return Err(InvalidReason::MissingField);
+        }
+        if !self.score.in_range() {
+            return Err(InvalidReason::OutOfRange);
+        }
+        Ok(())
+    }
+}
+
 /// Any event the domain folds.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Event<'a> {
@@ -157,6 +310,10 @@ pub enum Event<'a> {
     Incident(Incident<'a>),
     /// A feature usage.
     Usage(Usage<'a>),
+    /// A work-item state transition.
+    WorkItem(WorkItem<'a>),
+    /// A customer-satisfaction response.
+    Satisfaction(Satisfaction<'a>),
 }
 
 /// What happened to one Kafka record. Exported as
@@ -182,11 +339,14 @@ pub enum Outcome {
     /// A well-formed event of a type valuepulse does not use (e.g. another
     /// CDEvents type).
     Unsupported,
+    /// A valid usage event refused because state reached
+    /// `limits.max_state_bytes`.
+    OverBudget,
 }
 
 impl Outcome {
     /// Every outcome, in export order.
-    pub const ALL: [Outcome; 9] = [
+    pub const ALL: [Outcome; 10] = [
         Outcome::Accepted,
         Outcome::Updated,
         Outcome::Duplicate,
@@ -196,6 +356,7 @@ impl Outcome {
         Outcome::Oversized,
         Outcome::Ignored,
         Outcome::Unsupported,
+        Outcome::OverBudget,
     ];
 
     /// The label value.
@@ -210,6 +371,7 @@ impl Outcome {
             Outcome::Oversized => "oversized",
             Outcome::Ignored => "ignored",
             Outcome::Unsupported => "unsupported",
+            Outcome::OverBudget => "over_budget",
         }
     }
 
@@ -233,7 +395,8 @@ pub enum InvalidReason {
     EmptyField,
     /// A timestamp is not RFC 3339.
     BadTimestamp,
-    /// `status` is not one of the allowed values.
+    /// `status` is not one of the allowed values (also a work item's
+    /// `category`, a satisfaction response's `kind`).
     BadStatus,
     /// A change was committed at or after its deploy finished.
     NonPositiveLeadTime,
@@ -241,11 +404,14 @@ pub enum InvalidReason {
     NegativeRestoreTime,
     /// Not UTF-8, or not a JSON object.
     NotAnObject,
+    /// A number outside its scale (a CSAT score outside 1–5, an NPS score
+    /// outside 0–10).
+    OutOfRange,
 }
 
 impl InvalidReason {
     /// Every reason, in export order.
-    pub const ALL: [InvalidReason; 9] = [
+    pub const ALL: [InvalidReason; 10] = [
         InvalidReason::MalformedJson,
         InvalidReason::MissingField,
         InvalidReason::WrongType,
@@ -255,6 +421,7 @@ impl InvalidReason {
         InvalidReason::NonPositiveLeadTime,
         InvalidReason::NegativeRestoreTime,
         InvalidReason::NotAnObject,
+        InvalidReason::OutOfRange,
     ];
 
     /// The label value.
@@ -269,6 +436,7 @@ impl InvalidReason {
             InvalidReason::NonPositiveLeadTime => "non_positive_lead_time",
             InvalidReason::NegativeRestoreTime => "negative_restore_time",
             InvalidReason::NotAnObject => "not_an_object",
+            InvalidReason::OutOfRange => "out_of_range",
         }
     }
 
@@ -301,9 +469,11 @@ impl Incident<'_> {
         if self.id.is_empty() || self.service.is_empty() || self.environment.is_empty() {
             return Err(InvalidReason::EmptyField);
         }
-        match (self.status, self.resolved_at) {
-            (IncidentStatus::Resolved, None) => Err(InvalidReason::MissingField),
-            (_, Some(r)) if r < self.opened_at => Err(InvalidReason::NegativeRestoreTime),
+        match (self.status, self.opened_at, self.resolved_at) {
+            (IncidentStatus::Opened, None, _) | (IncidentStatus::Resolved, _, None) => {
+                Err(InvalidReason::MissingField)
+            }
+            (_, Some(o), Some(r)) if r < o => Err(InvalidReason::NegativeRestoreTime),
             _ => Ok(()),
         }
     }

@@ -14,7 +14,7 @@ pub const OTHER: &str = "__other__";
 pub type LabelId = u32;
 
 /// Interned values of one label (service, team, feature).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Labels {
     /// Value → id, for lookups by `&str`. Holds at most `cap + 1` entries, so
     /// the fast, non-keyed hasher cannot be flooded by unknown values.
@@ -43,6 +43,27 @@ impl Labels {
             cap,
             overflow: 0,
         }
+    }
+
+    /// Id of `value` if it is already interned, else [`Self::OTHER_ID`]
+    /// (counted as one overflow): for when no new value may be admitted.
+    #[inline]
+    pub fn intern_known(&mut self, value: &str) -> LabelId {
+        match self.ids.get(value) {
+            Some(&id) => id,
+            None => {
+                self.overflow += 1;
+                Self::OTHER_ID
+            }
+        }
+    }
+
+    /// Approximate heap bytes held: both maps and the names.
+    pub fn heap_bytes(&self) -> usize {
+        let names: usize = self.names.iter().map(|n| n.len()).sum();
+        self.ids.capacity() * (std::mem::size_of::<(Box<str>, LabelId)>() + 1)
+            + self.names.capacity() * std::mem::size_of::<Box<str>>()
+            + 2 * names
     }
 
     /// Id of `value`, interning it if there is room, else [`Self::OTHER_ID`]

@@ -67,3 +67,40 @@ impl Samples {
         })
     }
 }
+
+/// Quantiles of a distribution of ratios (e.g. per-item flow efficiency,
+/// 0–1), exact nearest-rank: ratios are few (one per finished item) and a
+/// histogram's relative precision is poor near 0, so they are sorted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RatioQuantiles {
+    /// Number of samples.
+    pub count: u64,
+    /// Sum of the samples.
+    pub sum: f64,
+    /// `(q, value)` for each of [`QUANTILES`].
+    pub values: [(f64, f64); 3],
+}
+
+/// The nearest-rank quantiles of `samples` (sorted in place); `None`
+/// without samples. For q and n samples the value is the smallest sample v
+/// such that at least ⌈q·n⌉ samples are ≤ v. NaN samples are ignored.
+pub fn ratio_quantiles(samples: &mut Vec<f64>) -> Option<RatioQuantiles> {
+    samples.retain(|v| !v.is_nan());
+    if samples.is_empty() {
+        return None;
+    }
+    samples.sort_unstable_by(f64::total_cmp);
+    let n = samples.len();
+    let at = |q: f64| {
+        let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
+        samples[rank - 1]
+    };
+    Some(RatioQuantiles {
+        count: n as u64,
+        sum: samples.iter().sum(),
+        values: QUANTILES.map(|q| (q, at(q))),
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,8 +1,11 @@
 //! Encoding of one event as native v1 JSON or as a CDEvent in a CloudEvent
-//! (structured or Kafka binary mode); also used by `valuepulse demo`.
+//! (structured or Kafka binary mode): deploys, incidents and work items
+//! (as tickets); also used by `valuepulse demo`.
 
 use serde_json::{Map, Value, json};
 
+use crate::domain::FlowCategory;
+use crate::domain::flow::{StateMap, normalize};
 use crate::ingest::Stream;
 use crate::ingest::decode::Headers;
 use crate::ingest::decode::cdevents::{CLOUDEVENTS_JSON, CLOUDEVENTS_SPECVERSION};
@@ -50,6 +53,53 @@ impl CdSpec {
             CdSpec::V0_5 => "0.3.0",
         }
     }
+
+    /// Version of the ticket event types in this spec (tickets came in
+    /// v0.4).
+    fn ticket_type_version(self) -> &'static str {
+        match self {
+            CdSpec::V0_4 => "0.1.0",
+            CdSpec::V0_5 => "0.2.0",
+        }
+    }
+}
+
+/// Which CDEvents ticket event a work-item transition is written as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TicketEvent {
+    /// `ticket.created` (needs a summary; the creator is `valuepulse`).
+    Created,
+    /// `ticket.updated`.
+    Updated,
+    /// `ticket.closed` (its resolution is the state).
+    Closed,
+}
+
+impl TicketEvent {
+    /// The event a native work item reads as: `closed` when its category,
+    /// or else its state by the default state mapping, is done; `created`
+    /// for the state `created`; else `updated`.
+    pub fn infer(native: &Value) -> TicketEvent {
+        let state = text(native, "state").unwrap_or_default();
+        let category = text(native, "category")
+            .and_then(FlowCategory::from_name)
+            .or_else(|| StateMap::default().category(state));
+        if category == Some(FlowCategory::Done) {
+            TicketEvent::Closed
+        } else if normalize(state) == "created" {
+            TicketEvent::Created
+        } else {
+            TicketEvent::Updated
+        }
+    }
+
+    fn predicate(self) -> &'static str {
+        match self {
+            TicketEvent::Created => "created",
+            TicketEvent::Updated => "updated",
+            TicketEvent::Closed => "closed",
+        }
+    }
 }
 
 /// One Kafka record, ready to produce.
@@ -79,17 +129,22 @@ pub enum EncodeError {
     /// The CDEvents service events require `artifactId`.
     #[error("a CDEvents service event needs the artifact deployed (--artifact)")]
     NoArtifact,
-    /// Not a native deploy or incident.
+    /// Not a native deploy, incident or work item.
     #[error("not a native event: {0} is missing")]
     Missing(&'static str),
+    /// No CDEvents type carries this kind of event.
+    #[error("CDEvents has no event for {0}; send it with --format native")]
+    NoCdEvent(&'static str),
 }
 
-/// Encodes a native v1 deploy or incident (as JSON) in `format`. CDEvents
-/// follow the mapping the decoder reads (see [`crate::ingest::decode::cdevents`]):
+/// Encodes a native v1 event (as JSON) in `format`. CDEvents follow the
+/// mapping the decoder reads (see [`crate::ingest::decode::cdevents`]):
 /// a deploy becomes `service.deployed` (`service.upgraded` when `upgraded`),
 /// or `service.rolledback` when it has `rollback_of`; an incident
-/// `incident.detected` or `incident.resolved`. What CDEvents cannot say goes
-/// to `customData` under the native names.
+/// `incident.detected` or `incident.resolved`; a work item the ticket event
+/// [`TicketEvent::infer`] picks (see [`encode_work_item`] to choose it).
+/// What CDEvents cannot say goes to `customData` under the native names.
+/// Feature usage and satisfaction responses have no CDEvents form.
 pub fn encode(
     stream: Stream,
     native: &Value,
@@ -99,13 +154,45 @@ pub fn encode(
     upgraded: bool,
 ) -> Result<WireRecord, EncodeError> {
     if format == Format::Native {
-        return Ok(WireRecord {
-            payload: native.to_string(),
-            headers: Vec::new(),
-        });
+        return Ok(native_record(native));
     }
-    let ce = cloudevent(stream, native, spec, source, upgraded)?;
-    Ok(match format {
+    let ce = match stream {
+        Stream::WorkItems => ticket(native, spec, source, TicketEvent::infer(native))?,
+        Stream::FeatureUsage => return Err(EncodeError::NoCdEvent("a feature usage")),
+        Stream::Satisfaction => {
+            return Err(EncodeError::NoCdEvent("a satisfaction response"));
+        }
+        Stream::Deploys | Stream::Incidents => cloudevent(stream, native, spec, source, upgraded)?,
+    };
+    Ok(frame(ce, format, source))
+}
+
+/// Encodes a native v1 work-item transition in `format`, as the ticket
+/// event `event` when a CDEvents format: state, category, service, team,
+/// environment and links go to `customData`.
+pub fn encode_work_item(
+    native: &Value,
+    format: Format,
+    spec: CdSpec,
+    source: &str,
+    event: TicketEvent,
+) -> Result<WireRecord, EncodeError> {
+    if format == Format::Native {
+        return Ok(native_record(native));
+    }
+    Ok(frame(ticket(native, spec, source, event)?, format, source))
+}
+
+fn native_record(native: &Value) -> WireRecord {
+    WireRecord {
+        payload: native.to_string(),
+        headers: Vec::new(),
+    }
+}
+
+/// A CloudEvent in structured or binary mode.
+fn frame(ce: CloudEvent, format: Format, source: &str) -> WireRecord {
+    match format {
         Format::CdeventsStructured => WireRecord {
             payload: json!({
                 "specversion": CLOUDEVENTS_SPECVERSION,
@@ -132,7 +219,7 @@ pub fn encode(
                 ("content-type".into(), "application/json".into()),
             ],
         },
-    })
+    }
 }
 
 /// A CloudEvent's attributes and its data, the CDEvent.
@@ -269,6 +356,88 @@ fn cloudevent(
     })
 }
 
+/// A work-item transition as a CDEvents ticket event. The ticket's own
+/// fields get what the native event has (`summary`, `uri`, `group` from
+/// `summary`, `uri`, `team` when given, else the id, `tickets/<id>` and
+/// nothing; `creator` `valuepulse` on a created ticket, `resolution` the
+/// state on a closed one); the flow fields go to `customData`.
+fn ticket(
+    native: &Value,
+    spec: CdSpec,
+    source: &str,
+    event: TicketEvent,
+) -> Result<CloudEvent, EncodeError> {
+    let (version_key, version) = spec.context_version();
+    let id = required(native, "id")?;
+    required(native, "service")?;
+    let state = required(native, "state")?;
+    let time = required(native, "at")?;
+    let mut content = Map::new();
+    content.insert(
+        "uri".into(),
+        json!(text(native, "uri").map_or_else(|| format!("tickets/{id}"), str::to_owned)),
+    );
+    if let Some(team) = text(native, "team") {
+        content.insert("group".into(), json!(team));
+    }
+    match event {
+        TicketEvent::Created => {
+            content.insert(
+                "summary".into(),
+                json!(text(native, "summary").unwrap_or(id)),
+            );
+            content.insert("creator".into(), json!("valuepulse"));
+        }
+        TicketEvent::Updated => {
+            if let Some(summary) = text(native, "summary") {
+                content.insert("summary".into(), json!(summary));
+            }
+        }
+        TicketEvent::Closed => {
+            content.insert("resolution".into(), json!(state));
+        }
+    }
+    let custom = custom_data(
+        native,
+        &[
+            "service",
+            "team",
+            "state",
+            "category",
+            "environment",
+            "changes",
+            "deploys",
+        ],
+    );
+    let context_id = format!("{id}@{time}");
+    let ty = format!(
+        "dev.cdevents.ticket.{}.{}",
+        event.predicate(),
+        spec.ticket_type_version()
+    );
+    Ok(CloudEvent {
+        id: context_id.clone(),
+        ty: ty.clone(),
+        subject: id.to_owned(),
+        time: time.to_owned(),
+        data: json!({
+            "context": {
+                version_key: version,
+                "id": context_id,
+                "source": source,
+                "type": ty,
+                "timestamp": time,
+            },
+            "subject": {
+                "id": id,
+                "source": source,
+                "content": Value::Object(content),
+            },
+            "customData": Value::Object(custom),
+        }),
+    })
+}
+
 /// The CDEvents `artifactId` (a purl) of a native artifact: an OCI digest
 /// `sha256:…` becomes `pkg:oci/<service>@sha256%3A…`, which the decoder
 /// normalises back to the digest; anything else is written as it is.
@@ -296,6 +465,3 @@ pub fn purl(artifact: &str, service: &str) -> String {
         _ => artifact.to_owned(),
     }
 }
-
-// ---------------------------------------------------------------------------
-// The command line.

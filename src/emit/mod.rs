@@ -1,12 +1,15 @@
-//! `valuepulse emit`: publish one validated deploy or incident event to
-//! Kafka, for CI/CD pipelines and incident hooks.
+//! `valuepulse emit`: publish one validated deploy, incident, work-item
+//! transition or satisfaction response to Kafka, for CI/CD pipelines,
+//! incident hooks, trackers and survey tools.
 //!
 //! The event is built from flags as native v1 JSON, optionally encoded as a
 //! CDEvent in a CloudEvent (structured or Kafka binary mode, see
 //! [`encode`]), then decoded by the daemon's own decoder: an event the
 //! daemon would count as invalid is refused before any connection is made.
-//! It is produced with `acks=all`, keyed by service, and the command waits
-//! for the broker's acknowledgement (bounded by `--timeout`).
+//! It is produced with `acks=all`, keyed as its topic's contract says
+//! (service; item id for work items; service or feature for responses),
+//! and the command waits for the broker's acknowledgement (bounded by
+//! `--timeout`).
 //!
 //! [`encode`] is also how `valuepulse demo` writes its CDEvents.
 
@@ -26,21 +29,43 @@ use crate::ingest::Stream;
 use crate::ingest::decode::{DecodeError, decode, parse_time};
 
 mod encode;
+mod value;
 
-pub use encode::{CdSpec, DEFAULT_SOURCE, EncodeError, Format, WireRecord, encode, purl};
+pub use encode::{
+    CdSpec, DEFAULT_SOURCE, EncodeError, Format, TicketEvent, WireRecord, encode, encode_work_item,
+    purl,
+};
+pub use value::{
+    CategoryArg, SATISFACTION_TOPIC, SatisfactionArgs, WORK_ITEMS_TOPIC, WorkItemArgs,
+};
 
 /// Exit code of an invalid event, bad flags or configuration (EX_USAGE).
 pub const EXIT_USAGE: u8 = 64;
 /// Exit code when the broker did not acknowledge the event (EX_UNAVAILABLE).
 pub const EXIT_UNAVAILABLE: u8 = 69;
 
-/// `valuepulse emit <deploy|incident>`.
+/// `valuepulse emit <deploy|incident|work-item|satisfaction>`.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum EmitCommand {
     /// Publish a deploy event (to `topics.deploys`).
     Deploy(DeployArgs),
     /// Publish an incident event (to `topics.incidents`): one id, opened then resolved.
     Incident(IncidentArgs),
+    /// Publish a work-item state transition (to `work-items`), native or as a CDEvents ticket.
+    WorkItem(WorkItemArgs),
+    /// Publish a CSAT or NPS response (to `satisfaction`), native only.
+    Satisfaction(SatisfactionArgs),
+}
+
+impl EmitCommand {
+    fn target(&self) -> &Target {
+        match self {
+            EmitCommand::Deploy(a) => &a.target,
+            EmitCommand::Incident(a) => &a.target,
+            EmitCommand::WorkItem(a) => &a.target,
+            EmitCommand::Satisfaction(a) => &a.target,
+        }
+    }
 }
 
 /// Where and how to publish.
@@ -61,7 +86,7 @@ pub struct Target {
     /// Bootstrap servers; overrides `kafka.brokers`.
     #[arg(long)]
     pub brokers: Option<String>,
-    /// Topic; overrides `topics.deploys` / `topics.incidents`.
+    /// Topic; overrides `topics.deploys` / `topics.incidents` (and the `work-items` / `satisfaction` defaults).
     #[arg(long)]
     pub topic: Option<String>,
     /// Longest wait for the broker's acknowledgement.
@@ -206,13 +231,14 @@ fn invalid(msg: impl Into<String>) -> EmitError {
 /// An event ready to publish: validated, encoded, with its destination.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prepared {
-    /// Deploy or incident id (printed on success).
+    /// Deploy, incident, work-item or response id (printed on success).
     pub id: String,
     /// Which topic it goes to.
     pub stream: Stream,
     /// Topic name.
     pub topic: String,
-    /// Record key: the service.
+    /// Record key: the service (deploys, incidents), the item id (work
+    /// items), the service or else the feature (responses).
     pub key: String,
     /// Value and headers.
     pub record: WireRecord,
@@ -359,6 +385,7 @@ fn explain(reason: InvalidReason) -> String {
         }
         InvalidReason::NegativeRestoreTime => "--resolved-at is before --opened-at".into(),
         InvalidReason::BadTimestamp => "a timestamp is not RFC 3339".into(),
+        InvalidReason::OutOfRange => "--csat must be 1-5, --nps 0-10".into(),
         other => format!("the daemon would reject it ({})", other.as_str()),
     }
 }
@@ -366,30 +393,33 @@ fn explain(reason: InvalidReason) -> String {
 /// Builds, encodes and validates the event the command describes, against
 /// `config` (topics, event size limit), at `now_ms`. Touches no network.
 pub fn prepare(cmd: &EmitCommand, config: &Config, now_ms: i64) -> Result<Prepared, EmitError> {
-    let (stream, target, service, (id, native), upgraded) = match cmd {
-        EmitCommand::Deploy(a) => (
-            Stream::Deploys,
-            &a.target,
-            &a.service,
-            deploy_json(a, now_ms)?,
-            false,
-        ),
-        EmitCommand::Incident(a) => (
-            Stream::Incidents,
-            &a.target,
-            &a.service,
-            incident_json(a, now_ms)?,
-            false,
-        ),
+    let target = cmd.target();
+    let (stream, key, id, native) = match cmd {
+        EmitCommand::Deploy(a) => {
+            let (id, native) = deploy_json(a, now_ms)?;
+            (Stream::Deploys, a.service.clone(), id, native)
+        }
+        EmitCommand::Incident(a) => {
+            let (id, native) = incident_json(a, now_ms)?;
+            (Stream::Incidents, a.service.clone(), id, native)
+        }
+        EmitCommand::WorkItem(a) => {
+            let (id, native) = value::work_item_json(a, now_ms)?;
+            (Stream::WorkItems, id.clone(), id, native)
+        }
+        EmitCommand::Satisfaction(a) => {
+            let (id, key, native) = value::satisfaction_json(a, now_ms)?;
+            (Stream::Satisfaction, key, id, native)
+        }
     };
-    let record = encode(
-        stream,
-        &native,
-        target.format,
-        target.cdevents_spec,
-        &target.source,
-        upgraded,
-    )
+    let (format, spec, source) = (target.format, target.cdevents_spec, &target.source);
+    let record = match cmd {
+        EmitCommand::WorkItem(a) => {
+            let event = a.ticket.unwrap_or_else(|| TicketEvent::infer(&native));
+            encode_work_item(&native, format, spec, source, event)
+        }
+        _ => encode(stream, &native, format, spec, source, false),
+    }
     .map_err(|e| invalid(e.to_string()))?;
     if record.payload.len() > config.limits.max_event_bytes {
         return Err(invalid(format!(
@@ -407,13 +437,16 @@ pub fn prepare(cmd: &EmitCommand, config: &Config, now_ms: i64) -> Result<Prepar
     }
     let topic = target.topic.clone().unwrap_or_else(|| match stream {
         Stream::Deploys => config.topics.deploys.clone(),
-        _ => config.topics.incidents.clone(),
+        Stream::Incidents => config.topics.incidents.clone(),
+        Stream::FeatureUsage => config.topics.feature_usage.clone(),
+        Stream::WorkItems => WORK_ITEMS_TOPIC.to_owned(),
+        Stream::Satisfaction => SATISFACTION_TOPIC.to_owned(),
     });
     Ok(Prepared {
         id,
         stream,
         topic,
-        key: service.clone(),
+        key,
         record,
     })
 }
@@ -435,10 +468,7 @@ pub struct Emitted {
 /// (refusing an invalid one before any connection), produces it and waits
 /// for the acknowledgement.
 pub fn run(cmd: &EmitCommand) -> Result<Emitted, EmitError> {
-    let target = match cmd {
-        EmitCommand::Deploy(a) => &a.target,
-        EmitCommand::Incident(a) => &a.target,
-    };
+    let target = cmd.target();
     let mut config =
         Config::load(target.config.as_deref()).map_err(|e| EmitError::Config(e.to_string()))?;
     if let Some(b) = &target.brokers {

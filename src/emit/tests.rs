@@ -14,6 +14,8 @@ use super::*;
 use crate::domain::Event;
 use crate::ingest::decode::cdevents::CLOUDEVENTS_JSON;
 
+mod value;
+
 #[derive(Parser)]
 struct Cli {
     #[command(subcommand)]
@@ -163,7 +165,14 @@ fn cdevents_written_parse_with_the_sdks_and_decode_like_the_native_event() {
                         "0.5.0"
                     }
                 );
-                assert_eq!(decoded(stream, &r), want, "{format:?} {spec:?} {ty}");
+                // CDEvents name who reports an incident (the subject's
+                // source, for pairing); native events do not.
+                let mut got = decoded(stream, &r);
+                if let Event::Incident(i) = &mut got {
+                    assert_eq!(i.source.as_deref(), Some("/ci/release"));
+                    i.source = None;
+                }
+                assert_eq!(got, want, "{format:?} {spec:?} {ty}");
             }
         }
     }
@@ -325,7 +334,7 @@ fn flags_become_cdevents_in_either_mode() {
         let Event::Incident(i) = decoded(Stream::Incidents, &p.record) else {
             panic!()
         };
-        assert_eq!(i.resolved_at.unwrap() - i.opened_at, 40 * 60_000);
+        assert_eq!(i.resolved_at.unwrap() - i.opened_at.unwrap(), 40 * 60_000);
     }
 }
 

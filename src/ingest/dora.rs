@@ -36,7 +36,7 @@ pub struct DoraIngest {
     /// Validated configuration.
     pub config: Arc<Config>,
     /// State folded into.
-    pub state: Arc<Mutex<DoraState>>,
+    pub state: Arc<Mutex<Arc<DoraState>>>,
     /// Outcome counters.
     pub counters: Arc<Counters>,
     /// Readiness and lag.

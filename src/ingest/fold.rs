@@ -10,9 +10,10 @@
 //! usage, the offset store).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::Stream;
+use super::budget::BudgetLevel;
 use super::decode::{Headers, decode, decode_usage};
 use super::outcome::{self, BatchCounts, Counters, Position, Rejected};
 use super::shards::{AdoptionShared, lock};
@@ -78,7 +79,7 @@ fn check_size(payload: &[u8], max_bytes: usize) -> Result<(), Rejected> {
 /// lock. Records larger than `max_bytes` are not decoded. Returns, per
 /// (topic, partition), the offset after its last record.
 pub fn fold_dora_records<'a>(
-    state: &Mutex<DoraState>,
+    state: &Mutex<Arc<DoraState>>,
     records: &[DoraRecord<'a>],
     max_bytes: usize,
     now: Millis,
@@ -93,7 +94,9 @@ pub fn fold_dora_records<'a>(
         .collect();
     let mut fates: Vec<Result<Outcome, Rejected>> = Vec::with_capacity(records.len());
     {
-        let mut state = lock(state);
+        let mut guard = lock(state);
+        // Copy on write: a report holding the previous version keeps it.
+        let state = Arc::make_mut(&mut guard);
         for event in &decoded {
             fates.push(match event {
                 Ok(e) => Ok(state.fold(e, now)),
@@ -148,6 +151,7 @@ pub fn fold_usage_records<'a>(
     let mut counts = BatchCounts::default();
     let mut next: HashMap<i32, i64> = HashMap::new();
     let shards = shared.shards();
+    let level = shared.budget.level();
     let mut i = 0;
     while i < records.len() {
         let partition = records[i].partition;
@@ -167,8 +171,13 @@ pub fn fold_usage_records<'a>(
                 } else {
                     ps.next_offset = r.offset + 1;
                     match d {
+                        Ok(_) if level == BudgetLevel::Full => Ok(Outcome::OverBudget),
                         Ok(u) => {
-                            let id = features.intern(&u.feature);
+                            let id = if level == BudgetLevel::Ok {
+                                features.intern(&u.feature)
+                            } else {
+                                features.intern_known(&u.feature)
+                            };
                             Ok(ps
                                 .shard
                                 .fold(&shared.settings, id, hash_user(&u.user), u.at, now))

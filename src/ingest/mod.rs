@@ -9,17 +9,21 @@
 //! | [`replay`] | where an assigned partition starts and ends its replay |
 //! | [`kafka`] | client properties, the logging context, batch polling |
 //! | [`fold`] | one batch of plain records folded into state (no Kafka) |
+//! | [`pipeline`] | usage: polling on one thread, decode and fold on a worker |
 //! | [`decode`] | the seam from wire formats (native v1, CDEvents) to domain events |
 //! | [`outcome`] | one internal event per record: counted and logged |
 //! | [`shards`] | this process's adoption state, one shard per owned partition |
+//! | [`budget`] | what state weighs, and what happens near `limits.max_state_bytes` |
 //! | [`progress`] | replay progress, readiness and heartbeats |
 //! | [`Stream`] | which topic a record came from |
 
+pub mod budget;
 pub mod decode;
 pub mod dora;
 pub mod fold;
 pub mod kafka;
 pub mod outcome;
+pub mod pipeline;
 pub mod progress;
 pub mod replay;
 pub mod shards;

@@ -3,7 +3,8 @@
 //! Every record ends in one [`Outcome`]. Following vector's *internal
 //! events*, each thing that can happen to a record is a small type
 //! ([`FoldedRecord`], [`DuplicateRecord`], [`LateRecord`], [`FutureRecord`],
-//! [`InvalidRecord`], [`OversizedRecord`], [`UnsupportedRecord`]) whose one
+//! [`InvalidRecord`], [`OversizedRecord`], [`UnsupportedRecord`],
+//! [`OverBudgetRecord`]) whose one
 //! [`InternalEvent::emit`] both counts it and writes its log line, naming
 //! the record's topic, partition and offset (never its payload), so the
 //! count and the log cannot drift apart. [`emit`] picks the event for a
@@ -312,6 +313,42 @@ impl InternalEvent for UnsupportedRecord {
     }
 }
 
+/// A valid usage record refused because state reached
+/// `limits.max_state_bytes`. Logged at most once every 10 seconds (with how
+/// many were refused since), since under overload every record ends here.
+#[derive(Debug, Clone, Copy)]
+pub struct OverBudgetRecord;
+
+/// Records refused for the budget since the last log line, and when that
+/// line was written (Unix seconds).
+static OVER_BUDGET_SINCE_LOG: AtomicU64 = AtomicU64::new(0);
+static OVER_BUDGET_LOGGED_AT: AtomicU64 = AtomicU64::new(0);
+
+impl InternalEvent for OverBudgetRecord {
+    fn emit(self, stream: Stream, at: Position<'_>, counts: &mut BatchCounts) {
+        counts.outcome(stream, Outcome::OverBudget);
+        let refused = OVER_BUDGET_SINCE_LOG.fetch_add(1, Ordering::Relaxed) + 1;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let last = OVER_BUDGET_LOGGED_AT.load(Ordering::Relaxed);
+        if now >= last + 10
+            && OVER_BUDGET_LOGGED_AT
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            OVER_BUDGET_SINCE_LOG.store(0, Ordering::Relaxed);
+            tracing::error!(
+                topic = at.topic,
+                partition = at.partition,
+                offset = at.offset,
+                refused,
+                "State reached limits.max_state_bytes: refusing usage records (outcome over_budget). Raise the budget and the memory limit, or lower limits.max_features."
+            );
+        }
+    }
+}
+
 /// A record rejected before it reached the domain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rejected {
@@ -351,6 +388,7 @@ pub fn emit(
         Ok(Outcome::Duplicate) => DuplicateRecord.emit(stream, at, counts),
         Ok(Outcome::Late) => LateRecord.emit(stream, at, counts),
         Ok(Outcome::Future) => FutureRecord.emit(stream, at, counts),
+        Ok(Outcome::OverBudget) => OverBudgetRecord.emit(stream, at, counts),
         // Accepted, Updated, Ignored: folding gives no other outcome.
         Ok(outcome) => FoldedRecord(outcome).emit(stream, at, counts),
     }

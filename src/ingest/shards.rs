@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::domain::adoption::{AdoptionSettings, Features, Shard};
+use super::budget::{Component, StateBudget};
+use crate::domain::adoption::{AdoptionSettings, Features, Shard, ShardBytes};
 
 /// One partition's state and its guards.
 #[derive(Default)]
@@ -23,8 +24,11 @@ pub struct PartitionShard {
 
 /// Adoption state of this process, shared by the consumer and the collector.
 pub struct AdoptionShared {
-    /// Buckets, windows, caps.
+    /// Windows, caps.
     pub settings: AdoptionSettings,
+    /// What state weighs; its level decides whether new features and new
+    /// usage are admitted.
+    pub budget: Arc<StateBudget>,
     /// Feature names, interned once for all partitions.
     pub features: Mutex<Features>,
     /// Owned partition → its shard.
@@ -38,13 +42,34 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl AdoptionShared {
-    /// Empty state.
-    pub fn new(settings: AdoptionSettings) -> Self {
+    /// Empty state under `budget`.
+    pub fn new(settings: AdoptionSettings, budget: Arc<StateBudget>) -> Self {
         Self {
             features: Mutex::new(Features::new(settings.max_features)),
             settings,
+            budget,
             shards: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Measures the adoption state (each shard under its own lock, briefly)
+    /// and records it in the budget.
+    pub fn measure(&self) -> ShardBytes {
+        let mut total = ShardBytes::default();
+        for (_, shard) in self.shards() {
+            let b = lock(&shard).shard.heap_bytes();
+            total.sketches += b.sketches;
+            total.counts += b.counts;
+            total.index += b.index;
+        }
+        let labels = lock(&self.features).heap_bytes();
+        self.budget.set(&[
+            (Component::AdoptionSketches, total.sketches),
+            (Component::AdoptionCounts, total.counts),
+            (Component::AdoptionIndex, total.index),
+            (Component::FeatureLabels, labels),
+        ]);
+        total
     }
 
     /// The shards currently owned, cloned out so no map lock is held.

@@ -19,9 +19,9 @@ use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaRespErr;
 use tokio_util::sync::CancellationToken;
 
-use super::fold::{UsageRecord, fold_usage_records};
-use super::kafka::{ClientEvents, consumer_config, poll_batch};
+use super::kafka::{ClientEvents, consumer_config};
 use super::outcome::Counters;
+use super::pipeline::{FoldContext, OwnedBatch, Pipeline};
 use super::progress::{Assignment, Progress, replay_total};
 use super::replay::{self, OnError};
 use super::shards::{AdoptionShared, PartitionShard, lock};
@@ -36,6 +36,8 @@ pub const NAME: &str = "usage";
 const POLL: Duration = Duration::from_millis(100);
 /// How often shards drop buckets that left the horizon.
 const PRUNE_EVERY_MS: Millis = 60_000;
+/// How often the adoption state is measured against the budget.
+const MEASURE_EVERY_MS: Millis = 1_000;
 
 /// Consumer context: logs and lag like every consumer, plus the rebalance
 /// handling that positions new partitions by time.
@@ -213,21 +215,35 @@ impl UsageIngest {
         })?;
         consumer.subscribe(&[&self.config.topics.feature_usage])?;
         let batch_size = self.config.ingest.batch_size;
+        let topic = self.config.topics.feature_usage.clone();
+        let pipeline = Pipeline::start(FoldContext {
+            shared: self.shared.clone(),
+            counters: self.counters.clone(),
+            progress: self.progress.clone(),
+            topic: topic.clone(),
+            max_bytes: self.config.limits.max_event_bytes,
+            clock: self.clock,
+        })?;
         let mut last_prune = (self.clock)();
+        let mut last_measure = Millis::MIN;
         while !cancel.is_cancelled() {
             let now = (self.clock)();
             self.progress.heartbeat(NAME, now);
-            let topic = &self.config.topics.feature_usage;
-            let generation = || consumer.context().generation.load(Ordering::Relaxed);
-            let batch = poll_batch(&consumer, batch_size, POLL, generation, |e| {
+            let mut batch = pipeline.next_batch();
+            poll_into(&consumer, &mut batch, batch_size, POLL, |e| {
                 tracing::warn!(error = %e, "Kafka consume error on feature usage; continuing.");
-                if !self.progress.has_partitions(topic) {
+                if !self.progress.has_partitions(&topic) {
                     self.progress
                         .set_pending(NAME, format!("no partition of {topic} assigned yet: {e}"));
                 }
             });
             if !batch.is_empty() {
-                self.fold_batch(&consumer, &batch);
+                pipeline.submit(batch);
+            }
+            for (partition, offset) in pipeline.folded() {
+                if let Err(e) = consumer.store_offset(&topic, partition, offset) {
+                    tracing::debug!(partition, error = %e, "Could not store the feature-usage offset.");
+                }
             }
             if now - last_prune >= PRUNE_EVERY_MS {
                 for (_, shard) in self.shared.shards() {
@@ -235,43 +251,47 @@ impl UsageIngest {
                 }
                 last_prune = now;
             }
+            if now.saturating_sub(last_measure) >= MEASURE_EVERY_MS {
+                self.shared.measure();
+                last_measure = now;
+            }
         }
+        pipeline.stop();
         consumer.unsubscribe();
         Ok(())
     }
+}
 
-    /// Folds a batch (see [`fold_usage_records`]), then records progress
-    /// and stores the offsets.
-    fn fold_batch(
-        &self,
-        consumer: &BaseConsumer<UsageContext>,
-        batch: &[(rdkafka::message::BorrowedMessage<'_>, u64)],
-    ) {
-        let now = (self.clock)();
-        let topic = &self.config.topics.feature_usage;
-        let records: Vec<UsageRecord<'_>> = batch
-            .iter()
-            .map(|(m, generation)| UsageRecord {
-                partition: m.partition(),
-                offset: m.offset(),
-                generation: *generation,
-                payload: m.payload().unwrap_or_default(),
-            })
-            .collect();
-        let max_bytes = self.config.limits.max_event_bytes;
-        for next in fold_usage_records(
-            &self.shared,
-            topic,
-            &records,
-            max_bytes,
-            now,
-            &self.counters,
-        ) {
-            self.progress
-                .advance_one(topic, next.partition, next.offset);
-            if let Err(e) = consumer.store_offset(topic, next.partition, next.offset) {
-                tracing::debug!(partition = next.partition, error = %e, "Could not store the feature-usage offset.");
+/// Polls up to `max` records into `batch`: waits up to `wait` for the first,
+/// then takes only what is already fetched. Each record is tagged with the
+/// rebalance generation read right after the poll that returned it. A
+/// consume error ends the batch early and goes to `on_error` (librdkafka
+/// retries by itself).
+fn poll_into(
+    consumer: &BaseConsumer<UsageContext>,
+    batch: &mut OwnedBatch,
+    max: usize,
+    wait: Duration,
+    on_error: impl FnOnce(KafkaError),
+) {
+    let mut wait = wait;
+    while batch.len() < max {
+        match consumer.poll(wait) {
+            Some(Ok(m)) => {
+                let generation = consumer.context().generation.load(Ordering::Relaxed);
+                batch.push(
+                    m.partition(),
+                    m.offset(),
+                    generation,
+                    m.payload().unwrap_or_default(),
+                );
             }
+            Some(Err(e)) => {
+                on_error(e);
+                break;
+            }
+            None => break,
         }
+        wait = Duration::ZERO;
     }
 }

@@ -2,6 +2,7 @@
 //! It reads ingest's counters, progress and state; nothing in ingest or the
 //! domain imports it.
 
-pub mod collector;
 pub mod logging;
 pub mod names;
+pub mod render;
+pub mod snapshot;

@@ -161,6 +161,41 @@ pub const CONSUMER_LAG: MetricDef = MetricDef {
     labels: &["topic", "partition"],
     help: "Messages between this process's position and the partition's latest known high watermark.",
 };
+/// Heap bytes of state, by component.
+pub const STATE_BYTES: MetricDef = MetricDef {
+    name: "valuepulse_state_bytes",
+    kind: Kind::Gauge,
+    labels: &["component"],
+    help: "Approximate heap bytes of in-memory state, by component: deploys, incidents, labels (service/team/feature tables), adoption_sketches (distinct-user sketches), adoption_counts (per-minute event counts and busy seconds, for windowed events and first use), adoption_index (feature maps).",
+};
+/// The configured budget.
+pub const STATE_BUDGET_BYTES: MetricDef = MetricDef {
+    name: "valuepulse_state_budget_bytes",
+    kind: Kind::Gauge,
+    labels: &[],
+    help: "limits.max_state_bytes: the state budget. At 90 % new features fold into __other__; at 100 % usage records are refused with outcome=\"over_budget\".",
+};
+/// Budget level.
+pub const STATE_BUDGET_LEVEL: MetricDef = MetricDef {
+    name: "valuepulse_state_budget_level",
+    kind: Kind::Gauge,
+    labels: &[],
+    help: "0: state under 90 % of limits.max_state_bytes; 1: at or above 90 %, new features fold into __other__; 2: at or above 100 %, usage records are refused (outcome=\"over_budget\").",
+};
+/// How long the last report took.
+pub const REPORT_DURATION: MetricDef = MetricDef {
+    name: "valuepulse_report_duration_seconds",
+    kind: Kind::Gauge,
+    labels: &[],
+    help: "Wall time the background reporter took to compute and encode the snapshot served by this scrape. /metrics serves the snapshot; ingest never waits for it.",
+};
+/// When the snapshot was computed.
+pub const REPORT_TIMESTAMP: MetricDef = MetricDef {
+    name: "valuepulse_report_timestamp_seconds",
+    kind: Kind::Gauge,
+    labels: &[],
+    help: "Unix time at which the snapshot served by this scrape was computed; time() - this is its age.",
+};
 /// Build info.
 pub const BUILD_INFO: MetricDef = MetricDef {
     name: "valuepulse_build_info",
@@ -272,6 +307,11 @@ pub const ALL: &[MetricDef] = &[
     REPLAY_REMAINING,
     CONSUMER_LAG,
     BUILD_INFO,
+    STATE_BYTES,
+    STATE_BUDGET_BYTES,
+    STATE_BUDGET_LEVEL,
+    REPORT_DURATION,
+    REPORT_TIMESTAMP,
     FEATURE_USERS,
     FEATURE_USAGE_EVENTS,
     FEATURE_ADOPTION_RATIO,

@@ -390,6 +390,22 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Series that describe the process rather than the data, so they differ
+/// between two daemons (or one daemon before and after a restart) fed the
+/// same events: when the report was computed and what it cost, how much
+/// memory state takes, consumer positions.
+pub fn process_specific(series: &str) -> bool {
+    [
+        "valuepulse_report_duration_seconds",
+        "valuepulse_report_timestamp_seconds",
+        "valuepulse_state_bytes",
+        "valuepulse_consumer_lag_messages",
+        "valuepulse_replay_remaining_messages",
+    ]
+    .iter()
+    .any(|p| series.starts_with(p))
+}
+
 /// Parses exposition text into `series → value`, where a series is written
 /// `name{a="x",b="y"}` with labels sorted by name.
 pub fn parse(text: &str) -> BTreeMap<String, f64> {

@@ -178,7 +178,9 @@ impl Captured {
 
     /// The parsed `/metrics`.
     pub fn scrape(&self) -> BTreeMap<String, f64> {
-        let (status, _, body) = self.get("/metrics").expect("scrape");
+        let (status, _, body) = self
+            .get("/metrics")
+            .expect("/metrics did not answer within 10 s");
         assert_eq!(status, 200);
         parse(&String::from_utf8(body).unwrap())
     }

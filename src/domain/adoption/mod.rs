@@ -1,108 +1,53 @@
-//! Feature-adoption state: distinct users and usage events per feature, kept
-//! in time buckets per Kafka partition, and the adoption figures computed
-//! from them at scrape time.
+//! Feature-adoption state: per Kafka partition, per feature, the distinct
+//! users, usage events and usage seconds needed to answer every configured
+//! window at its edge, and the adoption figures computed from them.
 //!
 //! # Shape
 //!
 //! Usage arrives at up to millions of events a minute on a topic keyed by user
 //! id, read by a consumer group. State is therefore kept per partition (a
 //! [`Shard`]): each user lives on one partition, so distinct-user counts of
-//! different partitions — and of different replicas — add up. Inside a shard,
-//! usage is aggregated in buckets of width [`AdoptionSettings::bucket`]
-//! (default 1 h) starting at `at.div_euclid(bucket) * bucket`. Per bucket and
-//! feature a bucket keeps the number of usage events (exact), a distinct-user
-//! sketch and the earliest usage time; per bucket it also keeps one sketch of
-//! all users (active users).
+//! different partitions — and of different replicas — add up. Inside a shard
+//! each feature has a [`FeatureUsage`]:
 //!
-//! # Windows and their edge error
+//! - distinct users: a [`SlidingHll`], one sketch answering every window at
+//!   its exact edge (to the second) and "since the first ship";
+//! - usage events and seconds: [`MinuteCounts`], exact per minute of event
+//!   time (a window counts every minute that ends after its edge), with the
+//!   seconds of each minute that saw usage, so the first use at or after
+//!   *any* ship time is exact to the second, whatever order usage and
+//!   deploys arrive in.
 //!
-//! A bucket is inside window `w` at `now` iff it overlaps the window:
-//! `bucket_start + bucket > now - w`. A window may thus include up to one
-//! bucket width of extra history before its edge (at most 1 h of a 1 d window
-//! with the default width); it never misses any. Buckets whose end is at or
-//! before the retained horizon (`now - longest - grace`) are dropped.
-//!
-//! # Distinct counting
-//!
-//! User ids are hashed once per event with [`hash_user`] (XXH3-64, seed 0:
-//! the same value in every process and version) and the hash goes into
-//! Cloudflare's `cardinality-estimator` sketches with `insert_hash`, which
-//! uses the 64 bits as they are (no second hash). The sketch counts exactly
-//! up to 128 distinct users (it stores 31-bit fingerprints: two users collide
-//! with probability about 2^-26, so "exactly" means barring such a collision),
-//! then becomes a HyperLogLog++ sketch with `2^14` registers of 6 bits
-//! (standard error 1.04/√16384 ≈ 0.81 %, 12 KiB). Sketches merge losslessly,
-//! so the union over buckets, shards and replicas has the same error as one
-//! sketch that saw every user.
+//! The shard also keeps one [`SlidingHll`] of all its users (active users).
+//! Nothing is kept per time bucket: memory grows with distinct users, busy
+//! minutes per feature, bounded by the retained horizon
+//! (`now − longest window − grace`), never with the number of events.
 //!
 //! # Hot path
 //!
-//! [`Shard::fold`] looks at the newest bucket first (then the one before it,
-//! then a binary search), then the bucket's feature map: a `FxHashMap` keyed
-//! by the small integer [`FeatureId`]. A map rather than a `Vec` indexed by
-//! id, because most features are absent from most buckets: a `Vec` would cost
-//! `max_features × 24` bytes in every bucket of every shard (with 1 000
-//! features and 745 hourly buckets, 18 MB per partition) while a map costs
-//! ~33 bytes per feature actually used in the bucket. Folding allocates only
-//! when a bucket, a feature within a bucket or a sketch grows (a sketch
-//! reallocates at most 7 times in its life); nothing is locked: the caller
-//! locks a shard once per batch.
+//! [`Shard::fold`] finds the feature in an `FxHashMap` keyed by the small
+//! integer [`FeatureId`] and updates its three structures and the active-user
+//! sketch: no allocation unless a structure grows, no lock (the caller locks
+//! a shard once per batch run).
 //!
 //! # Report
 //!
-//! At scrape time a [`Merger`] takes buckets of any number of shards one at a
-//! time, so the caller holds a shard's lock only for one bucket merge. It
-//! merges each (feature, bucket) sketch once, into the segment of time between
-//! two consecutive "cut points" (window edges, and the feature's first-ship
-//! bucket) the bucket falls in; [`Merger::finish`] then unions the segments
-//! from the newest outward, which yields every window and the since-ship
-//! figures with one merge per segment.
-//!
-//! # Costs (measured, release, one core)
-//!
-//! - Fold: ~90 ns per event with 50 features and 2 M users in dense sketches
-//!   (random register access); `hash_user` ~7 ns, `Features::intern` ~5 ns.
-//! - Memory per (feature, bucket): 33 B up to 2 users, ~0.5 KiB at 100,
-//!   ~12 KiB once past 128 users (dense). A feature with more than 128 users
-//!   per bucket per partition thus holds ~9 MB per partition over 745 hourly
-//!   buckets (30 d + grace), and so do the active-user sketches.
-//! - Merge: ~16 µs per dense (feature, bucket) sketch, so a scrape costs about
-//!   `buckets × dense features × 16 µs` per partition.
+//! [`ReportBuilder`] (in `report.rs`) reads one feature of one shard at a
+//! time, so a caller holds a shard's lock only for one feature's evaluation.
+//! Per-shard estimates are added: users of different partitions are
+//! different users.
 
-use std::collections::VecDeque;
-use std::hash::DefaultHasher;
-use std::mem::size_of;
-
-use cardinality_estimator::CardinalityEstimator;
 use rustc_hash::FxHashMap;
 
 use super::event::Outcome;
 use super::labels::{LabelId, Labels};
 use super::time::{Millis, TimeCheck, TimePolicy, Window};
 
-/// Id of an interned feature name. `0` is [`OTHER`](super::labels::OTHER).
+pub use minute_counts::MinuteCounts;
+pub use sliding_hll::{Seconds, SlidingHll, second_of};
+
+/// Id of an interned feature name. `0` is [`OTHER`](crate::domain::labels::OTHER).
 pub type FeatureId = LabelId;
-
-/// HyperLogLog precision: `2^14` registers, standard error ≈ 0.81 %.
-pub const SKETCH_PRECISION: usize = 14;
-
-/// Bits per HyperLogLog register.
-pub const SKETCH_REGISTER_BITS: usize = 6;
-
-/// Distinct-user sketch. Only `insert_hash` is ever called, so the hasher
-/// type parameter (required by the crate's signature to name `P` and `W`) is
-/// never used: users are hashed by [`hash_user`].
-type Sketch = CardinalityEstimator<u64, DefaultHasher, SKETCH_PRECISION, SKETCH_REGISTER_BITS>;
-
-/// Heap bytes held by a sketch (its inline word excluded).
-fn sketch_heap_bytes(sketch: &Sketch) -> usize {
-    sketch.size_of().saturating_sub(size_of::<usize>())
-}
-
-/// Estimate of a sketch as a count.
-fn estimate(sketch: &Sketch) -> u64 {
-    sketch.estimate() as u64
-}
 
 /// Configuration of adoption state.
 #[derive(Debug, Clone)]
@@ -111,9 +56,7 @@ pub struct AdoptionSettings {
     pub windows: Vec<Window>,
     /// Retained horizon and late/future limits.
     pub time: TimePolicy,
-    /// Bucket width, > 0.
-    pub bucket: Millis,
-    /// Most distinct feature names, not counting [`OTHER`](super::labels::OTHER).
+    /// Most distinct feature names, not counting [`OTHER`](crate::domain::labels::OTHER).
     pub max_features: usize,
     /// A shipped feature counts as used at this many distinct users since its
     /// first ship.
@@ -126,12 +69,6 @@ impl AdoptionSettings {
         (0..self.windows.len())
             .max_by_key(|&i| self.windows[i].width)
             .expect("at least one window is configured")
-    }
-
-    /// Start of the bucket holding time `t`.
-    #[inline]
-    pub fn bucket_floor(&self, t: Millis) -> Millis {
-        t.div_euclid(self.bucket) * self.bucket
     }
 }
 
@@ -147,103 +84,71 @@ pub fn hash_user(user: &str) -> u64 {
 /// `limits.max_features`.
 pub type Features = Labels;
 
-/// Usage of one feature in one bucket.
-#[derive(Debug)]
-struct FeatureUsage {
-    /// Distinct users.
-    users: Sketch,
-    /// Usage events.
-    events: u64,
-    /// Earliest usage time.
-    earliest: Millis,
+/// Usage of one feature on one partition.
+#[derive(Debug, Clone, Default)]
+pub struct FeatureUsage {
+    /// Distinct users, per window at its edge.
+    pub users: SlidingHll,
+    /// Usage events and busy seconds per minute.
+    pub events: MinuteCounts,
 }
 
 impl FeatureUsage {
-    fn new() -> Self {
-        Self {
-            users: Sketch::new(),
-            events: 0,
-            earliest: Millis::MAX,
-        }
-    }
-
-    fn memory_bytes(&self) -> usize {
-        sketch_heap_bytes(&self.users)
-    }
-}
-
-/// Size of one entry of a bucket's feature map, with its control byte.
-const FEATURE_ENTRY_BYTES: usize = size_of::<(FeatureId, FeatureUsage)>() + 1;
-
-/// Usage aggregates of one time bucket of one shard.
-#[derive(Debug)]
-pub struct Bucket {
-    start: Millis,
-    features: FxHashMap<FeatureId, FeatureUsage>,
-    /// Distinct users over all features (active users).
-    active: Sketch,
-}
-
-impl Bucket {
-    fn new(start: Millis) -> Self {
-        Self {
-            start,
-            features: FxHashMap::default(),
-            active: Sketch::new(),
-        }
-    }
-
     #[inline]
-    fn record(&mut self, feature: FeatureId, user_hash: u64, at: Millis) {
-        self.active.insert_hash(user_hash);
-        let usage = self
-            .features
-            .entry(feature)
-            .or_insert_with(FeatureUsage::new);
-        usage.users.insert_hash(user_hash);
-        usage.events += 1;
-        usage.earliest = usage.earliest.min(at);
+    fn record(&mut self, user_hash: u64, at: Seconds) {
+        self.users.insert(user_hash, at);
+        self.events.add(at);
     }
 
-    /// Start time of the bucket.
-    pub fn start(&self) -> Millis {
-        self.start
+    /// The first second at or after `from` in which the feature was used.
+    pub fn first_use_since(&self, from: Seconds) -> Option<Seconds> {
+        self.events.first_use_since(from)
     }
 
-    /// Usage events of `feature` in this bucket.
-    pub fn events(&self, feature: FeatureId) -> u64 {
-        self.features.get(&feature).map_or(0, |u| u.events)
+    fn prune(&mut self, horizon: Seconds) {
+        self.users.prune(horizon);
+        self.events.prune(horizon);
     }
 
-    /// Distinct users of `feature` in this bucket (sketch estimate).
-    pub fn users(&self, feature: FeatureId) -> u64 {
-        self.features
-            .get(&feature)
-            .map_or(0, |u| estimate(&u.users))
+    fn is_empty(&self) -> bool {
+        self.events.is_empty()
     }
 
-    /// Distinct users of any feature in this bucket (sketch estimate).
-    pub fn active_users(&self) -> u64 {
-        estimate(&self.active)
-    }
-
-    /// Approximate heap bytes held: the feature map's table and every sketch.
-    pub fn memory_bytes(&self) -> usize {
-        self.features.capacity() * FEATURE_ENTRY_BYTES
-            + sketch_heap_bytes(&self.active)
-            + self
-                .features
-                .values()
-                .map(FeatureUsage::memory_bytes)
-                .sum::<usize>()
+    /// Approximate heap bytes held, by part: (users, events).
+    pub fn heap_bytes(&self) -> (usize, usize) {
+        (self.users.heap_bytes(), self.events.heap_bytes())
     }
 }
 
-/// One partition's usage aggregates: buckets ordered by start time.
+/// Heap bytes the allocator spends per block beyond what was asked for, on
+/// average (glibc malloc: an 8-byte header, sizes rounded up to 16), so that
+/// `valuepulse_state_bytes` tracks resident memory rather than payload.
+pub const MALLOC_OVERHEAD: usize = 16;
+
+/// Heap bytes of one shard, by component.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ShardBytes {
+    /// Distinct-user sketches (features and active users).
+    pub sketches: usize,
+    /// Per-minute event counts and busy seconds.
+    pub counts: usize,
+    /// The feature map itself.
+    pub index: usize,
+}
+
+impl ShardBytes {
+    /// Sum of the parts.
+    pub fn total(&self) -> usize {
+        self.sketches + self.counts + self.index
+    }
+}
+
+/// One partition's usage state.
 #[derive(Debug, Default)]
 pub struct Shard {
-    /// Ascending by start, no two with the same start.
-    buckets: VecDeque<Bucket>,
+    features: FxHashMap<FeatureId, FeatureUsage>,
+    /// Distinct users over all features (active users).
+    active: SlidingHll,
 }
 
 impl Shard {
@@ -254,9 +159,7 @@ impl Shard {
 
     /// Folds one usage event at processing time `now`: `Late` if `at` is older
     /// than the horizon, `Future` if it is beyond the tolerated clock skew,
-    /// else `Accepted`. Creating a new newest bucket also drops buckets that
-    /// ended at or before the horizon, so memory follows the window even if
-    /// [`Shard::prune`] is never called.
+    /// else `Accepted`.
     #[inline]
     pub fn fold(
         &mut self,
@@ -271,73 +174,69 @@ impl Shard {
             TimeCheck::Late => return Outcome::Late,
             TimeCheck::Future => return Outcome::Future,
         }
-        let start = s.bucket_floor(at);
-        let n = self.buckets.len();
-        let i = if n > 0 && self.buckets[n - 1].start == start {
-            n - 1
-        } else if n > 1 && self.buckets[n - 2].start == start {
-            n - 2
-        } else {
-            self.locate(s, start, now)
-        };
-        self.buckets[i].record(feature, user_hash, at);
+        let second = second_of(at);
+        self.active.insert(user_hash, second);
+        self.features
+            .entry(feature)
+            .or_default()
+            .record(user_hash, second);
         Outcome::Accepted
     }
 
-    /// Index of the bucket starting at `start`, created if missing.
-    #[cold]
-    #[inline(never)]
-    fn locate(&mut self, s: &AdoptionSettings, start: Millis, now: Millis) -> usize {
-        match self.buckets.binary_search_by_key(&start, |b| b.start) {
-            Ok(i) => i,
-            Err(i) if i == self.buckets.len() => {
-                self.prune(s, now);
-                self.buckets.push_back(Bucket::new(start));
-                self.buckets.len() - 1
-            }
-            Err(i) => {
-                self.buckets.insert(i, Bucket::new(start));
-                i
-            }
-        }
-    }
-
-    /// Drops buckets that ended at or before the horizon.
+    /// Drops what only matters before the horizon, and features with no
+    /// usage left.
     pub fn prune(&mut self, s: &AdoptionSettings, now: Millis) {
-        let horizon = s.time.horizon(now);
-        while self
-            .buckets
-            .front()
-            .is_some_and(|b| b.start + s.bucket <= horizon)
-        {
-            self.buckets.pop_front();
+        let horizon = second_of(s.time.horizon(now));
+        self.active.prune(horizon);
+        self.features.retain(|_, f| {
+            f.prune(horizon);
+            !f.is_empty()
+        });
+        if self.features.len() * 4 < self.features.capacity() {
+            self.features.shrink_to_fit();
         }
     }
 
-    /// Start times of the retained buckets, ascending.
-    pub fn bucket_starts(&self) -> Vec<Millis> {
-        self.buckets.iter().map(|b| b.start).collect()
+    /// Ids of the features with usage in this shard, ascending.
+    pub fn feature_ids(&self) -> Vec<FeatureId> {
+        let mut ids: Vec<FeatureId> = self.features.keys().copied().collect();
+        ids.sort_unstable();
+        ids
     }
 
-    /// The bucket starting at `start`, if retained.
-    pub fn bucket(&self, start: Millis) -> Option<&Bucket> {
-        self.buckets
-            .binary_search_by_key(&start, |b| b.start)
-            .ok()
-            .map(|i| &self.buckets[i])
+    /// One feature's usage.
+    pub fn feature(&self, id: FeatureId) -> Option<&FeatureUsage> {
+        self.features.get(&id)
     }
 
-    /// Approximate heap bytes held: the bucket ring, feature maps and
-    /// sketches.
-    pub fn memory_bytes(&self) -> usize {
-        self.buckets.capacity() * size_of::<Bucket>()
-            + self.buckets.iter().map(Bucket::memory_bytes).sum::<usize>()
+    /// The active-user sketch.
+    pub fn active(&self) -> &SlidingHll {
+        &self.active
+    }
+
+    /// Approximate heap bytes held, by component.
+    pub fn heap_bytes(&self) -> ShardBytes {
+        let mut b = ShardBytes {
+            sketches: self.active.heap_bytes(),
+            index: self.features.capacity()
+                * (std::mem::size_of::<(FeatureId, FeatureUsage)>() + 1),
+            ..ShardBytes::default()
+        };
+        for f in self.features.values() {
+            let (users, events) = f.heap_bytes();
+            b.sketches += users;
+            b.counts += events;
+        }
+        b
     }
 }
 
+pub mod minute_counts;
 mod report;
+pub mod sliding_hll;
+pub mod sparse_table;
 
-pub use report::{AdoptionReport, FeatureReport, Merger, ShippedFeature};
+pub use report::{AdoptionReport, FeatureReport, ReportBuilder, ShippedFeature};
 
 #[cfg(test)]
 mod tests;

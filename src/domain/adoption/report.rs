@@ -1,225 +1,136 @@
-//! Scrape-time report of adoption state: [`Merger`] unions buckets of any
-//! number of shards into per-window and since-ship figures.
+//! The adoption report: [`ReportBuilder`] reads features of any number of
+//! shards, one at a time, and adds them up into per-window and since-ship
+//! figures.
 
 use rustc_hash::FxHashMap;
 
-use super::{AdoptionSettings, Bucket, FeatureId, Features, Sketch, estimate};
+use super::{AdoptionSettings, FeatureId, FeatureUsage, Features, Seconds, SlidingHll, second_of};
 use crate::domain::dora::FirstShip;
 use crate::domain::quantiles::{self, Quantiles, Samples};
 use crate::domain::time::{Millis, Window};
 
-/// Merged usage of the buckets between two cut points.
+/// Sums of one feature over the shards added so far.
 #[derive(Default)]
-struct Segment {
-    users: Sketch,
-    events: u64,
-    /// Earliest per-bucket first usage at or after the feature's first ship.
-    first_use: Option<Millis>,
-}
-
-/// Per-feature accumulator of a [`Merger`].
 struct FeatureAcc {
-    /// Cut points, descending: segment `k` holds buckets with start in
-    /// `[cuts[k], cuts[k - 1])` (`cuts[-1]` = +∞).
-    cuts: Vec<Millis>,
-    segments: Vec<Segment>,
-    /// First ship of the feature, when shipped.
-    shipped_at: Option<Millis>,
+    /// Estimated distinct users per window (then since ship, when shipped).
+    users: Vec<f64>,
+    /// Usage events per window.
+    events: Vec<u64>,
+    /// Earliest usage second at or after the first ship.
+    first_use: Option<Seconds>,
 }
 
-impl FeatureAcc {
-    fn new(cuts: Vec<Millis>, shipped_at: Option<Millis>) -> Self {
-        let segments = cuts.iter().map(|_| Segment::default()).collect();
-        Self {
-            cuts,
-            segments,
-            shipped_at,
-        }
-    }
-}
-
-/// Index of the segment holding a bucket that starts at `start`.
-#[inline]
-fn segment_of(cuts: &[Millis], start: Millis) -> Option<usize> {
-    cuts.iter().position(|&c| start >= c)
-}
-
-/// Sorted descending, without duplicates.
-fn descending_unique(mut cuts: Vec<Millis>) -> Vec<Millis> {
-    cuts.sort_unstable_by(|a, b| b.cmp(a));
-    cuts.dedup();
-    cuts
-}
-
-/// Cumulative figures of the union of all buckets starting at or after a cut.
-#[derive(Clone, Copy, Default)]
-struct Union {
-    users: u64,
-    events: u64,
-    first_use: Option<Millis>,
-}
-
-/// Unions segments from the newest outward; element `k` of the result covers
-/// every bucket starting at or after `cuts[k]`.
-fn cumulative(segments: Vec<Segment>) -> Vec<Union> {
-    let mut running = Sketch::new();
-    let mut events = 0;
-    let mut first_use: Option<Millis> = None;
-    segments
-        .into_iter()
-        .map(|seg| {
-            running.merge(&seg.users);
-            events += seg.events;
-            first_use = min_opt(first_use, seg.first_use);
-            Union {
-                users: estimate(&running),
-                events,
-                first_use,
-            }
-        })
-        .collect()
-}
-
-fn min_opt(a: Option<Millis>, b: Option<Millis>) -> Option<Millis> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
-}
-
-/// Scrape-time accumulator: merges buckets of any number of shards, then
-/// reports.
-pub struct Merger {
+/// Accumulates shards into an [`AdoptionReport`] at one instant.
+pub struct ReportBuilder {
     now: Millis,
     windows: Vec<Window>,
     longest: usize,
-    bucket: Millis,
     min_users: u64,
-    /// Smallest bucket start inside each window, in configured order.
-    window_lowers: Vec<Millis>,
-    /// The window lowers, descending and unique.
-    window_cuts: Vec<Millis>,
-    /// Active users per window segment.
-    active: Vec<Segment>,
+    /// Edge of each window, in seconds.
+    edges: Vec<Seconds>,
+    /// First ship (its second, its millisecond) of each shipped feature.
+    ship_of: FxHashMap<FeatureId, (Seconds, Millis)>,
+    active: Vec<f64>,
     features: FxHashMap<FeatureId, FeatureAcc>,
-    /// Buckets starting before this matter to nothing.
-    floor: Millis,
+    /// Scratch edge list: the window edges and one since-ship edge.
+    scratch_edges: Vec<Seconds>,
+    scratch_out: Vec<f64>,
 }
 
-impl Merger {
-    /// Starts a report at scrape time `now`. `ships` is the first shipping of
-    /// each feature (from `DoraState::first_ships`); pass the same slice to
-    /// [`Merger::finish`].
+impl ReportBuilder {
+    /// Starts a report at `now`. `ships` is the first shipping of each feature
+    /// (from `DoraState::first_ships`); pass the same slice to
+    /// [`ReportBuilder::finish`]. Features are looked up in `features`, the
+    /// table the shards' ids come from.
     pub fn new(
         s: &AdoptionSettings,
         ships: &[FirstShip<'_>],
         features: &Features,
         now: Millis,
     ) -> Self {
-        assert!(s.bucket > 0, "bucket width must be positive");
-        // A bucket is in window w iff start + bucket > now - w.
-        let window_lowers: Vec<Millis> = s
-            .windows
+        let edges: Vec<Seconds> = s.windows.iter().map(|w| second_of(now - w.width)).collect();
+        let ship_of = ships
             .iter()
-            .map(|w| now - w.width - s.bucket + 1)
+            .filter_map(|sh| {
+                features
+                    .get(sh.feature)
+                    .map(|id| (id, (second_of(sh.at), sh.at)))
+            })
             .collect();
-        let window_cuts = descending_unique(window_lowers.clone());
-        let mut floor = window_cuts.last().copied().unwrap_or(Millis::MAX);
-        let mut accs = FxHashMap::default();
-        for ship in ships {
-            let Some(id) = features.get(ship.feature) else {
-                continue;
-            };
-            let ship_floor = s.bucket_floor(ship.at);
-            floor = floor.min(ship_floor);
-            let mut cuts = window_cuts.clone();
-            cuts.push(ship_floor);
-            accs.insert(id, FeatureAcc::new(descending_unique(cuts), Some(ship.at)));
-        }
         Self {
             now,
             windows: s.windows.clone(),
             longest: s.longest(),
-            bucket: s.bucket,
             min_users: s.min_users,
-            active: window_cuts.iter().map(|_| Segment::default()).collect(),
-            window_lowers,
-            window_cuts,
-            features: accs,
-            floor,
+            active: vec![0.0; edges.len()],
+            scratch_edges: Vec::with_capacity(edges.len() + 1),
+            scratch_out: Vec::with_capacity(edges.len() + 1),
+            edges,
+            ship_of,
+            features: FxHashMap::default(),
         }
     }
 
-    /// Merges one bucket (of any shard) that starts at `start`.
-    pub fn add(&mut self, start: Millis, bucket: &Bucket) {
-        if start < self.floor {
-            return;
-        }
-        if let Some(k) = segment_of(&self.window_cuts, start) {
-            self.active[k].users.merge(&bucket.active);
-        }
-        let in_windows = start >= *self.window_cuts.last().unwrap_or(&Millis::MAX);
-        for (&id, usage) in &bucket.features {
-            if !in_windows && !self.features.contains_key(&id) {
-                continue;
-            }
-            let acc = self
-                .features
-                .entry(id)
-                .or_insert_with(|| FeatureAcc::new(self.window_cuts.clone(), None));
-            let Some(k) = segment_of(&acc.cuts, start) else {
-                continue;
-            };
-            let seg = &mut acc.segments[k];
-            seg.users.merge(&usage.users);
-            seg.events += usage.events;
-            if let Some(shipped_at) = acc.shipped_at
-                && start >= shipped_at.div_euclid(self.bucket) * self.bucket
-                && usage.earliest >= shipped_at
-            {
-                seg.first_use = min_opt(seg.first_use, Some(usage.earliest));
-            }
+    /// Adds a shard's active-user sketch.
+    pub fn add_active(&mut self, active: &SlidingHll) {
+        self.scratch_out.clear();
+        self.scratch_out.resize(self.edges.len(), 0.0);
+        active.estimate(&self.edges, &mut self.scratch_out);
+        for (a, v) in self.active.iter_mut().zip(&self.scratch_out) {
+            *a += v;
         }
     }
 
-    /// The report. `features` must be the table the merged buckets' ids come
-    /// from and `ships` the slice given to [`Merger::new`]; names borrow from
-    /// them.
+    /// Adds one feature of one shard.
+    pub fn add_feature(&mut self, id: FeatureId, usage: &FeatureUsage) {
+        let ship = self.ship_of.get(&id).copied();
+        self.scratch_edges.clear();
+        self.scratch_edges.extend_from_slice(&self.edges);
+        if let Some((ship_second, _)) = ship {
+            self.scratch_edges.push(ship_second);
+        }
+        self.scratch_out.clear();
+        self.scratch_out.resize(self.scratch_edges.len(), 0.0);
+        usage
+            .users
+            .estimate(&self.scratch_edges, &mut self.scratch_out);
+        let acc = self.features.entry(id).or_default();
+        if acc.users.is_empty() {
+            acc.users = vec![0.0; self.scratch_edges.len()];
+            acc.events = vec![0; self.edges.len()];
+        }
+        for (a, v) in acc.users.iter_mut().zip(&self.scratch_out) {
+            *a += v;
+        }
+        for (a, edge) in acc.events.iter_mut().zip(&self.edges) {
+            *a += usage.events.since(*edge);
+        }
+        if let Some((ship_second, _)) = ship
+            && let Some(first) = usage.first_use_since(ship_second)
+        {
+            acc.first_use = Some(acc.first_use.map_or(first, |f| f.min(first)));
+        }
+    }
+
+    /// The report. `features` must be the table the added features' ids come
+    /// from and `ships` the slice given to [`ReportBuilder::new`]; names
+    /// borrow from them.
     pub fn finish<'f>(self, features: &'f Features, ships: &[FirstShip<'f>]) -> AdoptionReport<'f> {
         let nw = self.windows.len();
-        let cut_index = |cuts: &[Millis], t: Millis| {
-            cuts.iter()
-                .position(|&c| c == t)
-                .expect("every cut looked up was inserted")
-        };
+        let count = |v: f64| v.round().max(0.0) as u64;
+        let active_users: Vec<u64> = self.active.iter().map(|v| count(*v)).collect();
 
-        let active_union = cumulative(self.active);
-        let active_users: Vec<u64> = self
-            .window_lowers
-            .iter()
-            .map(|&l| active_union[cut_index(&self.window_cuts, l)].users)
-            .collect();
-
-        let ship_of: FxHashMap<FeatureId, &FirstShip<'f>> = ships
+        let ship_info: FxHashMap<FeatureId, &FirstShip<'f>> = ships
             .iter()
             .filter_map(|sh| features.get(sh.feature).map(|id| (id, sh)))
             .collect();
 
         let mut report_features = Vec::new();
-        // Since-ship figures: (users since ship, first use time).
-        let mut since_ship: FxHashMap<FeatureId, (u64, Option<Millis>)> = FxHashMap::default();
-        for (id, acc) in self.features {
-            let union = cumulative(acc.segments);
-            if let Some(shipped_at) = acc.shipped_at {
-                let k = cut_index(&acc.cuts, shipped_at.div_euclid(self.bucket) * self.bucket);
-                since_ship.insert(id, (union[k].users, union[k].first_use));
-            }
-            let at_window = |w: usize| union[cut_index(&acc.cuts, self.window_lowers[w])];
-            if at_window(self.longest).events == 0 {
+        for (id, acc) in &self.features {
+            if acc.events[self.longest] == 0 {
                 continue;
             }
-            let users: Vec<u64> = (0..nw).map(|w| at_window(w).users).collect();
-            let events: Vec<u64> = (0..nw).map(|w| at_window(w).events).collect();
+            let users: Vec<u64> = acc.users[..nw].iter().map(|v| count(*v)).collect();
             let adoption_ratio = (0..nw)
                 .map(|w| {
                     // Both figures are estimates; a feature's users are a
@@ -228,13 +139,13 @@ impl Merger {
                         .then(|| (users[w] as f64 / active_users[w] as f64).min(1.0))
                 })
                 .collect();
-            let ship = ship_of.get(&id);
+            let ship = ship_info.get(id);
             report_features.push(FeatureReport {
-                feature: features.name(id),
+                feature: features.name(*id),
                 service: ship.map(|s| s.service),
                 team: ship.map(|s| s.team),
                 users,
-                events,
+                events: acc.events.clone(),
                 adoption_ratio,
             });
         }
@@ -243,17 +154,20 @@ impl Merger {
         let mut shipped_features: Vec<ShippedFeature<'f>> = ships
             .iter()
             .map(|sh| {
-                let (users_since_ship, first_use) = features
+                let acc = features
                     .get(sh.feature)
-                    .and_then(|id| since_ship.get(&id).copied())
-                    .unwrap_or((0, None));
+                    .and_then(|id| self.features.get(&id));
+                let users_since_ship =
+                    acc.map_or(0, |a| count(a.users.get(nw).copied().unwrap_or(0.0)));
+                let first_use = acc.and_then(|a| a.first_use);
                 ShippedFeature {
                     feature: sh.feature,
                     service: sh.service,
                     team: sh.team,
                     shipped_at: sh.at,
                     users_since_ship,
-                    time_to_first_use: first_use.map(|t| t - sh.at),
+                    // A use in the ship's own second counts as at the ship.
+                    time_to_first_use: first_use.map(|s| (i64::from(s) * 1000 - sh.at).max(0)),
                 }
             })
             .collect();
@@ -324,9 +238,11 @@ pub struct FeatureReport<'a> {
     pub service: Option<&'a str>,
     /// Team of the feature's first ship, when known.
     pub team: Option<&'a str>,
-    /// Distinct users (sketch estimate), per window.
+    /// Distinct users (sketch estimate) seen at or after each window's edge,
+    /// to the second, per window.
     pub users: Vec<u64>,
-    /// Usage events (exact), per window.
+    /// Usage events of the minutes that end after each window's edge, per
+    /// window (exact).
     pub events: Vec<u64>,
     /// `users / active users` (capped at 1), per window; `None` when there
     /// were no active users.
@@ -344,17 +260,12 @@ pub struct ShippedFeature<'a> {
     pub team: &'a str,
     /// Time of the first ship.
     pub shipped_at: Millis,
-    /// Distinct users since shipping, as far as this process holds usage: the
-    /// union of the feature's sketches over buckets that start at or after
-    /// the bucket holding `shipped_at`. This may include users of the part of
-    /// that bucket before `shipped_at`. 0 for a feature beyond the cap.
+    /// Distinct users seen at or after the second of `shipped_at`, as far as
+    /// this process holds usage. 0 for a feature beyond the cap.
     pub users_since_ship: u64,
-    /// Earliest usage at or after `shipped_at`, minus `shipped_at`; `None` if
-    /// never used since (or beyond the cap). Read from each (feature,
-    /// bucket)'s earliest usage over buckets starting at or after the bucket
-    /// holding `shipped_at`, keeping only times at or after `shipped_at`.
-    /// Exact whenever no usage of the feature precedes its shipping within
-    /// that same bucket; otherwise that bucket is skipped and a later first
-    /// use (from a later bucket) is reported.
+    /// The first second of usage at or after the second of `shipped_at`,
+    /// minus `shipped_at` (0 for a use within the ship's own second), exact
+    /// whatever the order usage and deploys arrived in; `None` if never used
+    /// since (or beyond the cap).
     pub time_to_first_use: Option<Millis>,
 }

@@ -15,6 +15,10 @@
 //!    environment finished within `attribution.window` before the incident
 //!    opened (`opened_at − window ≤ finished_at ≤ opened_at`).
 //!
+//! Rules 2 and 3 need the time the incident opened: a resolution whose
+//! opening time is unknown (no `opened_at`, no retained opening to pair
+//! with) can only be linked by rule 1.
+//!
 //! Rules 2 and 3 consider only deployments (deploys that reached their
 //! environment): a `failed` deploy never ran, so nothing infers that it
 //! caused an incident. Only an explicit link can name one; whether it then
@@ -91,8 +95,9 @@ impl Rule {
 pub struct IncidentLink<'s> {
     /// Incident id.
     pub incident: &'s str,
-    /// When the incident opened.
-    pub opened_at: Millis,
+    /// When the incident opened; `None` for a resolution whose opening is
+    /// unknown (unpaired).
+    pub opened_at: Option<Millis>,
     /// The deploy it is linked to and by which rule; `None` when it is
     /// unattributed in both modes.
     pub link: Option<(&'s str, Rule)>,
@@ -100,12 +105,15 @@ pub struct IncidentLink<'s> {
 
 /// One incident as attribution sees it: per field, the resolution's value
 /// when it has one, else the opening's (a resolution may name the cause that
-/// the opening did not know).
+/// the opening did not know). An opening and a resolution that do not
+/// belong together (different sources) are not merged: the view is the
+/// resolution's.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct IncidentView<'s> {
     pub(super) key: Key,
     pub(super) service: &'s str,
-    pub(super) opened_at: Millis,
+    /// `None` for an unpaired resolution.
+    pub(super) opened_at: Option<Millis>,
     pub(super) resolved_at: Option<Millis>,
     pub(super) caused_by: Option<&'s str>,
     pub(super) artifact: Option<&'s str>,
@@ -115,16 +123,21 @@ impl IncidentRecord {
     /// The merged view of both events, or `None` when neither is retained.
     pub(super) fn view(&self) -> Option<IncidentView<'_>> {
         let latest: &IncidentSide = self.resolved.as_ref().or(self.opened.as_ref())?;
+        let opening = if self.resolved.is_none() || self.belongs() {
+            self.opened.as_ref()
+        } else {
+            None
+        };
         let field = |f: fn(&IncidentSide) -> Option<&str>| {
             self.resolved
                 .as_ref()
                 .and_then(f)
-                .or_else(|| self.opened.as_ref().and_then(f))
+                .or_else(|| opening.and_then(f))
         };
         Some(IncidentView {
             key: latest.key,
             service: &latest.service,
-            opened_at: latest.opened_at,
+            opened_at: self.opened_at(),
             resolved_at: self.resolved.as_ref().map(|r| r.at),
             caused_by: field(|s| s.caused_by_deploy.as_deref()),
             artifact: field(|s| s.artifact.as_deref()),
@@ -186,8 +199,9 @@ impl<'s> DeployIndex<'s> {
         if let Some(id) = i.caused_by {
             return Some((id, Rule::Explicit));
         }
+        let opened_at = i.opened_at?;
         let all = self.by_target.get(&(i.service, i.key.environment))?;
-        let before = all.partition_point(|e| e.finished_at <= i.opened_at);
+        let before = all.partition_point(|e| e.finished_at <= opened_at);
         if let Some(a) = i.artifact {
             let shipped = |e: &&Entry<'_>| e.artifact == Some(a);
             // The latest shipping at or before the opening, else the earliest after.
@@ -201,7 +215,7 @@ impl<'s> DeployIndex<'s> {
             }
         }
         let latest = all[..before].last()?;
-        (latest.finished_at >= i.opened_at.saturating_sub(window))
+        (latest.finished_at >= opened_at.saturating_sub(window))
             .then_some((latest.id, Rule::Window))
     }
 

@@ -9,15 +9,27 @@
 //! [`attribution`]) and the recovery of each failure are derived when the
 //! report is built (`report.rs`), never stored.
 //!
+//! An incident is two events with one id. A resolution that does not say
+//! when the incident opened (a CDEvents `incident.resolved` without
+//! `customData.opened_at`) is kept as it is and *paired* at report time
+//! with the retained opening of the same id (and the same source, when
+//! both name one), whichever arrived first: its time to restore is then
+//! `resolved_at − opened_at` of that opening, exactly as a native
+//! resolution would say. Until the opening arrives (or when it is outside
+//! the retained history, or opened after the resolution) it is *unpaired*:
+//! no time to restore, counted in [`SeriesReport::incidents_unpaired`].
+//!
 //! This file holds the settings, the retained records and their folding and
 //! pruning, and the first shipping of each feature (which adoption reads).
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::mem::size_of;
 
 use super::event::{Deploy, DeployStatus, Event, Incident, IncidentStatus, Outcome};
 use super::labels::{LabelId, Labels};
+use super::tier::DoraBands;
 use super::time::{Millis, TimeCheck, TimePolicy, Window};
 use serde::{Deserialize, Serialize};
 
@@ -96,7 +108,7 @@ struct Key {
 }
 
 /// One retained deploy.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct DeployRecord {
     /// Content hash, to tell an identical redelivery from an update.
     fingerprint: u64,
@@ -118,7 +130,7 @@ struct DeployRecord {
 }
 
 /// One change listed by a retained deploy.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct ChangeRecord {
     /// Commit id, when the producer gave one: the key that makes a change
     /// count once per service and environment.
@@ -128,7 +140,7 @@ struct ChangeRecord {
 }
 
 /// One retained incident event (the opening or the resolution).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct IncidentSide {
     fingerprint: u64,
     key: Key,
@@ -136,26 +148,77 @@ struct IncidentSide {
     service: Box<str>,
     /// Event time: `opened_at` or `resolved_at`.
     at: Millis,
-    /// When the incident opened, as this event says.
-    opened_at: Millis,
-    /// `resolved_at - opened_at`, for a resolution.
-    restore: Millis,
+    /// When the incident opened, as this event says: always known for an
+    /// opening, unknown for a resolution that does not repeat it.
+    opened_at: Option<Millis>,
+    /// Who reports the incident (CDEvents subject source), when known.
+    source: Option<Box<str>>,
     caused_by_deploy: Option<Box<str>>,
     /// Artifact running when the incident began.
     artifact: Option<Box<str>>,
 }
 
 /// Both events of one incident id.
-#[derive(Debug, Default)]
+///
+/// The two sides are kept whatever order they arrive in; whether they
+/// belong together, and so when a resolution without an opening time
+/// opened, is decided when the report is built ([`IncidentRecord::belongs`],
+/// [`IncidentRecord::opened_at`]).
+#[derive(Debug, Default, Clone)]
 struct IncidentRecord {
     opened: Option<IncidentSide>,
     resolved: Option<IncidentSide>,
 }
 
+impl IncidentRecord {
+    /// Whether the retained opening and resolution are one incident: both
+    /// present, and their sources equal when both name one.
+    fn belongs(&self) -> bool {
+        match (&self.opened, &self.resolved) {
+            (Some(o), Some(r)) => match (&o.source, &r.source) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            },
+            _ => false,
+        }
+    }
+
+    /// When the incident opened: the resolution's own `opened_at` when it
+    /// has one, else (paired) the opening's when it belongs to the same
+    /// incident and is not after the resolution; with no resolution, the
+    /// opening's. `None` for an unpaired resolution.
+    fn opened_at(&self) -> Option<Millis> {
+        match &self.resolved {
+            Some(r) => r.opened_at.or_else(|| {
+                self.belongs()
+                    .then(|| self.opened.as_ref().and_then(|o| o.opened_at))
+                    .flatten()
+                    .filter(|&o| o <= r.at)
+            }),
+            None => self.opened.as_ref().and_then(|o| o.opened_at),
+        }
+    }
+
+    /// Time to restore of a resolved incident whose opening time is known
+    /// (its own, or its paired opening's); `None` while open or unpaired.
+    fn restore(&self) -> Option<Millis> {
+        let r = self.resolved.as_ref()?;
+        self.opened_at().map(|o| r.at - o)
+    }
+
+    /// Whether the incident is open: an opening with no resolution of the
+    /// same incident.
+    fn is_open(&self) -> bool {
+        self.opened.is_some() && (self.resolved.is_none() || !self.belongs())
+    }
+}
+
 /// DORA state of this process.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct DoraState {
     settings: DoraSettings,
+    /// The bands the report grades tiers with.
+    bands: DoraBands,
     services: Labels,
     teams: Labels,
     deploys: HashMap<Box<str>, DeployRecord>,
@@ -184,11 +247,13 @@ fn fingerprint<T: Hash>(value: &T) -> u64 {
 }
 
 impl DoraState {
-    /// Empty state.
+    /// Empty state, grading tiers with the default bands
+    /// ([`DoraBands::default`]).
     pub fn new(settings: DoraSettings) -> Self {
         Self {
             services: Labels::new(settings.max_services),
             teams: Labels::new(settings.max_teams),
+            bands: DoraBands::default(),
             settings,
             deploys: HashMap::new(),
             incidents: HashMap::new(),
@@ -196,9 +261,23 @@ impl DoraState {
         }
     }
 
+    /// The same state grading tiers with `bands` (validate them first:
+    /// [`DoraBands::validate`]). Kept beside [`DoraSettings`] rather than in
+    /// it until `config.rs` builds the bands (`tiers.*`).
+    pub fn with_bands(mut self, bands: DoraBands) -> Self {
+        self.bands = bands;
+        self
+    }
+
     /// The settings this state was built with.
     pub fn settings(&self) -> &DoraSettings {
         &self.settings
+    }
+
+    /// The bands tiers are graded with (their [`DoraBands::label`] is the
+    /// `preset` of `valuepulse_tier_bands_info`).
+    pub fn bands(&self) -> &DoraBands {
+        &self.bands
     }
 
     /// Folds one event at processing time `now` and says what became of it.
@@ -209,8 +288,9 @@ impl DoraState {
         match event {
             Event::Deploy(d) => self.fold_deploy(d, now),
             Event::Incident(i) => self.fold_incident(i, now),
-            // Usage belongs to adoption state; it never reaches DORA state.
-            Event::Usage(_) => Outcome::Ignored,
+            // Usage, work items and satisfaction belong to other states;
+            // they never reach DORA state.
+            Event::Usage(_) | Event::WorkItem(_) | Event::Satisfaction(_) => Outcome::Ignored,
         }
     }
 
@@ -310,7 +390,7 @@ impl DoraState {
             service: i.service.as_ref().into(),
             at: i.event_time(),
             opened_at: i.opened_at,
-            restore: i.resolved_at.map_or(0, |r| r - i.opened_at),
+            source: i.source.as_deref().map(Into::into),
             caused_by_deploy: i.caused_by_deploy.as_deref().map(Into::into),
             artifact: i.artifact.as_deref().map(Into::into),
         };
@@ -373,6 +453,55 @@ impl DoraState {
     pub fn deploy_count(&self) -> usize {
         self.deploys.len()
     }
+
+    /// Approximate heap bytes held, by component: records (with their text,
+    /// change ids and features) and the map slots that hold them.
+    pub fn heap_bytes(&self) -> DoraBytes {
+        let text = |t: &Option<Box<str>>| t.as_ref().map_or(0, |t| t.len());
+        let slot = |size: usize| size + 1;
+        let deploys = self.deploys.capacity() * slot(size_of::<(Box<str>, DeployRecord)>())
+            + self
+                .deploys
+                .iter()
+                .map(|(id, d)| {
+                    id.len()
+                        + d.service.len()
+                        + text(&d.rollback_of)
+                        + text(&d.artifact)
+                        + d.changes.len() * size_of::<ChangeRecord>()
+                        + d.changes.iter().map(|c| text(&c.id)).sum::<usize>()
+                        + d.features.len() * size_of::<Box<str>>()
+                        + d.features.iter().map(|f| f.len()).sum::<usize>()
+                })
+                .sum::<usize>();
+        let side = |s: &Option<IncidentSide>| {
+            s.as_ref().map_or(0, |s| {
+                s.service.len() + text(&s.caused_by_deploy) + text(&s.artifact) + text(&s.source)
+            })
+        };
+        let incidents = self.incidents.capacity() * slot(size_of::<(Box<str>, IncidentRecord)>())
+            + self
+                .incidents
+                .iter()
+                .map(|(id, r)| id.len() + side(&r.opened) + side(&r.resolved))
+                .sum::<usize>();
+        DoraBytes {
+            deploys,
+            incidents,
+            labels: self.services.heap_bytes() + self.teams.heap_bytes(),
+        }
+    }
+}
+
+/// Heap bytes of DORA state, by component.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DoraBytes {
+    /// Deploy records, their change ids and features.
+    pub deploys: usize,
+    /// Incident records.
+    pub incidents: usize,
+    /// The service and team label tables.
+    pub labels: usize,
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use hdrhistogram::Histogram;
 use super::attribution::{Attribution, IncidentLink, Linked, Links};
 use super::{DoraState, FailedDeploys, Key};
 use crate::domain::quantiles::{self, Quantiles, Samples};
-use crate::domain::tier::{self, Tier, TierMetric};
+use crate::domain::tier::{DoraBands, Tier, TierMetric};
 use crate::domain::time::{Millis, Window};
 
 impl DoraState {
@@ -140,29 +140,42 @@ impl DoraState {
             if let Some(side) = any {
                 let a = acc.entry(self.names(side.key)).or_insert_with(new);
                 a.has_incidents = true;
-                if r.resolved.is_none() {
+                if r.is_open() {
                     a.open += 1;
                 }
             }
             if let Some(res) = &r.resolved {
                 let a = acc.entry(self.names(res.key)).or_insert_with(new);
-                for (w, window) in windows.iter().enumerate() {
-                    if window.contains(res.at, now) {
-                        a.restore[w].record(res.restore as u64);
+                match r.restore() {
+                    Some(restore) => {
+                        for (w, window) in windows.iter().enumerate() {
+                            if window.contains(res.at, now) {
+                                a.restore[w].record(restore as u64);
+                            }
+                        }
+                    }
+                    None => {
+                        a.has_incidents = true;
+                        a.unpaired += 1;
                     }
                 }
             }
         }
 
         for Linked { view, link, .. } in &links.incidents {
-            if !windows[longest].contains(view.opened_at, now) {
+            // An unpaired resolution has no opening time to window by; it is
+            // counted as unpaired instead.
+            let Some(opened_at) = view.opened_at else {
+                continue;
+            };
+            if !windows[longest].contains(opened_at, now) {
                 continue;
             }
             let a = acc.entry(self.names(view.key)).or_insert_with(new);
             a.has_opened_incidents = true;
             if link.is_none() {
                 for (w, window) in windows.iter().enumerate() {
-                    if window.contains(view.opened_at, now) {
+                    if window.contains(opened_at, now) {
                         a.unattributed[w] += 1;
                     }
                 }
@@ -177,8 +190,8 @@ impl DoraState {
                     service,
                     team,
                     environment,
-                    &windows[longest],
-                    longest,
+                    (&windows[longest], longest),
+                    &self.bands,
                     &mut scratch,
                 )
             })
@@ -187,6 +200,7 @@ impl DoraState {
             series,
             service_overflow: self.services.overflow(),
             team_overflow: self.teams.overflow(),
+            bands: self.bands.label(),
         }
     }
 }
@@ -259,6 +273,12 @@ pub struct SeriesReport<'s> {
     pub has_opened_incidents: bool,
     /// Open incidents, when this key has any incident retained.
     pub incidents_open: Option<u64>,
+    /// Retained resolutions whose opening time is unknown: no `opened_at`
+    /// of their own (a CDEvents `incident.resolved` without
+    /// `customData.opened_at`) and no retained opening of the same id (and
+    /// source) to pair with. They have no time to restore until the opening
+    /// arrives. `Some` exactly when `incidents_open` is.
+    pub incidents_unpaired: Option<u64>,
     /// Tier of each key that has data in the longest window.
     pub tiers: Vec<(TierMetric, Tier)>,
 }
@@ -272,6 +292,8 @@ pub struct DoraReport<'s> {
     pub service_overflow: u64,
     /// Events whose team was folded into `__other__`.
     pub team_overflow: u64,
+    /// The `preset` label of the bands the tiers were graded with.
+    pub bands: &'static str,
 }
 
 /// Per-key sums while a report is being built.
@@ -288,6 +310,7 @@ struct Accumulator {
     recovery: Vec<Samples>,
     unattributed: Vec<u64>,
     open: u64,
+    unpaired: u64,
     has_incidents: bool,
     has_opened_incidents: bool,
 }
@@ -306,6 +329,7 @@ impl Accumulator {
             recovery: samples(),
             unattributed: vec![0; windows],
             open: 0,
+            unpaired: 0,
             has_incidents: false,
             has_opened_incidents: false,
         }
@@ -316,8 +340,8 @@ impl Accumulator {
         service: &'s str,
         team: &'s str,
         environment: &'s str,
-        longest_window: &Window,
-        longest: usize,
+        (longest_window, longest): (&Window, usize),
+        bands: &DoraBands,
         scratch: &mut Histogram<u64>,
     ) -> SeriesReport<'s> {
         let windows: Vec<WindowFigures> = (0..self.deployments.len())
@@ -340,26 +364,23 @@ impl Accumulator {
         let long = &windows[longest];
         let has_deploys = long.attempts.iter().any(|&n| n > 0);
         let mut tiers = Vec::new();
+        let mut grade = |metric: TierMetric, value: f64| {
+            tiers.push((metric, bands.grade(metric, value)));
+        };
         if has_deploys {
             let per_day = long.deployments as f64 / longest_window.days();
-            tiers.push((
-                TierMetric::DeploymentFrequency,
-                tier::deployment_frequency(per_day),
-            ));
+            grade(TierMetric::DeploymentFrequency, per_day);
         }
         if let Some(q) = &long.lead_time {
-            tiers.push((TierMetric::LeadTime, tier::lead_time(q.values[0].1)));
+            grade(TierMetric::LeadTime, q.values[0].1);
         }
         // The change failure tier is graded on strict attribution: inferred
         // links never lower a tier.
         if let Some(r) = long.change_failure_ratio(Attribution::Strict) {
-            tiers.push((TierMetric::ChangeFailureRate, tier::change_failure_rate(r)));
+            grade(TierMetric::ChangeFailureRate, r);
         }
         if let Some(q) = &long.time_to_restore {
-            tiers.push((
-                TierMetric::TimeToRestore,
-                tier::time_to_restore(q.values[0].1),
-            ));
+            grade(TierMetric::TimeToRestore, q.values[0].1);
         }
         SeriesReport {
             service,
@@ -369,6 +390,7 @@ impl Accumulator {
             has_deploys,
             has_opened_incidents: self.has_opened_incidents,
             incidents_open: self.has_incidents.then_some(self.open),
+            incidents_unpaired: self.has_incidents.then_some(self.unpaired),
             tiers,
         }
     }

@@ -9,7 +9,9 @@ use crate::domain::tier::{Tier, TierMetric};
 use crate::domain::time::DAY_MS;
 
 mod attribution;
+mod bands;
 mod changes;
+mod pairing;
 
 pub(super) const NOW: Millis = 1_800_000_000_000;
 pub(super) const H: Millis = 3_600_000;
@@ -82,7 +84,7 @@ pub(super) fn with_environment(mut e: Event<'static>, env: &'static str) -> Even
     match &mut e {
         Event::Deploy(d) => d.environment = Cow::Borrowed(env),
         Event::Incident(i) => i.environment = Cow::Borrowed(env),
-        Event::Usage(_) => {}
+        _ => {}
     }
     e
 }
@@ -92,7 +94,7 @@ pub(super) fn with_service(mut e: Event<'static>, service: &'static str) -> Even
     match &mut e {
         Event::Deploy(d) => d.service = Cow::Borrowed(service),
         Event::Incident(i) => i.service = Cow::Borrowed(service),
-        Event::Usage(_) => {}
+        _ => {}
     }
     e
 }
@@ -102,7 +104,7 @@ pub(super) fn with_artifact(mut e: Event<'static>, artifact: &'static str) -> Ev
     match &mut e {
         Event::Deploy(d) => d.artifact = Some(Cow::Borrowed(artifact)),
         Event::Incident(i) => i.artifact = Some(Cow::Borrowed(artifact)),
-        Event::Usage(_) => {}
+        _ => {}
     }
     e
 }
@@ -123,8 +125,9 @@ pub(super) fn incident(
         } else {
             IncidentStatus::Opened
         },
-        opened_at,
+        opened_at: Some(opened_at),
         resolved_at,
+        source: None,
         caused_by_deploy: caused_by.map(Cow::Borrowed),
         artifact: None,
     })

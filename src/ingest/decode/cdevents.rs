@@ -17,26 +17,39 @@
 //! | deploys | `dev.cdevents.service.deployed`, `.upgraded` | succeeded deploy |
 //! | deploys | `dev.cdevents.service.rolledback` | succeeded deploy with `rollback_of` (from `customData`, required) |
 //! | incidents | `dev.cdevents.incident.detected`, `.reported` | incident opened |
-//! | incidents | `dev.cdevents.incident.resolved` | incident resolved (`customData.opened_at` required) |
+//! | incidents | `dev.cdevents.incident.resolved` | incident resolved; its opening time from `customData.opened_at`, else unknown (DORA state pairs it with its opening by id and source) |
+//! | work-items | `dev.cdevents.ticket.created` | work-item transition, state `customData.state` or `created` |
+//! | work-items | `dev.cdevents.ticket.updated` | work-item transition, state `customData.state` (or the category's name); without either it says no state change: `unsupported` |
+//! | work-items | `dev.cdevents.ticket.closed` | work-item transition, state `customData.state` or `closed`, category `done` unless `customData.category` says otherwise |
+//!
+//! A ticket (spec v0.4+) has no service, no team and no workflow state,
+//! only a summary, a `group`, assignees, labels and, when closed, a
+//! resolution. `customData` carries `service` (required), `team` (else the
+//! ticket's `group`), `state`, `category` (`active` | `waiting` | `done`),
+//! `environment`, `changes` (commit ids) and `deploys` (deploy ids).
 //!
 //! Any other CloudEvents or CDEvents type is [`DecodeError::Unsupported`],
 //! decided from the CloudEvents `type` before the data is read (the CDEvents
 //! binding makes it equal to the CDEvent's `context.type`, which then picks
 //! the mapping).
-//! CDEvents carries no commits, features or team, and its rollback does not
-//! say which deploy it replaced, so those come from `customData` under their
-//! native names. Decoding stays stateless: nothing here looks at earlier
+//! CDEvents carries no commits, features or team, its rollback does not
+//! say which deploy it replaced, and its tickets have no service or state,
+//! so those come from `customData` under their native names. Decoding stays stateless: nothing here looks at earlier
 //! events. Text is borrowed from the record value wherever it has no escapes.
+//! `custom_data.rs` reads `customData`; `ticket.rs` maps tickets to work
+//! items.
+
+mod custom_data;
+mod ticket;
 
 use std::borrow::Cow;
-use std::marker::PhantomData;
 
 use serde::Deserialize;
-use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::IgnoredAny;
 
-use super::json::{
-    ChangeV1, DEFAULT_ENVIRONMENT, Text, changes, check_object, classify, cow, parse_time,
-};
+use custom_data::{CustomData, custom_data, deploy_changes};
+
+use super::json::{DEFAULT_ENVIRONMENT, Text, check_object, classify, cow, parse_time};
 use super::types::{DecodeError, Headers};
 use crate::domain::event::InvalidReason;
 use crate::domain::{Deploy, DeployStatus, Event, Incident, IncidentStatus};
@@ -103,6 +116,8 @@ enum Mapping {
     Deploy { rollback: bool },
     /// An incident event.
     Incident(IncidentStatus),
+    /// A work-item transition from a ticket event.
+    Ticket(ticket::Ticket),
 }
 
 fn mapping(stream: Stream, t: &CdType<'_>) -> Option<Mapping> {
@@ -117,6 +132,9 @@ fn mapping(stream: Stream, t: &CdType<'_>) -> Option<Mapping> {
         (Stream::Incidents, "incident", "resolved") => {
             Some(Mapping::Incident(IncidentStatus::Resolved))
         }
+        (Stream::WorkItems, "ticket", "created") => Some(Mapping::Ticket(ticket::Ticket::Created)),
+        (Stream::WorkItems, "ticket", "updated") => Some(Mapping::Ticket(ticket::Ticket::Updated)),
+        (Stream::WorkItems, "ticket", "closed") => Some(Mapping::Ticket(ticket::Ticket::Closed)),
         _ => None,
     }
 }
@@ -258,6 +276,8 @@ struct CdContext<'a> {
     specversion: Option<Text<'a>>,
     #[serde(borrow)]
     id: Text<'a>,
+    #[serde(borrow, default)]
+    source: Option<Text<'a>>,
     #[serde(borrow, rename = "type")]
     ty: Text<'a>,
     #[serde(borrow)]
@@ -288,11 +308,14 @@ struct LinkTarget<'a> {
 struct CdSubject<'a> {
     #[serde(borrow)]
     id: Text<'a>,
+    /// Defaults to the context's `source` (CDEvents spec).
+    #[serde(borrow, default)]
+    source: Option<Text<'a>>,
     #[serde(borrow, default)]
     content: Option<Content<'a>>,
 }
 
-/// `subject.content` of the service and incident subjects.
+/// `subject.content` of the service, incident and ticket subjects.
 #[derive(Deserialize, Default)]
 struct Content<'a> {
     #[serde(borrow, default)]
@@ -301,6 +324,10 @@ struct Content<'a> {
     service: Option<Reference<'a>>,
     #[serde(borrow, default, rename = "artifactId")]
     artifact_id: Option<Text<'a>>,
+    /// A ticket's group (a team, a board): its team unless
+    /// `customData.team` says.
+    #[serde(borrow, default)]
+    group: Option<Text<'a>>,
 }
 
 /// A reference to another subject (`{"id": "production", "source": …}`).
@@ -308,73 +335,6 @@ struct Content<'a> {
 struct Reference<'a> {
     #[serde(borrow)]
     id: Text<'a>,
-}
-
-/// `customData`: what CDEvents cannot say, under the native v1 names.
-#[derive(Deserialize, Default)]
-struct CustomData<'a> {
-    #[serde(borrow, default)]
-    team: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    changes: Vec<ChangeV1<'a>>,
-    #[serde(borrow, default)]
-    features: Vec<Text<'a>>,
-    #[serde(borrow, default)]
-    started_at: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    rollback_of: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    fixes_incident: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    caused_by_deploy: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    opened_at: Option<Text<'a>>,
-}
-
-/// `customData` may be any JSON value (or a string in another content
-/// type): only an object is read, anything else counts as absent.
-fn custom_data<'de: 'a, 'a, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<CustomData<'a>>, D::Error> {
-    struct AnyValue<'a>(PhantomData<&'a ()>);
-    impl<'de: 'a, 'a> Visitor<'de> for AnyValue<'a> {
-        type Value = Option<CustomData<'a>>;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("any JSON value")
-        }
-        fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<Self::Value, M::Error> {
-            CustomData::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Some)
-        }
-        fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok(None)
-        }
-        fn visit_unit<E>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_none<E>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
-            d.deserialize_any(self)
-        }
-        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-    }
-    d.deserialize_any(AnyValue(PhantomData))
 }
 
 /// Decodes a structured-mode CloudEvent (JSON event format).
@@ -465,7 +425,7 @@ fn to_event(stream: Stream, ev: CdEvent<'_>) -> Result<Event<'_>, DecodeError> {
             if let Some(t) = &custom.started_at {
                 parse_time(&t.0)?;
             }
-            let changes = changes(custom.changes)?;
+            let changes = deploy_changes(custom.changes)?;
             let fixes_incident =
                 cow(custom.fixes_incident).or_else(|| fixes_link(ev.context.links));
             let d = Deploy {
@@ -487,9 +447,11 @@ fn to_event(stream: Stream, ev: CdEvent<'_>) -> Result<Event<'_>, DecodeError> {
         Mapping::Incident(status) => {
             let service = content.service.ok_or(InvalidReason::MissingField)?.id.0;
             let opened = custom.opened_at.map(|t| parse_time(&t.0)).transpose()?;
+            // A resolution without `customData.opened_at` is kept with an
+            // unknown opening: DORA state pairs it with its opening.
             let (opened_at, resolved_at) = match status {
-                IncidentStatus::Opened => (opened.unwrap_or(at), None),
-                IncidentStatus::Resolved => (opened.ok_or(InvalidReason::MissingField)?, Some(at)),
+                IncidentStatus::Opened => (Some(opened.unwrap_or(at)), None),
+                IncidentStatus::Resolved => (opened, Some(at)),
             };
             let i = Incident {
                 id: ev.subject.id.0,
@@ -499,11 +461,15 @@ fn to_event(stream: Stream, ev: CdEvent<'_>) -> Result<Event<'_>, DecodeError> {
                 status,
                 opened_at,
                 resolved_at,
+                source: cow(ev.subject.source).or_else(|| cow(ev.context.source)),
                 caused_by_deploy: cow(custom.caused_by_deploy),
                 artifact,
             };
             i.validate()?;
             Ok(Event::Incident(i))
+        }
+        Mapping::Ticket(ticket) => {
+            ticket::work_item(ticket, ev.subject.id, custom, content.group, at)
         }
     }
 }

@@ -1,15 +1,18 @@
 //! The one seam between wire formats and domain events.
 //!
-//! A payload from the `deploys` or `incidents` topic is decoded into a domain
-//! [`Event`] that borrows its text from the payload. The seam speaks two
-//! formats, told apart per record (see the README, "Event formats"):
+//! A payload from the `deploys`, `incidents`, `work-items` or `satisfaction`
+//! topic is decoded into a domain [`Event`] that borrows its text from the
+//! payload. The seam speaks two formats, told apart per record (see the
+//! README, "Event formats"):
 //!
 //! - the native v1 JSON contract (`native.rs`);
 //! - CDEvents carried as CloudEvents, in structured or Kafka binary content
 //!   mode ([`cdevents`]).
 //!
 //! The domain never knows which one an event came in. The `feature-usage`
-//! topic speaks native v1 only.
+//! topic speaks native v1 only; so, in effect, does `satisfaction` (no
+//! CDEvents type carries a survey response: a CloudEvent there is
+//! `unsupported`).
 //!
 //! This file frames a record and dispatches it. The formats share the JSON
 //! helpers of `json.rs` and the timestamp parser of `timestamp.rs`; the
@@ -71,7 +74,7 @@ pub fn framing(h: &Headers<'_>) -> Framing {
 
 /// Decodes one record: its payload and headers.
 ///
-/// On the deploys and incidents topics the format is detected per record:
+/// On the other topics the format is detected per record:
 /// a `content-type` header starting with `application/cloudevents` means a
 /// structured-mode CloudEvent; a `ce_specversion` header a binary-mode
 /// CloudEvent; otherwise a JSON object with a top-level `specversion` is a
@@ -93,13 +96,22 @@ pub fn decode<'a>(
         Framing::None => {}
     }
     check_object(payload)?;
-    // Native first: a CloudEvent can never be a valid native event (its
+    // Native first: a CloudEvent is almost never a valid native event (its
     // attribute names cannot hold `_`, so it lacks `finished_at` and
-    // `opened_at`), so a native record is parsed once. A top-level
-    // `specversion` makes the record a CloudEvent either way.
+    // `opened_at`; one would need extension attributes named like a work
+    // item's or a response's fields), so a native record is parsed once. A
+    // top-level `specversion` makes the record a CloudEvent either way.
     let native = match stream {
         Stream::Deploys => native::decode_deploy(payload).map(|(d, sv)| (Event::Deploy(d), sv)),
-        _ => native::decode_incident(payload).map(|(i, sv)| (Event::Incident(i), sv)),
+        Stream::WorkItems => {
+            native::decode_work_item(payload).map(|(w, sv)| (Event::WorkItem(w), sv))
+        }
+        Stream::Satisfaction => {
+            native::decode_satisfaction(payload).map(|(s, sv)| (Event::Satisfaction(s), sv))
+        }
+        Stream::Incidents | Stream::FeatureUsage => {
+            native::decode_incident(payload).map(|(i, sv)| (Event::Incident(i), sv))
+        }
     };
     match native {
         Ok((event, false)) => Ok(event),

@@ -4,7 +4,10 @@ use std::borrow::Cow;
 
 use super::*;
 use crate::domain::event::InvalidReason;
-use crate::domain::{Deploy, DeployStatus, Incident, IncidentStatus};
+use crate::domain::{
+    Deploy, DeployStatus, FlowCategory, Incident, IncidentStatus, Satisfaction, SatisfactionScore,
+    WorkItem,
+};
 
 const DEPLOY: &str = r#"{"id": "d-1842", "service": "checkout", "team": "payments",
  "environment": "production", "status": "succeeded",
@@ -162,7 +165,7 @@ fn incidents_need_resolved_at_when_resolved_and_may_not_resolve_before_opening()
         )
         .unwrap();
     assert_eq!(ok.status, IncidentStatus::Resolved);
-    assert_eq!(ok.resolved_at.unwrap() - ok.opened_at, 3_600_000);
+    assert_eq!(ok.resolved_at.unwrap() - ok.opened_at.unwrap(), 3_600_000);
     assert_eq!(ok.caused_by_deploy.as_deref(), Some("d-1"));
     assert_eq!(
         incident(
@@ -184,5 +187,177 @@ fn incidents_need_resolved_at_when_resolved_and_may_not_resolve_before_opening()
         )
         .unwrap_err(),
         InvalidReason::BadStatus
+    );
+}
+
+fn work_item(json: &str) -> Result<WorkItem<'_>, InvalidReason> {
+    match native(Stream::WorkItems, json.as_bytes())? {
+        Event::WorkItem(w) => Ok(w),
+        _ => unreachable!(),
+    }
+}
+
+fn satisfaction(json: &str) -> Result<Satisfaction<'_>, InvalidReason> {
+    match native(Stream::Satisfaction, json.as_bytes())? {
+        Event::Satisfaction(s) => Ok(s),
+        _ => unreachable!(),
+    }
+}
+
+/// The work-item example of docs/value-stream.md.
+const WORK_ITEM: &str = r#"{"id": "PAY-311", "service": "checkout", "team": "payments",
+ "state": "In Review", "category": "waiting", "at": "2026-11-25T10:04:00Z",
+ "changes": ["4be1c0d"], "deploys": ["d-1842"], "title": "ignored"}"#;
+
+#[test]
+fn decodes_the_documented_work_item_borrowing_its_strings() {
+    let w = work_item(WORK_ITEM).unwrap();
+    assert_eq!(
+        w,
+        WorkItem {
+            id: "PAY-311".into(),
+            service: "checkout".into(),
+            team: Some("payments".into()),
+            environment: None,
+            state: "In Review".into(),
+            category: Some(FlowCategory::Waiting),
+            at: parse_time("2026-11-25T10:04:00Z").unwrap(),
+            changes: vec!["4be1c0d".into()],
+            deploys: vec!["d-1842".into()],
+        }
+    );
+    assert!(matches!(w.id, Cow::Borrowed(_)));
+    assert!(matches!(w.state, Cow::Borrowed(_)));
+    assert!(matches!(w.changes[0], Cow::Borrowed(_)));
+    // Only id, service, state and at are required.
+    let min = work_item(
+        r#"{"id":"A","service":"s","state":"doing","at":"2026-11-25T10:04:00+01:00","environment":"production"}"#,
+    )
+    .unwrap();
+    assert_eq!((min.team, min.category), (None, None));
+    assert_eq!(min.environment.as_deref(), Some("production"));
+    assert_eq!(min.at, parse_time("2026-11-25T09:04:00Z").unwrap());
+}
+
+#[test]
+fn work_item_errors_have_a_bounded_reason() {
+    for (bad, reason) in [
+        (
+            r#"{"id":"A","service":"s","at":"2026-11-25T10:04:00Z"}"#,
+            InvalidReason::MissingField,
+        ),
+        (
+            r#"{"id":"A","service":"s","state":"doing"}"#,
+            InvalidReason::MissingField,
+        ),
+        (
+            r#"{"id":"A","service":"s","state":"","at":"2026-11-25T10:04:00Z"}"#,
+            InvalidReason::EmptyField,
+        ),
+        (
+            r#"{"id":"A","service":"s","state":"doing","category":"busy","at":"2026-11-25T10:04:00Z"}"#,
+            InvalidReason::BadStatus,
+        ),
+        (
+            r#"{"id":"A","service":"s","state":"doing","at":"yesterday"}"#,
+            InvalidReason::BadTimestamp,
+        ),
+        (
+            r#"{"id":"A","service":"s","state":"doing","at":"2026-11-25T10:04:00Z","changes":[{"id":"x"}]}"#,
+            InvalidReason::WrongType,
+        ),
+        (r#"["A"]"#, InvalidReason::NotAnObject),
+    ] {
+        assert_eq!(work_item(bad).unwrap_err(), reason, "{bad}");
+    }
+}
+
+#[test]
+fn decodes_satisfaction_responses_of_both_kinds() {
+    let csat = satisfaction(
+        r#"{"id":"r-1","service":"checkout","team":"payments","feature":"one-click-checkout","kind":"csat","score":4,"at":"2026-11-25T12:00:00Z","comment":"ignored"}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        csat,
+        Satisfaction {
+            id: "r-1".into(),
+            service: Some("checkout".into()),
+            team: Some("payments".into()),
+            feature: Some("one-click-checkout".into()),
+            score: SatisfactionScore::Csat(4),
+            at: parse_time("2026-11-25T12:00:00Z").unwrap(),
+        }
+    );
+    let nps = satisfaction(
+        r#"{"id":"r-2","feature":"voice-search","kind":"nps","score":0,"at":"2026-11-25T12:00:00Z"}"#,
+    )
+    .unwrap();
+    assert_eq!((nps.score, nps.service), (SatisfactionScore::Nps(0), None));
+}
+
+#[test]
+fn satisfaction_errors_have_a_bounded_reason() {
+    let at = r#""at":"2026-11-25T12:00:00Z""#;
+    for (body, reason) in [
+        (
+            r#""service":"s","kind":"csat","score":0"#,
+            InvalidReason::OutOfRange,
+        ),
+        (
+            r#""service":"s","kind":"csat","score":6"#,
+            InvalidReason::OutOfRange,
+        ),
+        (
+            r#""service":"s","kind":"nps","score":11"#,
+            InvalidReason::OutOfRange,
+        ),
+        (
+            r#""service":"s","kind":"nps","score":-1"#,
+            InvalidReason::OutOfRange,
+        ),
+        (
+            r#""service":"s","kind":"nps","score":300"#,
+            InvalidReason::OutOfRange,
+        ),
+        (
+            r#""service":"s","kind":"nps","score":7.5"#,
+            InvalidReason::WrongType,
+        ),
+        (
+            r#""service":"s","kind":"ces","score":3"#,
+            InvalidReason::BadStatus,
+        ),
+        (
+            r#""team":"t","kind":"csat","score":3"#,
+            InvalidReason::MissingField,
+        ),
+        (
+            r#""service":"s","kind":"csat""#,
+            InvalidReason::MissingField,
+        ),
+        (
+            r#""service":"","kind":"csat","score":3"#,
+            InvalidReason::EmptyField,
+        ),
+    ] {
+        let json = format!(r#"{{"id":"r",{body},{at}}}"#);
+        assert_eq!(satisfaction(&json).unwrap_err(), reason, "{json}");
+    }
+}
+
+/// No CDEvents type carries a survey response: a CloudEvent on the
+/// satisfaction topic is unsupported, and an incident CDEvent on the
+/// work-items topic too.
+#[test]
+fn cloudevents_on_the_satisfaction_topic_are_unsupported() {
+    let ce = br#"{"specversion":"1.0","id":"x","source":"/s","type":"dev.cdevents.incident.detected.0.3.0","data":{}}"#;
+    assert_eq!(
+        decode(Stream::Satisfaction, ce, &Headers::NONE),
+        Err(DecodeError::Unsupported)
+    );
+    assert_eq!(
+        decode(Stream::WorkItems, ce, &Headers::NONE),
+        Err(DecodeError::Unsupported)
     );
 }

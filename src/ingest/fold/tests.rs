@@ -8,6 +8,7 @@ use super::*;
 use crate::config::Config;
 use crate::domain::adoption::Shard;
 use crate::domain::event::InvalidReason;
+use crate::ingest::budget::{Component, StateBudget};
 use crate::ingest::shards::PartitionShard;
 
 /// 2027-01-15T08:00:00Z.
@@ -73,7 +74,7 @@ fn usage_record(partition: i32, offset: i64, generation: u64, payload: &str) -> 
 #[test]
 fn dora_batch_folds_under_one_lock_counts_each_outcome_and_returns_next_offsets() {
     let c = config();
-    let state = Mutex::new(DoraState::new(c.dora_settings()));
+    let state = Mutex::new(std::sync::Arc::new(DoraState::new(c.dora_settings())));
     let counters = Counters::default();
     let hour_ago = "2027-01-15T07:00:00Z";
     let d1 = deploy("d-1", "production", hour_ago);
@@ -135,7 +136,7 @@ fn dora_batch_folds_under_one_lock_counts_each_outcome_and_returns_next_offsets(
 #[test]
 fn usage_batch_guards_offsets_and_generations_and_skips_unowned_partitions() {
     let c = config();
-    let shared = AdoptionShared::new(c.adoption_settings());
+    let shared = AdoptionShared::new(c.adoption_settings(), Arc::new(StateBudget::new(1 << 30)));
     lock(&shared.shards).insert(
         0,
         Arc::new(Mutex::new(PartitionShard {
@@ -190,10 +191,51 @@ fn usage_batch_guards_offsets_and_generations_and_skips_unowned_partitions() {
     let shards = shared.shards();
     let ps = lock(&shards[0].1);
     assert_eq!(ps.next_offset, 105);
-    let newest = ps
-        .shard
-        .bucket(*ps.shard.bucket_starts().last().unwrap())
-        .unwrap();
-    assert_eq!(newest.events(features.get("f-a").unwrap()), 1);
-    assert_eq!(newest.events(features.get("f-b").unwrap()), 1);
+    let events = |f: &str| {
+        ps.shard
+            .feature(features.get(f).unwrap())
+            .map_or(0, |u| u.events.since(0))
+    };
+    assert_eq!((events("f-a"), events("f-b")), (1, 1));
+}
+
+#[test]
+fn a_full_budget_refuses_usage_and_a_near_one_admits_no_new_feature() {
+    let c = config();
+    let budget = Arc::new(StateBudget::new(1000));
+    let shared = AdoptionShared::new(c.adoption_settings(), budget.clone());
+    lock(&shared.shards).insert(0, Arc::new(Mutex::new(PartitionShard::default())));
+    let counters = Counters::default();
+    let hour_ago = "2027-01-15T07:00:00Z";
+    let (a, b) = (
+        usage("known", "u-1", hour_ago),
+        usage("new", "u-2", hour_ago),
+    );
+    let fold = |records: &[UsageRecord<'_>]| {
+        fold_usage_records(&shared, "feature-usage", records, MAX_BYTES, NOW, &counters)
+            .into_iter()
+            .map(|n| ("feature-usage", n.partition, n.offset))
+            .collect::<Vec<_>>()
+    };
+    fold(&[usage_record(0, 0, 0, &a)]);
+    // At 90 %: "new" folds into __other__, "known" still counts.
+    budget.set(&[(Component::AdoptionSketches, 950)]);
+    fold(&[usage_record(0, 1, 0, &b), usage_record(0, 2, 0, &a)]);
+    {
+        let features = lock(&shared.features);
+        assert_eq!(features.get("new"), None);
+        assert_eq!(features.overflow(), 1);
+    }
+    // At 100 %: valid usage is refused, counted, and its offset passed.
+    budget.set(&[(Component::AdoptionSketches, 1000)]);
+    let next = fold(&[usage_record(0, 3, 0, &a), usage_record(0, 4, 0, "{bad")]);
+    assert_eq!(next, vec![("feature-usage", 0, 5)]);
+    assert_eq!(
+        counted(&counters, Stream::FeatureUsage),
+        vec![
+            (Outcome::Accepted, 3),
+            (Outcome::Invalid, 1),
+            (Outcome::OverBudget, 1),
+        ]
+    );
 }

@@ -21,6 +21,7 @@ fn each_fate_counts_once_under_its_outcome_and_batches_add_up() {
         Err(Rejected::Invalid(InvalidReason::BadStatus)),
         Err(Rejected::Oversized { bytes: 2_000_000 }),
         Err(Rejected::Unsupported),
+        Ok(Outcome::OverBudget),
     ];
     let mut batch = BatchCounts::default();
     for fate in fates {

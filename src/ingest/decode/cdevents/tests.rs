@@ -13,6 +13,9 @@ use time::OffsetDateTime;
 
 use super::*;
 use crate::domain::{Change, Millis};
+
+mod pairing;
+mod tickets;
 use crate::ingest::decode::{Framing, decode, framing};
 
 /// 2027-01-15T08:00:00Z.
@@ -416,8 +419,9 @@ fn incident_detected_and_reported_open_resolved_resolves_with_one_incident_id() 
                 team: Some("payments".into()),
                 environment: "production".into(),
                 status: IncidentStatus::Opened,
-                opened_at: T_MS,
+                opened_at: Some(T_MS),
                 resolved_at: None,
+                source: Some("/monitoring/prod-1".into()),
                 caused_by_deploy: Some("d-1842".into()),
                 artifact: Some(DIGEST.into()),
             };
@@ -443,15 +447,19 @@ fn incident_detected_and_reported_open_resolved_resolves_with_one_incident_id() 
         assert_eq!(i.status, IncidentStatus::Resolved);
         assert_eq!(
             (i.opened_at, i.resolved_at),
-            (T_MS, Some(T_MS + 2 * H * 1000))
+            (Some(T_MS), Some(T_MS + 2 * H * 1000))
         );
         assert_eq!((i.caused_by_deploy, i.artifact), (None, None));
 
+        // Without customData.opened_at, as incident tools send it: a
+        // resolution whose opening DORA state pairs by id and source.
         let b = binary(resolved(None));
+        let i = incident_of(decode(Stream::Incidents, &b.value, &b.headers()));
         assert_eq!(
-            decode(Stream::Incidents, &b.value, &b.headers()),
-            Err(DecodeError::Invalid(InvalidReason::MissingField))
+            (i.status, i.opened_at, i.resolved_at),
+            (IncidentStatus::Resolved, None, Some(T_MS + 2 * H * 1000))
         );
+        assert_eq!(i.source.as_deref(), Some("/monitoring/prod-1"));
         let b = binary(resolved(Some(json!({"opened_at": rfc3339(T + 3 * H)}))));
         assert_eq!(
             decode(Stream::Incidents, &b.value, &b.headers()),
@@ -475,7 +483,7 @@ fn an_opening_may_carry_an_earlier_opened_at() {
     );
     let payload = structured(ev);
     let i = incident_of(decode(Stream::Incidents, &payload, &Headers::NONE));
-    assert_eq!(i.opened_at, T_MS - 600_000);
+    assert_eq!(i.opened_at, Some(T_MS - 600_000));
 }
 
 /// The incident subject's `service` is optional in the spec, but the domain

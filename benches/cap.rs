@@ -1,0 +1,338 @@
+//! The "cap" workload of issue 10, through the daemon's own code: 2 000
+//! features (Zipf 1), 1 000 000 users keyed to 4 partitions, 50 M usage
+//! events over 30 days of event time, folded with `fold_usage_records` from
+//! pre-encoded records (decode included), then:
+//!
+//! 1. `state_bytes` against the process's resident memory;
+//! 2. the report snapshot (compute + encode + gzip: the background
+//!    reporter's work, `snapshot::Reporter::compute`), median of 5;
+//! 3. serving it: the bytes a scrape writes (`Snapshots::current`), p50/p99
+//!    of 1 000 calls;
+//! 4. ingest with and without a reporter refreshing every second on the
+//!    other core: the same 4 M events folded twice, rates compared;
+//! 5. a state of ~100 000 series (2 500 services with deploys, plus the
+//!    cap's features): snapshot time and size.
+//!
+//! Run: `cargo bench --bench cap` (about 4 minutes; `VALUEPULSE_BENCH_CAP_EVENTS`
+//! scales the 50 M down). Prints a table; no criterion.
+
+#![allow(clippy::print_stdout, reason = "a benchmark that prints its table")]
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use valuepulse::config::Config;
+use valuepulse::domain::dora::DoraState;
+use valuepulse::domain::time::{DAY_MS, Millis};
+use valuepulse::domain::{Deploy, DeployStatus, Event};
+use valuepulse::ingest::budget::StateBudget;
+use valuepulse::ingest::fold::{UsageRecord, fold_usage_records};
+use valuepulse::ingest::outcome::Counters;
+use valuepulse::ingest::progress::Progress;
+use valuepulse::ingest::shards::{AdoptionShared, PartitionShard, lock};
+use valuepulse::telemetry::render::{ReportCost, Sources};
+use valuepulse::telemetry::snapshot::{self, Reporter, Snapshots};
+
+/// 2026-11-30T12:30:00Z.
+const NOW: Millis = 1_796_041_800_000;
+const FEATURES: usize = 2000;
+const USERS: u64 = 1_000_000;
+const PARTITIONS: i32 = 4;
+const BATCH: usize = 1024;
+
+fn now() -> Millis {
+    NOW
+}
+
+/// splitmix64.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kib| kib / 1024.0)
+}
+
+fn mib(b: usize) -> f64 {
+    b as f64 / 1048576.0
+}
+
+/// Usage payloads of one partition, generated in batches on the fly (no 50 M
+/// payloads in memory): (partition, offset, payload).
+struct Gen {
+    rng: Rng,
+    cdf: Vec<f64>,
+    next_offset: [i64; PARTITIONS as usize],
+}
+
+impl Gen {
+    fn new(seed: u64) -> Self {
+        let mut acc = 0.0;
+        let cdf = (0..FEATURES)
+            .map(|k| {
+                acc += 1.0 / (k + 1) as f64;
+                acc
+            })
+            .collect();
+        Self {
+            rng: Rng(seed),
+            cdf,
+            next_offset: [0; PARTITIONS as usize],
+        }
+    }
+
+    /// One batch per partition, `n` events in all, times uniform over 30 d.
+    fn batch(&mut self, n: usize, out: &mut [Vec<(i64, String)>]) {
+        for o in out.iter_mut() {
+            o.clear();
+        }
+        let total = *self.cdf.last().unwrap();
+        for _ in 0..n {
+            let x = (self.rng.next() >> 11) as f64 / (1u64 << 53) as f64 * total;
+            let f = self.cdf.partition_point(|&c| c < x).min(FEATURES - 1);
+            let user = self.rng.next() % USERS;
+            let p = (user % PARTITIONS as u64) as usize;
+            let at_ms = NOW - (self.rng.next() % (30 * DAY_MS as u64)) as Millis;
+            let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at_ms) * 1_000_000)
+                .unwrap()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap();
+            let payload = format!(
+                r#"{{"feature":"feature-{f:04}","user":"u-{user}","account":"acme","at":"{at}","session":"{:016x}","platform":"web"}}"#,
+                self.rng.next()
+            );
+            out[p].push((self.next_offset[p], payload));
+            self.next_offset[p] += 1;
+        }
+    }
+}
+
+fn shared_state(budget: Arc<StateBudget>) -> Arc<AdoptionShared> {
+    let config = Config::load(None).expect("defaults");
+    let shared = Arc::new(AdoptionShared::new(config.adoption_settings(), budget));
+    for p in 0..PARTITIONS {
+        lock(&shared.shards).insert(p, Arc::new(Mutex::new(PartitionShard::default())));
+    }
+    shared
+}
+
+/// Folds `events` fresh events through `fold_usage_records`; returns the
+/// seconds spent folding (generation excluded).
+fn fold(shared: &AdoptionShared, counters: &Counters, source: &mut Gen, events: usize) -> f64 {
+    let mut per_partition: Vec<Vec<(i64, String)>> = vec![Vec::new(); PARTITIONS as usize];
+    let mut spent = 0.0;
+    let mut left = events;
+    while left > 0 {
+        let n = left.min(BATCH * PARTITIONS as usize);
+        source.batch(n, &mut per_partition);
+        let started = Instant::now();
+        for (p, batch) in per_partition.iter().enumerate() {
+            let records: Vec<UsageRecord<'_>> = batch
+                .iter()
+                .map(|(offset, payload)| UsageRecord {
+                    partition: p as i32,
+                    offset: *offset,
+                    generation: 0,
+                    payload: payload.as_bytes(),
+                })
+                .collect();
+            fold_usage_records(shared, "feature-usage", &records, 65_536, NOW, counters);
+        }
+        spent += started.elapsed().as_secs_f64();
+        left -= n;
+    }
+    spent
+}
+
+fn reporter(
+    dora: DoraState,
+    shared: Arc<AdoptionShared>,
+    budget: Arc<StateBudget>,
+) -> (Reporter, Snapshots) {
+    snapshot::reporter(
+        Sources {
+            dora: Arc::new(Mutex::new(Arc::new(dora))),
+            counters: Arc::new(Counters::default()),
+            progress: Arc::new(Progress::default()),
+            adoption: shared,
+            budget,
+            topics: ["deploys".into(), "incidents".into(), "feature-usage".into()],
+            clock: now,
+        },
+        Duration::from_secs(1),
+    )
+}
+
+fn median_compute(r: &Reporter, runs: usize) -> (f64, usize, usize) {
+    let mut t = Vec::new();
+    let mut sizes = (0, 0);
+    for _ in 0..runs {
+        let s = r.compute(ReportCost::default());
+        t.push(s.took.as_secs_f64() * 1000.0);
+        sizes = (s.text.len(), s.gzip.len());
+    }
+    t.sort_by(f64::total_cmp);
+    (t[runs / 2], sizes.0, sizes.1)
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list" || a == "--test") {
+        return;
+    }
+    let events: usize = std::env::var("VALUEPULSE_BENCH_CAP_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50_000_000);
+    let config = Config::load(None).expect("defaults");
+    println!(
+        "## cap: {events} events, {FEATURES} features (Zipf 1), {USERS} users, {PARTITIONS} partitions, 30 d"
+    );
+    let rss_start = rss_mib();
+    let budget = Arc::new(StateBudget::new(usize::MAX));
+    let shared = shared_state(budget.clone());
+    let counters = Counters::default();
+    let mut source = Gen::new(0x5EED_0601);
+    let spent = fold(&shared, &counters, &mut source, events);
+    let bytes = shared.measure();
+    let rss = rss_mib();
+    println!(
+        "| decode + fold (daemon's fold_usage_records, random event times, 1 thread) | {:.2} M events/s |",
+        events as f64 / spent / 1e6
+    );
+    println!(
+        "| state_bytes | {:.0} MiB (sketches {:.0}, counts and seconds {:.0}, index {:.1}) |",
+        mib(bytes.total()),
+        mib(bytes.sketches),
+        mib(bytes.counts),
+        mib(bytes.index)
+    );
+    println!(
+        "| RSS | {rss:.0} MiB ({rss_start:.0} MiB before the state; state_bytes is {:+.1} % of the growth) |",
+        100.0 * (mib(bytes.total()) / (rss - rss_start) - 1.0)
+    );
+
+    let dora = DoraState::new(config.dora_settings());
+    let (rep, snaps) = reporter(dora, shared.clone(), budget.clone());
+    let (ms, text, gz) = median_compute(&rep, 5);
+    println!(
+        "| report snapshot (compute + encode + gzip), median of 5 | {ms:.1} ms; {text} B text, {gz} B gzip |"
+    );
+
+    // Serving: what a scrape does once a snapshot exists.
+    rep.request_first();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let token = cancel.clone();
+    let thread = std::thread::spawn(move || rep.run_blocking(token));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut serve: Vec<f64> = (0..1000)
+        .map(|_| {
+            let t = Instant::now();
+            let s = rt.block_on(snaps.current(false));
+            std::hint::black_box(s.gzip.len());
+            t.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    serve.sort_by(f64::total_cmp);
+    println!(
+        "| a scrape (latest snapshot, served as is) | p50 {:.1} µs, p99 {:.1} µs (the first waited for the first snapshot) |",
+        serve[500], serve[990]
+    );
+
+    // Ingest with the reporter refreshing every second on the other core
+    // (kept busy by scrapes), against ingest alone.
+    let more = (events / 12).clamp(1_000_000, 4_000_000);
+    let busy = Arc::new(AtomicBool::new(true));
+    let scraper = {
+        let snaps = snaps.clone();
+        let busy = busy.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            while busy.load(Ordering::Relaxed) {
+                rt.block_on(snaps.current(false));
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        })
+    };
+    // The same generator: its offsets go on, so nothing is a duplicate.
+    let with = more as f64 / fold(&shared, &counters, &mut source, more);
+    busy.store(false, Ordering::Relaxed);
+    scraper.join().unwrap();
+    cancel.cancel();
+    thread.join().unwrap();
+    // The reporter idles once nobody scrapes: it is stopped here anyway.
+    let alone = more as f64 / fold(&shared, &counters, &mut source, more);
+    println!(
+        "| ingest while scraped every second / not scraped | {:.2} / {:.2} M events/s ({:+.1} %) |",
+        with / 1e6,
+        alone / 1e6,
+        100.0 * (with / alone - 1.0)
+    );
+
+    // ~100 000 series: 2 500 services with deploys and incidents beside the
+    // cap's features.
+    let mut dora_settings = config.dora_settings();
+    dora_settings.max_services = 5000;
+    let mut dora = DoraState::new(dora_settings);
+    let mut rng = Rng(0x5EED_0604);
+    for s in 0..2500 {
+        let service = format!("service-{s:04}");
+        for d in 0..4 {
+            let finished_at = NOW - (rng.next() % (29 * DAY_MS as u64)) as Millis;
+            dora.fold(
+                &Event::Deploy(Deploy {
+                    id: format!("{service}-{d}").into(),
+                    service: service.as_str().into(),
+                    team: Some(format!("team-{}", s % 150).into()),
+                    environment: "production".into(),
+                    status: if d == 0 {
+                        DeployStatus::RolledBack
+                    } else {
+                        DeployStatus::Succeeded
+                    },
+                    finished_at,
+                    artifact: None,
+                    changes: vec![valuepulse::domain::Change {
+                        id: Some(format!("c-{s}-{d}").into()),
+                        committed_at: finished_at - 3_600_000,
+                    }],
+                    features: vec![],
+                    rollback_of: None,
+                    fixes_incident: None,
+                }),
+                NOW,
+            );
+        }
+    }
+    let (rep, _) = reporter(dora, shared, budget);
+    let s = rep.compute(ReportCost::default());
+    let series = std::str::from_utf8(&s.text)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .count();
+    let (ms, text, gz) = median_compute(&rep, 3);
+    println!(
+        "| {series} series: report snapshot, median of 3 | {ms:.1} ms; {text} B text, {gz} B gzip (a scrape serves it as is) |"
+    );
+}

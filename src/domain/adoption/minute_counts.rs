@@ -1,0 +1,321 @@
+//! Usage per minute of event time: how many events, and in which of its 60
+//! seconds. It answers exact windowed event counts at a resolution of one
+//! minute, and the first use at or after any second exactly, in memory that
+//! grows with the minutes that saw usage, never with the number of events.
+//!
+//! A window `[edge, now]` counts the events of every minute that *ends*
+//! after its edge: minute `M` (seconds `[60 M, 60 M + 60)`) counts when
+//! `M ≥ ⌊edge / 60⌋`. So a window may include up to 59 seconds of usage just
+//! before its edge, never less than the window holds; the distinct-user
+//! sketch's edge is exact to the second, so users never exceed events.
+//!
+//! Layout: one chunk per day that saw usage, with the day's total. Each busy
+//! minute is a `[u32; 3]`: its count (with its minute of the day when the day
+//! is sparse) and a 60-bit mask of the seconds that saw usage, kept together
+//! so an event touches one place. A quiet day is a sorted list of those, 12
+//! bytes a busy minute: appending in time order is `O(1)`, an out-of-order
+//! event a binary search and a short move; a minute with more than
+//! `2^21 − 1` events takes several entries. A busy day (360 busy minutes or
+//! more) is an array of 1 440 of them: 16.9 KiB, any order `O(1)`.
+
+use std::collections::VecDeque;
+
+use super::sliding_hll::Seconds;
+
+const MINUTE_BITS: u32 = 11;
+const COUNT_BITS: u32 = 32 - MINUTE_BITS;
+const COUNT_MAX: u32 = (1 << COUNT_BITS) - 1;
+const MINUTES_A_DAY: u32 = 1440;
+
+/// One busy minute: `[count (and minute), seconds 0..32, seconds 32..60]`.
+type Entry = [u32; 3];
+
+#[inline]
+fn mark(e: &mut Entry, second: u32) {
+    if second < 32 {
+        e[1] |= 1 << second;
+    } else {
+        e[2] |= 1 << (second - 32);
+    }
+}
+
+/// The mask of an entry's seconds, as 60 bits.
+#[inline]
+fn mask(e: &Entry) -> u64 {
+    u64::from(e[1]) | (u64::from(e[2]) << 32)
+}
+
+#[derive(Debug, Clone)]
+struct Day {
+    /// Days since the Unix epoch.
+    day: u32,
+    /// Events of the whole day.
+    total: u64,
+    minutes: Minutes,
+}
+
+/// A day's minutes.
+#[derive(Debug, Clone)]
+enum Minutes {
+    /// Busy minutes, `e[0] = minute << 21 | count`, ascending by minute.
+    Sparse(Vec<Entry>),
+    /// Every minute of the day, `e[0] = count`, once [`DENSE_AT`] are busy.
+    Dense(Box<[Entry]>),
+}
+
+/// Busy minutes from which a day turns dense: an out-of-order insert into
+/// the sparse list would move up to 4 KiB, and the list would take a
+/// quarter of the dense array.
+const DENSE_AT: usize = 360;
+
+impl Day {
+    fn new(day: u32) -> Self {
+        Self {
+            day,
+            total: 0,
+            minutes: Minutes::Sparse(Vec::new()),
+        }
+    }
+
+    #[inline]
+    fn minute(e: &Entry) -> u32 {
+        e[0] >> COUNT_BITS
+    }
+
+    #[inline]
+    fn count(e: &Entry) -> u32 {
+        e[0] & COUNT_MAX
+    }
+
+    #[inline]
+    fn add(&mut self, minute: u32, second: u32) {
+        self.total += 1;
+        let entries = match &mut self.minutes {
+            Minutes::Dense(all) => {
+                let e = &mut all[minute as usize];
+                e[0] = e[0].saturating_add(1);
+                mark(e, second);
+                return;
+            }
+            Minutes::Sparse(entries) => entries,
+        };
+        // Time order: the last entry, or a new last one.
+        if let Some(last) = entries.last_mut() {
+            let m = Self::minute(last);
+            if m == minute && Self::count(last) < COUNT_MAX {
+                last[0] += 1;
+                mark(last, second);
+                return;
+            }
+            if m < minute && entries.len() < DENSE_AT {
+                let mut e = [(minute << COUNT_BITS) | 1, 0, 0];
+                mark(&mut e, second);
+                entries.push(e);
+                return;
+            }
+        }
+        self.add_out_of_order(minute, second);
+    }
+
+    #[cold]
+    fn add_out_of_order(&mut self, minute: u32, second: u32) {
+        let Minutes::Sparse(entries) = &mut self.minutes else {
+            return;
+        };
+        let i = entries.partition_point(|e| Self::minute(e) < minute);
+        if let Some(e) = entries.get_mut(i)
+            && Self::minute(e) == minute
+            && Self::count(e) < COUNT_MAX
+        {
+            e[0] += 1;
+            mark(e, second);
+            return;
+        }
+        if entries.len() < DENSE_AT {
+            let mut e = [(minute << COUNT_BITS) | 1, 0, 0];
+            mark(&mut e, second);
+            entries.insert(i, e);
+            return;
+        }
+        let mut all = vec![[0u32; 3]; MINUTES_A_DAY as usize].into_boxed_slice();
+        for e in entries.iter() {
+            let d = &mut all[Self::minute(e) as usize];
+            d[0] = d[0].saturating_add(Self::count(e));
+            d[1] |= e[1];
+            d[2] |= e[2];
+        }
+        let d = &mut all[minute as usize];
+        d[0] = d[0].saturating_add(1);
+        mark(d, second);
+        self.minutes = Minutes::Dense(all);
+    }
+
+    /// Events of minutes at or after `minute` of this day.
+    fn since(&self, minute: u32) -> u64 {
+        match &self.minutes {
+            Minutes::Sparse(entries) => {
+                let i = entries.partition_point(|e| Self::minute(e) < minute);
+                entries[i..].iter().map(|e| u64::from(Self::count(e))).sum()
+            }
+            Minutes::Dense(all) => all[minute as usize..].iter().map(|e| u64::from(e[0])).sum(),
+        }
+    }
+
+    /// The first busy second of this day at or after second `from` of the
+    /// day (`0..86 400`), as a second of the day.
+    fn first_use_since(&self, from: u32) -> Option<u32> {
+        let (minute, second) = (from / 60, from % 60);
+        let first_in = |m: u32, bits: u64| -> Option<u32> {
+            let bits = if m == minute {
+                bits >> second << second
+            } else {
+                bits
+            };
+            (bits != 0).then(|| m * 60 + bits.trailing_zeros())
+        };
+        match &self.minutes {
+            Minutes::Sparse(entries) => {
+                let i = entries.partition_point(|e| Self::minute(e) < minute);
+                entries[i..]
+                    .iter()
+                    .find_map(|e| first_in(Self::minute(e), mask(e)))
+            }
+            Minutes::Dense(all) => {
+                (minute..MINUTES_A_DAY).find_map(|m| first_in(m, mask(&all[m as usize])))
+            }
+        }
+    }
+
+    /// Drops the minutes before `minute`; true when the day is then empty.
+    fn drop_before(&mut self, minute: u32) -> bool {
+        let dropped = match &mut self.minutes {
+            Minutes::Sparse(entries) => {
+                let i = entries.partition_point(|e| Self::minute(e) < minute);
+                let dropped: u64 = entries[..i].iter().map(|e| u64::from(Self::count(e))).sum();
+                entries.drain(..i);
+                dropped
+            }
+            Minutes::Dense(all) => {
+                let dropped = all[..minute as usize].iter().map(|e| u64::from(e[0])).sum();
+                all[..minute as usize].fill([0; 3]);
+                dropped
+            }
+        };
+        self.total -= dropped;
+        self.total == 0
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match &self.minutes {
+            Minutes::Sparse(e) if e.capacity() == 0 => 0,
+            Minutes::Sparse(e) => e.capacity() * size_of::<Entry>() + super::MALLOC_OVERHEAD,
+            Minutes::Dense(_) => {
+                MINUTES_A_DAY as usize * size_of::<Entry>() + super::MALLOC_OVERHEAD
+            }
+        }
+    }
+}
+
+/// Usage per minute: events and busy seconds, for windowed counts and the
+/// first use.
+#[derive(Debug, Clone, Default)]
+pub struct MinuteCounts {
+    /// Ascending by day, no two alike.
+    days: VecDeque<Day>,
+}
+
+impl MinuteCounts {
+    /// Empty.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Counts one event at second `at`.
+    #[inline]
+    pub fn add(&mut self, at: Seconds) {
+        let (minute, second) = (at / 60, at % 60);
+        let (day, of_day) = (minute / MINUTES_A_DAY, minute % MINUTES_A_DAY);
+        let n = self.days.len();
+        if n > 0 && self.days[n - 1].day == day {
+            self.days[n - 1].add(of_day, second);
+            return;
+        }
+        self.add_to_other_day(day, of_day, second);
+    }
+
+    #[cold]
+    fn add_to_other_day(&mut self, day: u32, of_day: u32, second: u32) {
+        let i = self.days.partition_point(|d| d.day < day);
+        if i == self.days.len() || self.days[i].day != day {
+            self.days.insert(i, Day::new(day));
+        }
+        self.days[i].add(of_day, second);
+    }
+
+    /// Events of the minutes that end after `edge` (see the module docs).
+    pub fn since(&self, edge: Seconds) -> u64 {
+        let minute = edge / 60;
+        let (day, of_day) = (minute / MINUTES_A_DAY, minute % MINUTES_A_DAY);
+        let mut total = 0;
+        for d in self.days.iter().rev() {
+            if d.day > day {
+                total += d.total;
+            } else {
+                if d.day == day {
+                    total += d.since(of_day);
+                }
+                break;
+            }
+        }
+        total
+    }
+
+    /// The first second at or after `from` that saw usage, exactly.
+    pub fn first_use_since(&self, from: Seconds) -> Option<Seconds> {
+        let seconds_a_day = MINUTES_A_DAY * 60;
+        let day = from / seconds_a_day;
+        let i = self.days.partition_point(|d| d.day < day);
+        self.days.iter().skip(i).find_map(|d| {
+            let start = if d.day == day {
+                from % seconds_a_day
+            } else {
+                0
+            };
+            d.first_use_since(start).map(|s| d.day * seconds_a_day + s)
+        })
+    }
+
+    /// Drops the minutes that end at or before `horizon`: they can be in no
+    /// window any more.
+    pub fn prune(&mut self, horizon: Seconds) {
+        let minute = horizon / 60;
+        let (day, of_day) = (minute / MINUTES_A_DAY, minute % MINUTES_A_DAY);
+        while self.days.front().is_some_and(|d| d.day < day) {
+            self.days.pop_front();
+        }
+        if let Some(d) = self.days.front_mut()
+            && d.day == day
+            && d.drop_before(of_day)
+        {
+            self.days.pop_front();
+        }
+    }
+
+    /// Whether no event is held.
+    pub fn is_empty(&self) -> bool {
+        self.days.is_empty()
+    }
+
+    /// Approximate heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        if self.days.capacity() == 0 {
+            return 0;
+        }
+        super::MALLOC_OVERHEAD
+            + self.days.capacity() * size_of::<Day>()
+            + self.days.iter().map(Day::heap_bytes).sum::<usize>()
+    }
+}
+
+#[cfg(test)]
+mod tests;

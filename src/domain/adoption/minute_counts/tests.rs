@@ -1,0 +1,133 @@
+//! Windowed event counts against a plain list of event times.
+
+use super::*;
+
+const NOW: Seconds = 1_800_000_000;
+const DAY: Seconds = 86_400;
+
+/// The reference: events whose minute ends after `edge`.
+fn reference(times: &[Seconds], edge: Seconds) -> u64 {
+    times.iter().filter(|t| **t / 60 >= edge / 60).count() as u64
+}
+
+fn counts_of(times: &[Seconds]) -> MinuteCounts {
+    let mut c = MinuteCounts::new();
+    for t in times {
+        c.add(*t);
+    }
+    c
+}
+
+#[test]
+fn a_minute_counts_when_it_ends_after_the_edge() {
+    // NOW is a multiple of 60.
+    assert_eq!(NOW % 60, 0);
+    let edge = NOW - DAY;
+    let c = counts_of(&[edge - 1, edge, edge + 59, edge + 60, NOW]);
+    // edge - 1 is in the minute before the edge's: excluded. edge and
+    // edge + 59 share the edge's minute; edge + 60 is the next one.
+    assert_eq!(c.since(edge), 4);
+    assert_eq!(
+        c.since(edge + 1),
+        4,
+        "the edge's minute still ends after edge + 1"
+    );
+    assert_eq!(c.since(edge + 60), 2);
+    assert_eq!(c.since(NOW), 1);
+    assert_eq!(c.since(NOW + 60), 0);
+}
+
+#[test]
+fn counts_are_exact_at_minute_edges_whatever_the_order() {
+    let mut times: Vec<Seconds> = Vec::new();
+    let mut x: u64 = 42;
+    for _ in 0..200_000 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        times.push(NOW - ((x >> 33) % u64::from(30 * DAY)) as Seconds);
+    }
+    let shuffled = counts_of(&times);
+    let mut sorted_times = times.clone();
+    sorted_times.sort_unstable();
+    let sorted = counts_of(&sorted_times);
+    for edge in [
+        NOW - DAY,
+        NOW - 7 * DAY,
+        NOW - 30 * DAY,
+        NOW - 12 * 3600 - 17,
+        NOW,
+    ] {
+        let want = reference(&times, edge);
+        assert_eq!(shuffled.since(edge), want, "edge now-{}", NOW - edge);
+        assert_eq!(sorted.since(edge), want, "edge now-{}", NOW - edge);
+    }
+    // Memory follows busy minutes, not events: 200 k events over 43 200
+    // minutes make every day busy: 31 dense days of 17 280 bytes at most.
+    assert!(
+        sorted.heap_bytes() < 31 * (17_280 + 64) + 1024,
+        "{}",
+        sorted.heap_bytes()
+    );
+}
+
+#[test]
+fn a_minute_with_more_events_than_an_entry_holds_keeps_counting() {
+    let mut c = MinuteCounts::new();
+    let n = u64::from(COUNT_MAX) + 10;
+    for _ in 0..n {
+        c.add(NOW);
+    }
+    c.add(NOW - 60);
+    assert_eq!(c.since(NOW), n);
+    assert_eq!(c.since(NOW - 60), n + 1);
+}
+
+#[test]
+fn pruning_drops_only_minutes_no_window_can_hold() {
+    let times: Vec<Seconds> = (0..10 * 1440).map(|m| NOW - m * 60).collect();
+    let mut c = counts_of(&times);
+    let horizon = NOW - 3 * DAY - 30;
+    c.prune(horizon);
+    for edge in [horizon, horizon + 30, NOW - DAY] {
+        assert_eq!(c.since(edge), reference(&times, edge), "edge {edge}");
+    }
+    c.prune(NOW + 60);
+    assert!(c.is_empty());
+    assert_eq!(c.since(0), 0);
+}
+
+#[test]
+fn first_use_since_any_second_is_exact_in_sparse_and_dense_days() {
+    // Sparse: a few uses; dense: a busy day before them.
+    let busy_day = NOW - 3 * DAY;
+    let mut times: Vec<Seconds> = (0..1000).map(|i| busy_day + i * 61).collect();
+    times.extend([NOW - DAY + 5, NOW - DAY + 59, NOW - DAY + 61, NOW - 7]);
+    let mut c = MinuteCounts::new();
+    // Out of order on purpose.
+    for t in times.iter().rev() {
+        c.add(*t);
+    }
+    let reference = |from: Seconds| times.iter().copied().filter(|t| *t >= from).min();
+    for from in [
+        0,
+        busy_day,
+        busy_day + 1,
+        busy_day + 60,
+        busy_day + 61,
+        busy_day + 62,
+        busy_day + 999 * 61,
+        busy_day + 999 * 61 + 1,
+        NOW - DAY,
+        NOW - DAY + 5,
+        NOW - DAY + 6,
+        NOW - DAY + 59,
+        NOW - DAY + 60,
+        NOW - DAY + 62,
+        NOW - 8,
+        NOW - 7,
+        NOW - 6,
+    ] {
+        assert_eq!(c.first_use_since(from), reference(from), "from {from}");
+    }
+}

@@ -1,0 +1,161 @@
+//! `valuepulse emit work-item` and `valuepulse emit satisfaction`: the
+//! value-stream events, built from flags as native v1 JSON (see
+//! `docs/value-stream.md`).
+
+use serde_json::{Map, Value, json};
+
+use super::{EmitError, TicketEvent};
+use super::{Target, generated_id, invalid, put, rfc3339, time_flag};
+use crate::domain::FlowCategory;
+
+/// Topic of work items until `topics.work_items` is configured.
+pub const WORK_ITEMS_TOPIC: &str = "work-items";
+/// Topic of satisfaction responses until `topics.satisfaction` is
+/// configured.
+pub const SATISFACTION_TOPIC: &str = "satisfaction";
+
+/// A work item's flow category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CategoryArg {
+    /// Someone works on it.
+    Active,
+    /// It waits (queued, blocked, in review, waiting for deploy).
+    Waiting,
+    /// It is finished.
+    Done,
+}
+
+impl From<CategoryArg> for FlowCategory {
+    fn from(c: CategoryArg) -> Self {
+        match c {
+            CategoryArg::Active => FlowCategory::Active,
+            CategoryArg::Waiting => FlowCategory::Waiting,
+            CategoryArg::Done => FlowCategory::Done,
+        }
+    }
+}
+
+/// `valuepulse emit work-item`: one state transition.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WorkItemArgs {
+    /// Item id (ticket key), shared by all its transitions; also the record key.
+    #[arg(long)]
+    pub id: String,
+    /// Service the item belongs to.
+    #[arg(long)]
+    pub service: String,
+    /// State entered, as the tracker names it (e.g. "In Progress").
+    #[arg(long)]
+    pub state: String,
+    /// Category, which wins over the daemon's state mapping.
+    #[arg(long, value_enum)]
+    pub category: Option<CategoryArg>,
+    /// Owning team.
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Environment.
+    #[arg(long)]
+    pub environment: Option<String>,
+    /// When the item entered the state, RFC 3339 [default: now].
+    #[arg(long)]
+    pub at: Option<String>,
+    /// A change (commit id) implementing the item; repeat for each.
+    #[arg(long = "change", value_name = "SHA")]
+    pub changes: Vec<String>,
+    /// A deploy that shipped the item; repeat for each.
+    #[arg(long = "deploy", value_name = "ID")]
+    pub deploys: Vec<String>,
+    /// CDEvents ticket event for the cdevents formats [default: closed for a done category or state, created for the state "created", else updated].
+    #[arg(long, value_enum)]
+    pub ticket: Option<TicketEvent>,
+    /// Ticket summary (cdevents formats; a created ticket needs one) [default: the id].
+    #[arg(long)]
+    pub summary: Option<String>,
+    /// Where and how to publish.
+    #[command(flatten)]
+    pub target: Target,
+}
+
+/// `valuepulse emit satisfaction`: one CSAT or NPS response.
+#[derive(Debug, Clone, clap::Args)]
+#[command(group(clap::ArgGroup::new("answer").required(true).args(["csat", "nps"])))]
+pub struct SatisfactionArgs {
+    /// Response id, the de-duplication key [default: generated, printed].
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Service the response is about (also the record key).
+    #[arg(long)]
+    pub service: Option<String>,
+    /// Owning team.
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Feature the response is about (the record key without --service).
+    #[arg(long)]
+    pub feature: Option<String>,
+    /// A CSAT answer, 1-5.
+    #[arg(long)]
+    pub csat: Option<i64>,
+    /// An NPS answer, 0-10.
+    #[arg(long)]
+    pub nps: Option<i64>,
+    /// When it was given, RFC 3339 [default: now].
+    #[arg(long)]
+    pub at: Option<String>,
+    /// Where and how to publish (native only: no CDEvents type carries a survey response).
+    #[command(flatten)]
+    pub target: Target,
+}
+
+/// The native v1 work item described by the flags.
+pub(super) fn work_item_json(a: &WorkItemArgs, now_ms: i64) -> Result<(String, Value), EmitError> {
+    let at = a.at.clone().unwrap_or_else(|| rfc3339(now_ms));
+    time_flag("--at", &at)?;
+    let mut m = Map::new();
+    m.insert("id".into(), json!(a.id));
+    m.insert("service".into(), json!(a.service));
+    put(&mut m, "team", a.team.as_ref());
+    put(&mut m, "environment", a.environment.as_ref());
+    m.insert("state".into(), json!(a.state));
+    if let Some(c) = a.category {
+        m.insert("category".into(), json!(FlowCategory::from(c).as_str()));
+    }
+    m.insert("at".into(), json!(at));
+    if !a.changes.is_empty() {
+        m.insert("changes".into(), json!(a.changes));
+    }
+    if !a.deploys.is_empty() {
+        m.insert("deploys".into(), json!(a.deploys));
+    }
+    put(&mut m, "summary", a.summary.as_ref());
+    Ok((a.id.clone(), Value::Object(m)))
+}
+
+/// The native v1 satisfaction response described by the flags, and its
+/// record key (the service, else the feature).
+pub(super) fn satisfaction_json(
+    a: &SatisfactionArgs,
+    now_ms: i64,
+) -> Result<(String, String, Value), EmitError> {
+    let key = a
+        .service
+        .clone()
+        .or_else(|| a.feature.clone())
+        .ok_or_else(|| invalid("a response needs --service or --feature"))?;
+    let (kind, score) = match (a.csat, a.nps) {
+        (Some(s), None) => ("csat", s),
+        (None, Some(s)) => ("nps", s),
+        _ => return Err(invalid("give one of --csat and --nps")),
+    };
+    let at = a.at.clone().unwrap_or_else(|| rfc3339(now_ms));
+    time_flag("--at", &at)?;
+    let id = a.id.clone().unwrap_or_else(|| generated_id("r", now_ms));
+    let mut m = Map::new();
+    m.insert("id".into(), json!(id));
+    put(&mut m, "service", a.service.as_ref());
+    put(&mut m, "team", a.team.as_ref());
+    put(&mut m, "feature", a.feature.as_ref());
+    m.insert("kind".into(), json!(kind));
+    m.insert("score".into(), json!(score));
+    m.insert("at".into(), json!(at));
+    Ok((id, key, Value::Object(m)))
+}

@@ -1,0 +1,210 @@
+//! The usage pipeline: polling and folding on two threads.
+//!
+//! The consumer loop's thread only polls librdkafka and copies each record's
+//! payload into an [`OwnedBatch`] (one buffer per batch, reused); a fold
+//! worker thread decodes and folds whole batches with
+//! [`fold_usage_records`], so fetching, polling and folding overlap across
+//! cores, which is what keeps librdkafka's prefetch queue from filling up and
+//! its fetcher from backing off.
+//!
+//! - **Order**: one worker takes batches in the order they were polled, so
+//!   each partition's records are folded in offset order.
+//! - **Offsets**: the worker advances replay progress; the offsets to store
+//!   go back to the polling thread (the only one that touches the consumer).
+//! - **Bounded**: at most [`IN_FLIGHT`] batches are queued or being folded;
+//!   when the worker falls behind, polling waits, and librdkafka's own queue
+//!   limits (`queued.max.messages.kbytes`) bound what it prefetches.
+//! - **No allocation per record**: batch buffers travel back to the poller
+//!   to be refilled.
+
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
+use std::thread::JoinHandle;
+
+use super::fold::{NextOffset, UsageRecord, fold_usage_records};
+use super::outcome::Counters;
+use super::progress::Progress;
+use super::shards::AdoptionShared;
+use crate::domain::Millis;
+
+/// Batches queued for, or being folded by, the worker.
+pub const IN_FLIGHT: usize = 4;
+
+/// One polled record, its payload in the batch's buffer.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    partition: i32,
+    offset: i64,
+    generation: u64,
+    start: usize,
+    end: usize,
+}
+
+/// Records copied out of librdkafka, ready to cross to the worker.
+#[derive(Debug, Default)]
+pub struct OwnedBatch {
+    data: Vec<u8>,
+    slots: Vec<Slot>,
+}
+
+impl OwnedBatch {
+    /// Appends a record (an absent payload is an empty one).
+    #[inline]
+    pub fn push(&mut self, partition: i32, offset: i64, generation: u64, payload: &[u8]) {
+        let start = self.data.len();
+        self.data.extend_from_slice(payload);
+        self.slots.push(Slot {
+            partition,
+            offset,
+            generation,
+            start,
+            end: self.data.len(),
+        });
+    }
+
+    /// Records held.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether no record is held.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Empties the batch, keeping its buffers.
+    pub fn clear(&mut self) {
+        self.data.clear();
+        self.slots.clear();
+    }
+
+    /// The records as the fold takes them.
+    fn records<'a>(&'a self, out: &mut Vec<UsageRecord<'a>>) {
+        out.clear();
+        out.extend(self.slots.iter().map(|s| UsageRecord {
+            partition: s.partition,
+            offset: s.offset,
+            generation: s.generation,
+            payload: &self.data[s.start..s.end],
+        }));
+    }
+}
+
+/// What the worker needs.
+pub struct FoldContext {
+    /// Adoption state.
+    pub shared: Arc<AdoptionShared>,
+    /// Outcome counters.
+    pub counters: Arc<Counters>,
+    /// Replay progress.
+    pub progress: Arc<Progress>,
+    /// The usage topic.
+    pub topic: String,
+    /// `limits.max_event_bytes`.
+    pub max_bytes: usize,
+    /// Source of "now".
+    pub clock: fn() -> Millis,
+}
+
+/// The polling side of the pipeline.
+pub struct Pipeline {
+    to_worker: Option<SyncSender<OwnedBatch>>,
+    /// Emptied batches coming back for reuse.
+    free: Receiver<OwnedBatch>,
+    /// Offsets folded, to store.
+    done: Receiver<Vec<(i32, i64)>>,
+    worker: Option<JoinHandle<()>>,
+}
+
+impl Pipeline {
+    /// Starts the fold worker.
+    pub fn start(ctx: FoldContext) -> std::io::Result<Self> {
+        // Bounded towards the worker (backpressure); the way back carries at
+        // most one message per batch submitted, drained by every poll round,
+        // so it never blocks the worker (which could deadlock with a poller
+        // waiting in `submit`).
+        let (to_worker, inbox) = sync_channel::<OwnedBatch>(IN_FLIGHT);
+        let (give_back, free) = channel::<OwnedBatch>();
+        let (report, done) = channel::<Vec<(i32, i64)>>();
+        let worker = std::thread::Builder::new()
+            .name("valuepulse-fold".into())
+            .spawn(move || work(ctx, inbox, give_back, report))?;
+        Ok(Self {
+            to_worker: Some(to_worker),
+            free,
+            done,
+            worker: Some(worker),
+        })
+    }
+
+    /// An empty batch, reusing a returned one when there is one.
+    pub fn next_batch(&self) -> OwnedBatch {
+        self.free.try_recv().unwrap_or_default()
+    }
+
+    /// Hands a batch to the worker; waits while [`IN_FLIGHT`] batches are
+    /// already queued.
+    pub fn submit(&self, batch: OwnedBatch) {
+        if let Some(tx) = &self.to_worker
+            && tx.send(batch).is_err()
+        {
+            tracing::error!("The fold worker has stopped; dropping a usage batch.");
+        }
+    }
+
+    /// Offsets folded since the last call, per partition, to store.
+    pub fn folded(&self) -> impl Iterator<Item = (i32, i64)> + '_ {
+        self.done.try_iter().flatten()
+    }
+
+    /// Lets the worker fold what is queued, then stops it.
+    pub fn stop(mut self) {
+        self.to_worker.take();
+        if let Some(w) = self.worker.take()
+            && w.join().is_err()
+        {
+            tracing::error!("The fold worker panicked.");
+        }
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        self.to_worker.take();
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+/// The worker: folds batches in order until the poller hangs up.
+fn work(
+    ctx: FoldContext,
+    inbox: Receiver<OwnedBatch>,
+    give_back: Sender<OwnedBatch>,
+    report: Sender<Vec<(i32, i64)>>,
+) {
+    while let Ok(mut batch) = inbox.recv() {
+        // One allocation per batch, none per record.
+        let mut records = Vec::with_capacity(batch.len());
+        batch.records(&mut records);
+        let offsets: Vec<(i32, i64)> = fold_usage_records(
+            &ctx.shared,
+            &ctx.topic,
+            &records,
+            ctx.max_bytes,
+            (ctx.clock)(),
+            &ctx.counters,
+        )
+        .iter()
+        .map(|n: &NextOffset<'_>| {
+            ctx.progress.advance_one(&ctx.topic, n.partition, n.offset);
+            (n.partition, n.offset)
+        })
+        .collect();
+        drop(records);
+        let _ = report.send(offsets);
+        batch.clear();
+        let _ = give_back.send(batch);
+    }
+}

@@ -1,0 +1,83 @@
+//! The snapshot's freshness rules and the reporter's single computation per
+//! interval, with a fake clock and empty state.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use super::*;
+use crate::config::Config;
+use crate::domain::dora::DoraState;
+use crate::ingest::budget::StateBudget;
+use crate::ingest::outcome::Counters;
+use crate::ingest::progress::Progress;
+use crate::ingest::shards::AdoptionShared;
+
+static NOW: AtomicI64 = AtomicI64::new(1_800_000_000_000);
+
+fn clock() -> Millis {
+    NOW.load(Ordering::Relaxed)
+}
+
+fn sources() -> Sources {
+    let config = Config::load(None).expect("defaults load");
+    let budget = Arc::new(StateBudget::new(1 << 30));
+    Sources {
+        dora: Arc::new(Mutex::new(Arc::new(DoraState::new(config.dora_settings())))),
+        counters: Arc::new(Counters::default()),
+        progress: Arc::new(Progress::default()),
+        adoption: Arc::new(AdoptionShared::new(
+            config.adoption_settings(),
+            budget.clone(),
+        )),
+        budget,
+        topics: ["deploys".into(), "incidents".into(), "feature-usage".into()],
+        clock,
+    }
+}
+
+#[test]
+fn a_snapshot_holds_the_text_and_its_gzip_and_the_report_metrics() {
+    let (reporter, _) = reporter(sources(), Duration::from_secs(1));
+    let s = reporter.compute(ReportCost::default());
+    let text = String::from_utf8(s.text.to_vec()).unwrap();
+    assert!(
+        text.contains("valuepulse_report_timestamp_seconds 1800000000\n"),
+        "{text}"
+    );
+    assert!(text.contains("valuepulse_state_budget_bytes 1073741824\n"));
+    let mut plain = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&s.gzip[..]), &mut plain)
+        .unwrap();
+    assert_eq!(plain, text);
+    assert_eq!(s.computed_at, clock());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scrapes_share_a_fresh_snapshot_and_wait_only_when_it_is_stale() {
+    let sources = sources();
+    let progress = sources.progress.clone();
+    let (reporter, snapshots) = reporter(sources, Duration::from_secs(1));
+    let cancel = CancellationToken::new();
+    let token = cancel.clone();
+    reporter.request_first();
+    let thread = std::thread::spawn(move || reporter.run_blocking(token));
+
+    // The first scrape waits for the first snapshot.
+    let first = snapshots.current(false).await;
+    assert_eq!(first.computed_at, clock());
+    // Concurrent scrapes get the same snapshot without computing.
+    let (a, b) = tokio::join!(snapshots.current(false), snapshots.current(false));
+    assert!(Arc::ptr_eq(&a, &first) && Arc::ptr_eq(&b, &first));
+    // Ten seconds later it is stale: the next scrape waits for a new one.
+    NOW.fetch_add(10_000, Ordering::Relaxed);
+    let next = snapshots.current(false).await;
+    assert_eq!(next.computed_at, clock());
+    // Ready now, but the snapshot was computed before: stale too.
+    assert!(!next.ready);
+    progress.heartbeat("test", clock());
+    assert!(progress.readiness().is_ok());
+    let after_ready = snapshots.current(true).await;
+    assert!(!Arc::ptr_eq(&after_ready, &next));
+    assert!(after_ready.ready);
+    cancel.cancel();
+    thread.join().unwrap();
+}
