@@ -144,7 +144,7 @@ fn daemon_sigkill_in_the_middle_of_replay_then_restart_matches_the_oracle() {
     // History first, so that there is a replay to interrupt.
     let mut p = LedgerProducer::new(&brokers(), &[]);
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let n = knob("VALUEPULSE_FAULT_REPLAY_EVENTS", 100_000);
+    let n = knob("VALUEPULSE_FAULT_REPLAY_EVENTS", 300_000);
     for i in 0..n {
         let (k, v) = dataset::usage(i, USERS, now);
         p.send(&t[2], &k, &v);
@@ -155,17 +155,26 @@ fn daemon_sigkill_in_the_middle_of_replay_then_restart_matches_the_oracle() {
     }
     p.flush(Duration::from_secs(120));
     let mut d = daemon(&brokers(), &t, FAST_GROUP_PROPERTIES);
-    let replaying = fault::eventually(Duration::from_secs(60), || {
-        d.get("/metrics").is_some_and(|(_, _, body)| {
-            let s = common::parse(&String::from_utf8_lossy(&body));
-            fault::sum_series(&s, "valuepulse_events_total", &[]) > 0.0
-                && s.get("valuepulse_ready").copied() == Some(0.0)
-        })
-    });
-    assert!(
-        replaying,
-        "never caught the daemon in the middle of its replay"
-    );
+    // /readyz is live (metrics are a snapshot): kill as soon as it says the
+    // replay has started and not finished.
+    let start = Instant::now();
+    let mut caught = None;
+    while caught.is_none() && start.elapsed() < Duration::from_secs(60) {
+        if let Some((503, _, body)) = d.get("/readyz") {
+            let body = String::from_utf8_lossy(&body).into_owned();
+            let left: Option<u64> = body
+                .split("replaying: ")
+                .nth(1)
+                .and_then(|r| r.split_whitespace().next())
+                .and_then(|n| n.parse().ok());
+            if left.is_some_and(|left| left + 1000 < n) {
+                caught = Some(body);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let caught = caught.expect("never caught the daemon in the middle of its replay");
+    eprintln!("SIGKILL mid-replay at: {caught}");
     d.kill9();
     d.restart();
     let ready = d.wait_ready(Duration::from_secs(120));
@@ -356,24 +365,34 @@ fn network_faults_through_a_proxy_recover_without_a_busy_loop() {
         let cpu0 = d.cpu();
         let t0 = Instant::now();
         proxy.set(fault);
+        let mut slowest_scrape = Duration::ZERO;
         while t0.elapsed() < phase {
             assert_eq!(
                 d.get("/livez").map(|r| r.0),
                 Some(200),
                 "/livez during {fault:?}"
             );
+            slowest_scrape = slowest_scrape.max(timed_scrape(&d).0);
             std::thread::sleep(Duration::from_millis(250));
         }
         let share = (d.cpu() - cpu0).as_secs_f64() / t0.elapsed().as_secs_f64();
         proxy.set(Fault::None);
-        let seen = sum_series(&d.scrape(), "valuepulse_events_total", &[]);
+        let processed = |d: &Captured| {
+            timed_scrape(d)
+                .1
+                .map(|s| sum_series(&s, "valuepulse_events_total", &[]))
+        };
+        let seen = processed(&d).unwrap_or(0.0);
         let recovered = fault::eventually(Duration::from_secs(60), || {
-            sum_series(&d.scrape(), "valuepulse_events_total", &[]) > seen
+            processed(&d).is_some_and(|n| n > seen)
         });
-        report.push(format!(
-            "{fault:?}: CPU {:.0} % of a core during the fault, records flowing again: {recovered}",
-            share * 100.0
-        ));
+        let line = format!(
+            "{fault:?}: CPU {:.0} % of a core during the fault, slowest /metrics {} ms, records flowing again: {recovered}",
+            share * 100.0,
+            slowest_scrape.as_millis()
+        );
+        eprintln!("{line}");
+        report.push(line);
         assert!(
             recovered,
             "no record processed within 60 s after {fault:?} was cleared"
@@ -504,6 +523,16 @@ fn usage_partitions_added_while_running_are_read_within_the_metadata_refresh() {
             "partition {partition} not counted in lag"
         );
     }
+}
+
+/// How long `/metrics` took, and its parsed answer (None: no answer within
+/// the client's 10 s).
+fn timed_scrape(d: &Captured) -> (Duration, Option<std::collections::BTreeMap<String, f64>>) {
+    let t = Instant::now();
+    let answer = d
+        .get("/metrics")
+        .map(|(_, _, body)| common::parse(&String::from_utf8_lossy(&body)));
+    (t.elapsed(), answer)
 }
 
 fn produce_to_partitions(

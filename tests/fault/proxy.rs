@@ -8,7 +8,9 @@
 //! - [`Fault::Bandwidth`]: at most so many bytes per second each way;
 //! - [`Fault::Reset`]: every open connection is closed and new ones are
 //!   closed at once, until the fault is cleared;
-//! - [`Fault::Blackhole`]: connections stay open but nothing is forwarded.
+//! - [`Fault::Blackhole`]: connections stay open but nothing moves: the
+//!   proxy stops reading, as when a partition drops every packet and TCP
+//!   keeps retransmitting; when the fault clears, the held bytes flow on.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -28,7 +30,7 @@ pub enum Fault {
     Bandwidth(u64),
     /// Close every connection, refuse new ones.
     Reset,
-    /// Accept and keep connections, forward nothing.
+    /// Accept and keep connections, move nothing (stop reading).
     Blackhole,
 }
 
@@ -139,6 +141,10 @@ fn pump(shared: &Arc<Shared>, generation: u64, mut from: TcpStream, mut to: TcpS
                 break;
             }
             let fault = *s.fault.lock().unwrap();
+            if fault == Fault::Blackhole {
+                thread::sleep(Duration::from_millis(50));
+                continue;
+            }
             let limit = match fault {
                 Fault::Bandwidth(bps) => ((bps / 20).max(1) as usize).min(buf.len()),
                 _ => buf.len(),
@@ -147,12 +153,11 @@ fn pump(shared: &Arc<Shared>, generation: u64, mut from: TcpStream, mut to: TcpS
                 Ok(0) => break,
                 Ok(n) => {
                     match fault {
-                        Fault::Blackhole => continue,
                         Fault::Latency(d) => thread::sleep(d),
                         Fault::Bandwidth(bps) => {
                             thread::sleep(Duration::from_secs_f64(n as f64 / bps as f64))
                         }
-                        Fault::None | Fault::Reset => {}
+                        Fault::None | Fault::Reset | Fault::Blackhole => {}
                     }
                     if to.write_all(&buf[..n]).is_err() {
                         break;
