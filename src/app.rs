@@ -88,7 +88,7 @@ pub async fn run(
         .spawn(move || reporter.run_blocking(token))
         .context("starting the reporter thread")?;
 
-    let addr = config.listen()?;
+    let addr = config.http.listen;
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr} (http.listen)"))?;

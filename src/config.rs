@@ -3,8 +3,24 @@
 //! Layers, later wins: the embedded `config/default.toml` → the optional file
 //! given with `--config` → environment variables `VALUEPULSE__SECTION__KEY`.
 //! Unknown keys are errors, and every error names the key it is about.
+//!
+//! [`Config::load`] is the one load step of every command (`run`,
+//! `check-config`, `emit`, `demo`): durations, sizes, addresses and enums are
+//! parsed into typed fields as the layers are deserialized ([`values`]), the
+//! rules types cannot say are checked ([`Config::validate`]), and the
+//! librdkafka properties are tried on librdkafka itself ([`secrets`]). Later
+//! code never meets a string it must re-parse.
+//!
+//! Adding a key: a field with a doc comment in its section struct (a typed
+//! one: `Duration` with `#[serde(with = "values::duration")]`, a byte size as
+//! `usize` with `#[serde(with = "values::size")]`, an enum deriving
+//! `Deserialize`), the key with its default and a comment in
+//! `config/default.toml`, a row in the README's configuration table, and a
+//! rule in [`Config::validate`] only if the type alone does not say it all.
 
-use std::collections::BTreeMap;
+pub mod secrets;
+pub mod values;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -14,6 +30,9 @@ use serde::{Deserialize, Serialize};
 use crate::domain::adoption::AdoptionSettings;
 use crate::domain::dora::{DoraSettings, FailedDeploys};
 use crate::domain::time::{TimePolicy, Window};
+pub use secrets::KafkaProperties;
+use values::millis;
+pub use values::{LogFormat, LogLevel, RetiredBucket};
 
 /// The embedded defaults: every key, with a comment.
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
@@ -30,7 +49,8 @@ pub const MANAGED_PROPERTIES: [&str; 7] = [
     "statistics.interval.ms",
 ];
 
-/// A configuration error, naming the key it is about.
+/// A configuration error, naming the key it is about. Its text never holds
+/// the value of a librdkafka property.
 #[derive(Debug, thiserror::Error)]
 #[error("{key}: {message}")]
 pub struct ConfigError {
@@ -49,7 +69,7 @@ impl ConfigError {
     }
 }
 
-/// The whole configuration.
+/// The whole configuration, typed.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -69,6 +89,8 @@ pub struct Config {
     pub adoption: AdoptionConfig,
     /// Consumer loop tuning.
     pub ingest: IngestConfig,
+    /// The report computed off the ingest path, read by scrapes.
+    pub report: ReportConfig,
     /// Admin HTTP server.
     pub http: HttpConfig,
     /// Logging.
@@ -86,10 +108,12 @@ pub struct KafkaConfig {
     /// Group of the feature-usage consumers.
     pub group_id: String,
     /// Timeout of one metadata / offsets request.
-    pub request_timeout: String,
-    /// Pass-through librdkafka properties (TLS, SASL, tuning).
+    #[serde(with = "values::duration")]
+    pub request_timeout: Duration,
+    /// Pass-through librdkafka properties (TLS, SASL, tuning); values are
+    /// never printed unless known to be harmless ([`secrets`]).
     #[serde(default)]
-    pub properties: BTreeMap<String, String>,
+    pub properties: KafkaProperties,
 }
 
 /// `[topics]`
@@ -108,12 +132,15 @@ pub struct TopicsConfig {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct WindowsConfig {
-    /// Window widths, e.g. `["1d", "7d", "30d"]`.
-    pub sizes: Vec<String>,
+    /// Window widths, e.g. `["1d", "7d", "30d"]`: distinct, at least one.
+    #[serde(with = "values::windows")]
+    pub sizes: Vec<Window>,
     /// History kept beyond the longest window.
-    pub grace: String,
+    #[serde(with = "values::duration")]
+    pub grace: Duration,
     /// Tolerated producer clock skew.
-    pub max_clock_skew: String,
+    #[serde(with = "values::duration")]
+    pub max_clock_skew: Duration,
 }
 
 /// `[dora]`
@@ -124,6 +151,7 @@ pub struct DoraConfig {
     pub environments: Vec<String>,
     /// Whether a `failed` deploy is a change failure (`ignore` |
     /// `change_failure`); never a deployment.
+    #[serde(deserialize_with = "values::failed_deploys::deserialize")]
     pub failed_deploys: FailedDeploys,
 }
 
@@ -133,7 +161,8 @@ pub struct DoraConfig {
 pub struct AttributionConfig {
     /// Loose mode links an incident to the latest deploy of its service and
     /// environment finished at most this long before it opened.
-    pub window: String,
+    #[serde(with = "values::duration")]
+    pub window: Duration,
 }
 
 /// `[adoption]`
@@ -142,8 +171,10 @@ pub struct AttributionConfig {
 pub struct AdoptionConfig {
     /// Distinct users since shipping for a shipped feature to count as used.
     pub min_users: u64,
-    /// Width of the time buckets of usage aggregates (bounds window-edge error).
-    pub bucket: String,
+    /// Retired (usage windows are exact): present only to refuse it with a
+    /// message that says so.
+    #[serde(default, skip_serializing)]
+    pub bucket: Option<RetiredBucket>,
 }
 
 /// `[limits]`
@@ -156,8 +187,12 @@ pub struct LimitsConfig {
     pub max_teams: usize,
     /// Cap of distinct features.
     pub max_features: usize,
-    /// Largest accepted record.
+    /// Largest accepted record, in bytes (`65536`, `"64KiB"`).
+    #[serde(with = "values::size")]
     pub max_event_bytes: usize,
+    /// Memory budget of the in-memory state, in bytes (`"1GiB"`).
+    #[serde(with = "values::size")]
+    pub max_state_bytes: usize,
 }
 
 /// `[ingest]`
@@ -167,7 +202,17 @@ pub struct IngestConfig {
     /// Records folded per state lock.
     pub batch_size: usize,
     /// Shutdown deadline for closing consumers.
-    pub close_timeout: String,
+    #[serde(with = "values::duration")]
+    pub close_timeout: Duration,
+}
+
+/// `[report]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportConfig {
+    /// How often the report that scrapes read is recomputed.
+    #[serde(with = "values::duration")]
+    pub interval: Duration,
 }
 
 /// `[http]`
@@ -175,7 +220,8 @@ pub struct IngestConfig {
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
     /// Listen address.
-    pub listen: String,
+    #[serde(with = "values::listen")]
+    pub listen: SocketAddr,
 }
 
 /// `[log]`
@@ -183,31 +229,14 @@ pub struct HttpConfig {
 #[serde(deny_unknown_fields)]
 pub struct LogConfig {
     /// `text` or `json`.
-    pub format: String,
+    pub format: LogFormat,
     /// tracing filter directive.
-    pub level: String,
-}
-
-/// Parses a duration such as `30d`, `1h` or `90s`, naming `key` on error.
-pub fn parse_duration(key: &str, value: &str) -> Result<Duration, ConfigError> {
-    let d = humantime::parse_duration(value.trim()).map_err(|e| {
-        ConfigError::new(
-            key,
-            format!("{value:?} is not a duration like \"30s\", \"1h\" or \"7d\" ({e})"),
-        )
-    })?;
-    if d.is_zero() {
-        return Err(ConfigError::new(key, "must be greater than zero"));
-    }
-    Ok(d)
-}
-
-fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+    pub level: LogLevel,
 }
 
 impl Config {
-    /// Loads defaults, then `file` if given, then the environment.
+    /// Loads defaults, then `file` if given, then the environment; parses,
+    /// validates and checks the librdkafka properties.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         Self::load_with_env(file, std::env::vars())
     }
@@ -246,10 +275,16 @@ impl Config {
         let raw = b.build().map_err(from_config_error)?;
         let cfg: Config = raw.try_deserialize().map_err(from_config_error)?;
         cfg.validate()?;
+        secrets::check_librdkafka(
+            &cfg.kafka.properties,
+            &cfg.kafka.brokers,
+            &cfg.kafka.group_id,
+        )
+        .map_err(|(key, message)| ConfigError::new(key, message))?;
         Ok(cfg)
     }
 
-    /// Checks every value that the types alone do not.
+    /// Checks the rules the types alone do not say.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.kafka.brokers.trim().is_empty() {
             return Err(ConfigError::new(
@@ -265,10 +300,10 @@ impl Config {
                 ));
             }
         }
-        parse_duration("kafka.request_timeout", &self.kafka.request_timeout)?;
         for (key, topic) in [
             ("topics.deploys", &self.topics.deploys),
             ("topics.incidents", &self.topics.incidents),
+            ("topics.feature_usage", &self.topics.feature_usage),
         ] {
             if topic.trim().is_empty() {
                 return Err(ConfigError::new(key, "must not be empty"));
@@ -280,9 +315,6 @@ impl Config {
                 "must differ from topics.deploys",
             ));
         }
-        self.windows()?;
-        parse_duration("windows.grace", &self.windows.grace)?;
-        parse_duration("windows.max_clock_skew", &self.windows.max_clock_skew)?;
         if self.dora.environments.is_empty()
             || self.dora.environments.iter().any(|e| e.trim().is_empty())
         {
@@ -291,7 +323,6 @@ impl Config {
                 "must list at least one non-empty environment",
             ));
         }
-        parse_duration("attribution.window", &self.attribution.window)?;
         if self.dora.environments.len() > 255 {
             return Err(ConfigError::new(
                 "dora.environments",
@@ -302,151 +333,131 @@ impl Config {
             ("limits.max_services", self.limits.max_services),
             ("limits.max_teams", self.limits.max_teams),
             ("limits.max_features", self.limits.max_features),
-            ("limits.max_event_bytes", self.limits.max_event_bytes),
             ("ingest.batch_size", self.ingest.batch_size),
         ] {
             if v == 0 {
                 return Err(ConfigError::new(key, "must be greater than zero"));
             }
         }
-        parse_duration("ingest.close_timeout", &self.ingest.close_timeout)?;
-        self.listen()?;
-        if !matches!(self.log.format.as_str(), "text" | "json") {
-            return Err(ConfigError::new(
-                "log.format",
-                format!("{:?} is not \"text\" or \"json\"", self.log.format),
-            ));
+        if self.adoption.bucket.is_some() {
+            return Err(ConfigError::new("adoption.bucket", values::BUCKET_RETIRED));
         }
         Ok(())
     }
 
-    /// The configured windows, parsed.
-    pub fn windows(&self) -> Result<Vec<Window>, ConfigError> {
-        let key = "windows.sizes";
-        if self.windows.sizes.is_empty() {
-            return Err(ConfigError::new(key, "must list at least one window"));
-        }
-        let mut out: Vec<Window> = Vec::new();
-        for s in &self.windows.sizes {
-            let w = Window::new(s.trim(), millis(parse_duration(key, s)?));
-            if out.iter().any(|o| o.width == w.width || o.label == w.label) {
-                return Err(ConfigError::new(key, format!("{s:?} is listed twice")));
-            }
-            out.push(w);
-        }
-        Ok(out)
-    }
-
-    /// The HTTP listen address.
-    pub fn listen(&self) -> Result<SocketAddr, ConfigError> {
-        self.http.listen.parse().map_err(|_| {
-            ConfigError::new(
-                "http.listen",
-                format!("{:?} is not an address like 0.0.0.0:9464", self.http.listen),
-            )
-        })
+    /// The configured windows.
+    pub fn windows(&self) -> &[Window] {
+        &self.windows.sizes
     }
 
     /// Timeout of one Kafka request.
     pub fn request_timeout(&self) -> Duration {
-        parse_duration("kafka.request_timeout", &self.kafka.request_timeout).expect("validated")
+        self.kafka.request_timeout
     }
 
-    /// The state budget, `limits.max_state_bytes`. (Until the config key
-    /// lands: 1 GiB.)
+    /// The state budget, `limits.max_state_bytes`.
     pub fn max_state_bytes(&self) -> usize {
-        1 << 30
+        self.limits.max_state_bytes
     }
 
     /// How often the report snapshot is refreshed while scraped,
-    /// `report.interval`. (Until the config key lands: 1 s.)
+    /// `report.interval`.
     pub fn report_interval(&self) -> Duration {
-        Duration::from_secs(1)
+        self.report.interval
     }
 
     /// Shutdown deadline for the consumers.
     pub fn close_timeout(&self) -> Duration {
-        parse_duration("ingest.close_timeout", &self.ingest.close_timeout).expect("validated")
+        self.ingest.close_timeout
+    }
+
+    /// Late/future limits and the retained horizon.
+    pub fn time_policy(&self) -> TimePolicy {
+        TimePolicy {
+            // The window list is never empty (checked at load); 0 would only
+            // make every event late, never a panic.
+            longest: self
+                .windows
+                .sizes
+                .iter()
+                .map(|w| w.width)
+                .max()
+                .unwrap_or(0),
+            grace: millis(self.windows.grace),
+            max_clock_skew: millis(self.windows.max_clock_skew),
+        }
     }
 
     /// Settings of the DORA state.
     pub fn dora_settings(&self) -> DoraSettings {
-        let windows = self.windows().expect("validated");
-        let longest = windows.iter().map(|w| w.width).max().expect("validated");
         DoraSettings {
-            windows,
-            time: TimePolicy {
-                longest,
-                grace: millis(
-                    parse_duration("windows.grace", &self.windows.grace).expect("validated"),
-                ),
-                max_clock_skew: millis(
-                    parse_duration("windows.max_clock_skew", &self.windows.max_clock_skew)
-                        .expect("validated"),
-                ),
-            },
+            windows: self.windows.sizes.clone(),
+            time: self.time_policy(),
             environments: self.dora.environments.clone(),
             max_services: self.limits.max_services,
             max_teams: self.limits.max_teams,
-            attribution_window: millis(
-                parse_duration("attribution.window", &self.attribution.window).expect("validated"),
-            ),
+            attribution_window: millis(self.attribution.window),
             failed_deploys: self.dora.failed_deploys,
         }
     }
 
     /// Settings of the feature-adoption state.
     pub fn adoption_settings(&self) -> AdoptionSettings {
-        let dora = self.dora_settings();
         AdoptionSettings {
-            windows: dora.windows,
-            time: dora.time,
+            windows: self.windows.sizes.clone(),
+            time: self.time_policy(),
             max_features: self.limits.max_features,
             min_users: self.adoption.min_users,
         }
     }
 
-    /// The effective configuration as TOML, with secrets redacted.
+    /// The effective configuration as TOML, with secrets redacted (see
+    /// [`secrets`]): what `check-config` prints.
     pub fn to_redacted_toml(&self) -> String {
-        let mut shown = self.clone();
-        for (k, v) in shown.kafka.properties.iter_mut() {
-            if is_secret(k) {
-                *v = "<redacted>".into();
-            }
-        }
-        toml::to_string_pretty(&shown).expect("config serializes")
+        toml::to_string_pretty(self)
+            .unwrap_or_else(|e| format!("# cannot print the configuration: {e}\n"))
     }
 }
 
-/// Whether a librdkafka property holds a secret.
-pub fn is_secret(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
-    ["password", "secret", "key", "token", "jaas"]
-        .iter()
-        .any(|s| k.contains(s))
-}
-
-/// Turns a `config` crate error into one naming its key.
+/// Turns a `config` crate error into one naming its key. The text of an
+/// error under `kafka.properties` is not kept: it could quote a value.
 fn from_config_error(e: config::ConfigError) -> ConfigError {
-    let text = e.to_string();
-    // The crate says "… for key `a.b`" or "… in <file>"; keep its words, pull the key out.
-    let key = text
-        .split("for key `")
-        .nth(1)
-        .and_then(|rest| rest.split('`').next())
-        .map(str::to_owned);
-    let unknown = text
+    use config::ConfigError as E;
+    let (key, message) = match &e {
+        E::At {
+            error,
+            key: Some(k),
+            ..
+        } => (k.clone(), error.to_string()),
+        E::Type {
+            key: Some(k),
+            unexpected,
+            expected,
+            ..
+        } => (
+            k.clone(),
+            format!("invalid type: {unexpected}, expected {expected}"),
+        ),
+        E::NotFound(k) => (k.clone(), "missing".to_owned()),
+        _ => ("config".to_owned(), e.to_string()),
+    };
+    // serde names an unknown field inside the section the key points at.
+    let (key, message) = match message
         .split("unknown field `")
         .nth(1)
         .and_then(|rest| rest.split('`').next())
-        .map(str::to_owned);
-    let key = match (key, unknown) {
-        (Some(k), Some(u)) if !k.is_empty() => format!("{k}.{u}"),
-        (None, Some(u)) | (Some(_), Some(u)) => u,
-        (Some(k), None) => k,
-        (None, None) => "config".to_owned(),
+    {
+        Some(u) if key == "config" => (u.to_owned(), message),
+        Some(u) => (format!("{key}.{u}"), message),
+        None => (key, message),
     };
-    ConfigError::new(key, text)
+    if key.starts_with("kafka.properties") {
+        return ConfigError::new(
+            key,
+            "every librdkafka property value must be a string (value not shown)",
+        );
+    }
+    ConfigError::new(key, message)
 }
 
 #[cfg(test)]

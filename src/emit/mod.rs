@@ -501,8 +501,11 @@ fn producer(config: &Config, timeout: Duration) -> Result<FutureProducer, EmitEr
         .set("enable.idempotence", "true")
         .set("message.timeout.ms", &ms)
         .set_log_level(rdkafka::config::RDKafkaLogLevel::Error);
-    c.create()
-        .map_err(|e| EmitError::Config(format!("kafka.properties: {e}")))
+    c.create().map_err(|e| {
+        let (key, why) =
+            crate::config::secrets::describe_client_error(&e, &config.kafka.properties);
+        EmitError::Config(format!("{key}: {why}"))
+    })
 }
 
 async fn send(

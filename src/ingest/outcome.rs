@@ -14,8 +14,14 @@
 //! [`Counters`] once per batch: no atomic and no lock per record. The
 //! collector reads [`Counters`] at scrape time (`valuepulse_events_total`,
 //! `valuepulse_events_invalid_total`).
+//!
+//! Log lines are rate-limited, counts never: each logged kind writes at most
+//! [`LOG_LINES_PER_SECOND`] lines a second ([`LogBudget`]); the next line
+//! written after a suppression carries `suppressed = n`, the lines skipped
+//! since the last one, so a flood of bad records cannot flood the logs and
+//! the log still says how many there were.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use super::Stream;
 use super::decode::DecodeError;
@@ -85,6 +91,74 @@ impl Counters {
     }
 }
 
+/// Most log lines a second per kind of logged record (invalid, oversized,
+/// late, future, duplicate, unsupported). Counting is never limited.
+pub const LOG_LINES_PER_SECOND: u32 = 10;
+
+/// The log-line budget of one kind of record: [`LOG_LINES_PER_SECOND`] lines
+/// per wall-clock second, lock-free.
+#[derive(Debug)]
+pub struct LogBudget {
+    /// The second the budget is counting (Unix seconds).
+    second: AtomicU64,
+    /// Lines written in that second.
+    used: AtomicU32,
+    /// Lines skipped since the last one written.
+    suppressed: AtomicU64,
+}
+
+impl LogBudget {
+    /// A full budget.
+    pub const fn new() -> Self {
+        Self {
+            second: AtomicU64::new(0),
+            used: AtomicU32::new(0),
+            suppressed: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether a line may be written now: `Some(lines skipped before it)`,
+    /// or `None` (counted as skipped).
+    pub fn take(&self) -> Option<u64> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        self.take_at(now)
+    }
+
+    /// As [`LogBudget::take`], at Unix second `now`.
+    pub fn take_at(&self, now: u64) -> Option<u64> {
+        let current = self.second.load(Ordering::Relaxed);
+        if now != current
+            && self
+                .second
+                .compare_exchange(current, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.used.store(0, Ordering::Relaxed);
+        }
+        if self.used.fetch_add(1, Ordering::Relaxed) < LOG_LINES_PER_SECOND {
+            Some(self.suppressed.swap(0, Ordering::Relaxed))
+        } else {
+            self.suppressed.fetch_add(1, Ordering::Relaxed);
+            None
+        }
+    }
+}
+
+impl Default for LogBudget {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+static DUPLICATE_LOGS: LogBudget = LogBudget::new();
+static LATE_LOGS: LogBudget = LogBudget::new();
+static FUTURE_LOGS: LogBudget = LogBudget::new();
+static INVALID_LOGS: LogBudget = LogBudget::new();
+static OVERSIZED_LOGS: LogBudget = LogBudget::new();
+static UNSUPPORTED_LOGS: LogBudget = LogBudget::new();
+
 /// Where a record sits in Kafka: what every log line about it names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Position<'a> {
@@ -123,12 +197,15 @@ pub struct DuplicateRecord;
 impl InternalEvent for DuplicateRecord {
     fn emit(self, stream: Stream, at: Position<'_>, counts: &mut BatchCounts) {
         counts.outcome(stream, Outcome::Duplicate);
-        tracing::debug!(
-            topic = at.topic,
-            partition = at.partition,
-            offset = at.offset,
-            "Skipped duplicate event."
-        );
+        if let Some(suppressed) = DUPLICATE_LOGS.take() {
+            tracing::debug!(
+                topic = at.topic,
+                partition = at.partition,
+                offset = at.offset,
+                suppressed,
+                "Skipped duplicate event."
+            );
+        }
     }
 }
 
@@ -139,12 +216,15 @@ pub struct LateRecord;
 impl InternalEvent for LateRecord {
     fn emit(self, stream: Stream, at: Position<'_>, counts: &mut BatchCounts) {
         counts.outcome(stream, Outcome::Late);
-        tracing::warn!(
-            topic = at.topic,
-            partition = at.partition,
-            offset = at.offset,
-            "Skipped late event (older than the longest window plus grace)."
-        );
+        if let Some(suppressed) = LATE_LOGS.take() {
+            tracing::warn!(
+                topic = at.topic,
+                partition = at.partition,
+                offset = at.offset,
+                suppressed,
+                "Skipped late event (older than the longest window plus grace)."
+            );
+        }
     }
 }
 
@@ -155,12 +235,15 @@ pub struct FutureRecord;
 impl InternalEvent for FutureRecord {
     fn emit(self, stream: Stream, at: Position<'_>, counts: &mut BatchCounts) {
         counts.outcome(stream, Outcome::Future);
-        tracing::warn!(
-            topic = at.topic,
-            partition = at.partition,
-            offset = at.offset,
-            "Skipped future event (beyond max_clock_skew)."
-        );
+        if let Some(suppressed) = FUTURE_LOGS.take() {
+            tracing::warn!(
+                topic = at.topic,
+                partition = at.partition,
+                offset = at.offset,
+                suppressed,
+                "Skipped future event (beyond max_clock_skew)."
+            );
+        }
     }
 }
 
@@ -174,13 +257,16 @@ pub struct InvalidRecord {
 impl InternalEvent for InvalidRecord {
     fn emit(self, stream: Stream, at: Position<'_>, counts: &mut BatchCounts) {
         counts.invalid(stream, self.reason);
-        tracing::warn!(
-            topic = at.topic,
-            partition = at.partition,
-            offset = at.offset,
-            reason = self.reason.as_str(),
-            "Skipped invalid event."
-        );
+        if let Some(suppressed) = INVALID_LOGS.take() {
+            tracing::warn!(
+                topic = at.topic,
+                partition = at.partition,
+                offset = at.offset,
+                suppressed,
+                reason = self.reason.as_str(),
+                "Skipped invalid event."
+            );
+        }
     }
 }
 
@@ -194,13 +280,16 @@ pub struct OversizedRecord {
 impl InternalEvent for OversizedRecord {
     fn emit(self, stream: Stream, at: Position<'_>, counts: &mut BatchCounts) {
         counts.outcome(stream, Outcome::Oversized);
-        tracing::warn!(
-            topic = at.topic,
-            partition = at.partition,
-            offset = at.offset,
-            bytes = self.bytes,
-            "Skipped oversized event."
-        );
+        if let Some(suppressed) = OVERSIZED_LOGS.take() {
+            tracing::warn!(
+                topic = at.topic,
+                partition = at.partition,
+                offset = at.offset,
+                suppressed,
+                bytes = self.bytes,
+                "Skipped oversized event."
+            );
+        }
     }
 }
 
@@ -212,12 +301,15 @@ pub struct UnsupportedRecord;
 impl InternalEvent for UnsupportedRecord {
     fn emit(self, stream: Stream, at: Position<'_>, counts: &mut BatchCounts) {
         counts.outcome(stream, Outcome::Unsupported);
-        tracing::debug!(
-            topic = at.topic,
-            partition = at.partition,
-            offset = at.offset,
-            "Skipped a CloudEvent of a type valuepulse does not read."
-        );
+        if let Some(suppressed) = UNSUPPORTED_LOGS.take() {
+            tracing::debug!(
+                topic = at.topic,
+                partition = at.partition,
+                offset = at.offset,
+                suppressed,
+                "Skipped a CloudEvent of a type valuepulse does not read."
+            );
+        }
     }
 }
 

@@ -167,6 +167,23 @@ fn kafka(what: &str) -> impl FnOnce(KafkaError) -> LoadgenError + '_ {
     move |e| LoadgenError::Kafka(format!("{what}: {e}"))
 }
 
+/// A client that could not be created: librdkafka's text can quote a
+/// `--property` value (a password), so it names the property only.
+fn creation<'a>(
+    what: &'a str,
+    args: &'a LoadgenArgs,
+) -> impl FnOnce(KafkaError) -> LoadgenError + 'a {
+    move |e| {
+        let properties: crate::config::KafkaProperties = args
+            .properties
+            .iter()
+            .filter_map(|p| p.split_once('='))
+            .collect();
+        let (key, why) = crate::config::secrets::describe_client_error(&e, &properties);
+        LoadgenError::Kafka(format!("{what}: {key}: {why}"))
+    }
+}
+
 /// What was published, as acknowledged by the broker.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
@@ -308,7 +325,7 @@ pub fn run(args: &LoadgenArgs) -> Result<Summary, LoadgenError> {
             },
         )
         .create_with_context(Acks::default())
-        .map_err(kafka("cannot create the producer"))?;
+        .map_err(creation("cannot create the producer", args))?;
 
     let started = Instant::now();
     match live {
@@ -367,7 +384,7 @@ fn check_failed(acks: &Acks) -> Result<(), LoadgenError> {
 fn create_topics(config: &ClientConfig, args: &LoadgenArgs) -> Result<(), LoadgenError> {
     let admin: AdminClient<DefaultClientContext> = config
         .create()
-        .map_err(kafka("cannot create the admin client"))?;
+        .map_err(creation("cannot create the admin client", args))?;
     let retention = ((i64::from(args.days) + 7) * DAY_MS).to_string();
     let topics = [
         (&args.usage_topic, args.partitions),

@@ -51,3 +51,20 @@ fn decode_errors_map_to_rejections() {
         Rejected::Unsupported
     );
 }
+
+#[test]
+fn log_budget_allows_ten_lines_a_second_and_reports_what_it_skipped() {
+    let budget = LogBudget::new();
+    for _ in 0..LOG_LINES_PER_SECOND {
+        assert_eq!(budget.take_at(100), Some(0));
+    }
+    for _ in 0..25 {
+        assert_eq!(budget.take_at(100), None);
+    }
+    assert_eq!(
+        budget.take_at(101),
+        Some(25),
+        "the next second's first line says 25 were skipped"
+    );
+    assert_eq!(budget.take_at(101), Some(0));
+}

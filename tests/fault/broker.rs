@@ -1,0 +1,215 @@
+//! A Kafka broker of one test's own, run by `deploy/kafka-local.sh` in its
+//! own directory on free ports, so the test can kill, pause, restart,
+//! truncate and grow it. Stopped (and its directory removed) on drop.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewPartitions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+
+use crate::common::unique;
+
+/// The broker and the addresses `kafka-local.sh env` printed for it.
+pub struct LocalBroker {
+    dir: PathBuf,
+    port: u16,
+    /// `VALUEPULSE_TEST_*` addresses: BROKERS, SASL_BROKERS, PROXY_ADDR, ...
+    pub env: BTreeMap<String, String>,
+}
+
+fn script() -> String {
+    format!("{}/deploy/kafka-local.sh", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Five consecutive free loopback ports (broker, controller, SASL, proxied,
+/// proxy): their base.
+fn free_port_block() -> u16 {
+    for _ in 0..200 {
+        let base = 20_000 + (std::process::id() as u16 % 1000) * 10 + fastrand_u16() % 10_000;
+        let ok = (0..5).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok());
+        if ok {
+            return base;
+        }
+    }
+    panic!("no block of 5 free loopback ports");
+}
+
+fn fastrand_u16() -> u16 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    (nanos / 7 % 40_000) as u16
+}
+
+impl LocalBroker {
+    /// Starts a fresh broker (about 7 s).
+    pub fn start() -> Self {
+        let dir = std::env::temp_dir().join(unique("vp-fault-broker"));
+        let port = free_port_block();
+        let mut b = Self {
+            dir,
+            port,
+            env: BTreeMap::new(),
+        };
+        b.run(&["start"]);
+        let out = b.run(&["env"]);
+        b.env = out
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        b
+    }
+
+    /// Runs `kafka-local.sh <args>` for this broker; its stdout. Panics on
+    /// failure with the script's stderr.
+    pub fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("bash")
+            .arg(script())
+            .args(args)
+            .env("VALUEPULSE_KAFKA_DIR", &self.dir)
+            .env("VALUEPULSE_KAFKA_PORT", self.port.to_string())
+            .env_remove("VALUEPULSE_KAFKA_CONTROLLER_PORT")
+            .env_remove("VALUEPULSE_KAFKA_SASL_PORT")
+            .env_remove("VALUEPULSE_KAFKA_PROXIED_PORT")
+            .env_remove("VALUEPULSE_KAFKA_PROXY_PORT")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run deploy/kafka-local.sh");
+        assert!(
+            out.status.success(),
+            "kafka-local.sh {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Bootstrap address (PLAINTEXT).
+    pub fn bootstrap(&self) -> String {
+        self.env["VALUEPULSE_TEST_BROKERS"].clone()
+    }
+
+    /// Address clients bootstrap through to stay behind the proxy.
+    pub fn proxy_addr(&self) -> String {
+        self.env["VALUEPULSE_TEST_PROXY_ADDR"].clone()
+    }
+
+    /// The listener the proxy forwards to.
+    pub fn proxied_broker(&self) -> String {
+        self.env["VALUEPULSE_TEST_PROXIED_BROKER"].clone()
+    }
+
+    /// SIGKILL (data stays).
+    pub fn kill(&self) {
+        self.run(&["kill"]);
+    }
+
+    /// SIGSTOP.
+    pub fn pause(&self) {
+        self.run(&["pause"]);
+    }
+
+    /// SIGCONT.
+    pub fn resume(&self) {
+        self.run(&["resume"]);
+    }
+
+    /// Starts again on the kept data; the time it took to answer.
+    pub fn restart(&self) -> Duration {
+        let t = Instant::now();
+        self.run(&["restart"]);
+        t.elapsed()
+    }
+
+    /// Creates topics (name, partitions), with extra topic configs.
+    pub fn create_topics(&self, topics: &[(&str, i32)], configs: &[(&str, &str)]) {
+        let admin = self.admin();
+        let new: Vec<NewTopic<'_>> = topics
+            .iter()
+            .map(|(n, p)| {
+                let mut t = NewTopic::new(n, *p, TopicReplication::Fixed(1));
+                for (k, v) in configs {
+                    t = t.set(k, v);
+                }
+                t
+            })
+            .collect();
+        let results = runtime()
+            .block_on(admin.create_topics(&new, &opts()))
+            .expect("create_topics");
+        for r in results {
+            r.unwrap_or_else(|(t, e)| panic!("cannot create topic {t}: {e}"));
+        }
+    }
+
+    /// Grows `topic` to `total` partitions (admin API).
+    pub fn add_partitions(&self, topic: &str, total: usize) {
+        let admin = self.admin();
+        let results = runtime()
+            .block_on(admin.create_partitions(&[NewPartitions::new(topic, total)], &opts()))
+            .expect("create_partitions");
+        for r in results {
+            r.unwrap_or_else(|(t, e)| panic!("cannot add partitions to {t}: {e}"));
+        }
+    }
+
+    /// Deletes the records of `topic`/`partition` before `offset`
+    /// (`kafka-delete-records`, as retention would).
+    pub fn delete_records(&self, topic: &str, partition: i32, offset: i64) {
+        let json = self.dir.join(unique("delete-records") + ".json");
+        std::fs::write(
+            &json,
+            format!(
+                r#"{{"partitions":[{{"topic":"{topic}","partition":{partition},"offset":{offset}}}],"version":1}}"#
+            ),
+        )
+        .unwrap();
+        self.run(&[
+            "tool",
+            "org.apache.kafka.tools.DeleteRecordsCommand",
+            "--bootstrap-server",
+            &self.bootstrap(),
+            "--offset-json-file",
+            &json.to_string_lossy(),
+        ]);
+    }
+
+    fn admin(&self) -> AdminClient<DefaultClientContext> {
+        ClientConfig::new()
+            .set("bootstrap.servers", self.bootstrap())
+            .create()
+            .expect("admin client")
+    }
+}
+
+impl Drop for LocalBroker {
+    fn drop(&mut self) {
+        for cmd in ["resume", "stop"] {
+            let _ = Command::new("bash")
+                .arg(script())
+                .arg(cmd)
+                .env("VALUEPULSE_KAFKA_DIR", &self.dir)
+                .env("VALUEPULSE_KAFKA_PORT", self.port.to_string())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn opts() -> AdminOptions {
+    AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)))
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
