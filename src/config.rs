@@ -39,10 +39,12 @@ pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 
 /// librdkafka properties valuepulse sets itself and refuses in
 /// `kafka.properties`.
-pub const MANAGED_PROPERTIES: [&str; 7] = [
+pub const MANAGED_PROPERTIES: [&str; 9] = [
     "bootstrap.servers",
     "client.id",
     "group.id",
+    "group.instance.id",
+    "auto.offset.reset",
     "enable.auto.commit",
     "enable.auto.offset.store",
     "enable.partition.eof",
@@ -107,6 +109,12 @@ pub struct KafkaConfig {
     pub client_id: String,
     /// Group of the feature-usage consumers.
     pub group_id: String,
+    /// Static group membership: this replica's stable name in the group
+    /// (`group.instance.id`), empty for none. A restarted member with the
+    /// same name takes its partitions back at once instead of waiting for
+    /// the group to notice it left.
+    #[serde(default)]
+    pub group_instance_id: String,
     /// Timeout of one metadata / offsets request.
     #[serde(with = "values::duration")]
     pub request_timeout: Duration,

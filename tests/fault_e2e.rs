@@ -186,7 +186,6 @@ fn daemon_sigkill_in_the_middle_of_replay_then_restart_matches_the_oracle() {
 }
 
 #[test]
-#[ignore = "needs static group membership (group.instance.id from the pod name) or another design that does not wait out the dead member's session: today the restart waits for session.timeout.ms (45 s by default)"]
 fn restart_after_sigkill_is_ready_within_seconds_of_the_replay_with_default_session_timeout() {
     let _serial = fault::serial();
     let t = topics_on(create_topics, 4);
@@ -316,7 +315,6 @@ fn broker_sigkill_then_restart_after_20s_reconnects_alive_and_loses_no_acknowled
 }
 
 #[test]
-#[ignore = "needs readiness that tells the truth: when the usage consumer loses its assignment (broker away longer than session.timeout.ms) its shards are dropped and replayed while /readyz stays 200"]
 fn broker_sigkill_then_restart_readyz_never_says_ready_with_holes() {
     broker_outage(
         "kill",
@@ -335,7 +333,6 @@ fn broker_sigstop_60s_then_sigcont_reconnects_alive_and_loses_no_acknowledged_ev
 }
 
 #[test]
-#[ignore = "needs readiness that tells the truth: the usage consumer's assignment is lost while the broker is stopped, its shards are replayed, and /readyz stays 200 meanwhile"]
 fn broker_sigstop_then_sigcont_readyz_never_says_ready_with_holes() {
     broker_outage(
         "stop",
@@ -571,7 +568,6 @@ fn produce_to_partitions(
 }
 
 #[test]
-#[ignore = "needs the DORA consumer to notice new partitions of deploys and incidents (today it assigns the partitions it found at start, once)"]
 fn deploy_and_incident_partitions_added_while_running_are_read_within_the_metadata_refresh() {
     let _serial = fault::serial();
     let b = LocalBroker::start();
@@ -621,7 +617,6 @@ fn deploy_and_incident_partitions_added_while_running_are_read_within_the_metada
 }
 
 #[test]
-#[ignore = "needs a window-completeness signal (valuepulse_window_complete{topic,window} or equivalent) set to 0 when the log no longer reaches back to now - longest window - grace"]
 fn retention_truncation_before_a_restart_flags_the_window_as_partial() {
     let _serial = fault::serial();
     let b = LocalBroker::start();
@@ -700,7 +695,6 @@ fn retention_truncation_before_a_restart_does_not_crash_and_reads_what_is_left()
 }
 
 #[test]
-#[ignore = "needs readiness from positions, not from the offsets of records received: the transaction's commit marker is the last offset and is never delivered, so the replay target is never reached"]
 fn transactional_producer_writing_deploys_is_ready_and_matches_the_oracle() {
     let _serial = fault::serial();
     let t = topics_on(create_topics, 1);

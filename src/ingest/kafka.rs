@@ -56,6 +56,9 @@ pub fn consumer_config(config: &Config, group_id: Option<&str>) -> ClientConfig 
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("enable.partition.eof", "false")
+        // An offset that fell out of the log restarts at its first record,
+        // never silently at its end.
+        .set("auto.offset.reset", "earliest")
         .set("statistics.interval.ms", STATISTICS_INTERVAL_MS)
         .set_log_level(RDKafkaLogLevel::Warning);
     if let Some(g) = group_id {
@@ -122,19 +125,6 @@ impl ClientContext for ClientEvents {
 }
 
 impl ConsumerContext for ClientEvents {}
-
-/// Creates (without connecting) a consumer from the configured properties, so
-/// an unknown or malformed librdkafka property is a configuration error that
-/// names the property, before anything starts.
-pub fn check_properties(config: &Config) -> Result<(), crate::config::ConfigError> {
-    consumer_config(config, Some(&config.kafka.group_id))
-        .create::<rdkafka::consumer::BaseConsumer>()
-        .map(drop)
-        .map_err(|e| crate::config::ConfigError {
-            key: "kafka.properties".into(),
-            message: e.to_string(),
-        })
-}
 
 /// Moves each assigned partition's replay progress to the consumer's
 /// position: the next offset it will read, past transaction markers and

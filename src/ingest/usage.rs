@@ -214,6 +214,9 @@ impl UsageIngest {
         client
             .set("enable.auto.commit", "true")
             .set("partition.assignment.strategy", "cooperative-sticky");
+        if !self.config.kafka.group_instance_id.is_empty() {
+            client.set("group.instance.id", &self.config.kafka.group_instance_id);
+        }
         let consumer: BaseConsumer<UsageContext> = client.create_with_context(UsageContext {
             client: ClientEvents {
                 progress: self.progress.clone(),

@@ -10,10 +10,11 @@ use std::time::Duration;
 use prometheus::proto::{self, LabelPair, MetricFamily, MetricType};
 
 use super::names::{self, Kind, MetricDef};
-use crate::domain::adoption::ReportBuilder;
-use crate::domain::dora::{Attribution, DoraState};
+use crate::domain::adoption::{AdoptionReport, Features, ReportBuilder};
+use crate::domain::dora::{Attribution, DoraReport, DoraState, FirstShip};
 use crate::domain::event::InvalidReason;
 use crate::domain::quantiles::Quantiles;
+use crate::domain::time::Window;
 use crate::domain::{DeployStatus, Millis, Outcome};
 use crate::ingest::Stream;
 use crate::ingest::budget::{Component, StateBudget};
@@ -48,11 +49,23 @@ pub struct ReportCost {
     pub duration: Duration,
 }
 
-/// Every metric family at `now`, sorted by name, each family's series sorted
-/// by label values (as a Prometheus registry would gather them).
-pub fn render(s: &Sources, now: Millis, cost: ReportCost) -> Vec<MetricFamily> {
-    let mut overflow = Family::new(names::LABEL_OVERFLOW);
-    // One consistent DORA version for the whole report, without the lock.
+/// The reports of one instant, computed once and shared by every view of
+/// them (the metric families, the landing page).
+pub struct Reports<'a> {
+    /// When they were computed.
+    pub now: Millis,
+    /// DORA figures.
+    pub dora: DoraReport<'a>,
+    /// The DORA windows, in configured order.
+    pub windows: &'a [Window],
+    /// Adoption figures.
+    pub adoption: AdoptionReport<'a>,
+}
+
+/// Computes the reports at `now` and hands them to `view`. DORA state is
+/// read through one consistent copy-on-write version, without its lock;
+/// adoption state one feature at a time.
+pub fn with_reports<T>(s: &Sources, now: Millis, view: impl FnOnce(&Reports<'_>) -> T) -> T {
     let dora: Arc<DoraState> = lock(&s.dora).clone();
     let bytes = dora.heap_bytes();
     s.budget.set(&[
@@ -60,10 +73,30 @@ pub fn render(s: &Sources, now: Millis, cost: ReportCost) -> Vec<MetricFamily> {
         (Component::Incidents, bytes.incidents),
         (Component::DoraLabels, bytes.labels),
     ]);
-    let mut families = dora_families(&dora, now, &mut overflow);
-    families.extend(adoption_families(s, &dora, now, &mut overflow));
-    drop(dora);
-    families.extend(health_families(s, now, cost));
+    let ships = dora.first_ships();
+    let features = lock(&s.adoption.features).clone();
+    let adoption = adoption_report(s, &ships, &features, now);
+    let reports = Reports {
+        now,
+        dora: dora.report(now),
+        windows: &dora.settings().windows,
+        adoption,
+    };
+    view(&reports)
+}
+
+/// Every metric family at `now`, sorted by name, each family's series sorted
+/// by label values (as a Prometheus registry would gather them).
+pub fn render(s: &Sources, now: Millis, cost: ReportCost) -> Vec<MetricFamily> {
+    with_reports(s, now, |r| families(s, r, cost))
+}
+
+/// The metric families of `r`, sorted as [`render`] says.
+pub fn families(s: &Sources, r: &Reports<'_>, cost: ReportCost) -> Vec<MetricFamily> {
+    let mut overflow = Family::new(names::LABEL_OVERFLOW);
+    let mut families = dora_families(r, &mut overflow);
+    families.extend(adoption_families(s, &r.adoption, &mut overflow));
+    families.extend(health_families(s, r.now, cost));
     families.push(overflow);
     let mut out: Vec<MetricFamily> = families
         .into_iter()
@@ -166,7 +199,7 @@ impl Family {
 }
 
 /// DORA series.
-fn dora_families(state: &DoraState, now: Millis, overflow: &mut Family) -> Vec<Family> {
+fn dora_families(r: &Reports<'_>, overflow: &mut Family) -> Vec<Family> {
     let mut deployments = Family::new(names::DEPLOYMENTS);
     let mut attempts = Family::new(names::DEPLOY_ATTEMPTS);
     let mut assessed = Family::new(names::DEPLOYMENTS_ASSESSED);
@@ -181,9 +214,9 @@ fn dora_families(state: &DoraState, now: Millis, overflow: &mut Family) -> Vec<F
     let mut unattributed = Family::new(names::INCIDENTS_UNATTRIBUTED);
     let mut tier = Family::new(names::DORA_TIER);
 
-    let windows = &state.settings().windows;
-    let longest = &windows[state.settings().longest()].label;
-    let report = state.report(now);
+    let windows = r.windows;
+    let longest = &windows[longest_window(windows)].label;
+    let report = &r.dora;
     for k in &report.series {
         let key = [k.service, k.team, k.environment];
         for (w, f) in windows.iter().zip(&k.windows) {
@@ -253,21 +286,25 @@ fn dora_families(state: &DoraState, now: Millis, overflow: &mut Family) -> Vec<F
     ]
 }
 
-/// Adoption series. Shards are read one feature at a time, each under its
-/// shard's lock, so ingest never waits longer than one feature's
-/// evaluation; the feature table is copied (a few microseconds) so its lock
-/// is not held at all.
-fn adoption_families(
+/// Index of the longest window.
+fn longest_window(windows: &[Window]) -> usize {
+    (0..windows.len())
+        .max_by_key(|&i| windows[i].width)
+        .unwrap_or(0)
+}
+
+/// The adoption report. Shards are read one feature at a time, each under
+/// its shard's lock, so ingest never waits longer than one feature's
+/// evaluation; the feature table is a copy (a few microseconds to take), so
+/// its lock is not held at all.
+fn adoption_report<'f>(
     s: &Sources,
-    dora: &DoraState,
+    ships: &[FirstShip<'f>],
+    features: &'f Features,
     now: Millis,
-    overflow: &mut Family,
-) -> Vec<Family> {
+) -> AdoptionReport<'f> {
     let a = &s.adoption;
-    let settings = &a.settings;
-    let ships = dora.first_ships();
-    let features = lock(&a.features).clone();
-    let mut builder = ReportBuilder::new(settings, &ships, &features, now);
+    let mut builder = ReportBuilder::new(&a.settings, ships, features, now);
     for (_, shard) in a.shards() {
         builder.add_active(lock(&shard).shard.active());
         let ids = lock(&shard).shard.feature_ids();
@@ -282,8 +319,16 @@ fn adoption_families(
             }
         }
     }
-    let report = builder.finish(&features, &ships);
+    builder.finish(features, ships)
+}
 
+/// Adoption series.
+fn adoption_families(
+    s: &Sources,
+    report: &AdoptionReport<'_>,
+    overflow: &mut Family,
+) -> Vec<Family> {
+    let settings = &s.adoption.settings;
     let mut users = Family::new(names::FEATURE_USERS);
     let mut events = Family::new(names::FEATURE_USAGE_EVENTS);
     let mut ratio = Family::new(names::FEATURE_ADOPTION_RATIO);

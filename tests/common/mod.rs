@@ -243,6 +243,11 @@ impl Daemon {
                 "VALUEPULSE__KAFKA__GROUP_ID".into(),
                 unique("valuepulse-test"),
             ),
+            // A stable member name, kept by `restart` as a pod keeps its name.
+            (
+                "VALUEPULSE__KAFKA__GROUP_INSTANCE_ID".into(),
+                unique("valuepulse-member"),
+            ),
             ("VALUEPULSE__HTTP__LISTEN".into(), addr.clone()),
             ("VALUEPULSE__LOG__FORMAT".into(), "json".into()),
             (

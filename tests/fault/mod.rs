@@ -49,13 +49,15 @@ pub struct Captured {
     env: Vec<(String, String)>,
 }
 
-/// Environment of a test daemon: its own group, admin port, JSON logs, and a
-/// short group session (a killed member leaves in seconds).
+/// Environment of a test daemon: its own group and static member name (kept
+/// across a restart, as a pod's name is), admin port, JSON logs, and a short
+/// group session (a killed member leaves in seconds).
 pub fn daemon_env(brokers: &str, topics: [&str; 3]) -> Vec<(String, String)> {
     let addr = format!("127.0.0.1:{}", free_port());
     [
         ("VALUEPULSE__KAFKA__BROKERS", brokers.to_owned()),
         ("VALUEPULSE__KAFKA__GROUP_ID", unique("vp-fault")),
+        ("VALUEPULSE__KAFKA__GROUP_INSTANCE_ID", unique("vp-member")),
         ("VALUEPULSE__HTTP__LISTEN", addr),
         ("VALUEPULSE__LOG__FORMAT", "json".to_owned()),
         ("VALUEPULSE__TOPICS__DEPLOYS", topics[0].to_owned()),
