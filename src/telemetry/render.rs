@@ -426,6 +426,13 @@ fn health_families(s: &Sources, now: Millis, cost: ReportCost) -> Vec<Family> {
     }
     let mut build = Family::new(names::BUILD_INFO);
     build.gauge(&[env!("CARGO_PKG_VERSION")], 1.0);
+    let mut complete = Family::new(names::WINDOW_COMPLETE);
+    for topic in &s.topics {
+        for w in &s.adoption.settings.windows {
+            let whole = s.progress.window_complete(topic, now - w.width);
+            complete.gauge(&[topic, &w.label], f64::from(u8::from(whole)));
+        }
+    }
     let mut state = Family::new(names::STATE_BYTES);
     for (component, bytes) in s.budget.by_label() {
         state.gauge(&[component], bytes as f64);
@@ -439,6 +446,6 @@ fn health_families(s: &Sources, now: Millis, cost: ReportCost) -> Vec<Family> {
     let mut at = Family::new(names::REPORT_TIMESTAMP);
     at.gauge(&[], now as f64 / 1000.0);
     vec![
-        events, invalid, ready, remaining, lag, build, state, budget, level, duration, at,
+        events, invalid, ready, remaining, lag, build, complete, state, budget, level, duration, at,
     ]
 }
