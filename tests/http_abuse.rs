@@ -26,7 +26,7 @@ use common::{Daemon, create_topics, produce_many, unique};
 
 const EVENTS: usize = 1_000_000;
 
-fn topics_env<'a>(t: &'a (String, String, String)) -> [(&'static str, &'a str); 3] {
+fn topics_env(t: &(String, String, String)) -> [(&'static str, &str); 3] {
     [
         ("VALUEPULSE__TOPICS__DEPLOYS", t.0.as_str()),
         ("VALUEPULSE__TOPICS__INCIDENTS", t.1.as_str()),
