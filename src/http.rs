@@ -170,8 +170,9 @@ async fn serve_connection<I>(
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service =
-        hyper::service::service_fn(move |request: hyper::Request<Incoming>| app.clone().call(request));
+    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+        app.clone().call(request)
+    });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)

@@ -39,7 +39,10 @@ impl Pki {
         let write = |name: &str, text: String| std::fs::write(dir.join(name), text).unwrap();
         write("ca.crt", ca.pem());
         for (name, sans) in [
-            ("server", vec!["localhost".to_owned(), "127.0.0.1".to_owned()]),
+            (
+                "server",
+                vec!["localhost".to_owned(), "127.0.0.1".to_owned()],
+            ),
             ("client", vec!["scraper".to_owned()]),
         ] {
             let key = KeyPair::generate().unwrap();
@@ -106,7 +109,8 @@ fn https_get(
     let server = ServerName::try_from("localhost").unwrap();
     let conn = rustls::ClientConnection::new(client.clone(), server).map_err(|e| e.to_string())?;
     let sock = TcpStream::connect(addr).map_err(|e| e.to_string())?;
-    sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let mut tls = rustls::StreamOwned::new(conn, sock);
     let mut req = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
     if let Some((user, password)) = auth {
@@ -164,7 +168,8 @@ fn tls_with_basic_auth_serves_metrics_to_the_right_password_only_and_leaves_prob
     let client = pki.client(false);
     let d = daemon(&web_config(&pki, ""), &client);
 
-    let (status, head, body) = https_get(&d.addr, "/metrics", &client, Some((USER, PASSWORD))).unwrap();
+    let (status, head, body) =
+        https_get(&d.addr, "/metrics", &client, Some((USER, PASSWORD))).unwrap();
     assert_eq!(status, 200, "{head}");
     assert!(body.contains("valuepulse_build_info{version=\""), "{body}");
     assert!(body.contains("process_resident_memory_bytes "), "{body}");
@@ -172,10 +177,12 @@ fn tls_with_basic_auth_serves_metrics_to_the_right_password_only_and_leaves_prob
     let (status, head, _) = https_get(&d.addr, "/metrics", &client, Some((USER, "wrong"))).unwrap();
     assert_eq!(status, 401, "wrong password: {head}");
     assert!(
-        head.to_ascii_lowercase().contains("www-authenticate: basic"),
+        head.to_ascii_lowercase()
+            .contains("www-authenticate: basic"),
         "{head}"
     );
-    let (status, _, _) = https_get(&d.addr, "/metrics", &client, Some(("nobody", PASSWORD))).unwrap();
+    let (status, _, _) =
+        https_get(&d.addr, "/metrics", &client, Some(("nobody", PASSWORD))).unwrap();
     assert_eq!(status, 401, "unknown user");
     let (status, _, _) = https_get(&d.addr, "/metrics", &client, None).unwrap();
     assert_eq!(status, 401, "no password");
@@ -209,7 +216,8 @@ fn required_client_certificates_are_verified_against_the_client_ca() {
         ),
         &with_cert,
     );
-    let (status, _, _) = https_get(&d.addr, "/metrics", &with_cert, Some((USER, PASSWORD))).unwrap();
+    let (status, _, _) =
+        https_get(&d.addr, "/metrics", &with_cert, Some((USER, PASSWORD))).unwrap();
     assert_eq!(status, 200);
     let without = pki.client(false);
     assert!(
@@ -221,7 +229,8 @@ fn required_client_certificates_are_verified_against_the_client_ca() {
 #[test]
 fn check_config_refuses_a_bad_web_config_with_exit_64_naming_the_key() {
     let pki = Pki::new();
-    let bad = pki.web_config("tls_server_config:\n  cert_file: server.crt\n  key_file: missing.key\n");
+    let bad =
+        pki.web_config("tls_server_config:\n  cert_file: server.crt\n  key_file: missing.key\n");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_valuepulse"))
         .arg("check-config")
         .env("VALUEPULSE__HTTP__WEB_CONFIG", &bad)
@@ -238,8 +247,16 @@ fn check_config_refuses_a_bad_web_config_with_exit_64_naming_the_key() {
         .env("VALUEPULSE__HTTP__WEB_CONFIG", &good)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let shown = String::from_utf8_lossy(&out.stdout);
-    assert!(shown.contains(&format!("web_config = \"{good}\"")), "{shown}");
+    assert!(
+        shown.contains(&format!("web_config = \"{good}\"")),
+        "{shown}"
+    );
     assert!(!shown.contains("$2"), "no hash in check-config: {shown}");
 }

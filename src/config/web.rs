@@ -162,8 +162,12 @@ fn tls(t: &TlsFile, dir: &Path) -> Result<rustls::ServerConfig, String> {
         ));
     }
     let key_path = resolve(&t.key_file);
-    let key = PrivateKeyDer::from_pem_file(&key_path)
-        .map_err(|e| format!("key_file {}: no usable PEM private key ({e})", key_path.display()))?;
+    let key = PrivateKeyDer::from_pem_file(&key_path).map_err(|e| {
+        format!(
+            "key_file {}: no usable PEM private key ({e})",
+            key_path.display()
+        )
+    })?;
 
     let client_auth = match t.client_auth_type.as_deref().unwrap_or("NoClientCert") {
         "NoClientCert" | "" => ClientAuth::None,
@@ -191,7 +195,9 @@ fn tls(t: &TlsFile, dir: &Path) -> Result<rustls::ServerConfig, String> {
         WebPkiClientVerifier::no_client_auth()
     } else {
         if t.client_ca_file.is_empty() {
-            return Err("client_auth_type verifies client certificates: client_ca_file is required".into());
+            return Err(
+                "client_auth_type verifies client certificates: client_ca_file is required".into(),
+            );
         }
         let ca_path = resolve(&t.client_ca_file);
         let mut roots = RootCertStore::empty();
@@ -238,16 +244,24 @@ fn versions(
         "TLS10" | "TLS11" => Err(format!("{key} {v}: TLS 1.0 and 1.1 are not supported")),
         other => Err(format!("{key} {other:?}: expected TLS12 or TLS13")),
     };
-    let lo = min.map(|v| rank("min_version", v)).transpose()?.unwrap_or(12);
-    let hi = max.map(|v| rank("max_version", v)).transpose()?.unwrap_or(13);
+    let lo = min
+        .map(|v| rank("min_version", v))
+        .transpose()?
+        .unwrap_or(12);
+    let hi = max
+        .map(|v| rank("max_version", v))
+        .transpose()?
+        .unwrap_or(13);
     if lo > hi {
         return Err("min_version is above max_version".into());
     }
-    Ok([(12, &rustls::version::TLS12), (13, &rustls::version::TLS13)]
-        .into_iter()
-        .filter(|(r, _)| (lo..=hi).contains(r))
-        .map(|(_, v)| v)
-        .collect())
+    Ok(
+        [(12, &rustls::version::TLS12), (13, &rustls::version::TLS13)]
+            .into_iter()
+            .filter(|(r, _)| (lo..=hi).contains(r))
+            .map(|(_, v)| v)
+            .collect(),
+    )
 }
 
 /// Reads `http.web_config`: a path (loaded at once) or empty.

@@ -5,6 +5,13 @@ use super::*;
 #[test]
 fn banner_names_the_urls_and_replaces_an_unspecified_host() {
     let b = banner("0.0.0.0:9464".parse().unwrap());
+    assert!(
+        b.lines()
+            .next()
+            .unwrap()
+            .ends_with("http://127.0.0.1:9464/"),
+        "the page's URL comes first: {b}"
+    );
     assert!(b.contains("http://127.0.0.1:9464/metrics"));
     assert!(b.contains("http://127.0.0.1:9464/readyz"));
     assert!(b.contains("grep valuepulse_change_failure_ratio"));

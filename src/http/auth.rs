@@ -27,7 +27,6 @@ pub const CONCURRENT_CHECKS: usize = 2;
 /// Credentials remembered after passing; the memory is cleared when full.
 pub const REMEMBERED: usize = 64;
 
-
 /// The users and what has been verified.
 pub struct BasicAuth {
     /// User → bcrypt hash.
@@ -87,10 +86,10 @@ impl BasicAuth {
             });
             bcrypt::verify(password, &hash)
         })
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or(false);
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or(false);
         let ok = verified && known;
         if ok {
             let mut passed = self.lock();

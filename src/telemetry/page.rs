@@ -54,15 +54,16 @@ main{padding:18px 24px 40px;max-width:1500px}
 h2{font-size:16px;margin:22px 0 10px;font-weight:650}h2 small{color:var(--mute);font-weight:400}
 .summary{display:flex;gap:12px;flex-wrap:wrap}
 .stat{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:10px 14px;min-width:150px}
-.stat b{display:block;font-size:22px}.stat span{color:var(--mute);font-size:12px}
+.stat b{display:block;font-size:22px}.stat>span{color:var(--mute);font-size:12px}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(590px,1fr));gap:14px}
-.card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:12px 14px}
+.card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:12px 14px;overflow-x:auto}
 .card h3{margin:0 0 6px;font-size:15px}.card h3 small{color:var(--mute);font-weight:400;margin-left:6px}
 .tiers{display:flex;gap:6px;flex-wrap:wrap;margin:4px 0 8px}
 .tier{border-radius:6px;padding:2px 8px;font-size:12px;color:#fff;font-weight:600}
 .tier.elite{background:var(--elite)}.tier.high{background:var(--high)}.tier.medium{background:var(--medium)}.tier.low{background:var(--low)}
 .tier.none{background:#9aa3b2}
-table{border-collapse:collapse;width:100%}th,td{text-align:right;padding:3px 6px;border-bottom:1px solid var(--line);white-space:nowrap}
+table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:right;padding:3px 5px;border-bottom:1px solid var(--line);white-space:nowrap}
+td small{color:var(--mute);font-size:11px;margin-left:3px}
 th{color:var(--mute);font-weight:500;font-size:12px}th:first-child,td:first-child{text-align:left}
 td.name{max-width:260px;overflow:hidden;text-overflow:ellipsis}
 .mute{color:var(--mute)}.open{color:var(--low);font-weight:600}
@@ -138,7 +139,11 @@ fn summary(out: &mut String, s: &Sources, r: &Reports<'_>) {
             *active as f64,
             &active.to_string(),
         );
-        let _ = write!(out, "</b><span>active users in {}</span></div>", esc(&aw[al].label));
+        let _ = write!(
+            out,
+            "</b><span>active users in {}</span></div>",
+            esc(&aw[al].label)
+        );
     }
     if let (Some(&shipped), Some(&used)) = (r.adoption.shipped.get(al), r.adoption.used.get(al)) {
         stat(
@@ -249,8 +254,8 @@ fn card(out: &mut String, k: &SeriesReport<'_>, windows: &[Window], longest: usi
         out.push_str(" open incident(s)</p>");
     }
     out.push_str(
-        "<table><tr><th>window</th><th>deployments</th><th>per day</th><th>lead time p50</th>\
-         <th>CFR strict</th><th>CFR loose</th><th></th><th>time to restore p50</th></tr>",
+        "<table><tr><th>window</th><th>deployments</th><th>lead time p50</th>\
+         <th>CFR strict</th><th>CFR loose</th><th></th><th>restore p50</th></tr>",
     );
     for (w, f) in windows.iter().zip(&k.windows) {
         let mut l = key.to_vec();
@@ -266,11 +271,11 @@ fn card(out: &mut String, k: &SeriesReport<'_>, windows: &[Window], longest: usi
             let days = w.width as f64 / 86_400_000.0;
             let _ = write!(
                 out,
-                "</td><td class=\"mute\">{:.2}</td><td>",
+                "<small>{:.2}/day</small></td><td>",
                 f.deployments as f64 / days
             );
         } else {
-            out.push_str("–</td><td>–</td><td>");
+            out.push_str("–</td><td>");
         }
         quantile(out, names::LEAD_TIME.name, &l, f.lead_time.as_ref());
         out.push_str("</td>");
@@ -289,14 +294,19 @@ fn card(out: &mut String, k: &SeriesReport<'_>, windows: &[Window], longest: usi
                     );
                     ratios[mode.index()] = Some(v);
                 }
-                None => out.push_str("–"),
+                None => out.push('–'),
             }
             out.push_str("</td>");
         }
         out.push_str("<td>");
         cfr_bars(out, ratios);
         out.push_str("</td><td>");
-        quantile(out, names::TIME_TO_RESTORE.name, &l, f.time_to_restore.as_ref());
+        quantile(
+            out,
+            names::TIME_TO_RESTORE.name,
+            &l,
+            f.time_to_restore.as_ref(),
+        );
         out.push_str("</td></tr>");
     }
     out.push_str("</table></article>");
@@ -412,7 +422,7 @@ fn adoption(out: &mut String, s: &Sources, r: &Reports<'_>) {
                         &percent(v),
                     );
                 }
-                None => out.push_str("–"),
+                None => out.push('–'),
             }
             let width = ratio.unwrap_or(0.0).clamp(0.0, 1.0) * 120.0;
             let _ = write!(
@@ -431,7 +441,7 @@ fn adoption(out: &mut String, s: &Sources, r: &Reports<'_>) {
             );
         }
     }
-    out.push_str("</div><div class=\"card\"><table><tr><th>window</th><th>active users</th><th>shipped</th><th>used</th><th>value realization</th><th></th><th>feedback cycle p50</th></tr>");
+    out.push_str("</div><div class=\"card\"><table><tr><th>window</th><th>active users</th><th>shipped</th><th>used</th><th>realization</th><th></th><th>feedback p50</th></tr>");
     for (i, w) in windows.iter().enumerate() {
         let l = [("window", w.label.as_str())];
         let _ = write!(out, "<tr><td>{}</td><td>", esc(&w.label));
@@ -551,7 +561,12 @@ fn quality(out: &mut String, families: &[MetricFamily], s: &Sources) {
             esc(label(labels, "topic")),
             esc(label(labels, "reason"))
         );
-        num(out, &series(names::EVENTS_INVALID.name, labels), *v, &count(*v));
+        num(
+            out,
+            &series(names::EVENTS_INVALID.name, labels),
+            *v,
+            &count(*v),
+        );
         out.push_str("</td></tr>");
     }
     out.push_str("</table></div><div class=\"card\"><table><tr><th>window complete: topic</th>");
@@ -579,7 +594,12 @@ fn quality(out: &mut String, families: &[MetricFamily], s: &Sources) {
     out.push_str("</table><table><tr><th>label capped to __other__</th><th>events</th></tr>");
     for (labels, v) in samples(families, names::LABEL_OVERFLOW.name) {
         let _ = write!(out, "<tr><td>{}</td><td>", esc(label(&labels, "label")));
-        num(out, &series(names::LABEL_OVERFLOW.name, &labels), v, &count(v));
+        num(
+            out,
+            &series(names::LABEL_OVERFLOW.name, &labels),
+            v,
+            &count(v),
+        );
         out.push_str("</td></tr>");
     }
     out.push_str("</table></div></div>");

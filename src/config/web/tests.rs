@@ -66,7 +66,10 @@ fn bad_files_are_refused_with_the_reason_and_never_the_hash() {
     let d = dir("bad");
     write_cert(&d);
     let cases: [(&str, &str); 8] = [
-        ("tls_server_config:\n  cert_file: server.crt\n", "cert_file and key_file"),
+        (
+            "tls_server_config:\n  cert_file: server.crt\n",
+            "cert_file and key_file",
+        ),
         (
             "tls_server_config:\n  cert_file: nope.crt\n  key_file: server.key\n",
             "nope.crt",

@@ -43,7 +43,12 @@ fn sources() -> Sources {
     }
 }
 
-fn deploy(id: &'static str, service: &'static str, status: DeployStatus, ago: Millis) -> Event<'static> {
+fn deploy(
+    id: &'static str,
+    service: &'static str,
+    status: DeployStatus,
+    ago: Millis,
+) -> Event<'static> {
     Event::Deploy(Deploy {
         id: Cow::Borrowed(id),
         service: Cow::Borrowed(service),
@@ -114,7 +119,13 @@ fn parse(text: &str) -> BTreeMap<String, f64> {
                 let mut owned: Vec<String> = pairs
                     .drain(..)
                     .enumerate()
-                    .map(|(i, p)| if i == last { p.to_owned() } else { format!("{p}\"") })
+                    .map(|(i, p)| {
+                        if i == last {
+                            p.to_owned()
+                        } else {
+                            format!("{p}\"")
+                        }
+                    })
                     .collect();
                 owned.sort();
                 format!("{name}{{{}}}", owned.join(","))
@@ -131,9 +142,18 @@ fn every_number_on_the_page_is_its_series_in_the_metrics_of_the_same_report() {
     {
         let mut guard = s.dora.lock().unwrap();
         let state = Arc::make_mut(&mut guard);
-        state.fold(&deploy("d1", "checkout", DeployStatus::Succeeded, HOUR), NOW);
-        state.fold(&deploy("d2", "checkout", DeployStatus::RolledBack, 3 * HOUR), NOW);
-        state.fold(&deploy("d3", HOSTILE, DeployStatus::Succeeded, 2 * 24 * HOUR), NOW);
+        state.fold(
+            &deploy("d1", "checkout", DeployStatus::Succeeded, HOUR),
+            NOW,
+        );
+        state.fold(
+            &deploy("d2", "checkout", DeployStatus::RolledBack, 3 * HOUR),
+            NOW,
+        );
+        state.fold(
+            &deploy("d3", HOSTILE, DeployStatus::Succeeded, 2 * 24 * HOUR),
+            NOW,
+        );
     }
     let (text, page) = render_both(&s);
     let metrics = parse(&text);
@@ -158,10 +178,7 @@ fn label_values_are_escaped_everywhere() {
     let s = sources();
     {
         let mut guard = s.dora.lock().unwrap();
-        Arc::make_mut(&mut guard).fold(
-            &deploy("d1", HOSTILE, DeployStatus::Succeeded, HOUR),
-            NOW,
-        );
+        Arc::make_mut(&mut guard).fold(&deploy("d1", HOSTILE, DeployStatus::Succeeded, HOUR), NOW);
     }
     let (_, page) = render_both(&s);
     assert!(!page.contains(HOSTILE), "raw label value on the page");
