@@ -285,7 +285,6 @@ fn banner(addr: SocketAddr) -> String {
     let host = shown(addr);
     let metrics = format!("http://{host}/metrics");
     [
-        format!("valuepulse demo: the value pulse page is at http://{host}/"),
         String::new(),
         "valuepulse demo is running: 30 days of history are in, a new deploy lands every 1-2 s,".into(),
         "a few hundred feature-usage events arrive every second, and every 20-40 s a deploy".into(),

@@ -424,11 +424,11 @@ fn adoption(out: &mut String, s: &Sources, r: &Reports<'_>) {
                 }
                 None => out.push('–'),
             }
-            let width = ratio.unwrap_or(0.0).clamp(0.0, 1.0) * 120.0;
+            let width = ratio.unwrap_or(0.0).clamp(0.0, 1.0) * 80.0;
             let _ = write!(
                 out,
-                "</td><td><svg width=\"124\" height=\"12\" viewBox=\"0 0 124 12\" role=\"img\" aria-label=\"adoption\">\
-                 <rect x=\"0\" y=\"1\" width=\"120\" height=\"10\" fill=\"#eef0f3\"/>\
+                "</td><td><svg width=\"82\" height=\"12\" viewBox=\"0 0 82 12\" role=\"img\" aria-label=\"adoption\">\
+                 <rect x=\"0\" y=\"1\" width=\"80\" height=\"10\" fill=\"#eef0f3\"/>\
                  <rect x=\"0\" y=\"1\" width=\"{width:.1}\" height=\"10\" fill=\"var(--bar)\"/></svg></td></tr>"
             );
         }
