@@ -98,11 +98,13 @@ pub fn families(s: &Sources, r: &Reports<'_>, cost: ReportCost) -> Vec<MetricFam
     families.extend(adoption_families(s, &r.adoption, &mut overflow));
     families.extend(health_families(s, r.now, cost));
     families.push(overflow);
+    families.push(window_complete(s, r));
     let mut out: Vec<MetricFamily> = families
         .into_iter()
         .filter(|f| !f.metrics.is_empty())
         .map(Family::finish)
         .collect();
+    out.extend(super::process::families());
     out.sort_by(|a, b| a.name().cmp(b.name()));
     for mf in &mut out {
         mf.mut_metric().sort_by(|m1, m2| {
@@ -425,14 +427,14 @@ fn health_families(s: &Sources, now: Millis, cost: ReportCost) -> Vec<Family> {
         lag.gauge(&[topic, &partition.to_string()], p.lag() as f64);
     }
     let mut build = Family::new(names::BUILD_INFO);
-    build.gauge(&[env!("CARGO_PKG_VERSION")], 1.0);
-    let mut complete = Family::new(names::WINDOW_COMPLETE);
-    for topic in &s.topics {
-        for w in &s.adoption.settings.windows {
-            let whole = s.progress.window_complete(topic, now - w.width);
-            complete.gauge(&[topic, &w.label], f64::from(u8::from(whole)));
-        }
-    }
+    build.gauge(
+        &[
+            env!("CARGO_PKG_VERSION"),
+            env!("VALUEPULSE_REVISION"),
+            env!("VALUEPULSE_RUSTC_VERSION"),
+        ],
+        1.0,
+    );
     let mut state = Family::new(names::STATE_BYTES);
     for (component, bytes) in s.budget.by_label() {
         state.gauge(&[component], bytes as f64);
@@ -446,6 +448,18 @@ fn health_families(s: &Sources, now: Millis, cost: ReportCost) -> Vec<Family> {
     let mut at = Family::new(names::REPORT_TIMESTAMP);
     at.gauge(&[], now as f64 / 1000.0);
     vec![
-        events, invalid, ready, remaining, lag, build, complete, state, budget, level, duration, at,
+        events, invalid, ready, remaining, lag, build, state, budget, level, duration, at,
     ]
+}
+
+/// Whether each window of each topic holds all of its history here.
+fn window_complete(s: &Sources, r: &Reports<'_>) -> Family {
+    let mut complete = Family::new(names::WINDOW_COMPLETE);
+    for topic in &s.topics {
+        for w in r.windows {
+            let holds = s.progress.window_complete(topic, r.now - w.width);
+            complete.gauge(&[topic, &w.label], if holds { 1.0 } else { 0.0 });
+        }
+    }
+    complete
 }
