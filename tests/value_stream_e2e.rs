@@ -979,6 +979,34 @@ fn satisfaction_responses_and_dora_figures_give_the_hand_computed_score_and_valu
             || events_of(k, "satisfaction")
     });
 
+    // ck1 shipped `one-click` 2 days ago and nobody used it: realization
+    // 0 / 1 on the longest window, below (1); no feedback cycle without a
+    // use, so no band for it. The bands in force are the default preset.
+    let value_stream: BTreeMap<&String, f64> = scrape
+        .iter()
+        .filter(|(k, _)| {
+            k.starts_with("valuepulse_value_stream_tier") || k.starts_with("valuepulse_tier_bands")
+        })
+        .map(|(k, v)| (k, *v))
+        .collect();
+    let want_bands = [
+        (
+            normalize(r#"valuepulse_value_stream_tier{window="30d",metric="value_realization"}"#),
+            1.0,
+        ),
+        (
+            normalize(r#"valuepulse_tier_bands_info{preset="valuepulse"}"#),
+            1.0,
+        ),
+    ];
+    assert_eq!(
+        value_stream,
+        want_bands
+            .iter()
+            .map(|(k, v)| (k, *v))
+            .collect::<BTreeMap<_, _>>()
+    );
+
     // The score: exactly the series expected (search, auth and every 1d
     // window have none). Lead and restore medians come from a histogram of
     // 3 significant digits, at most 0.1 % above the true sample, so each
