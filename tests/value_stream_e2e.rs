@@ -1325,3 +1325,64 @@ fn cdevents_incidents_without_opening_time_restore_as_native_ones_in_either_orde
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// Optional topics
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_missing_work_items_topic_does_not_hold_readiness_and_is_read_once_created() {
+    let deploys = unique("optional-deploys");
+    let incidents = unique("optional-incidents");
+    let usage = unique("optional-usage");
+    let (work_items, satisfaction) = (unique("optional-work-items"), unique("optional-sat"));
+    create_topics(&[(&deploys, 1), (&incidents, 1), (&usage, 1)]);
+    let d = Daemon::start(&[
+        ("VALUEPULSE__TOPICS__DEPLOYS", &deploys),
+        ("VALUEPULSE__TOPICS__INCIDENTS", &incidents),
+        ("VALUEPULSE__TOPICS__FEATURE_USAGE", &usage),
+        ("VALUEPULSE__TOPICS__WORK_ITEMS", &work_items),
+        ("VALUEPULSE__TOPICS__SATISFACTION", &satisfaction),
+    ]);
+    // Neither value-stream topic exists: ready all the same.
+    d.wait_ready(Duration::from_secs(60));
+    create_topics(&[(&work_items, 2)]);
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let item = |state: &str, at: i64| {
+        native_record(
+            "PAY-1",
+            json!({"id": "PAY-1", "service": "checkout", "state": state, "at": rfc3339(now, at)})
+                .to_string(),
+        )
+    };
+    produce_with_headers(
+        &work_items,
+        &[item("In Progress", -3 * H), item("Done", -H)],
+    );
+    // Assigned at the next look for new partitions (every 30 s) and read
+    // from the horizon: both transitions, one item with 2 h active.
+    let finished = normalize(
+        r#"valuepulse_work_items_finished{service="checkout",team="unknown",window="1d"}"#,
+    );
+    let efficiency = normalize(
+        r#"valuepulse_flow_efficiency_ratio{service="checkout",team="unknown",window="1d"}"#,
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut scrape = common::parse(&d.scrape());
+    while scrape.get(&finished) != Some(&1.0) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(500));
+        scrape = common::parse(&d.scrape());
+    }
+    assert_eq!(
+        scrape.get(&finished),
+        Some(&1.0),
+        "the created topic was not read"
+    );
+    assert_eq!(scrape.get(&efficiency), Some(&1.0));
+    let accepted = normalize(&format!(
+        r#"valuepulse_events_total{{topic="{work_items}",outcome="accepted"}}"#
+    ));
+    assert_eq!(scrape.get(&accepted), Some(&2.0));
+    // The topic that still does not exist holds nothing back.
+    assert_eq!(d.get("/readyz").map(|r| r.0), Some(200));
+}

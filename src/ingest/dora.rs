@@ -58,11 +58,8 @@ pub struct DoraIngest {
 /// Why setting up the assignment failed; logged and retried.
 #[derive(Debug, thiserror::Error)]
 enum SetupError {
-    #[error("cannot read metadata of topic {topic}: {source}")]
-    Metadata {
-        topic: String,
-        source: rdkafka::error::KafkaError,
-    },
+    #[error("cannot read the cluster's topic metadata: {0}")]
+    Metadata(rdkafka::error::KafkaError),
     #[error("topic {0} does not exist or has no partitions")]
     NoTopic(String),
     #[error(transparent)]
@@ -133,6 +130,30 @@ impl DoraIngest {
         cancel.is_cancelled()
     }
 
+    /// The partition ids of each topic (`None` for one that does not exist
+    /// or has none), from one metadata request for the whole cluster: one
+    /// round trip whatever the number of topics, where a request per topic
+    /// costs a round trip each (and the value-stream topics doubled them).
+    fn partitions(
+        &self,
+        consumer: &BaseConsumer<ClientEvents>,
+        topics: &[(String, Stream)],
+    ) -> Result<Vec<Option<Vec<i32>>>, SetupError> {
+        let md = consumer
+            .fetch_metadata(None, self.config.request_timeout())
+            .map_err(SetupError::Metadata)?;
+        Ok(topics
+            .iter()
+            .map(|(topic, _)| {
+                md.topics()
+                    .iter()
+                    .find(|t| t.name() == topic)
+                    .filter(|t| t.error().is_none() && !t.partitions().is_empty())
+                    .map(|t| t.partitions().iter().map(|p| p.id()).collect())
+            })
+            .collect())
+    }
+
     /// Finds every partition, positions each at the first offset whose
     /// timestamp is at or after the retained horizon, captures the high
     /// watermarks and assigns.
@@ -145,23 +166,14 @@ impl DoraIngest {
         let timeout = self.config.request_timeout();
         let horizon = self.config.time_policy().horizon((self.clock)());
         let mut partitions: Vec<(String, i32)> = Vec::new();
-        for (topic, stream) in topics {
-            let md = consumer
-                .fetch_metadata(Some(topic), timeout)
-                .map_err(|source| SetupError::Metadata {
-                    topic: topic.clone(),
-                    source,
-                })?;
-            let t = md.topics().iter().find(|t| t.name() == topic);
-            match t {
-                Some(t) if t.error().is_none() && !t.partitions().is_empty() => {
-                    partitions.extend(t.partitions().iter().map(|p| (topic.clone(), p.id())));
-                }
-                _ if stream.is_optional() => tracing::warn!(
+        for ((topic, stream), found) in topics.iter().zip(self.partitions(consumer, topics)?) {
+            match found {
+                Some(ids) => partitions.extend(ids.into_iter().map(|p| (topic.clone(), p))),
+                None if stream.is_optional() => tracing::warn!(
                     topic = %topic,
                     "Topic does not exist (yet); it is read once it is created, and the process is ready without it."
                 ),
-                _ => return Err(SetupError::NoTopic(topic.clone())),
+                None => return Err(SetupError::NoTopic(topic.clone())),
             }
         }
         // Each lookup may take up to kafka.request_timeout: keep /livez
@@ -206,18 +218,10 @@ impl DoraIngest {
         let timeout = self.config.request_timeout();
         let current = consumer.assignment().map_err(SetupError::Assign)?;
         let mut added: Vec<(String, i32)> = Vec::new();
-        for (topic, _) in topics {
-            let md = consumer
-                .fetch_metadata(Some(topic), timeout)
-                .map_err(|source| SetupError::Metadata {
-                    topic: topic.clone(),
-                    source,
-                })?;
-            if let Some(t) = md.topics().iter().find(|t| t.name() == topic) {
-                for p in t.partitions() {
-                    if current.find_partition(topic, p.id()).is_none() {
-                        added.push((topic.clone(), p.id()));
-                    }
+        for ((topic, _), found) in topics.iter().zip(self.partitions(consumer, topics)?) {
+            for p in found.unwrap_or_default() {
+                if current.find_partition(topic, p).is_none() {
+                    added.push((topic.clone(), p));
                 }
             }
         }
