@@ -91,7 +91,13 @@ pub async fn run(
         .await
         .with_context(|| format!("cannot listen on {addr} (http.listen)"))?;
     let bound = listener.local_addr()?;
-    tracing::info!(address = %bound, "Serving /metrics, /livez and /readyz.");
+    let web = &config.http.web_config;
+    tracing::info!(
+        address = %bound,
+        tls = web.tls.is_some(),
+        basic_auth = web.auth_required(),
+        "Serving /, /metrics, /livez and /readyz."
+    );
 
     let ingest_stop = CancellationToken::new();
     let http_stop = CancellationToken::new();
@@ -101,7 +107,9 @@ pub async fn run(
             snapshots,
             progress: progress.clone(),
             clock,
+            auth: AdminState::auth_from(web),
         },
+        web.tls.clone(),
         http_stop.clone().cancelled_owned(),
     ));
 

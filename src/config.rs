@@ -21,6 +21,7 @@
 pub mod secrets;
 pub mod value_stream;
 pub mod values;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -265,6 +266,11 @@ pub struct HttpConfig {
     /// Listen address.
     #[serde(with = "values::listen")]
     pub listen: SocketAddr,
+    /// TLS and basic auth: a web-config file in the Prometheus
+    /// exporter-toolkit format, read and checked at load ([`web`]). Empty:
+    /// plain HTTP, no auth.
+    #[serde(default, with = "web")]
+    pub web_config: web::WebConfig,
 }
 
 /// `[log]`

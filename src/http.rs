@@ -1,4 +1,6 @@
-//! The admin HTTP server: `/metrics`, `/livez`, `/readyz`.
+//! The admin HTTP server: `/` (the value pulse page), `/metrics`, `/livez`,
+//! `/readyz`; over TLS and behind basic auth when `http.web_config` says so
+//! ([`crate::config::web`], [`auth`]: the probes stay open).
 //!
 //! It holds under abuse: at most [`MAX_CONNECTIONS`] connections at once
 //! (more wait in the kernel's accept queue), a client has
@@ -6,29 +8,38 @@
 //! gets [`REQUEST_TIMEOUT`] to be answered (408 after), a connection lives
 //! at most [`CONNECTION_LIFETIME`] (a client that never reads its response
 //! is dropped), and on shutdown open connections get [`SHUTDOWN_GRACE`] to
-//! finish. Every handler is cheap: `/metrics` writes a snapshot computed
-//! elsewhere, so 200 scrapes at once cost 200 memory copies.
+//! finish. Every handler is cheap: `/metrics` and `/` write a snapshot
+//! computed elsewhere, so 200 scrapes at once cost 200 memory copies. A TLS
+//! handshake must complete within [`HEADER_READ_TIMEOUT`].
+
+pub mod auth;
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tower::Service;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::config::web::WebConfig;
 use crate::domain::Millis;
 use crate::ingest::progress::Progress;
+use crate::telemetry::page;
 use crate::telemetry::snapshot::Snapshots;
+use auth::BasicAuth;
 
 /// A consumer loop whose heartbeat is older than this is considered stuck.
 pub const LIVENESS_TIMEOUT_MS: Millis = 30_000;
@@ -42,6 +53,16 @@ pub struct AdminState {
     pub progress: Arc<Progress>,
     /// Source of "now".
     pub clock: fn() -> Millis,
+    /// Basic auth, when `http.web_config` names users.
+    pub auth: Option<Arc<BasicAuth>>,
+}
+
+impl AdminState {
+    /// Basic auth as `web` says (none without users).
+    pub fn auth_from(web: &WebConfig) -> Option<Arc<BasicAuth>> {
+        web.auth_required()
+            .then(|| Arc::new(BasicAuth::new(web.users.clone())))
+    }
 }
 
 /// Connections served at once.
@@ -59,9 +80,11 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 /// The router.
 pub fn router(state: AdminState) -> Router {
     Router::new()
+        .route("/", get(landing))
         .route("/metrics", get(metrics))
         .route("/livez", get(livez))
         .route("/readyz", get(readyz))
+        .layer(middleware::from_fn_with_state(state.clone(), authorize))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
@@ -71,12 +94,15 @@ pub fn router(state: AdminState) -> Router {
 
 /// Serves until `shutdown` completes; then stops accepting, lets open
 /// connections finish for up to [`SHUTDOWN_GRACE`] and drops the rest.
+/// With `tls`, every connection is a TLS connection.
 pub async fn serve(
     listener: TcpListener,
     state: AdminState,
+    tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(state);
+    let tls = tls.map(TlsAcceptor::from);
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let stop = CancellationToken::new();
     let mut connections = tokio::task::JoinSet::new();
@@ -103,24 +129,20 @@ pub async fn serve(
         };
         let app = app.clone();
         let stop = stop.clone();
+        let tls = tls.clone();
         connections.spawn(async move {
             let _permit = permit;
-            let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-                app.clone().call(request)
-            });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_READ_TIMEOUT)
-                .serve_connection(TokioIo::new(socket), service);
-            tokio::pin!(conn);
-            let lifetime = tokio::time::sleep(CONNECTION_LIFETIME);
-            tokio::pin!(lifetime);
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                () = &mut lifetime => {}
-                () = stop.cancelled() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = tokio::time::timeout(SHUTDOWN_GRACE, conn.as_mut()).await;
+            let deadline = tokio::time::Instant::now() + CONNECTION_LIFETIME;
+            match tls {
+                None => serve_connection(socket, app, stop, deadline).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(socket)).await {
+                        Ok(Ok(stream)) => serve_connection(stream, app, stop, deadline).await,
+                        // A client that is not speaking TLS, or a failed
+                        // handshake: nothing to answer.
+                        Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed."),
+                        Err(_) => tracing::debug!("TLS handshake timed out."),
+                    }
                 }
             }
         });
@@ -136,6 +158,77 @@ pub async fn serve(
         connections.abort_all();
     }
     Ok(())
+}
+
+/// Serves one HTTP/1.1 connection until it ends, `deadline` passes, or
+/// `stop` asks it to finish (then it gets [`SHUTDOWN_GRACE`]).
+async fn serve_connection<I>(
+    io: I,
+    app: Router,
+    stop: CancellationToken,
+    deadline: tokio::time::Instant,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+        app.clone().call(request)
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .serve_connection(TokioIo::new(io), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        () = tokio::time::sleep_until(deadline) => {}
+        () = stop.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(SHUTDOWN_GRACE, conn.as_mut()).await;
+        }
+    }
+}
+
+/// Lets a request through when no auth is configured, when it asks for a
+/// probe ([`auth::OPEN_PATHS`]), or when its credentials pass; else 401
+/// with a Basic challenge.
+async fn authorize(State(s): State<AdminState>, request: Request, next: Next) -> Response {
+    if let Some(auth) = &s.auth
+        && !auth::OPEN_PATHS.contains(&request.uri().path())
+    {
+        let header = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        if !auth.allows(header).await {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Basic realm=\"valuepulse\"")],
+                "Unauthorized\n",
+            )
+                .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// The value pulse page of the latest snapshot (see [`page`]): the same
+/// report `/metrics` serves, as HTML.
+async fn landing(State(s): State<AdminState>) -> Response {
+    let ready = s.progress.readiness().is_ok();
+    let snapshot = s.snapshots.current(ready).await;
+    let body = if snapshot.page.is_empty() {
+        bytes::Bytes::from_static(page::STARTING.as_bytes())
+    } else {
+        snapshot.page.clone()
+    };
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// The Prometheus text exposition format's content type.

@@ -25,8 +25,9 @@
 //!                       telemetry::render  DoraState, FlowState, SatisfactionState reports
 //!                       (copy-on-write Arcs, no lock), the value delivery score,
 //!                       adoption ReportBuilder (one feature under its shard lock at a time),
-//!                       outcome Counters, progress, budget ─► encoded text + gzip
-//! scrape             ─► http /metrics  serves the latest snapshot; never computes
+//!                       outcome Counters, progress, budget ─► encoded text + gzip,
+//!                       and telemetry::page from the same report ─► HTML
+//! scrape             ─► http /metrics, /  serve the latest snapshot; never compute
 //! ```
 //!
 //! On (re)assignment a partition is replayed from `now − longest window −
@@ -42,8 +43,8 @@
 //! | [`config`] | typed, layered configuration (defaults → file → env), validated once |
 //! | [`domain`] | events, windows, label caps, DORA state and report, adoption sketches, quantiles, tiers: pure, clock passed in |
 //! | [`ingest`] | the two Kafka consumer loops, replay positioning, readiness, the decode seam, batch folds and record outcomes |
-//! | [`telemetry`] | metric names and help texts, rendering the report, the shared snapshot, log setup |
-//! | [`http`] | the admin server: `/metrics`, `/livez`, `/readyz` |
+//! | [`telemetry`] | metric names and help texts, rendering the report (metric families and the value pulse page), process metrics, the shared snapshot, log setup |
+//! | [`http`] | the admin server: `/` (the page), `/metrics`, `/livez`, `/readyz`; optional TLS and basic auth from an exporter-toolkit web config |
 //! | [`app`] | task wiring, cancellation and ordered shutdown |
 //! | [`emit`] | `valuepulse emit`: publish one validated event (native or CDEvents) |
 //! | [`demo`] | `valuepulse demo`: embedded broker, event generator and the daemon |

@@ -51,7 +51,7 @@ enum Command {
     Loadgen(Box<valuepulse::loadgen::LoadgenArgs>),
     /// Start an embedded Kafka, a realistic event generator and the daemon.
     Demo {
-        /// Address for /metrics.
+        /// Address of the value pulse page (/) and /metrics.
         #[arg(long, default_value = "127.0.0.1:9464")]
         listen: String,
     },

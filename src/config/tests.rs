@@ -21,7 +21,7 @@ fn embedded_defaults_are_valid_and_complete() {
     assert_eq!(s.time.grace, 3_600_000);
     assert_eq!(c.attribution.window, Duration::from_secs(86_400));
     assert_eq!(s.attribution_window, 86_400_000);
-    assert_eq!(c.report.interval, Duration::from_secs(1));
+    assert_eq!(c.report.interval, Duration::from_millis(500));
     assert_eq!(c.limits.max_state_bytes, 1 << 30);
     assert_eq!(c.limits.max_event_bytes, 65_536);
     assert_eq!(c.log.format, LogFormat::Text);

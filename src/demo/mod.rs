@@ -142,6 +142,16 @@ fn daemon_result(joined: Result<anyhow::Result<()>, tokio::task::JoinError>) -> 
 /// Waits for the daemon to be ready, publishes the history, prints the
 /// banner, then publishes live events for ever. Returns only on failure.
 async fn generate(bootstrap: &str, addr: SocketAddr, progress: &Progress) -> anyhow::Result<()> {
+    #[allow(
+        clippy::print_stdout,
+        reason = "the demo greets its user on the terminal"
+    )]
+    {
+        println!(
+            "valuepulse demo: open http://{}/ (the value pulse page; 30 days of history are loading)",
+            shown(addr)
+        );
+    }
     wait_until_ready(progress).await?;
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
@@ -258,14 +268,19 @@ async fn publish(producer: &FutureProducer, records: &[Record]) -> anyhow::Resul
     Ok(())
 }
 
-/// What to open first. An unspecified listen address (0.0.0.0) is shown as
-/// localhost so the URLs can be pasted as they are.
-fn banner(addr: SocketAddr) -> String {
-    let host = if addr.ip().is_unspecified() {
+/// `addr` as a URL host: an unspecified address (0.0.0.0) as localhost.
+fn shown(addr: SocketAddr) -> SocketAddr {
+    if addr.ip().is_unspecified() {
         SocketAddr::new([127, 0, 0, 1].into(), addr.port())
     } else {
         addr
-    };
+    }
+}
+
+/// What to open first. An unspecified listen address (0.0.0.0) is shown as
+/// localhost so the URLs can be pasted as they are.
+fn banner(addr: SocketAddr) -> String {
+    let host = shown(addr);
     let metrics = format!("http://{host}/metrics");
     [
         String::new(),
@@ -273,6 +288,7 @@ fn banner(addr: SocketAddr) -> String {
         "a few hundred feature-usage events arrive every second, and every 20-40 s a deploy".into(),
         "launches a brand-new feature that is used within seconds.".into(),
         String::new(),
+        format!("  page:     http://{host}/   (refreshes itself every 10 s)"),
         format!("  metrics:  {metrics}"),
         format!("  ready:    http://{host}/readyz"),
         String::new(),

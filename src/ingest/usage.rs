@@ -44,8 +44,9 @@ const MEASURE_EVERY_MS: Millis = 1_000;
 /// handling that positions new partitions by time.
 struct UsageContext {
     client: ClientEvents,
-    /// Rebalances so far; records are tagged with it when polled.
-    generation: AtomicU64,
+    /// Rebalances so far; records are tagged with it when polled. Shared by
+    /// every consumer this loop creates, so it only grows.
+    generation: Arc<AtomicU64>,
     shared: Arc<AdoptionShared>,
     config: Arc<Config>,
     clock: fn() -> Millis,
@@ -205,6 +206,45 @@ impl UsageIngest {
     /// Runs the loop on the calling (blocking) thread until `cancel` fires.
     /// Errors only when the consumer cannot be created or subscribe.
     pub fn run_blocking(self, cancel: CancellationToken) -> anyhow::Result<()> {
+        let generation = Arc::new(AtomicU64::new(0));
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            match self.run_consumer(&cancel, &generation)? {
+                Ended::Cancelled => return Ok(()),
+                Ended::Fatal(e) => {
+                    // librdkafka's consumer is unusable after a fatal error
+                    // (e.g. FencedInstanceId: our own static member name came
+                    // back after the group expired us). Drop everything it
+                    // held and start a new one.
+                    tracing::warn!(error = %e, retry_in = ?backoff, "Feature-usage consumer failed fatally; recreating it.");
+                    let dropped: Vec<(String, i32)> = lock(&self.shared.shards)
+                        .keys()
+                        .map(|p| (self.config.topics.feature_usage.clone(), *p))
+                        .collect();
+                    lock(&self.shared.shards).clear();
+                    self.progress.revoke(&dropped);
+                    self.progress
+                        .set_pending(NAME, format!("recreating the consumer after: {e}"));
+                    let deadline = Instant::now() + backoff;
+                    while Instant::now() < deadline {
+                        if cancel.is_cancelled() {
+                            return Ok(());
+                        }
+                        self.progress.heartbeat(NAME, (self.clock)());
+                        std::thread::sleep(POLL);
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+    }
+
+    /// One consumer's life: until cancelled, or until it fails fatally.
+    fn run_consumer(
+        &self,
+        cancel: &CancellationToken,
+        generation: &Arc<AtomicU64>,
+    ) -> anyhow::Result<Ended> {
         self.progress
             .set_pending(NAME, "joining the feature-usage consumer group");
         self.progress.heartbeat(NAME, (self.clock)());
@@ -222,7 +262,7 @@ impl UsageIngest {
                 progress: self.progress.clone(),
                 name: NAME,
             },
-            generation: AtomicU64::new(0),
+            generation: generation.clone(),
             shared: self.shared.clone(),
             config: self.config.clone(),
             clock: self.clock,
@@ -245,7 +285,8 @@ impl UsageIngest {
         // they differ, records of the partition are in flight.
         let mut polled: HashMap<i32, i64> = HashMap::new();
         let mut folded: HashMap<i32, i64> = HashMap::new();
-        while !cancel.is_cancelled() {
+        let mut fatal: Option<KafkaError> = None;
+        while !cancel.is_cancelled() && fatal.is_none() {
             let now = (self.clock)();
             self.progress.heartbeat(NAME, now);
             let awaiting = self.progress.awaiting_earliest(&topic);
@@ -259,6 +300,10 @@ impl UsageIngest {
                 &self.progress,
                 &topic,
                 |e| {
+                    if matches!(e, KafkaError::MessageConsumptionFatal(_)) {
+                        fatal = Some(e);
+                        return;
+                    }
                     tracing::warn!(error = %e, "Kafka consume error on feature usage; continuing.");
                     if !self.progress.has_partitions(&topic) {
                         self.progress.set_pending(
@@ -308,8 +353,19 @@ impl UsageIngest {
         }
         pipeline.stop();
         consumer.unsubscribe();
-        Ok(())
+        Ok(match fatal {
+            Some(e) => Ended::Fatal(e),
+            None => Ended::Cancelled,
+        })
     }
+}
+
+/// How one consumer's life ended.
+enum Ended {
+    /// Shutdown.
+    Cancelled,
+    /// librdkafka raised a fatal error: the consumer must be recreated.
+    Fatal(KafkaError),
 }
 
 impl UsageIngest {

@@ -4,5 +4,7 @@
 
 pub mod logging;
 pub mod names;
+pub mod page;
+pub mod process;
 pub mod render;
 pub mod snapshot;

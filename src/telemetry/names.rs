@@ -1,5 +1,6 @@
 //! Every exported metric: name, type, labels and help text, in one place.
-//! The README's metrics table mirrors this file.
+//! The README's metrics table mirrors this file. The `process_*` families
+//! are the Prometheus client's own ([`super::process`]).
 
 /// How a metric is exposed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,8 +208,8 @@ pub const REPORT_TIMESTAMP: MetricDef = MetricDef {
 pub const BUILD_INFO: MetricDef = MetricDef {
     name: "valuepulse_build_info",
     kind: Kind::Gauge,
-    labels: &["version"],
-    help: "Always 1; the version label says which build is running.",
+    labels: &["version", "revision", "rustc"],
+    help: "Always 1; the labels say which build is running: version, git revision (unknown when built without git) and the rustc version that compiled it.",
 };
 
 const FEATURE_SERIES: &[&str] = &["feature", "service", "team", "window"];

@@ -128,13 +128,14 @@ pub fn families(s: &Sources, r: &Reports<'_>, cost: ReportCost) -> Vec<MetricFam
     families.extend(adoption_families(s, &r.adoption, &mut overflow));
     families.extend(value_stream_families(r, &mut overflow));
     families.extend(health_families(s, r.now, cost));
-    families.push(window_complete_family(s, r));
     families.push(overflow);
+    families.push(window_complete(s, r));
     let mut out: Vec<MetricFamily> = families
         .into_iter()
         .filter(|f| !f.metrics.is_empty())
         .map(Family::finish)
         .collect();
+    out.extend(super::process::families());
     out.sort_by(|a, b| a.name().cmp(b.name()));
     for mf in &mut out {
         mf.mut_metric().sort_by(|m1, m2| {
@@ -492,7 +493,14 @@ fn health_families(s: &Sources, now: Millis, cost: ReportCost) -> Vec<Family> {
         lag.gauge(&[topic, &partition.to_string()], p.lag() as f64);
     }
     let mut build = Family::new(names::BUILD_INFO);
-    build.gauge(&[env!("CARGO_PKG_VERSION")], 1.0);
+    build.gauge(
+        &[
+            env!("CARGO_PKG_VERSION"),
+            env!("VALUEPULSE_REVISION"),
+            env!("VALUEPULSE_RUSTC_VERSION"),
+        ],
+        1.0,
+    );
     let mut state = Family::new(names::STATE_BYTES);
     for (component, bytes) in s.budget.by_label() {
         state.gauge(&[component], bytes as f64);
@@ -632,16 +640,13 @@ fn value_stream_families(r: &Reports<'_>, overflow: &mut Family) -> Vec<Family> 
     ]
 }
 
-/// `valuepulse_window_complete{topic,window}`: for every topic and window,
-/// whether every partition this process reads of the topic reaches back to
-/// the window's start.
-fn window_complete_family(s: &Sources, r: &Reports<'_>) -> Family {
+/// Whether each window of each topic holds all of its history here.
+fn window_complete(s: &Sources, r: &Reports<'_>) -> Family {
     let mut complete = Family::new(names::WINDOW_COMPLETE);
     for topic in &s.topics {
         for w in r.windows {
-            let edge = r.now.saturating_sub(w.width);
-            let ok = s.progress.window_complete(topic, edge);
-            complete.gauge(&[topic, &w.label], if ok { 1.0 } else { 0.0 });
+            let holds = s.progress.window_complete(topic, r.now - w.width);
+            complete.gauge(&[topic, &w.label], if holds { 1.0 } else { 0.0 });
         }
     }
     complete

@@ -1,5 +1,6 @@
 //! The report snapshot: computed off the ingest path by one background
-//! thread, encoded once (plain and gzip), and shared by every scrape.
+//! thread, encoded once (plain and gzip, and as the value pulse page), and
+//! shared by every scrape.
 //!
 //! - The reporter computes a snapshot every `report.interval` while someone
 //!   scrapes (or at least every four times its own duration, so reporting
@@ -28,7 +29,8 @@ use prometheus::{Encoder, TextEncoder};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::render::{ReportCost, Sources, render};
+use super::page;
+use super::render::{ReportCost, Sources, families, with_reports};
 use crate::domain::Millis;
 
 /// A reporter idles once nobody has scraped for this long.
@@ -43,6 +45,8 @@ pub struct Snapshot {
     pub text: Bytes,
     /// The same, gzip-compressed.
     pub gzip: Bytes,
+    /// The value pulse page of the same report (HTML, [`page`]).
+    pub page: Bytes,
     /// When it was computed (the report's "now").
     pub computed_at: Millis,
     /// Whether the process was ready when it was computed.
@@ -57,6 +61,7 @@ impl Snapshot {
         Self {
             text: Bytes::new(),
             gzip: Bytes::new(),
+            page: Bytes::new(),
             computed_at: Millis::MIN,
             ready: false,
             took: Duration::ZERO,
@@ -121,7 +126,11 @@ impl Reporter {
         let started = Instant::now();
         let now = (self.sources.clock)();
         let ready = self.sources.progress.readiness().is_ok();
-        let families = render(&self.sources, now, cost);
+        let (families, page) = with_reports(&self.sources, now, |r| {
+            let families = families(&self.sources, r, cost);
+            let page = page::render(&self.sources, r, &families, ready);
+            (families, page)
+        });
         let encoder = TextEncoder::new();
         let mut text = Vec::with_capacity(64 * 1024);
         if let Err(e) = encoder.encode(&families, &mut text) {
@@ -136,6 +145,7 @@ impl Reporter {
         Snapshot {
             text: Bytes::from(text),
             gzip: Bytes::from(gzip),
+            page: Bytes::from(page),
             computed_at: now,
             ready,
             took: started.elapsed(),

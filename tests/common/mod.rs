@@ -400,9 +400,11 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
 /// Series that describe the process rather than the data, so they differ
 /// between two daemons (or one daemon before and after a restart) fed the
 /// same events: when the report was computed and what it cost, how much
-/// memory state takes, consumer positions.
+/// memory state takes, consumer positions, and the process's own CPU,
+/// memory, file descriptors and start time.
 pub fn process_specific(series: &str) -> bool {
     [
+        "process_",
         "valuepulse_report_duration_seconds",
         "valuepulse_report_timestamp_seconds",
         "valuepulse_state_bytes",

@@ -95,3 +95,16 @@ secret.existingSecret; empty when neither (no mount).
 {{- .Values.secret.existingSecret }}
 {{- end }}
 {{- end }}
+
+{{/*
+A probe from values: over HTTPS when webConfig.tls says the admin port
+speaks TLS (the kubelet does not check the certificate). Args: (list $ probe).
+*/}}
+{{- define "valuepulse.probe" -}}
+{{- $root := index . 0 -}}
+{{- $probe := deepCopy (index . 1) -}}
+{{- if and $root.Values.webConfig.tls $probe.httpGet -}}
+{{- $_ := set $probe.httpGet "scheme" "HTTPS" -}}
+{{- end -}}
+{{- toYaml $probe -}}
+{{- end -}}

@@ -1,0 +1,262 @@
+//! The admin server behind an exporter-toolkit web config: TLS checked by a
+//! real rustls client against a CA made in the test, basic auth with bcrypt
+//! hashes (right, wrong and no password), probes open, plain HTTP refused,
+//! and client certificates verified when the config asks for them.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use common::{Daemon, http_get, unique};
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+
+const USER: &str = "prometheus";
+const PASSWORD: &str = "correct horse battery staple";
+
+/// A CA, a server certificate for localhost/127.0.0.1 and a client
+/// certificate, all signed by the CA, written as PEM files into a fresh
+/// directory.
+struct Pki {
+    dir: PathBuf,
+}
+
+impl Pki {
+    fn new() -> Self {
+        let dir = std::env::temp_dir().join(unique("vp-pki"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca_params, ca_key);
+        let write = |name: &str, text: String| std::fs::write(dir.join(name), text).unwrap();
+        write("ca.crt", ca.pem());
+        for (name, sans) in [
+            (
+                "server",
+                vec!["localhost".to_owned(), "127.0.0.1".to_owned()],
+            ),
+            ("client", vec!["scraper".to_owned()]),
+        ] {
+            let key = KeyPair::generate().unwrap();
+            let cert = CertificateParams::new(sans)
+                .unwrap()
+                .signed_by(&key, &issuer)
+                .unwrap();
+            write(&format!("{name}.crt"), cert.pem());
+            write(&format!("{name}.key"), key.serialize_pem());
+        }
+        Self { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// Writes a web config and returns its path.
+    fn web_config(&self, yaml: &str) -> String {
+        let path = self.dir.join(unique("web") + ".yml");
+        std::fs::write(&path, yaml).unwrap();
+        path.display().to_string()
+    }
+
+    /// A TLS client trusting the CA, with the client certificate if asked.
+    fn client(&self, with_cert: bool) -> Arc<rustls::ClientConfig> {
+        let mut roots = rustls::RootCertStore::empty();
+        for c in CertificateDer::pem_file_iter(self.path("ca.crt")).unwrap() {
+            roots.add(c.unwrap()).unwrap();
+        }
+        let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots);
+        let config = if with_cert {
+            let certs = CertificateDer::pem_file_iter(self.path("client.crt"))
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap();
+            let key = PrivateKeyDer::from_pem_file(self.path("client.key")).unwrap();
+            builder.with_client_auth_cert(certs, key).unwrap()
+        } else {
+            builder.with_no_client_auth()
+        };
+        Arc::new(config)
+    }
+}
+
+impl Drop for Pki {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// GET over TLS: (status, head, body), or the error of the connection.
+fn https_get(
+    addr: &str,
+    path: &str,
+    client: &Arc<rustls::ClientConfig>,
+    auth: Option<(&str, &str)>,
+) -> Result<(u16, String, String), String> {
+    let server = ServerName::try_from("localhost").unwrap();
+    let conn = rustls::ClientConnection::new(client.clone(), server).map_err(|e| e.to_string())?;
+    let sock = TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, sock);
+    let mut req = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+    if let Some((user, password)) = auth {
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        req.push_str(&format!("Authorization: Basic {token}\r\n"));
+    }
+    req.push_str("\r\n");
+    tls.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
+    if let Err(e) = tls.read_to_end(&mut raw) {
+        // A server closing without close_notify after a complete answer.
+        if raw.is_empty() {
+            return Err(e.to_string());
+        }
+    }
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").ok_or("no response head")?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or("no status")?;
+    Ok((status, head.to_owned(), body.to_owned()))
+}
+
+/// A daemon with `web_config` and an unreachable broker (the admin server
+/// does not need Kafka), once it answers over TLS.
+fn daemon(web_config: &str, client: &Arc<rustls::ClientConfig>) -> Daemon {
+    let d = Daemon::start(&[
+        ("VALUEPULSE__KAFKA__BROKERS", "127.0.0.1:1"),
+        ("VALUEPULSE__HTTP__WEB_CONFIG", web_config),
+    ]);
+    let start = Instant::now();
+    loop {
+        match https_get(&d.addr, "/livez", client, None) {
+            Ok(_) => return d,
+            Err(e) if start.elapsed() > Duration::from_secs(15) => {
+                panic!("the admin server never answered over TLS: {e}")
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+fn web_config(pki: &Pki, extra_tls: &str) -> String {
+    let hash = bcrypt::hash(PASSWORD, 4).unwrap();
+    pki.web_config(&format!(
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n{extra_tls}basic_auth_users:\n  {USER}: {hash}\n"
+    ))
+}
+
+#[test]
+fn tls_with_basic_auth_serves_metrics_to_the_right_password_only_and_leaves_probes_open() {
+    let pki = Pki::new();
+    let client = pki.client(false);
+    let d = daemon(&web_config(&pki, ""), &client);
+
+    let (status, head, body) =
+        https_get(&d.addr, "/metrics", &client, Some((USER, PASSWORD))).unwrap();
+    assert_eq!(status, 200, "{head}");
+    assert!(body.contains("valuepulse_build_info{version=\""), "{body}");
+    assert!(body.contains("process_resident_memory_bytes "), "{body}");
+
+    let (status, head, _) = https_get(&d.addr, "/metrics", &client, Some((USER, "wrong"))).unwrap();
+    assert_eq!(status, 401, "wrong password: {head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("www-authenticate: basic"),
+        "{head}"
+    );
+    let (status, _, _) =
+        https_get(&d.addr, "/metrics", &client, Some(("nobody", PASSWORD))).unwrap();
+    assert_eq!(status, 401, "unknown user");
+    let (status, _, _) = https_get(&d.addr, "/metrics", &client, None).unwrap();
+    assert_eq!(status, 401, "no password");
+    let (status, _, body) = https_get(&d.addr, "/", &client, None).unwrap();
+    assert_eq!(status, 401, "the page is guarded too: {body}");
+    let (status, _, body) = https_get(&d.addr, "/", &client, Some((USER, PASSWORD))).unwrap();
+    assert_eq!(status, 200);
+    assert!(body.contains("href=\"/metrics\""), "{body}");
+
+    // Probes answer without credentials (a kubelet has none).
+    let (status, _, _) = https_get(&d.addr, "/livez", &client, None).unwrap();
+    assert_eq!(status, 200);
+    let (status, _, body) = https_get(&d.addr, "/readyz", &client, None).unwrap();
+    assert_eq!(status, 503, "not ready (no broker), but not 401: {body}");
+
+    // Plain HTTP to the TLS port gets no HTTP answer.
+    match http_get(&d.addr, "/livez", &[]) {
+        None => {}
+        Some((status, head, _)) => panic!("plain HTTP answered {status}: {head}"),
+    }
+}
+
+#[test]
+fn required_client_certificates_are_verified_against_the_client_ca() {
+    let pki = Pki::new();
+    let with_cert = pki.client(true);
+    let d = daemon(
+        &web_config(
+            &pki,
+            "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n",
+        ),
+        &with_cert,
+    );
+    let (status, _, _) =
+        https_get(&d.addr, "/metrics", &with_cert, Some((USER, PASSWORD))).unwrap();
+    assert_eq!(status, 200);
+    let without = pki.client(false);
+    assert!(
+        https_get(&d.addr, "/livez", &without, None).is_err(),
+        "a client without a certificate must not get an answer"
+    );
+}
+
+#[test]
+fn check_config_refuses_a_bad_web_config_with_exit_64_naming_the_key() {
+    let pki = Pki::new();
+    let bad =
+        pki.web_config("tls_server_config:\n  cert_file: server.crt\n  key_file: missing.key\n");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_valuepulse"))
+        .arg("check-config")
+        .env("VALUEPULSE__HTTP__WEB_CONFIG", &bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("http.web_config"), "{err}");
+    assert!(err.contains("missing.key"), "{err}");
+    let good = web_config(&pki, "");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_valuepulse"))
+        .arg("check-config")
+        .env("VALUEPULSE__HTTP__WEB_CONFIG", &good)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains(&format!("web_config = \"{good}\"")),
+        "{shown}"
+    );
+    assert!(!shown.contains("$2"), "no hash in check-config: {shown}");
+}
