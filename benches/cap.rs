@@ -27,6 +27,8 @@ use std::time::{Duration, Instant};
 
 use valuepulse::config::Config;
 use valuepulse::domain::dora::DoraState;
+use valuepulse::domain::flow::{FlowSettings, FlowState};
+use valuepulse::domain::satisfaction::{SatisfactionSettings, SatisfactionState};
 use valuepulse::domain::time::{DAY_MS, Millis};
 use valuepulse::domain::{Deploy, DeployStatus, Event};
 use valuepulse::ingest::budget::StateBudget;
@@ -174,8 +176,20 @@ fn reporter(
             progress: Arc::new(Progress::default()),
             adoption: shared,
             budget,
-            topics: ["deploys".into(), "incidents".into(), "feature-usage".into()],
+            topics: [
+                "deploys".into(),
+                "incidents".into(),
+                "feature-usage".into(),
+                "work-items".into(),
+                "satisfaction".into(),
+            ],
             clock: now,
+            flow: Arc::new(Mutex::new(Arc::new(
+                FlowState::new(FlowSettings::default()),
+            ))),
+            satisfaction: Arc::new(Mutex::new(Arc::new(SatisfactionState::new(
+                SatisfactionSettings::default(),
+            )))),
         },
         Duration::from_secs(1),
     )

@@ -2,7 +2,7 @@
 //! and the scrape-time report. See BENCHMARKS.md for how to run and read them.
 //!
 //! `decode_fold/*` time the daemon's own batch fold,
-//! [`fold_dora_records`]: decode, one state lock per batch, one internal
+//! [`fold_small_records`]: decode, one state lock per batch, one internal
 //! event per record, counts added once, next offsets returned.
 //!
 //! Every payload is generated up front from a fixed seed, relative to a fixed
@@ -15,17 +15,19 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::hint::black_box;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use valuepulse::domain::dora::{DoraSettings, DoraState};
+use valuepulse::domain::flow::{FlowSettings, FlowState};
+use valuepulse::domain::satisfaction::{SatisfactionSettings, SatisfactionState};
 use valuepulse::domain::time::{DAY_MS, TimePolicy, Window};
 use valuepulse::domain::{Event, Outcome};
 use valuepulse::ingest::Stream;
 use valuepulse::ingest::decode::{Headers, decode, parse_time};
-use valuepulse::ingest::fold::{DoraRecord, fold_dora_records};
+use valuepulse::ingest::fold::{SmallRecord, SmallStates, fold_small_records};
 use valuepulse::ingest::outcome::Counters;
 
 /// Fixed processing time (2027-01-15T08:00:00Z), as in the domain tests.
@@ -103,6 +105,7 @@ fn settings() -> DoraSettings {
         max_teams: 200,
         attribution_window: 24 * HOUR,
         failed_deploys: valuepulse::domain::dora::FailedDeploys::Ignore,
+        bands: valuepulse::domain::tier::DoraBands::default(),
     }
 }
 
@@ -241,11 +244,11 @@ fn incident_payloads(deploy_ids: &[String]) -> Vec<Vec<u8>> {
 }
 
 /// The payloads as records of one partition of `topic`, at offsets 0, 1, …
-fn records<'a>(topic: &'a str, stream: Stream, payloads: &'a [Vec<u8>]) -> Vec<DoraRecord<'a>> {
+fn records<'a>(topic: &'a str, stream: Stream, payloads: &'a [Vec<u8>]) -> Vec<SmallRecord<'a>> {
     payloads
         .iter()
         .enumerate()
-        .map(|(offset, p)| DoraRecord {
+        .map(|(offset, p)| SmallRecord {
             topic,
             stream,
             partition: 0,
@@ -256,13 +259,26 @@ fn records<'a>(topic: &'a str, stream: Stream, payloads: &'a [Vec<u8>]) -> Vec<D
         .collect()
 }
 
-/// Folds `records` as the DORA loop does; the outcome counts of this call.
-fn fold_all(
-    state: &Mutex<Arc<DoraState>>,
-    records: &[DoraRecord<'_>],
-) -> [u64; Outcome::ALL.len()] {
+/// The small-topic states around `dora`, with empty flow and satisfaction.
+fn small(dora: DoraState) -> SmallStates {
+    SmallStates::new(
+        dora,
+        FlowState::new(FlowSettings::default()),
+        SatisfactionState::new(SatisfactionSettings::default()),
+    )
+}
+
+/// The DORA state out of `states` (no report holds it).
+fn into_dora(states: SmallStates) -> DoraState {
+    let m = Arc::try_unwrap(states.dora).ok().unwrap();
+    Arc::try_unwrap(m.into_inner().unwrap()).unwrap()
+}
+
+/// Folds `records` as the small-topics loop does; the outcome counts of
+/// this call.
+fn fold_all(states: &SmallStates, records: &[SmallRecord<'_>]) -> [u64; Outcome::ALL.len()] {
     let counters = Counters::default();
-    fold_dora_records(state, records, MAX_EVENT_BYTES, NOW, &counters);
+    fold_small_records(states, records, MAX_EVENT_BYTES, NOW, &counters);
     Outcome::ALL.map(|o| counters.events(records[0].stream, o))
 }
 
@@ -277,7 +293,7 @@ fn benches(c: &mut Criterion) {
 
     // Sanity, outside timing: every payload is valid, first folds are all
     // accepted, refolds all duplicates, so each bench measures the path it names.
-    let full = Mutex::new(Arc::new(DoraState::new(settings())));
+    let full = small(DoraState::new(settings()));
     let first = fold_all(&full, &deploy_records);
     assert_eq!(
         first[Outcome::Accepted.index()],
@@ -296,7 +312,7 @@ fn benches(c: &mut Criterion) {
         incidents.len() as u64,
         "{inc:?}"
     );
-    let full = Arc::try_unwrap(full.into_inner().unwrap()).unwrap();
+    let full = into_dora(full);
     let report = full.report(NOW);
     assert_eq!(report.series.len(), SERVICES.len());
     eprintln!(
@@ -316,9 +332,9 @@ fn benches(c: &mut Criterion) {
     // First-time fold: a fresh, empty state per iteration (setup and drop untimed).
     g.bench_function("deploys", |b| {
         b.iter_batched(
-            || Mutex::new(Arc::new(DoraState::new(settings()))),
+            || small(DoraState::new(settings())),
             |state| {
-                black_box(fold_dora_records(
+                black_box(fold_small_records(
                     &state,
                     &deploy_records,
                     MAX_EVENT_BYTES,
@@ -331,11 +347,11 @@ fn benches(c: &mut Criterion) {
         )
     });
     // Redelivery: every id is already in state with the same content.
-    let full = Mutex::new(Arc::new(full));
+    let full = small(full);
     g.bench_function("deploys_duplicate", |b| {
-        b.iter(|| fold_dora_records(&full, &deploy_records, MAX_EVENT_BYTES, NOW, &counters))
+        b.iter(|| fold_small_records(&full, &deploy_records, MAX_EVENT_BYTES, NOW, &counters))
     });
-    let full = Arc::try_unwrap(full.into_inner().unwrap()).unwrap();
+    let full = into_dora(full);
     g.finish();
 
     let mut g = c.benchmark_group("decode_only");

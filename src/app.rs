@@ -8,7 +8,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
@@ -19,10 +19,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::domain::Millis;
-use crate::domain::dora::DoraState;
 use crate::http::{self, AdminState};
 use crate::ingest::budget::{Component, StateBudget};
 use crate::ingest::dora::{self, DoraIngest};
+use crate::ingest::fold::SmallStates;
 use crate::ingest::outcome::Counters;
 use crate::ingest::progress::Progress;
 use crate::ingest::shards::AdoptionShared;
@@ -56,7 +56,7 @@ pub async fn run(
     let clock: fn() -> Millis = system_clock;
     let progress = Arc::new(Progress::default());
     let counters = Arc::new(Counters::default());
-    let dora_state = Arc::new(Mutex::new(Arc::new(DoraState::new(config.dora_settings()))));
+    let states = SmallStates::from_config(&config);
     let budget = Arc::new(StateBudget::new(config.max_state_bytes()));
     budget.set(&[(Component::Deploys, 0)]);
     let adoption = Arc::new(AdoptionShared::new(
@@ -66,17 +66,15 @@ pub async fn run(
 
     let (reporter, snapshots) = snapshot::reporter(
         Sources {
-            dora: dora_state.clone(),
+            dora: states.dora.clone(),
             counters: counters.clone(),
             progress: progress.clone(),
             adoption: adoption.clone(),
             budget,
-            topics: [
-                config.topics.deploys.clone(),
-                config.topics.incidents.clone(),
-                config.topics.feature_usage.clone(),
-            ],
+            topics: config.topics.all(),
             clock,
+            flow: states.flow.clone(),
+            satisfaction: states.satisfaction.clone(),
         },
         config.report_interval(),
     );
@@ -118,7 +116,7 @@ pub async fn run(
     let mut ingest: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
     let dora_ingest = DoraIngest {
         config: config.clone(),
-        state: dora_state,
+        states,
         counters: counters.clone(),
         progress: progress.clone(),
         clock,

@@ -19,6 +19,7 @@
 //! rule in [`Config::validate`] only if the type alone does not say it all.
 
 pub mod secrets;
+pub mod value_stream;
 pub mod values;
 pub mod web;
 
@@ -30,8 +31,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::adoption::AdoptionSettings;
 use crate::domain::dora::{DoraSettings, FailedDeploys};
+use crate::domain::flow::FlowSettings;
+use crate::domain::satisfaction::SatisfactionSettings;
 use crate::domain::time::{TimePolicy, Window};
+use crate::ingest::Stream;
 pub use secrets::KafkaProperties;
+pub use value_stream::{FlowConfig, FlowStates, SatisfactionConfig, TiersConfig};
 use values::millis;
 pub use values::{LogFormat, LogLevel, RetiredBucket};
 
@@ -90,6 +95,12 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// Feature adoption.
     pub adoption: AdoptionConfig,
+    /// Work items: which tracker states are active, waiting and done.
+    pub flow: FlowConfig,
+    /// Customer satisfaction.
+    pub satisfaction: SatisfactionConfig,
+    /// The DORA tier bands in force.
+    pub tiers: TiersConfig,
     /// Consumer loop tuning.
     pub ingest: IngestConfig,
     /// The report computed off the ingest path, read by scrapes.
@@ -135,6 +146,30 @@ pub struct TopicsConfig {
     pub incidents: String,
     /// Feature-usage events (consumer group, keyed by user).
     pub feature_usage: String,
+    /// Work-item transitions (native v1 or CDEvents tickets), keyed by item
+    /// id; read like deploys. Optional: a replica is ready without it.
+    pub work_items: String,
+    /// CSAT / NPS responses, keyed by service or feature; read like
+    /// deploys. Optional: a replica is ready without it.
+    pub satisfaction: String,
+}
+
+impl TopicsConfig {
+    /// The topic of `stream`.
+    pub fn of(&self, stream: Stream) -> &str {
+        match stream {
+            Stream::Deploys => &self.deploys,
+            Stream::Incidents => &self.incidents,
+            Stream::FeatureUsage => &self.feature_usage,
+            Stream::WorkItems => &self.work_items,
+            Stream::Satisfaction => &self.satisfaction,
+        }
+    }
+
+    /// Every topic, indexed by [`Stream::index`].
+    pub fn all(&self) -> [String; Stream::ALL.len()] {
+        Stream::ALL.map(|s| self.of(s).to_owned())
+    }
 }
 
 /// `[windows]`
@@ -283,6 +318,13 @@ impl Config {
                 .list_separator(",")
                 .with_list_parse_key("windows.sizes")
                 .with_list_parse_key("dora.environments")
+                .with_list_parse_key("flow.states.active")
+                .with_list_parse_key("flow.states.waiting")
+                .with_list_parse_key("flow.states.done")
+                .with_list_parse_key("tiers.custom.deployment_frequency")
+                .with_list_parse_key("tiers.custom.lead_time")
+                .with_list_parse_key("tiers.custom.change_failure_rate")
+                .with_list_parse_key("tiers.custom.time_to_restore")
                 .try_parsing(true)
                 .source(Some(vars)),
         );
@@ -314,20 +356,24 @@ impl Config {
                 ));
             }
         }
-        for (key, topic) in [
+        let topics = [
             ("topics.deploys", &self.topics.deploys),
             ("topics.incidents", &self.topics.incidents),
             ("topics.feature_usage", &self.topics.feature_usage),
-        ] {
+            ("topics.work_items", &self.topics.work_items),
+            ("topics.satisfaction", &self.topics.satisfaction),
+        ];
+        for (i, (key, topic)) in topics.iter().enumerate() {
             if topic.trim().is_empty() {
-                return Err(ConfigError::new(key, "must not be empty"));
+                return Err(ConfigError::new(*key, "must not be empty"));
             }
-        }
-        if self.topics.deploys == self.topics.incidents {
-            return Err(ConfigError::new(
-                "topics.incidents",
-                "must differ from topics.deploys",
-            ));
+            // The topic decides which events a record must hold.
+            if let Some((earlier, _)) = topics[..i].iter().find(|(_, t)| t == topic) {
+                return Err(ConfigError::new(
+                    *key,
+                    format!("must differ from {earlier}"),
+                ));
+            }
         }
         if self.dora.environments.is_empty()
             || self.dora.environments.iter().any(|e| e.trim().is_empty())
@@ -412,6 +458,31 @@ impl Config {
             max_teams: self.limits.max_teams,
             attribution_window: millis(self.attribution.window),
             failed_deploys: self.dora.failed_deploys,
+            bands: self.tiers.bands(),
+        }
+    }
+
+    /// Settings of the flow (work-item) state: the DORA windows, horizon
+    /// and caps, and the state mapping.
+    pub fn flow_settings(&self) -> FlowSettings {
+        FlowSettings {
+            windows: self.windows.sizes.clone(),
+            time: self.time_policy(),
+            max_services: self.limits.max_services,
+            max_teams: self.limits.max_teams,
+            states: self.flow.states.map().clone(),
+        }
+    }
+
+    /// Settings of the satisfaction state.
+    pub fn satisfaction_settings(&self) -> SatisfactionSettings {
+        SatisfactionSettings {
+            windows: self.windows.sizes.clone(),
+            time: self.time_policy(),
+            max_services: self.limits.max_services,
+            max_teams: self.limits.max_teams,
+            max_features: self.limits.max_features,
+            default_score: self.satisfaction.default_score,
         }
     }
 
@@ -454,6 +525,11 @@ fn from_config_error(e: config::ConfigError) -> ConfigError {
         ),
         E::NotFound(k) => (k.clone(), "missing".to_owned()),
         _ => ("config".to_owned(), e.to_string()),
+    };
+    // A deserializer may name a key below the one it reads.
+    let (key, message) = match values::split_subkey(&message) {
+        Some((sub, rest)) => (format!("{key}.{sub}"), rest.to_owned()),
+        None => (key, message),
     };
     // serde names an unknown field inside the section the key points at.
     let (key, message) = match message

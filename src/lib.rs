@@ -10,9 +10,10 @@
 //! Two paths in, one path out, all one way:
 //!
 //! ```text
-//! deploys, incidents ─► ingest::dora     every partition, assigned; replay::position_by_time
-//!                       ─► fold::fold_dora_records ─► decode (native v1 | CDEvents)
-//!                       ─► domain::dora::DoraState     exact event lists, one lock per batch
+//! deploys, incidents, ─► ingest::dora   every partition, assigned; replay::position_by_time
+//! work-items,           ─► fold::fold_small_records ─► decode (native v1 | CDEvents)
+//! satisfaction          ─► domain::{dora::DoraState, flow::FlowState, satisfaction::SatisfactionState}
+//!                          exact event lists, each copied on write, one lock each per batch
 //!
 //! feature-usage      ─► ingest::usage    consumer group; rebalance: replay::position_by_time
 //!                       ─► fold::fold_usage_records ─► decode::decode_usage
@@ -21,7 +22,8 @@
 //! every record       ─► ingest::outcome  one internal event: counted per batch, logged
 //!
 //! report thread      ─► telemetry::snapshot  every report.interval while scraped:
-//!                       telemetry::render  DoraState::report (copy-on-write Arc, no lock),
+//!                       telemetry::render  DoraState, FlowState, SatisfactionState reports
+//!                       (copy-on-write Arcs, no lock), the value delivery score,
 //!                       adoption ReportBuilder (one feature under its shard lock at a time),
 //!                       outcome Counters, progress, budget ─► encoded text + gzip,
 //!                       and telemetry::page from the same report ─► HTML

@@ -5,11 +5,8 @@
 //! every series.
 //!
 //! The CDEvents are built with the official SDKs: `cdevents-sdk` makes each
-//! CDEvent, `cloudevents-sdk` wraps it in a CloudEvent and serializes it, in
-//! the JSON event format for structured mode and through its
-//! `BinarySerializer` for binary mode, with the header names of the
-//! CloudEvents Kafka binding (`ce_<attribute>`, `content-type`). The SDK's
-//! own rdkafka binding is not used: see the note in Cargo.toml.
+//! CDEvent, `cloudevents-sdk` wraps it in a CloudEvent and serializes it
+//! (`common::cloudevents`).
 //!
 //! What CDEvents cannot express stays native in the CDEvents feed, on the
 //! same topics: the failed deploys (c2, s2, s4) and the later `rolled_back`
@@ -32,8 +29,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use cdevents_sdk::{CDEvent, Subject, spec_0_4_1 as v04, spec_0_5_1 as v05};
-use cloudevents::event::SpecVersion;
-use cloudevents::message::{BinaryDeserializer, BinarySerializer, MessageAttributeValue};
+use common::cloudevents::{Wire, cloudevent_record, native_record};
 use common::{Daemon, HeaderedRecord, create_topics, produce_with_headers, scrape_after, unique};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -42,19 +38,6 @@ use time::format_description::well_known::Rfc3339;
 const M: i64 = 60;
 const H: i64 = 3600;
 const D: i64 = 86_400;
-
-/// How a record is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Wire {
-    /// Native v1 JSON.
-    Native,
-    /// Structured CloudEvent with `content-type: application/cloudevents+json`.
-    Structured,
-    /// Structured CloudEvent without any header (detected by `specversion`).
-    Bare,
-    /// Binary-mode CloudEvent.
-    Binary,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Spec {
@@ -477,81 +460,6 @@ fn cdevent_incident(now: i64, r: &IncidentRow) -> CDEvent {
     .with_source("/monitoring/prod-eu-1".try_into().unwrap())
     .with_timestamp(at(now, r.resolved.unwrap_or(r.opened)))
     .with_custom_data(custom)
-}
-
-/// A binary-mode Kafka record written by cloudevents-sdk's binary
-/// serializer, with the CloudEvents Kafka binding's header names.
-#[derive(Default)]
-struct BinaryRecord {
-    headers: Vec<(String, Vec<u8>)>,
-    value: Vec<u8>,
-}
-
-impl BinarySerializer<BinaryRecord> for BinaryRecord {
-    fn set_spec_version(mut self, v: SpecVersion) -> cloudevents::message::Result<Self> {
-        self.headers
-            .push(("ce_specversion".into(), v.to_string().into_bytes()));
-        Ok(self)
-    }
-    fn set_attribute(
-        mut self,
-        name: &str,
-        value: MessageAttributeValue,
-    ) -> cloudevents::message::Result<Self> {
-        let key = match name {
-            "datacontenttype" => "content-type".to_owned(),
-            _ => format!("ce_{name}"),
-        };
-        self.headers.push((key, value.to_string().into_bytes()));
-        Ok(self)
-    }
-    fn set_extension(
-        self,
-        name: &str,
-        value: MessageAttributeValue,
-    ) -> cloudevents::message::Result<Self> {
-        self.set_attribute(name, value)
-    }
-    fn end_with_data(mut self, bytes: Vec<u8>) -> cloudevents::message::Result<BinaryRecord> {
-        self.value = bytes;
-        Ok(self)
-    }
-    fn end(self) -> cloudevents::message::Result<BinaryRecord> {
-        Ok(self)
-    }
-}
-
-/// A CDEvent as a Kafka record in `wire` (not `Native`).
-fn cloudevent_record(key: &str, wire: Wire, ev: CDEvent) -> HeaderedRecord {
-    let ce: cloudevents::Event = ev.try_into().unwrap();
-    let (payload, headers) = match wire {
-        Structured => (
-            serde_json::to_vec(&ce).unwrap(),
-            vec![(
-                "content-type".to_owned(),
-                b"application/cloudevents+json".to_vec(),
-            )],
-        ),
-        Bare => (serde_json::to_vec(&ce).unwrap(), Vec::new()),
-        Binary => {
-            let b = ce.deserialize_binary(BinaryRecord::default()).unwrap();
-            (b.value, b.headers)
-        }
-        Native => unreachable!(),
-    };
-    HeaderedRecord {
-        key: key.to_owned(),
-        payload,
-        headers,
-    }
-}
-
-fn native_record(key: &str, payload: String) -> HeaderedRecord {
-    HeaderedRecord {
-        key: key.to_owned(),
-        payload: payload.into_bytes(),
-        headers: Vec::new(),
-    }
 }
 
 /// (deploy records, incident records) of one feed.

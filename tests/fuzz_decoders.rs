@@ -15,15 +15,13 @@
     reason = "test diagnostics: measured figures for RELIABILITY.md"
 )]
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use valuepulse::config::Config;
 use valuepulse::domain::Outcome;
-use valuepulse::domain::dora::DoraState;
 use valuepulse::ingest::Stream;
 use valuepulse::ingest::decode::{Headers, decode, decode_usage};
-use valuepulse::ingest::fold::{DoraRecord, fold_dora_records};
+use valuepulse::ingest::fold::{SmallRecord, SmallStates, fold_small_records};
 use valuepulse::ingest::outcome::{self, BatchCounts, Counters, Position, Rejected};
 
 /// xorshift64*: small, seeded, good enough to pick mutations.
@@ -189,7 +187,7 @@ fn mutated_inputs_never_panic_and_every_one_is_counted_once() {
         .unwrap_or(0x5eed_f00d_u64);
     let seeds = seeds();
     let config = Config::load_with_env(None, Vec::<(String, String)>::new()).unwrap();
-    let state = Mutex::new(Arc::new(DoraState::new(config.dora_settings())));
+    let states = SmallStates::from_config(&config);
     let now = 1_795_000_000_000; // 2026-11-18, near the seeds' timestamps
     let mut rng = Rng(seed | 1);
     let deadline = Instant::now() + Duration::from_secs(secs);
@@ -221,29 +219,25 @@ fn mutated_inputs_never_panic_and_every_one_is_counted_once() {
             });
             decoded_ok += u64::from(fate.is_ok());
             inputs += 1;
-            // Streams not consumed yet (work items, satisfaction) have no
-            // counters: decoding them must only not panic.
-            if Stream::ALL.contains(stream) {
-                let at = Position {
-                    topic: "fuzz",
-                    partition: 0,
-                    offset: inputs as i64,
-                };
-                outcome::emit(fate, *stream, at, &mut counts);
-                counted_inputs += 1;
-            }
+            let at = Position {
+                topic: "fuzz",
+                partition: 0,
+                offset: inputs as i64,
+            };
+            outcome::emit(fate, *stream, at, &mut counts);
+            counted_inputs += 1;
         }
         let counted: u64 = counts.events.iter().flatten().sum();
         assert_eq!(
             counted, counted_inputs,
             "an input was not counted exactly once"
         );
-        // The DORA fold too: decode, validate, fold, count.
-        let records: Vec<DoraRecord<'_>> = batch
+        // The small-topics fold too: decode, validate, fold, count.
+        let records: Vec<SmallRecord<'_>> = batch
             .iter()
-            .filter(|(_, _, s)| matches!(s, Stream::Deploys | Stream::Incidents))
+            .filter(|(_, _, s)| s.is_small())
             .enumerate()
-            .map(|(i, (input, h, stream))| DoraRecord {
+            .map(|(i, (input, h, stream))| SmallRecord {
                 topic: "fuzz",
                 stream: *stream,
                 partition: 0,
@@ -254,11 +248,15 @@ fn mutated_inputs_never_panic_and_every_one_is_counted_once() {
             .collect();
         let counters = Counters::default();
         let folded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            fold_dora_records(&state, &records, 65_536, now, &counters)
+            fold_small_records(&states, &records, 65_536, now, &counters)
         }));
-        assert!(folded.is_ok(), "the DORA fold panicked (seed {seed})");
-        let total: u64 = [Stream::Deploys, Stream::Incidents]
+        assert!(
+            folded.is_ok(),
+            "the small-topics fold panicked (seed {seed})"
+        );
+        let total: u64 = Stream::ALL
             .iter()
+            .filter(|s| s.is_small())
             .flat_map(|s| Outcome::ALL.iter().map(|o| counters.events(*s, *o)))
             .sum();
         assert_eq!(

@@ -6,7 +6,7 @@
 #   deploy/helm/sync-chart-files.sh --write   refresh the copies
 #   deploy/helm/sync-chart-files.sh --check   exit 1, with a diff, if a copy is stale or extra
 #
-#   deploy/prometheus/{adoption,dora,alerts}.rules.yml  -> files/rules/
+#   deploy/prometheus/{adoption,dora,value,alerts}.rules.yml  -> files/rules/
 #   deploy/grafana/dashboards/*.json                    -> files/dashboards/
 #   deploy/kubernetes/base/valuepulse.toml              -> files/valuepulse.toml
 #
@@ -19,7 +19,7 @@ chart=deploy/helm/valuepulse/files
 
 sources() { # prints "SOURCE COPY" pairs
   local f
-  for f in adoption dora alerts; do
+  for f in adoption dora value alerts; do
     echo "deploy/prometheus/$f.rules.yml $chart/rules/$f.rules.yml"
   done
   for f in deploy/grafana/dashboards/*.json; do

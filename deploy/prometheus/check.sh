@@ -96,7 +96,7 @@ prometheusrule_semantics() {
 import sys, yaml
 pr = yaml.safe_load(open("deploy/kubernetes/monitoring/prometheusrule.yaml"))
 groups = []
-for f in ("adoption", "dora", "alerts"):
+for f in ("adoption", "dora", "value", "alerts"):
     groups += yaml.safe_load(open(f"deploy/prometheus/{f}.rules.yml"))["groups"]
 assert pr["apiVersion"] == "monitoring.coreos.com/v1" and pr["kind"] == "PrometheusRule", "not a PrometheusRule"
 if pr["spec"]["groups"] != groups:

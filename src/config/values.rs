@@ -15,6 +15,24 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::domain::Millis;
 use crate::domain::time::Window;
 
+/// Marks the start and end of a sub-key at the head of an error message
+/// ([`at_subkey`]); `from_config_error` moves it into the key.
+pub const SUBKEY_MARK: char = '\u{1f}';
+
+/// An error about `sub`, a dotted key below the one being read (e.g.
+/// `custom.lead_time.high` while reading `tiers`): the configuration error
+/// then names `tiers.custom.lead_time.high`.
+pub fn at_subkey<E: de::Error>(sub: &str, message: impl fmt::Display) -> E {
+    E::custom(format!("{SUBKEY_MARK}{sub}{SUBKEY_MARK}{message}"))
+}
+
+/// Splits a message made by [`at_subkey`] into its sub-key and the rest.
+pub fn split_subkey(message: &str) -> Option<(&str, &str)> {
+    message
+        .strip_prefix(SUBKEY_MARK)
+        .and_then(|rest| rest.split_once(SUBKEY_MARK))
+}
+
 /// A duration in epoch-millisecond arithmetic (saturating).
 pub fn millis(d: Duration) -> Millis {
     Millis::try_from(d.as_millis()).unwrap_or(Millis::MAX)

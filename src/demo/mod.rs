@@ -21,9 +21,8 @@
 //!    has a series and moves. The value stream (`value.rs`) publishes work
 //!    items moving through a tracker (half as CDEvents tickets) and CSAT/NPS
 //!    responses for the same services: 30 days of them, then now and then a
-//!    finished item and a response beside each live deploy. (The daemon
-//!    reads those topics once its work-item and satisfaction consumers are
-//!    wired.)
+//!    finished item and a response beside each live deploy, so flow
+//!    efficiency, satisfaction and the value delivery score have series.
 //!
 //! The mock cluster answers offsets-by-timestamp with "end", so the daemon
 //! starts at the end of the (still empty) topics; the generator therefore
@@ -63,11 +62,8 @@ pub const SEED: u64 = 88;
 const DEPLOYS_TOPIC: &str = "deploys";
 const INCIDENTS_TOPIC: &str = "incidents";
 const FEATURE_USAGE_TOPIC: &str = "feature-usage";
-/// Work items and satisfaction responses are published for the daemon to
-/// read once it consumes those topics (`topics.work_items`,
-/// `topics.satisfaction`).
-const WORK_ITEMS_TOPIC: &str = crate::emit::WORK_ITEMS_TOPIC;
-const SATISFACTION_TOPIC: &str = crate::emit::SATISFACTION_TOPIC;
+const WORK_ITEMS_TOPIC: &str = "work-items";
+const SATISFACTION_TOPIC: &str = "satisfaction";
 
 /// How often live usage is published (about 300 events a second in all).
 const USAGE_EVERY: Duration = Duration::from_millis(200);
@@ -94,6 +90,8 @@ async fn run_daemon(bootstrap: &str, listen: &str) -> anyhow::Result<()> {
             ("VALUEPULSE__TOPICS__DEPLOYS", DEPLOYS_TOPIC),
             ("VALUEPULSE__TOPICS__INCIDENTS", INCIDENTS_TOPIC),
             ("VALUEPULSE__TOPICS__FEATURE_USAGE", FEATURE_USAGE_TOPIC),
+            ("VALUEPULSE__TOPICS__WORK_ITEMS", WORK_ITEMS_TOPIC),
+            ("VALUEPULSE__TOPICS__SATISFACTION", SATISFACTION_TOPIC),
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned())),
     )
@@ -298,6 +296,7 @@ fn banner(addr: SocketAddr) -> String {
         format!("            curl -s {metrics} | grep 'valuepulse_deployments{{.*window=\"1d\"'"),
         format!("            curl -s {metrics} | grep -E 'valuepulse_(features_shipped|features_used|value_realization_ratio)\\{{'"),
         format!("            curl -s {metrics} | grep valuepulse_feature_time_to_first_use_seconds"),
+        format!("            curl -s {metrics} | grep -E 'valuepulse_(flow_efficiency_ratio|satisfaction_score|value_delivery_score)\\{{'"),
         String::new(),
         "Press Ctrl-C to stop.".into(),
     ]

@@ -90,7 +90,7 @@ impl SatisfactionSettings {
 }
 
 /// One retained response.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Response {
     fingerprint: u64,
     at: Millis,
@@ -100,8 +100,9 @@ struct Response {
     score: SatisfactionScore,
 }
 
-/// Satisfaction state of this process.
-#[derive(Debug)]
+/// Satisfaction state of this process. `Clone` so that ingest can copy it
+/// on write while a report still reads the previous version.
+#[derive(Debug, Clone)]
 pub struct SatisfactionState {
     settings: SatisfactionSettings,
     services: Labels,
@@ -265,6 +266,17 @@ impl SatisfactionState {
     /// Number of retained responses.
     pub fn response_count(&self) -> usize {
         self.responses.len()
+    }
+
+    /// Approximate heap bytes held: the response map's slots with their
+    /// ids, and the service, team and feature label tables.
+    pub fn heap_bytes(&self) -> usize {
+        let slot = std::mem::size_of::<(Box<str>, Response)>() + 1;
+        self.responses.capacity() * slot
+            + self.responses.keys().map(|id| id.len()).sum::<usize>()
+            + self.services.heap_bytes()
+            + self.teams.heap_bytes()
+            + self.features.heap_bytes()
     }
 
     /// Computes every satisfaction figure at `now`. `owners` are the first

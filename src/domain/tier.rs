@@ -2,8 +2,8 @@
 //!
 //! Each of the four keys is graded against three edges (elite, high,
 //! medium); whatever passes none is low. A band set is either one of the
-//! named presets ([`Preset`], sources in `presets.rs` and
-//! `docs/value-stream.md`) or fully custom, and is checked by
+//! named presets ([`Preset`], sources in `presets.rs` and the README's
+//! "DORA tier bands: presets") or fully custom, and is checked by
 //! [`DoraBands::validate`] before use. The default, [`Preset::Valuepulse`],
 //! is valuepulse's own monotonic table:
 //!

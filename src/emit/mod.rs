@@ -35,9 +35,7 @@ pub use encode::{
     CdSpec, DEFAULT_SOURCE, EncodeError, Format, TicketEvent, WireRecord, encode, encode_work_item,
     purl,
 };
-pub use value::{
-    CategoryArg, SATISFACTION_TOPIC, SatisfactionArgs, WORK_ITEMS_TOPIC, WorkItemArgs,
-};
+pub use value::{CategoryArg, SatisfactionArgs, WorkItemArgs};
 
 /// Exit code of an invalid event, bad flags or configuration (EX_USAGE).
 pub const EXIT_USAGE: u8 = 64;
@@ -86,7 +84,7 @@ pub struct Target {
     /// Bootstrap servers; overrides `kafka.brokers`.
     #[arg(long)]
     pub brokers: Option<String>,
-    /// Topic; overrides `topics.deploys` / `topics.incidents` (and the `work-items` / `satisfaction` defaults).
+    /// Topic; overrides `topics.deploys`, `topics.incidents`, `topics.work_items` or `topics.satisfaction`.
     #[arg(long)]
     pub topic: Option<String>,
     /// Longest wait for the broker's acknowledgement.
@@ -435,13 +433,10 @@ pub fn prepare(cmd: &EmitCommand, config: &Config, now_ms: i64) -> Result<Prepar
             return Err(invalid("the daemon would not read this event type"));
         }
     }
-    let topic = target.topic.clone().unwrap_or_else(|| match stream {
-        Stream::Deploys => config.topics.deploys.clone(),
-        Stream::Incidents => config.topics.incidents.clone(),
-        Stream::FeatureUsage => config.topics.feature_usage.clone(),
-        Stream::WorkItems => WORK_ITEMS_TOPIC.to_owned(),
-        Stream::Satisfaction => SATISFACTION_TOPIC.to_owned(),
-    });
+    let topic = target
+        .topic
+        .clone()
+        .unwrap_or_else(|| config.topics.of(stream).to_owned());
     Ok(Prepared {
         id,
         stream,

@@ -1,18 +1,12 @@
 //! `valuepulse emit work-item` and `valuepulse emit satisfaction`: the
-//! value-stream events, built from flags as native v1 JSON (see
-//! `docs/value-stream.md`).
+//! value-stream events, built from flags as native v1 JSON (see the
+//! README, "Value stream").
 
 use serde_json::{Map, Value, json};
 
 use super::{EmitError, TicketEvent};
 use super::{Target, generated_id, invalid, put, rfc3339, time_flag};
 use crate::domain::FlowCategory;
-
-/// Topic of work items until `topics.work_items` is configured.
-pub const WORK_ITEMS_TOPIC: &str = "work-items";
-/// Topic of satisfaction responses until `topics.satisfaction` is
-/// configured.
-pub const SATISFACTION_TOPIC: &str = "satisfaction";
 
 /// A work item's flow category.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -34,11 +34,15 @@ pub enum Component {
     AdoptionCounts,
     /// Per-shard feature maps.
     AdoptionIndex,
+    /// Work-item transitions (with their label tables).
+    WorkItems,
+    /// Satisfaction responses (with their label tables).
+    Satisfaction,
 }
 
 impl Component {
     /// Every component, in storage order.
-    pub const ALL: [Component; 7] = [
+    pub const ALL: [Component; 9] = [
         Component::Deploys,
         Component::Incidents,
         Component::DoraLabels,
@@ -46,6 +50,8 @@ impl Component {
         Component::AdoptionSketches,
         Component::AdoptionCounts,
         Component::AdoptionIndex,
+        Component::WorkItems,
+        Component::Satisfaction,
     ];
 
     /// The exported `component` label: both label tables export as `labels`.
@@ -57,6 +63,8 @@ impl Component {
             Component::AdoptionSketches => "adoption_sketches",
             Component::AdoptionCounts => "adoption_counts",
             Component::AdoptionIndex => "adoption_index",
+            Component::WorkItems => "work_items",
+            Component::Satisfaction => "satisfaction",
         }
     }
 }

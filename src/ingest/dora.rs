@@ -1,8 +1,16 @@
-//! The DORA consumer: every partition of the deploys and incidents topics,
-//! assigned to this process (no consumer group), positioned by time so that
-//! replaying the log rebuilds state, then folded in batches.
+//! The small-topics consumer: every partition of the deploys, incidents,
+//! work-items and satisfaction topics, assigned to this process (no
+//! consumer group), positioned by time so that replaying the log rebuilds
+//! state, then folded in batches. (Named `dora` in logs and `/readyz`, as
+//! it was when it read only the DORA topics.)
+//!
+//! The deploys and incidents topics are required: until they exist the
+//! process is not ready. The value-stream topics are optional
+//! ([`Stream::is_optional`]): one that does not exist is left out, with a
+//! warning, and is assigned like an added partition once it is created
+//! (looked for every 30 s).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -12,14 +20,13 @@ use tokio_util::sync::CancellationToken;
 
 use super::Stream;
 use super::decode::Headers;
-use super::fold::{DoraRecord, fold_dora_records};
+use super::fold::{SmallRecord, SmallStates, fold_small_records};
 use super::kafka::{ClientEvents, advance_to_positions, consumer_config, poll_batch};
 use super::outcome::Counters;
 use super::progress::{Progress, replay_total};
 use super::replay::{self, OnError, ReplayError};
 use crate::config::Config;
 use crate::domain::Millis;
-use crate::domain::dora::DoraState;
 
 /// Name of this loop in logs, `/readyz` and `/livez`.
 pub const NAME: &str = "dora";
@@ -33,13 +40,13 @@ const POLL: Duration = Duration::from_millis(100);
 const BACKOFF_MIN: Duration = Duration::from_millis(500);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
-/// Everything the DORA loop reads and writes.
+/// Everything the small-topics loop reads and writes.
 #[derive(Clone)]
 pub struct DoraIngest {
     /// Validated configuration.
     pub config: Arc<Config>,
-    /// State folded into.
-    pub state: Arc<Mutex<Arc<DoraState>>>,
+    /// States folded into: DORA, flow, satisfaction.
+    pub states: SmallStates,
     /// Outcome counters.
     pub counters: Arc<Counters>,
     /// Readiness and lag.
@@ -51,11 +58,8 @@ pub struct DoraIngest {
 /// Why setting up the assignment failed; logged and retried.
 #[derive(Debug, thiserror::Error)]
 enum SetupError {
-    #[error("cannot read metadata of topic {topic}: {source}")]
-    Metadata {
-        topic: String,
-        source: rdkafka::error::KafkaError,
-    },
+    #[error("cannot read the cluster's topic metadata: {0}")]
+    Metadata(rdkafka::error::KafkaError),
     #[error("topic {0} does not exist or has no partitions")]
     NoTopic(String),
     #[error(transparent)]
@@ -80,10 +84,11 @@ impl DoraIngest {
                 progress: progress.clone(),
                 name: NAME,
             })?;
-        let topics = [
-            (self.config.topics.deploys.clone(), Stream::Deploys),
-            (self.config.topics.incidents.clone(), Stream::Incidents),
-        ];
+        let topics: Vec<(String, Stream)> = Stream::ALL
+            .into_iter()
+            .filter(|s| s.is_small())
+            .map(|s| (self.config.topics.of(s).to_owned(), s))
+            .collect();
         let mut backoff = BACKOFF_MIN;
         let mut attempt = 0u32;
         loop {
@@ -125,6 +130,30 @@ impl DoraIngest {
         cancel.is_cancelled()
     }
 
+    /// The partition ids of each topic (`None` for one that does not exist
+    /// or has none), from one metadata request for the whole cluster: one
+    /// round trip whatever the number of topics, where a request per topic
+    /// costs a round trip each (and the value-stream topics doubled them).
+    fn partitions(
+        &self,
+        consumer: &BaseConsumer<ClientEvents>,
+        topics: &[(String, Stream)],
+    ) -> Result<Vec<Option<Vec<i32>>>, SetupError> {
+        let md = consumer
+            .fetch_metadata(None, self.config.request_timeout())
+            .map_err(SetupError::Metadata)?;
+        Ok(topics
+            .iter()
+            .map(|(topic, _)| {
+                md.topics()
+                    .iter()
+                    .find(|t| t.name() == topic)
+                    .filter(|t| t.error().is_none() && !t.partitions().is_empty())
+                    .map(|t| t.partitions().iter().map(|p| p.id()).collect())
+            })
+            .collect())
+    }
+
     /// Finds every partition, positions each at the first offset whose
     /// timestamp is at or after the retained horizon, captures the high
     /// watermarks and assigns.
@@ -135,21 +164,16 @@ impl DoraIngest {
         cancel: &CancellationToken,
     ) -> Result<(), SetupError> {
         let timeout = self.config.request_timeout();
-        let horizon = self.config.dora_settings().time.horizon((self.clock)());
+        let horizon = self.config.time_policy().horizon((self.clock)());
         let mut partitions: Vec<(String, i32)> = Vec::new();
-        for (topic, _) in topics {
-            let md = consumer
-                .fetch_metadata(Some(topic), timeout)
-                .map_err(|source| SetupError::Metadata {
-                    topic: topic.clone(),
-                    source,
-                })?;
-            let t = md.topics().iter().find(|t| t.name() == topic);
-            match t {
-                Some(t) if t.error().is_none() && !t.partitions().is_empty() => {
-                    partitions.extend(t.partitions().iter().map(|p| (topic.clone(), p.id())));
-                }
-                _ => return Err(SetupError::NoTopic(topic.clone())),
+        for ((topic, stream), found) in topics.iter().zip(self.partitions(consumer, topics)?) {
+            match found {
+                Some(ids) => partitions.extend(ids.into_iter().map(|p| (topic.clone(), p))),
+                None if stream.is_optional() => tracing::warn!(
+                    topic = %topic,
+                    "Topic does not exist (yet); it is read once it is created, and the process is ready without it."
+                ),
+                None => return Err(SetupError::NoTopic(topic.clone())),
             }
         }
         // Each lookup may take up to kafka.request_timeout: keep /livez
@@ -194,25 +218,17 @@ impl DoraIngest {
         let timeout = self.config.request_timeout();
         let current = consumer.assignment().map_err(SetupError::Assign)?;
         let mut added: Vec<(String, i32)> = Vec::new();
-        for (topic, _) in topics {
-            let md = consumer
-                .fetch_metadata(Some(topic), timeout)
-                .map_err(|source| SetupError::Metadata {
-                    topic: topic.clone(),
-                    source,
-                })?;
-            if let Some(t) = md.topics().iter().find(|t| t.name() == topic) {
-                for p in t.partitions() {
-                    if current.find_partition(topic, p.id()).is_none() {
-                        added.push((topic.clone(), p.id()));
-                    }
+        for ((topic, _), found) in topics.iter().zip(self.partitions(consumer, topics)?) {
+            for p in found.unwrap_or_default() {
+                if current.find_partition(topic, p).is_none() {
+                    added.push((topic.clone(), p));
                 }
             }
         }
         if added.is_empty() {
             return Ok(());
         }
-        let horizon = self.config.dora_settings().time.horizon((self.clock)());
+        let horizon = self.config.time_policy().horizon((self.clock)());
         let entries =
             replay::position_by_time(consumer, &added, horizon, timeout, OnError::Fail, || {
                 self.progress.heartbeat(NAME, (self.clock)());
@@ -240,7 +256,7 @@ impl DoraIngest {
         tracing::info!(
             partitions = ?added,
             messages = replay_total(&entries),
-            "New deploy or incident partitions assigned; replaying them."
+            "New partitions (or a new optional topic) assigned; replaying them."
         );
         Ok(())
     }
@@ -261,7 +277,7 @@ impl DoraIngest {
             if last_refresh.elapsed() >= METADATA_REFRESH {
                 last_refresh = Instant::now();
                 if let Err(e) = self.assign_new_partitions(consumer, topics, cancel) {
-                    tracing::warn!(error = %e, "Could not look for new deploy or incident partitions; trying again later.");
+                    tracing::warn!(error = %e, "Could not look for new partitions of the small topics; trying again later.");
                 }
             }
             let batch = poll_batch(
@@ -275,11 +291,11 @@ impl DoraIngest {
             );
             if !batch.is_empty() {
                 let now = (self.clock)();
-                let records: Vec<DoraRecord<'_>> = batch
+                let records: Vec<SmallRecord<'_>> = batch
                     .iter()
                     .map(|(m, _)| {
                         let topic = m.topic();
-                        DoraRecord {
+                        SmallRecord {
                             topic,
                             stream: topics
                                 .iter()
@@ -292,7 +308,8 @@ impl DoraIngest {
                         }
                     })
                     .collect();
-                for next in fold_dora_records(&self.state, &records, max_bytes, now, &self.counters)
+                for next in
+                    fold_small_records(&self.states, &records, max_bytes, now, &self.counters)
                 {
                     self.progress
                         .advance_one(next.topic, next.partition, next.offset);

@@ -1,6 +1,6 @@
 //! One batch of plain records folded into state, without Kafka: the steps
 //! each consumer loop takes per poll. The loops only turn Kafka messages
-//! into [`DoraRecord`]s and [`UsageRecord`]s and call these; the unit tests
+//! into [`SmallRecord`]s and [`UsageRecord`]s and call these; the unit tests
 //! and the benches call them as they are.
 //!
 //! Both folds decode first, borrowing the payloads and outside any lock,
@@ -17,13 +17,17 @@ use super::budget::BudgetLevel;
 use super::decode::{Headers, decode, decode_usage};
 use super::outcome::{self, BatchCounts, Counters, Position, Rejected};
 use super::shards::{AdoptionShared, lock};
+use crate::config::Config;
 use crate::domain::adoption::hash_user;
 use crate::domain::dora::DoraState;
+use crate::domain::flow::FlowState;
+use crate::domain::satisfaction::SatisfactionState;
 use crate::domain::{Event, Millis, Outcome, Usage};
 
-/// A record of the deploys or incidents topic.
+/// A record of a small topic (deploys, incidents, work items,
+/// satisfaction), read by every replica.
 #[derive(Debug, Clone, Copy)]
-pub struct DoraRecord<'a> {
+pub struct SmallRecord<'a> {
     /// Topic it came from, for logs and progress.
     pub topic: &'a str,
     /// Which stream that topic is: fixes the event type the record must hold.
@@ -36,6 +40,40 @@ pub struct DoraRecord<'a> {
     pub payload: &'a [u8],
     /// The headers the decoder reads (CloudEvents framing).
     pub headers: Headers<'a>,
+}
+
+/// The states the small topics fold into. Each sits behind its own lock and
+/// is copied on write: a report clones the `Arc` and computes without the
+/// lock, and a batch copies only the states it touches while a report
+/// still holds them.
+#[derive(Clone)]
+pub struct SmallStates {
+    /// Deploys and incidents.
+    pub dora: Arc<Mutex<Arc<DoraState>>>,
+    /// Work-item transitions.
+    pub flow: Arc<Mutex<Arc<FlowState>>>,
+    /// Satisfaction responses.
+    pub satisfaction: Arc<Mutex<Arc<SatisfactionState>>>,
+}
+
+impl SmallStates {
+    /// The three states, each behind its own lock.
+    pub fn new(dora: DoraState, flow: FlowState, satisfaction: SatisfactionState) -> Self {
+        Self {
+            dora: Arc::new(Mutex::new(Arc::new(dora))),
+            flow: Arc::new(Mutex::new(Arc::new(flow))),
+            satisfaction: Arc::new(Mutex::new(Arc::new(satisfaction))),
+        }
+    }
+
+    /// Empty states built from the configuration.
+    pub fn from_config(config: &Config) -> Self {
+        Self::new(
+            DoraState::new(config.dora_settings()),
+            FlowState::new(config.flow_settings()),
+            SatisfactionState::new(config.satisfaction_settings()),
+        )
+    }
 }
 
 /// A record of the feature-usage topic (its topic is the same for all).
@@ -75,12 +113,55 @@ fn check_size(payload: &[u8], max_bytes: usize) -> Result<(), Rejected> {
     }
 }
 
-/// Folds a batch of deploy and incident records into DORA state under one
-/// lock. Records larger than `max_bytes` are not decoded. Returns, per
+/// Which state an event folds into.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Dora,
+    Flow,
+    Satisfaction,
+}
+
+fn target(event: &Event<'_>) -> Target {
+    match event {
+        Event::WorkItem(_) => Target::Flow,
+        Event::Satisfaction(_) => Target::Satisfaction,
+        // Usage never comes from a small topic; DORA state ignores it.
+        Event::Deploy(_) | Event::Incident(_) | Event::Usage(_) => Target::Dora,
+    }
+}
+
+/// Folds the decoded events of `which` into one state under one lock
+/// (taken only when the batch holds such an event), copying it on write.
+fn fold_into<T: Clone>(
+    state: &Mutex<Arc<T>>,
+    which: Target,
+    decoded: &[Result<Event<'_>, Rejected>],
+    fates: &mut [Option<Outcome>],
+    fold: impl Fn(&mut T, &Event<'_>) -> Outcome,
+) {
+    let mut mine = decoded
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| d.as_ref().ok().map(|e| (i, e)))
+        .filter(|(_, e)| target(e) == which)
+        .peekable();
+    if mine.peek().is_none() {
+        return;
+    }
+    let mut guard = lock(state);
+    // Copy on write: a report holding the previous version keeps it.
+    let state = Arc::make_mut(&mut guard);
+    for (i, e) in mine {
+        fates[i] = Some(fold(state, e));
+    }
+}
+
+/// Folds a batch of small-topic records into their states, each state under
+/// one lock. Records larger than `max_bytes` are not decoded. Returns, per
 /// (topic, partition), the offset after its last record.
-pub fn fold_dora_records<'a>(
-    state: &Mutex<Arc<DoraState>>,
-    records: &[DoraRecord<'a>],
+pub fn fold_small_records<'a>(
+    states: &SmallStates,
+    records: &[SmallRecord<'a>],
     max_bytes: usize,
     now: Millis,
     counters: &Counters,
@@ -92,21 +173,27 @@ pub fn fold_dora_records<'a>(
             decode(r.stream, r.payload, &r.headers).map_err(Rejected::from)
         })
         .collect();
-    let mut fates: Vec<Result<Outcome, Rejected>> = Vec::with_capacity(records.len());
-    {
-        let mut guard = lock(state);
-        // Copy on write: a report holding the previous version keeps it.
-        let state = Arc::make_mut(&mut guard);
-        for event in &decoded {
-            fates.push(match event {
-                Ok(e) => Ok(state.fold(e, now)),
-                Err(r) => Err(*r),
-            });
-        }
-    }
+    let mut folded: Vec<Option<Outcome>> = vec![None; records.len()];
+    fold_into(&states.dora, Target::Dora, &decoded, &mut folded, |s, e| {
+        s.fold(e, now)
+    });
+    fold_into(&states.flow, Target::Flow, &decoded, &mut folded, |s, e| {
+        s.fold(e, now)
+    });
+    fold_into(
+        &states.satisfaction,
+        Target::Satisfaction,
+        &decoded,
+        &mut folded,
+        |s, e| s.fold(e, now),
+    );
     let mut counts = BatchCounts::default();
     let mut next: HashMap<(&'a str, i32), i64> = HashMap::new();
-    for (r, fate) in records.iter().zip(fates) {
+    for ((r, d), f) in records.iter().zip(&decoded).zip(folded) {
+        let fate = match d {
+            Ok(_) => Ok(f.expect("every decoded event is folded")),
+            Err(rejected) => Err(*rejected),
+        };
         outcome::emit(
             fate,
             r.stream,

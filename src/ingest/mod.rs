@@ -4,7 +4,7 @@
 //!
 //! | module | job |
 //! |---|---|
-//! | [`dora`] | the DORA loop: assigns every partition of deploys and incidents |
+//! | [`dora`] | the small-topics loop: assigns every partition of deploys, incidents, work items and satisfaction |
 //! | [`usage`] | the feature-usage loop: consumer group, rebalance callback |
 //! | [`replay`] | where an assigned partition starts and ends its replay |
 //! | [`kafka`] | client properties, the logging context, batch polling |

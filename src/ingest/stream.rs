@@ -17,16 +17,9 @@ pub enum Stream {
 }
 
 impl Stream {
-    /// Every stream the daemon consumes today, in export order. The outcome
-    /// counters and the collector's topic names are sized by it.
-    /// [`Stream::WorkItems`] and [`Stream::Satisfaction`] join it when their
-    /// consumers are wired (with `topics.work_items` and
-    /// `topics.satisfaction` in the collector's topic list); until then
-    /// nothing counts records of theirs.
-    pub const ALL: [Stream; 3] = [Stream::Deploys, Stream::Incidents, Stream::FeatureUsage];
-
-    /// Every stream, the two not yet consumed included.
-    pub const EVERY: [Stream; 5] = [
+    /// Every stream the daemon consumes, in export order. The outcome
+    /// counters and the report's topic names are sized by it.
+    pub const ALL: [Stream; 5] = [
         Stream::Deploys,
         Stream::Incidents,
         Stream::FeatureUsage,
@@ -34,9 +27,25 @@ impl Stream {
         Stream::Satisfaction,
     ];
 
-    /// Dense index into [`Stream::EVERY`] (and into [`Stream::ALL`] for the
-    /// streams it lists).
+    /// The same list, under the name the decoders' fuzz test and benches
+    /// use (every stream a record can be decoded for).
+    pub const EVERY: [Stream; 5] = Stream::ALL;
+
+    /// Dense index into [`Stream::ALL`].
     pub fn index(self) -> usize {
         self as usize
+    }
+
+    /// Whether the stream is read by the small-topics loop (every replica,
+    /// every partition): all but feature usage.
+    pub fn is_small(self) -> bool {
+        self != Stream::FeatureUsage
+    }
+
+    /// Whether the topic is optional: a replica is ready without it while
+    /// it does not exist (the value-stream inputs), and reads it once it is
+    /// created.
+    pub fn is_optional(self) -> bool {
+        matches!(self, Stream::WorkItems | Stream::Satisfaction)
     }
 }

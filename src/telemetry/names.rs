@@ -174,7 +174,7 @@ pub const STATE_BYTES: MetricDef = MetricDef {
     name: "valuepulse_state_bytes",
     kind: Kind::Gauge,
     labels: &["component"],
-    help: "Approximate heap bytes of in-memory state, by component: deploys, incidents, labels (service/team/feature tables), adoption_sketches (distinct-user sketches), adoption_counts (per-minute event counts and busy seconds, for windowed events and first use), adoption_index (feature maps).",
+    help: "Approximate heap bytes of in-memory state, by component: deploys, incidents, labels (service/team/feature tables), adoption_sketches (distinct-user sketches), adoption_counts (per-minute event counts and busy seconds, for windowed events and first use), adoption_index (feature maps), work_items and satisfaction (their records and label tables).",
 };
 /// The configured budget.
 pub const STATE_BUDGET_BYTES: MetricDef = MetricDef {
@@ -293,6 +293,107 @@ pub const FEATURE_FIRST_SHIPPED: MetricDef = MetricDef {
     help: "Unix time of the feature's first shipping deploy (finished_at) within retained history.",
 };
 
+const TEAM_SERIES: &[&str] = &["service", "team", "window"];
+
+/// Work items finished in the window.
+pub const WORK_ITEMS_FINISHED: MetricDef = MetricDef {
+    name: "valuepulse_work_items_finished",
+    kind: Kind::Gauge,
+    labels: TEAM_SERIES,
+    help: "Work items finished in the window: their last transition is in a done state, and they finished at the first transition of that final run of done states. Exported, zeros included, for every service and team with an item finished in the longest window.",
+};
+/// Summed active and waiting time of those items.
+pub const WORK_ITEM_TIME: MetricDef = MetricDef {
+    name: "valuepulse_work_item_time_seconds",
+    kind: Kind::Gauge,
+    labels: &["service", "team", "window", "category"],
+    help: "Summed active or waiting time (category) of the work items finished in the window, from each item's first active transition; time in a done state (and a done-to-reopen gap) is neither. Team and organisation flow efficiency is sum(active) / sum(active + waiting).",
+};
+/// Flow efficiency.
+pub const FLOW_EFFICIENCY: MetricDef = MetricDef {
+    name: "valuepulse_flow_efficiency_ratio",
+    kind: Kind::Gauge,
+    labels: TEAM_SERIES,
+    help: "Flow efficiency: summed active time / summed active + waiting time of the work items finished in the window (0-1); absent when both are 0. Target above 0.25, world-class above 0.40.",
+};
+/// Per-item flow efficiency.
+pub const WORK_ITEM_FLOW_EFFICIENCY: MetricDef = MetricDef {
+    name: "valuepulse_work_item_flow_efficiency_ratio",
+    kind: Kind::Summary,
+    labels: TEAM_SERIES,
+    help: "Per-item flow efficiency, active / (active + waiting), over the work items finished in the window that were started (exact nearest-rank quantiles 0.5, 0.9, 0.95).",
+};
+/// Transitions of states in no list.
+pub const WORK_ITEM_UNMAPPED: MetricDef = MetricDef {
+    name: "valuepulse_work_item_unmapped_transitions",
+    kind: Kind::Gauge,
+    labels: &[],
+    help: "Retained work-item transitions whose state is in no flow.states list and that carried no category; they count as waiting. Above 0: the mapping misses a state the tracker uses.",
+};
+/// Flow-efficiency health band.
+pub const FLOW_EFFICIENCY_TIER: MetricDef = MetricDef {
+    name: "valuepulse_flow_efficiency_tier",
+    kind: Kind::Gauge,
+    labels: TEAM_SERIES,
+    help: "Flow-efficiency health band on the longest window: 3 world-class (above 0.40), 2 good (above 0.25), 1 below.",
+};
+/// Mean normalised satisfaction.
+pub const SATISFACTION_SCORE: MetricDef = MetricDef {
+    name: "valuepulse_satisfaction_score",
+    kind: Kind::Gauge,
+    labels: TEAM_SERIES,
+    help: "Customer satisfaction: the mean normalised response in the window, CSAT (s-1)/4 and NPS s/10 (0-1); absent without responses (satisfaction.default_score is never exported here).",
+};
+/// Responses per kind.
+pub const SATISFACTION_RESPONSES: MetricDef = MetricDef {
+    name: "valuepulse_satisfaction_responses",
+    kind: Kind::Gauge,
+    labels: &["service", "team", "window", "kind"],
+    help: "Satisfaction responses in the window, by kind (csat, nps). Exported, zeros included, for every service and team with a response in the longest window.",
+};
+/// Net Promoter.
+pub const NET_PROMOTER: MetricDef = MetricDef {
+    name: "valuepulse_net_promoter_ratio",
+    kind: Kind::Gauge,
+    labels: TEAM_SERIES,
+    help: "Net Promoter over the NPS responses in the window: (promoters 9-10 - detractors 0-6) / responses, -1 to 1 (NPS / 100); absent without NPS responses.",
+};
+/// Responses with no service.
+pub const SATISFACTION_UNATTRIBUTED: MetricDef = MetricDef {
+    name: "valuepulse_satisfaction_unattributed",
+    kind: Kind::Gauge,
+    labels: &["window"],
+    help: "Satisfaction responses in the window that name no service and whose feature has no known first shipping deploy: in no series.",
+};
+/// The value delivery score.
+pub const VALUE_DELIVERY_SCORE: MetricDef = MetricDef {
+    name: "valuepulse_value_delivery_score",
+    kind: Kind::Gauge,
+    labels: SERIES,
+    help: "Value delivery score: (1 / median lead time in hours) x deployments per day x (1 - strict change failure ratio) x (1 / median time to restore in hours) x satisfaction score (else satisfaction.default_score), from the figures exported for the same series and window; absent when an input is missing or a divisor is 0.",
+};
+/// Value-stream health bands of adoption.
+pub const VALUE_STREAM_TIER: MetricDef = MetricDef {
+    name: "valuepulse_value_stream_tier",
+    kind: Kind::Gauge,
+    labels: &["window", "metric"],
+    help: "Value-stream health band on the longest window: 3 elite, 2 good, 1 below. value_realization: used / shipped above 0.8 elite, above 0.6 good; value_feedback_cycle: median first ship to first use under 24 h elite, under 7 days good. From this replica's adoption figures (across replicas use the recording rules).",
+};
+/// Unpaired incident resolutions.
+pub const INCIDENTS_UNPAIRED: MetricDef = MetricDef {
+    name: "valuepulse_incidents_unpaired",
+    kind: Kind::Gauge,
+    labels: &["service", "team", "environment"],
+    help: "Retained incident resolutions with no opening time of their own (a CDEvents incident.resolved without customData.opened_at) and no retained opening of the same id and source to pair with; they have no time to restore until it arrives.",
+};
+/// The tier bands in force.
+pub const TIER_BANDS_INFO: MetricDef = MetricDef {
+    name: "valuepulse_tier_bands_info",
+    kind: Kind::Gauge,
+    labels: &["preset"],
+    help: "Always 1: the DORA tier bands valuepulse_dora_tier is graded with (tiers.preset: valuepulse, framework, dora_2021, dora_2024 or custom).",
+};
+
 /// Every metric, for descriptors and documentation checks.
 pub const ALL: &[MetricDef] = &[
     DEPLOYMENTS,
@@ -332,4 +433,18 @@ pub const ALL: &[MetricDef] = &[
     VALUE_FEEDBACK_CYCLE,
     FEATURE_USERS_SINCE_SHIP,
     FEATURE_FIRST_SHIPPED,
+    WORK_ITEMS_FINISHED,
+    WORK_ITEM_TIME,
+    FLOW_EFFICIENCY,
+    WORK_ITEM_FLOW_EFFICIENCY,
+    WORK_ITEM_UNMAPPED,
+    FLOW_EFFICIENCY_TIER,
+    SATISFACTION_SCORE,
+    SATISFACTION_RESPONSES,
+    NET_PROMOTER,
+    SATISFACTION_UNATTRIBUTED,
+    VALUE_DELIVERY_SCORE,
+    VALUE_STREAM_TIER,
+    INCIDENTS_UNPAIRED,
+    TIER_BANDS_INFO,
 ];

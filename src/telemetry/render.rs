@@ -13,8 +13,12 @@ use super::names::{self, Kind, MetricDef};
 use crate::domain::adoption::{AdoptionReport, Features, ReportBuilder};
 use crate::domain::dora::{Attribution, DoraReport, DoraState, FirstShip};
 use crate::domain::event::InvalidReason;
-use crate::domain::quantiles::Quantiles;
+use crate::domain::flow::{FlowReport, FlowState};
+use crate::domain::health::{HealthMetric, HealthTier};
+use crate::domain::quantiles::{Quantiles, RatioQuantiles};
+use crate::domain::satisfaction::{SatisfactionReport, SatisfactionState};
 use crate::domain::time::Window;
+use crate::domain::value::{self, ValueSeries};
 use crate::domain::{DeployStatus, Millis, Outcome};
 use crate::ingest::Stream;
 use crate::ingest::budget::{Component, StateBudget};
@@ -40,6 +44,10 @@ pub struct Sources {
     pub topics: [String; Stream::ALL.len()],
     /// The clock that sets "now" for the windows.
     pub clock: fn() -> Millis,
+    /// Work-item (flow) state, copied on write like DORA state.
+    pub flow: Arc<Mutex<Arc<FlowState>>>,
+    /// Satisfaction state, copied on write like DORA state.
+    pub satisfaction: Arc<Mutex<Arc<SatisfactionState>>>,
 }
 
 /// What the previous report cost, rendered into the next one.
@@ -60,6 +68,15 @@ pub struct Reports<'a> {
     pub windows: &'a [Window],
     /// Adoption figures.
     pub adoption: AdoptionReport<'a>,
+    /// Flow figures (work items), over the DORA windows.
+    pub flow: FlowReport<'a>,
+    /// Satisfaction figures, over the DORA windows.
+    pub satisfaction: SatisfactionReport<'a>,
+    /// The value delivery score of every DORA series with one.
+    pub value: Vec<ValueSeries<'a>>,
+    /// Value-stream health bands of adoption on the longest window
+    /// (realization, feedback cycle), when they have data.
+    pub value_stream: Vec<(HealthMetric, HealthTier)>,
 }
 
 /// Computes the reports at `now` and hands them to `view`. DORA state is
@@ -67,20 +84,33 @@ pub struct Reports<'a> {
 /// adoption state one feature at a time.
 pub fn with_reports<T>(s: &Sources, now: Millis, view: impl FnOnce(&Reports<'_>) -> T) -> T {
     let dora: Arc<DoraState> = lock(&s.dora).clone();
+    let flow: Arc<FlowState> = lock(&s.flow).clone();
+    let satisfaction: Arc<SatisfactionState> = lock(&s.satisfaction).clone();
     let bytes = dora.heap_bytes();
     s.budget.set(&[
         (Component::Deploys, bytes.deploys),
         (Component::Incidents, bytes.incidents),
         (Component::DoraLabels, bytes.labels),
+        (Component::WorkItems, flow.heap_bytes()),
+        (Component::Satisfaction, satisfaction.heap_bytes()),
     ]);
     let ships = dora.first_ships();
     let features = lock(&s.adoption.features).clone();
     let adoption = adoption_report(s, &ships, &features, now);
+    let windows = &dora.settings().windows;
+    let dora_report = dora.report(now);
+    let satisfaction = satisfaction.report(now, &ships);
+    let value = value::value_scores(&dora_report, windows, &satisfaction);
+    let value_stream = value_stream_tiers(&adoption, longest_window(windows));
     let reports = Reports {
         now,
-        dora: dora.report(now),
-        windows: &dora.settings().windows,
+        dora: dora_report,
+        windows,
         adoption,
+        flow: flow.report(now),
+        satisfaction,
+        value,
+        value_stream,
     };
     view(&reports)
 }
@@ -96,6 +126,7 @@ pub fn families(s: &Sources, r: &Reports<'_>, cost: ReportCost) -> Vec<MetricFam
     let mut overflow = Family::new(names::LABEL_OVERFLOW);
     let mut families = dora_families(r, &mut overflow);
     families.extend(adoption_families(s, &r.adoption, &mut overflow));
+    families.extend(value_stream_families(r, &mut overflow));
     families.extend(health_families(s, r.now, cost));
     families.push(overflow);
     families.push(window_complete(s, r));
@@ -184,6 +215,41 @@ impl Family {
         let mut m = proto::Metric::from_label(self.labels(values));
         m.set_summary(s);
         self.metrics.push(m);
+    }
+
+    /// A summary of ratios (no unit): per-item flow efficiency.
+    pub(crate) fn ratio_summary(&mut self, values: &[&str], q: &RatioQuantiles) {
+        let mut s = proto::Summary::default();
+        s.set_sample_count(q.count);
+        s.set_sample_sum(q.sum);
+        s.set_quantile(
+            q.values
+                .iter()
+                .map(|(quantile, value)| {
+                    let mut pq = proto::Quantile::default();
+                    pq.set_quantile(*quantile);
+                    pq.set_value(*value);
+                    pq
+                })
+                .collect(),
+        );
+        let mut m = proto::Metric::from_label(self.labels(values));
+        m.set_summary(s);
+        self.metrics.push(m);
+    }
+
+    /// Adds `v` to the counter with these label values, creating it when
+    /// absent (label overflow is counted by several states).
+    pub(crate) fn add_counter(&mut self, values: &[&str], v: f64) {
+        let labels = self.labels(values);
+        match self.metrics.iter_mut().find(|m| m.get_label() == labels) {
+            Some(m) => {
+                let mut c = proto::Counter::default();
+                c.set_value(m.get_counter().get_value() + v);
+                m.set_counter(c);
+            }
+            None => self.counter(values, v),
+        }
     }
 
     pub(crate) fn finish(self) -> MetricFamily {
@@ -449,6 +515,128 @@ fn health_families(s: &Sources, now: Millis, cost: ReportCost) -> Vec<Family> {
     at.gauge(&[], now as f64 / 1000.0);
     vec![
         events, invalid, ready, remaining, lag, build, state, budget, level, duration, at,
+    ]
+}
+
+/// The value-stream bands of adoption on the longest window `w`: value
+/// realization (used / shipped, when something shipped) and the value
+/// feedback cycle (its median, when a shipped feature was used).
+fn value_stream_tiers(adoption: &AdoptionReport<'_>, w: usize) -> Vec<(HealthMetric, HealthTier)> {
+    let mut out = Vec::new();
+    if let (Some(&shipped), Some(&used)) = (adoption.shipped.get(w), adoption.used.get(w))
+        && shipped > 0
+    {
+        let m = HealthMetric::ValueRealization;
+        out.push((m, m.grade(used as f64 / shipped as f64)));
+    }
+    if let Some(Some(q)) = adoption.feedback_cycle.get(w) {
+        let m = HealthMetric::ValueFeedbackCycle;
+        out.push((m, m.grade(q.values[0].1)));
+    }
+    out
+}
+
+/// Work items, satisfaction, the value delivery score, the value-stream
+/// bands, unpaired incident resolutions and the tier bands in force.
+fn value_stream_families(r: &Reports<'_>, overflow: &mut Family) -> Vec<Family> {
+    let mut finished = Family::new(names::WORK_ITEMS_FINISHED);
+    let mut time = Family::new(names::WORK_ITEM_TIME);
+    let mut efficiency = Family::new(names::FLOW_EFFICIENCY);
+    let mut item_efficiency = Family::new(names::WORK_ITEM_FLOW_EFFICIENCY);
+    let mut unmapped = Family::new(names::WORK_ITEM_UNMAPPED);
+    let mut flow_tier = Family::new(names::FLOW_EFFICIENCY_TIER);
+    let mut score = Family::new(names::SATISFACTION_SCORE);
+    let mut responses = Family::new(names::SATISFACTION_RESPONSES);
+    let mut promoter = Family::new(names::NET_PROMOTER);
+    let mut unattributed = Family::new(names::SATISFACTION_UNATTRIBUTED);
+    let mut delivery = Family::new(names::VALUE_DELIVERY_SCORE);
+    let mut stream_tier = Family::new(names::VALUE_STREAM_TIER);
+    let mut unpaired = Family::new(names::INCIDENTS_UNPAIRED);
+    let mut bands = Family::new(names::TIER_BANDS_INFO);
+
+    let windows = r.windows;
+    let longest = windows[longest_window(windows)].label.as_str();
+    for k in &r.flow.series {
+        for (w, f) in windows.iter().zip(&k.windows) {
+            let l = [k.service, k.team, w.label.as_str()];
+            finished.gauge(&l, f.items_finished as f64);
+            time.gauge(&[k.service, k.team, &w.label, "active"], f.active_seconds);
+            time.gauge(&[k.service, k.team, &w.label, "waiting"], f.waiting_seconds);
+            if let Some(e) = f.efficiency {
+                efficiency.gauge(&l, e);
+            }
+            if let Some(q) = &f.item_efficiency {
+                item_efficiency.ratio_summary(&l, q);
+            }
+        }
+        if let Some(t) = k.tier {
+            flow_tier.gauge(&[k.service, k.team, longest], t as u8 as f64);
+        }
+    }
+    unmapped.gauge(&[], r.flow.unmapped_transitions as f64);
+    for k in &r.satisfaction.series {
+        for (w, f) in windows.iter().zip(&k.windows) {
+            let l = [k.service, k.team, w.label.as_str()];
+            responses.gauge(
+                &[k.service, k.team, &w.label, "csat"],
+                f.csat_responses as f64,
+            );
+            responses.gauge(
+                &[k.service, k.team, &w.label, "nps"],
+                f.nps_responses as f64,
+            );
+            if let Some(v) = f.score {
+                score.gauge(&l, v);
+            }
+            if let Some(v) = f.net_promoter {
+                promoter.gauge(&l, v);
+            }
+        }
+    }
+    for (w, n) in windows.iter().zip(&r.satisfaction.unattributed) {
+        unattributed.gauge(&[&w.label], *n as f64);
+    }
+    for v in &r.value {
+        for (w, v2) in windows.iter().zip(&v.windows) {
+            if let Some(x) = v2 {
+                delivery.gauge(&[v.service, v.team, v.environment, &w.label], *x);
+            }
+        }
+    }
+    for (metric, t) in &r.value_stream {
+        stream_tier.gauge(&[longest, metric.as_str()], *t as u8 as f64);
+    }
+    for k in &r.dora.series {
+        if let Some(n) = k.incidents_unpaired {
+            unpaired.gauge(&[k.service, k.team, k.environment], n as f64);
+        }
+    }
+    bands.gauge(&[r.dora.bands], 1.0);
+    for (label, n) in [
+        (
+            "service",
+            r.flow.service_overflow + r.satisfaction.service_overflow,
+        ),
+        ("team", r.flow.team_overflow + r.satisfaction.team_overflow),
+        ("feature", r.satisfaction.feature_overflow),
+    ] {
+        overflow.add_counter(&[label], n as f64);
+    }
+    vec![
+        finished,
+        time,
+        efficiency,
+        item_efficiency,
+        unmapped,
+        flow_tier,
+        score,
+        responses,
+        promoter,
+        unattributed,
+        delivery,
+        stream_tier,
+        unpaired,
+        bands,
     ]
 }
 

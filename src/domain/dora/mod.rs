@@ -88,6 +88,8 @@ pub struct DoraSettings {
     pub attribution_window: Millis,
     /// `dora.failed_deploys`: whether a `failed` deploy is a change failure.
     pub failed_deploys: FailedDeploys,
+    /// `tiers.*`: the bands the tiers are graded with (validated at load).
+    pub bands: DoraBands,
 }
 
 impl DoraSettings {
@@ -247,13 +249,12 @@ fn fingerprint<T: Hash>(value: &T) -> u64 {
 }
 
 impl DoraState {
-    /// Empty state, grading tiers with the default bands
-    /// ([`DoraBands::default`]).
+    /// Empty state, grading tiers with [`DoraSettings::bands`].
     pub fn new(settings: DoraSettings) -> Self {
         Self {
             services: Labels::new(settings.max_services),
             teams: Labels::new(settings.max_teams),
-            bands: DoraBands::default(),
+            bands: settings.bands,
             settings,
             deploys: HashMap::new(),
             incidents: HashMap::new(),
@@ -262,10 +263,10 @@ impl DoraState {
     }
 
     /// The same state grading tiers with `bands` (validate them first:
-    /// [`DoraBands::validate`]). Kept beside [`DoraSettings`] rather than in
-    /// it until `config.rs` builds the bands (`tiers.*`).
+    /// [`DoraBands::validate`]).
     pub fn with_bands(mut self, bands: DoraBands) -> Self {
         self.bands = bands;
+        self.settings.bands = bands;
         self
     }
 

@@ -34,6 +34,7 @@ pub(super) fn settings() -> DoraSettings {
         max_teams: 10,
         attribution_window: D,
         failed_deploys: FailedDeploys::Ignore,
+        bands: crate::domain::tier::DoraBands::default(),
     }
 }
 

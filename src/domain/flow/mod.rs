@@ -103,7 +103,7 @@ struct Key {
 }
 
 /// One retained transition.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Transition {
     at: Millis,
     /// Content hash, to tell an identical redelivery from an update.
@@ -114,8 +114,9 @@ struct Transition {
     unmapped: bool,
 }
 
-/// Flow state of this process.
-#[derive(Debug)]
+/// Flow state of this process. `Clone` so that ingest can copy it on write
+/// while a report still reads the previous version.
+#[derive(Debug, Clone)]
 pub struct FlowState {
     settings: FlowSettings,
     services: Labels,
@@ -225,6 +226,20 @@ impl FlowState {
     /// Number of items with a retained transition.
     pub fn item_count(&self) -> usize {
         self.items.len()
+    }
+
+    /// Approximate heap bytes held: the item map's slots, each item's id
+    /// and transitions, and the service and team label tables.
+    pub fn heap_bytes(&self) -> usize {
+        let slot = std::mem::size_of::<(Box<str>, Vec<Transition>)>() + 1;
+        self.items.capacity() * slot
+            + self
+                .items
+                .iter()
+                .map(|(id, ts)| id.len() + ts.capacity() * std::mem::size_of::<Transition>())
+                .sum::<usize>()
+            + self.services.heap_bytes()
+            + self.teams.heap_bytes()
     }
 
     /// The active and waiting time of one retained item (`None` when it has

@@ -21,5 +21,7 @@ fn both_label_tables_export_as_labels() {
     b.set(&[(Component::DoraLabels, 10), (Component::FeatureLabels, 5)]);
     let labels: Vec<(&str, usize)> = b.by_label();
     assert!(labels.contains(&("labels", 15)), "{labels:?}");
-    assert_eq!(labels.len(), 6);
+    // deploys, incidents, labels, three adoption parts, work items,
+    // satisfaction.
+    assert_eq!(labels.len(), 8);
 }

@@ -1,5 +1,5 @@
 //! The native v1 JSON contract of the five topics (see the README, "Event
-//! schema", and `docs/value-stream.md` for work items and satisfaction).
+//! schema", and "Value stream" for work items and satisfaction).
 
 use std::borrow::Cow;
 

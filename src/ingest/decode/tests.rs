@@ -204,7 +204,7 @@ fn satisfaction(json: &str) -> Result<Satisfaction<'_>, InvalidReason> {
     }
 }
 
-/// The work-item example of docs/value-stream.md.
+/// The work-item example of the README ("Work items and flow efficiency").
 const WORK_ITEM: &str = r#"{"id": "PAY-311", "service": "checkout", "team": "payments",
  "state": "In Review", "category": "waiting", "at": "2026-11-25T10:04:00Z",
  "changes": ["4be1c0d"], "deploys": ["d-1842"], "title": "ignored"}"#;

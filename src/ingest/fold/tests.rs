@@ -51,8 +51,8 @@ fn dora_record<'a>(
     partition: i32,
     offset: i64,
     payload: &'a str,
-) -> DoraRecord<'a> {
-    DoraRecord {
+) -> SmallRecord<'a> {
+    SmallRecord {
         topic,
         stream,
         partition,
@@ -74,7 +74,7 @@ fn usage_record(partition: i32, offset: i64, generation: u64, payload: &str) -> 
 #[test]
 fn dora_batch_folds_under_one_lock_counts_each_outcome_and_returns_next_offsets() {
     let c = config();
-    let state = Mutex::new(std::sync::Arc::new(DoraState::new(c.dora_settings())));
+    let states = SmallStates::from_config(&c);
     let counters = Counters::default();
     let hour_ago = "2027-01-15T07:00:00Z";
     let d1 = deploy("d-1", "production", hour_ago);
@@ -99,14 +99,14 @@ fn dora_batch_folds_under_one_lock_counts_each_outcome_and_returns_next_offsets(
         rec("deploys", dep, 1, 4, "{not json"), // invalid (malformed_json)
         rec("deploys", dep, 0, 12, &big),       // oversized, never decoded
         rec("incidents", inc, 0, 7, opened),    // accepted
-        DoraRecord {
+        SmallRecord {
             headers: structured,
             ..rec("deploys", dep, 1, 5, pipeline) // unsupported CDEvents type
         },
         rec("deploys", dep, 0, 13, &late),   // 45 days old: late
         rec("incidents", inc, 0, 8, future), // an hour ahead: future
     ];
-    let next = fold_dora_records(&state, &records, MAX_BYTES, NOW, &counters);
+    let next = fold_small_records(&states, &records, MAX_BYTES, NOW, &counters);
 
     assert_eq!(
         sorted(next),
@@ -130,7 +130,64 @@ fn dora_batch_folds_under_one_lock_counts_each_outcome_and_returns_next_offsets(
         vec![(Outcome::Accepted, 1), (Outcome::Future, 1)]
     );
     assert!(counted(&counters, Stream::FeatureUsage).is_empty());
-    assert_eq!(lock(&state).deploy_count(), 1);
+    assert_eq!(lock(&states.dora).deploy_count(), 1);
+}
+
+#[test]
+fn small_batch_folds_work_items_and_responses_into_their_own_states_and_copies_only_those() {
+    let c = config();
+    let states = SmallStates::from_config(&c);
+    // A report holds every state: a batch must copy the ones it changes
+    // and leave the others shared.
+    let (dora, flow, satisfaction) = (
+        lock(&states.dora).clone(),
+        lock(&states.flow).clone(),
+        lock(&states.satisfaction).clone(),
+    );
+    let counters = Counters::default();
+    let item = |state: &str, at: &str| {
+        format!(r#"{{"id":"PAY-1","service":"checkout","state":"{state}","at":"{at}"}}"#)
+    };
+    let (started, done) = (
+        item("In Progress", "2027-01-15T05:00:00Z"),
+        item("Done", "2027-01-15T07:00:00Z"),
+    );
+    let csat =
+        r#"{"id":"r-1","service":"checkout","kind":"csat","score":4,"at":"2027-01-15T07:00:00Z"}"#;
+    let nps11 =
+        r#"{"id":"r-2","service":"checkout","kind":"nps","score":11,"at":"2027-01-15T07:00:00Z"}"#;
+    let (wi, sat) = (Stream::WorkItems, Stream::Satisfaction);
+    let records = [
+        dora_record("work-items", wi, 0, 0, &started), // accepted
+        dora_record("work-items", wi, 0, 1, &done),    // accepted
+        dora_record("work-items", wi, 0, 2, &done),    // duplicate
+        dora_record("satisfaction", sat, 0, 5, csat),  // accepted
+        dora_record("satisfaction", sat, 0, 6, nps11), // invalid (out_of_range)
+    ];
+    let next = fold_small_records(&states, &records, MAX_BYTES, NOW, &counters);
+
+    assert_eq!(
+        sorted(next),
+        vec![("satisfaction", 0, 7), ("work-items", 0, 3)]
+    );
+    assert_eq!(
+        counted(&counters, wi),
+        vec![(Outcome::Accepted, 2), (Outcome::Duplicate, 1)]
+    );
+    assert_eq!(
+        counted(&counters, sat),
+        vec![(Outcome::Accepted, 1), (Outcome::Invalid, 1)]
+    );
+    assert_eq!(counters.invalid(sat, InvalidReason::OutOfRange), 1);
+    assert!(counted(&counters, Stream::Deploys).is_empty());
+    // 2 h in progress, then done: one item, all active.
+    let times = lock(&states.flow).item("PAY-1").unwrap();
+    assert_eq!((times.active, times.waiting), (2 * 3_600_000, 0));
+    assert_eq!(lock(&states.satisfaction).response_count(), 1);
+    assert!(Arc::ptr_eq(&dora, &lock(&states.dora)), "DORA state copied");
+    assert!(!Arc::ptr_eq(&flow, &lock(&states.flow)));
+    assert!(!Arc::ptr_eq(&satisfaction, &lock(&states.satisfaction)));
+    assert_eq!(flow.item_count(), 0, "the report's copy changed");
 }
 
 #[test]

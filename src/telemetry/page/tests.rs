@@ -11,6 +11,8 @@ use super::*;
 use crate::config::Config;
 use crate::domain::dora::DoraState;
 use crate::domain::event::{Deploy, Event};
+use crate::domain::flow::FlowState;
+use crate::domain::satisfaction::SatisfactionState;
 use crate::domain::{Change, DeployStatus};
 use crate::ingest::budget::StateBudget;
 use crate::ingest::outcome::Counters;
@@ -38,8 +40,18 @@ fn sources() -> Sources {
             budget.clone(),
         )),
         budget,
-        topics: ["deploys".into(), HOSTILE.into(), "feature-usage".into()],
+        topics: [
+            "deploys".into(),
+            HOSTILE.into(),
+            "feature-usage".into(),
+            "work-items".into(),
+            "satisfaction".into(),
+        ],
         clock,
+        flow: Arc::new(Mutex::new(Arc::new(FlowState::new(config.flow_settings())))),
+        satisfaction: Arc::new(Mutex::new(Arc::new(SatisfactionState::new(
+            config.satisfaction_settings(),
+        )))),
     }
 }
 

@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use super::*;
 use crate::config::Config;
 use crate::domain::dora::DoraState;
+use crate::domain::flow::FlowState;
+use crate::domain::satisfaction::SatisfactionState;
 use crate::ingest::budget::StateBudget;
 use crate::ingest::outcome::Counters;
 use crate::ingest::progress::Progress;
@@ -29,8 +31,12 @@ fn sources() -> Sources {
             budget.clone(),
         )),
         budget,
-        topics: ["deploys".into(), "incidents".into(), "feature-usage".into()],
+        topics: config.topics.all(),
         clock,
+        flow: Arc::new(Mutex::new(Arc::new(FlowState::new(config.flow_settings())))),
+        satisfaction: Arc::new(Mutex::new(Arc::new(SatisfactionState::new(
+            config.satisfaction_settings(),
+        )))),
     }
 }
 

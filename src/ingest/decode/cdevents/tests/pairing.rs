@@ -22,6 +22,7 @@ fn state() -> DoraState {
         max_teams: 10,
         attribution_window: DAY_MS,
         failed_deploys: FailedDeploys::Ignore,
+        bands: crate::domain::tier::DoraBands::default(),
     })
 }
 
