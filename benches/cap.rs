@@ -16,7 +16,7 @@
 //! 5. a state of ~100 000 series (2 500 services with deploys, plus the
 //!    cap's features): snapshot time and size.
 //!
-//! Run: `cargo bench --bench cap` (about 4 minutes; `VALUEPULSE_BENCH_CAP_EVENTS`
+//! Run: `cargo bench --bench cap` (about 2 minutes; `VALUEPULSE_BENCH_CAP_EVENTS`
 //! scales the 50 M down). Prints a table; no criterion.
 
 #![allow(clippy::print_stdout, reason = "a benchmark that prints its table")]

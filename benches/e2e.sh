@@ -4,7 +4,7 @@
 #
 #   bash benches/e2e.sh --smoke      ~2 min: 20 000 events, 1 round; exit 1 if any
 #                                    contender does not read all of them (CI)
-#   bash benches/e2e.sh              4 000 000 events, 2 rounds, + live latency (~15 min)
+#   bash benches/e2e.sh              4 000 000 events, 2 rounds, + live latency (~5 min)
 #   bash benches/e2e.sh --help       every option (events, rounds, contenders, perf, ...)
 #
 # It starts its own Kafka broker with deploy/kafka-local.sh on 127.0.0.1:19292
