@@ -10,7 +10,7 @@
 //! `edge` (ranks strictly decrease with time in the list, so that entry holds
 //! the largest rank in the window).
 //!
-//! # Representation (why, with the measurements in BENCHMARKS.md)
+//! # Representation, and why
 //!
 //! - **Sparse** while small: a map from a 25-bit index plus the rank of the
 //!   remaining 39 hash bits (HyperLogLog++'s sparse encoding, `p' = 25`) to

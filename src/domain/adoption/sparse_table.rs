@@ -6,7 +6,9 @@
 //! Why not a general-purpose hash map: a lookup here is a cache miss on the
 //! hot path of every usage event, and keeping key and value in the same
 //! 8-byte slot, beside the next slots probed, makes it one miss where a map
-//! with separate control bytes takes two (measured in BENCHMARKS.md).
+//! with separate control bytes takes two. (Introduced together with dense
+//! minute days, it took `cargo bench --bench adoption`'s random-order
+//! decode + fold from 1 082 to 716 ns an event, interleaved, load about 2.)
 //! Deletion shifts later entries back (no tombstones), so pruning costs
 //! only the entries it removes.
 
