@@ -198,37 +198,26 @@ impl Family {
     }
 
     pub(crate) fn summary(&mut self, values: &[&str], q: &Quantiles) {
-        let mut s = proto::Summary::default();
-        s.set_sample_count(q.count);
-        s.set_sample_sum(q.sum_seconds);
-        s.set_quantile(
-            q.values
-                .iter()
-                .map(|(quantile, value)| {
-                    let mut pq = proto::Quantile::default();
-                    pq.set_quantile(*quantile);
-                    pq.set_value(*value);
-                    pq
-                })
-                .collect(),
-        );
-        let mut m = proto::Metric::from_label(self.labels(values));
-        m.set_summary(s);
-        self.metrics.push(m);
+        self.push_summary(values, q.count, q.sum_seconds, &q.values);
     }
 
     /// A summary of ratios (no unit): per-item flow efficiency.
     pub(crate) fn ratio_summary(&mut self, values: &[&str], q: &RatioQuantiles) {
+        self.push_summary(values, q.count, q.sum, &q.values);
+    }
+
+    /// One summary sample: count, sum and `(quantile, value)` pairs.
+    fn push_summary(&mut self, values: &[&str], count: u64, sum: f64, quantiles: &[(f64, f64)]) {
         let mut s = proto::Summary::default();
-        s.set_sample_count(q.count);
-        s.set_sample_sum(q.sum);
+        s.set_sample_count(count);
+        s.set_sample_sum(sum);
         s.set_quantile(
-            q.values
+            quantiles
                 .iter()
-                .map(|(quantile, value)| {
+                .map(|&(quantile, value)| {
                     let mut pq = proto::Quantile::default();
-                    pq.set_quantile(*quantile);
-                    pq.set_value(*value);
+                    pq.set_quantile(quantile);
+                    pq.set_value(value);
                     pq
                 })
                 .collect(),
