@@ -9,7 +9,7 @@
 //! 3. serving it: the bytes a scrape writes (`Snapshots::current`), p50/p99
 //!    of 1 000 calls;
 //! 4. ingest alone, with the reporter's schedule on the other core (a
-//!    report, then a pause of max(1 s, 4 × its duration)), and with a
+//!    report, then a pause of max(1 s, `PAUSE_FACTOR` × its duration)), and with a
 //!    control thread that reads unrelated memory on the same schedule
 //!    without a lock: 4 M fresh events per phase, three interleaved rounds,
 //!    medians;
@@ -196,7 +196,7 @@ fn reporter(
 }
 
 /// Runs `work` on another thread until `busy` clears, pausing after each
-/// run for max(1 s, 4 × its duration): the reporter's schedule.
+/// run for max(1 s, `PAUSE_FACTOR` × its duration): the reporter's schedule.
 fn spawn_duty(
     busy: Arc<AtomicBool>,
     work: impl Fn() -> Duration + Send + 'static,
@@ -204,7 +204,7 @@ fn spawn_duty(
     std::thread::spawn(move || {
         while busy.load(Ordering::Relaxed) {
             let took = work();
-            let until = Instant::now() + Duration::from_secs(1).max(took * 4);
+            let until = Instant::now() + Duration::from_secs(1).max(took * snapshot::PAUSE_FACTOR);
             while busy.load(Ordering::Relaxed) && Instant::now() < until {
                 std::thread::sleep(Duration::from_millis(10));
             }
@@ -292,7 +292,7 @@ fn main() {
 
     // Ingest alone, with the reporter's duty cycle on the other core (as
     // the daemon schedules it while scraped: a report, then a pause of
-    // max(interval, 4 × its duration)), and with a control thread that
+    // max(interval, PAUSE_FACTOR × its duration)), and with a control thread that
     // reads 1 GiB of unrelated memory on the same duty cycle and takes no
     // lock. Interleaved rounds; medians.
     cancel.cancel();

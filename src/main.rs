@@ -40,7 +40,7 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
-    /// Publish one validated deploy or incident event to Kafka (for pipelines and incident hooks); prints its id.
+    /// Publish one validated deploy, incident, work-item or satisfaction event to Kafka (for pipelines, incident hooks and trackers); prints its id.
     ///
     /// Exit 64 when the flags or the event are invalid (nothing is sent), 69 when the broker does not acknowledge it.
     #[command(subcommand)]

@@ -140,7 +140,7 @@ fn retired_bucket_says_why_and_what_to_do() {
         Config::load_with_env(None, env(&[("VALUEPULSE__ADOPTION__BUCKET", "soon")])).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "adoption.bucket: retired: usage windows are exact to the second; remove the key"
+        "adoption.bucket: retired: windows are answered at their own edges (users to the second, events to the minute); remove the key"
     );
     let f = file("[adoption]\nbucket = \"1h\"\n");
     let e = Config::load_with_env(Some(&f.0), env(&[])).unwrap_err();

@@ -316,7 +316,7 @@ impl<'de> Deserialize<'de> for LogLevel {
 pub struct RetiredBucket;
 
 /// Why `adoption.bucket` is refused.
-pub const BUCKET_RETIRED: &str = "retired: usage windows are exact to the second; remove the key";
+pub const BUCKET_RETIRED: &str = "retired: windows are answered at their own edges (users to the second, events to the minute); remove the key";
 
 impl<'de> Deserialize<'de> for RetiredBucket {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -125,7 +125,7 @@ pub const EVENTS: MetricDef = MetricDef {
     name: "valuepulse_events_total",
     kind: Kind::Counter,
     labels: &["topic", "outcome"],
-    help: "Kafka records processed, by topic and outcome (accepted, updated, duplicate, invalid, late, future, oversized, ignored, unsupported).",
+    help: "Kafka records processed, by topic and outcome (accepted, updated, duplicate, invalid, late, future, oversized, ignored, unsupported, over_budget).",
 };
 /// Invalid records by reason.
 pub const EVENTS_INVALID: MetricDef = MetricDef {

@@ -3,8 +3,9 @@
 //! shared by every scrape.
 //!
 //! - The reporter computes a snapshot every `report.interval` while someone
-//!   scrapes (or at least every four times its own duration, so reporting
-//!   never takes more than a fifth of a core), and sleeps when nobody has
+//!   scrapes, pausing at least [`PAUSE_FACTOR`] times its own duration
+//!   between reports (so reporting never takes more than a fifth of a
+//!   core), and sleeps when nobody has
 //!   scraped for [`IDLE_AFTER`].
 //! - A scrape takes the latest snapshot (an `Arc` clone under a watch
 //!   channel's lock: microseconds) and writes its bytes. Concurrent scrapes
@@ -35,6 +36,14 @@ use crate::domain::Millis;
 
 /// A reporter idles once nobody has scraped for this long.
 pub const IDLE_AFTER: Duration = Duration::from_secs(120);
+/// After a report that took `d`, the next starts no sooner than
+/// `PAUSE_FACTOR × d` later (or `report.interval`, whichever is longer), so
+/// reporting takes at most `1 / (PAUSE_FACTOR + 1)` of a core: a fifth. On a
+/// large state this bounds what reporting costs ingest on the other core
+/// (BENCHMARKS.md, "Adoption at the cap"), at the price of figures up to
+/// about `(PAUSE_FACTOR + 1) × d` old.
+pub const PAUSE_FACTOR: u32 = 4;
+
 /// Longest a scrape waits for a fresh snapshot before serving a stale one.
 pub const MAX_WAIT: Duration = Duration::from_secs(10);
 
@@ -188,7 +197,7 @@ impl Reporter {
             cost = ReportCost {
                 duration: snapshot.took,
             };
-            let gap = self.interval.max(snapshot.took * 4);
+            let gap = self.interval.max(snapshot.took * PAUSE_FACTOR);
             next = Instant::now() + gap;
             self.publish.send_replace(Arc::new(snapshot));
         }
@@ -215,7 +224,7 @@ impl Snapshots {
     /// Whether `s` may be served now.
     fn fresh(&self, s: &Snapshot, ready_now: bool) -> bool {
         let age = (self.clock)().saturating_sub(s.computed_at);
-        let max_age = (self.interval * 2).max(s.took * 8);
+        let max_age = (self.interval * 2).max(s.took * (2 * PAUSE_FACTOR));
         age <= max_age.as_millis() as Millis && (s.ready || !ready_now)
     }
 

@@ -26,7 +26,7 @@
 //! # Hot path
 //!
 //! [`Shard::fold`] finds the feature in an `FxHashMap` keyed by the small
-//! integer [`FeatureId`] and updates its three structures and the active-user
+//! integer [`FeatureId`] and updates its two structures (the sliding HLL and the minute counts) and the active-user
 //! sketch: no allocation unless a structure grows, no lock (the caller locks
 //! a shard once per batch run).
 //!
