@@ -9,8 +9,8 @@
 //! 3. serving it: the bytes a scrape writes (`Snapshots::current`), p50/p99
 //!    of 1 000 calls;
 //! 4. ingest alone, with the reporter's schedule on the other core (a
-//!    report, then a pause of max(1 s, `PAUSE_FACTOR` × its duration)), and with a
-//!    control thread that reads unrelated memory on the same schedule
+//!    report, then a pause of max(1 s, `PAUSE_FACTOR` × its duration)), and
+//!    with a control thread that reads unrelated memory on the same schedule
 //!    without a lock: 4 M fresh events per phase, three interleaved rounds,
 //!    medians;
 //! 5. a state of ~100 000 series (2 500 services with deploys, plus the
@@ -292,8 +292,8 @@ fn main() {
 
     // Ingest alone, with the reporter's duty cycle on the other core (as
     // the daemon schedules it while scraped: a report, then a pause of
-    // max(interval, PAUSE_FACTOR × its duration)), and with a control thread that
-    // reads 1 GiB of unrelated memory on the same duty cycle and takes no
+    // max(interval, PAUSE_FACTOR × its duration)), and with a control thread
+    // that reads 1 GiB of unrelated memory on the same duty cycle and takes no
     // lock. Interleaved rounds; medians.
     cancel.cancel();
     thread.join().unwrap();

@@ -352,8 +352,8 @@ fn longest_window(windows: &[Window]) -> usize {
 
 /// The adoption report. Shards are read one feature at a time, each under
 /// its shard's lock, yielding between features, so ingest never waits
-/// longer than one feature's evaluation; the feature table is a copy (a few microseconds to take), so
-/// its lock is not held at all.
+/// longer than one feature's evaluation; the feature table is a copy (a few
+/// microseconds to take), so its lock is not held at all.
 fn adoption_report<'f>(
     s: &Sources,
     ships: &[FirstShip<'f>],

@@ -5,8 +5,7 @@
 //! - The reporter computes a snapshot every `report.interval` while someone
 //!   scrapes, pausing at least [`PAUSE_FACTOR`] times its own duration
 //!   between reports (so reporting never takes more than a fifth of a
-//!   core), and sleeps when nobody has
-//!   scraped for [`IDLE_AFTER`].
+//!   core), and sleeps when nobody has scraped for [`IDLE_AFTER`].
 //! - A scrape takes the latest snapshot (an `Arc` clone under a watch
 //!   channel's lock: microseconds) and writes its bytes. Concurrent scrapes
 //!   share one snapshot; none ever computes.
