@@ -351,6 +351,11 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // The config file `start` wrote (kept across `restart`, which
+        // forgets the old value instead of dropping it).
+        if let Some((_, config)) = self.env.iter().find(|(k, _)| k == "VALUEPULSE_TEST_CONFIG") {
+            let _ = std::fs::remove_file(config);
+        }
     }
 }
 
