@@ -33,7 +33,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use super::dora::{FirstShip, UNKNOWN_TEAM};
 use super::event::{Event, Outcome, Satisfaction, SatisfactionScore};
 use super::labels::{LabelId, Labels, OTHER};
-use super::time::{DAY_MS, Millis, TimeCheck, TimePolicy, Window};
+use super::time::{DAY_MS, Millis, TimePolicy, Window};
 
 /// How often folding prunes responses older than the horizon.
 const PRUNE_EVERY: Millis = 60_000;
@@ -233,10 +233,8 @@ impl SatisfactionState {
         if now.saturating_sub(self.last_prune) >= PRUNE_EVERY {
             self.prune(now);
         }
-        match self.settings.time.check(s.at, now) {
-            TimeCheck::InRange => {}
-            TimeCheck::Late => return Outcome::Late,
-            TimeCheck::Future => return Outcome::Future,
+        if let Some(o) = self.settings.time.rejects(s.at, now) {
+            return o;
         }
         let fp = fingerprint(s);
         let outcome = match self.responses.get(s.id.as_ref()) {

@@ -6,6 +6,8 @@
 //! `max_clock_skew` in the future (a producer whose clock runs ahead) counts as
 //! happening now; anything further ahead is rejected before it reaches state.
 
+use super::event::Outcome;
+
 /// Milliseconds since the Unix epoch, in UTC.
 pub type Millis = i64;
 
@@ -80,6 +82,17 @@ impl TimePolicy {
             TimeCheck::Future
         } else {
             TimeCheck::InRange
+        }
+    }
+
+    /// The outcome of an event whose time state does not keep (`late` or
+    /// `future`), or `None` when it is in range: every fold starts here.
+    #[inline]
+    pub fn rejects(&self, t: Millis, now: Millis) -> Option<Outcome> {
+        match self.check(t, now) {
+            TimeCheck::InRange => None,
+            TimeCheck::Late => Some(Outcome::Late),
+            TimeCheck::Future => Some(Outcome::Future),
         }
     }
 }

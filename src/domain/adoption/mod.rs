@@ -41,7 +41,7 @@ use rustc_hash::FxHashMap;
 
 use super::event::Outcome;
 use super::labels::{LabelId, Labels};
-use super::time::{Millis, TimeCheck, TimePolicy, Window};
+use super::time::{Millis, TimePolicy, Window};
 
 pub use minute_counts::MinuteCounts;
 pub use sliding_hll::{Seconds, SlidingHll, second_of};
@@ -169,10 +169,8 @@ impl Shard {
         at: Millis,
         now: Millis,
     ) -> Outcome {
-        match s.time.check(at, now) {
-            TimeCheck::InRange => {}
-            TimeCheck::Late => return Outcome::Late,
-            TimeCheck::Future => return Outcome::Future,
+        if let Some(o) = s.time.rejects(at, now) {
+            return o;
         }
         let second = second_of(at);
         self.active.insert(user_hash, second);

@@ -30,7 +30,7 @@ use std::mem::size_of;
 use super::event::{Deploy, DeployStatus, Event, Incident, IncidentStatus, Outcome};
 use super::labels::{LabelId, Labels};
 use super::tier::DoraBands;
-use super::time::{Millis, TimeCheck, TimePolicy, Window};
+use super::time::{Millis, TimePolicy, Window};
 use serde::{Deserialize, Serialize};
 
 pub mod attribution;
@@ -303,14 +303,6 @@ impl DoraState {
             .map(|i| i as u8)
     }
 
-    fn time_outcome(&self, t: Millis, now: Millis) -> Option<Outcome> {
-        match self.settings.time.check(t, now) {
-            TimeCheck::InRange => None,
-            TimeCheck::Late => Some(Outcome::Late),
-            TimeCheck::Future => Some(Outcome::Future),
-        }
-    }
-
     fn key(&mut self, service: &str, team: Option<&str>, environment: u8) -> Key {
         Key {
             service: self.services.intern(service),
@@ -320,7 +312,7 @@ impl DoraState {
     }
 
     fn fold_deploy(&mut self, d: &Deploy<'_>, now: Millis) -> Outcome {
-        if let Some(o) = self.time_outcome(d.finished_at, now) {
+        if let Some(o) = self.settings.time.rejects(d.finished_at, now) {
             return o;
         }
         let Some(env) = self.environment_index(&d.environment) else {
@@ -366,7 +358,7 @@ impl DoraState {
     }
 
     fn fold_incident(&mut self, i: &Incident<'_>, now: Millis) -> Outcome {
-        if let Some(o) = self.time_outcome(i.event_time(), now) {
+        if let Some(o) = self.settings.time.rejects(i.event_time(), now) {
             return o;
         }
         let Some(env) = self.environment_index(&i.environment) else {

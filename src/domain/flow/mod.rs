@@ -32,7 +32,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 
 use super::event::{Event, FlowCategory, Outcome, WorkItem};
 use super::labels::{LabelId, Labels};
-use super::time::{DAY_MS, Millis, TimeCheck, TimePolicy, Window};
+use super::time::{DAY_MS, Millis, TimePolicy, Window};
 
 mod item;
 mod report;
@@ -164,10 +164,8 @@ impl FlowState {
         if now.saturating_sub(self.last_prune) >= PRUNE_EVERY {
             self.prune(now);
         }
-        match self.settings.time.check(w.at, now) {
-            TimeCheck::InRange => {}
-            TimeCheck::Late => return Outcome::Late,
-            TimeCheck::Future => return Outcome::Future,
+        if let Some(o) = self.settings.time.rejects(w.at, now) {
+            return o;
         }
         let fp = fingerprint(w);
         let existing = self.items.get(w.id.as_ref()).map(|ts| {
