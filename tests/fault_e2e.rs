@@ -4,10 +4,7 @@
 //! (`tests/fault/oracle.rs`): 0 divergence on counts and ratios, 2 % on
 //! distinct users. Tests one at a time (`fault::serial`); sizes are small
 //! for CI and grow with the `VALUEPULSE_FAULT_*` knobs (RELIABILITY.md).
-//!
-//! Tests marked `#[ignore = "needs …"]` prove a fix that has not landed;
-//! the reason names it. Run them with `cargo test --test fault_e2e --
-//! --ignored`.
+//! Every test here runs in CI; none is ignored.
 
 #![allow(
     clippy::print_stderr,
