@@ -31,7 +31,12 @@ use crate::domain::Millis;
 /// Name of this loop in logs, `/readyz` and `/livez`.
 pub const NAME: &str = "dora";
 
-/// How often the loop looks for partitions added to its topics.
+/// Property whose value (milliseconds) is also how often the loop looks
+/// for partitions added to its topics: valuepulse sets 30 s
+/// ([`super::kafka::FETCH_TUNING`]), `[kafka.properties]` may change it, so
+/// the small topics follow the same refresh as the usage consumer group.
+const METADATA_REFRESH_PROPERTY: &str = "topic.metadata.refresh.interval.ms";
+/// The look's interval if the property is not a number of milliseconds.
 const METADATA_REFRESH: Duration = Duration::from_secs(30);
 
 /// How long one poll waits for a record; also the heartbeat period.
@@ -79,11 +84,15 @@ impl DoraIngest {
         // librdkafka needs a group id to assign partitions, even though this
         // consumer never joins the group nor commits.
         let group = format!("{}-dora", self.config.kafka.group_id);
-        let consumer: BaseConsumer<ClientEvents> = consumer_config(&self.config, Some(&group))
-            .create_with_context(ClientEvents {
-                progress: progress.clone(),
-                name: NAME,
-            })?;
+        let client = consumer_config(&self.config, Some(&group));
+        let refresh = client
+            .get(METADATA_REFRESH_PROPERTY)
+            .and_then(|ms| ms.parse().ok())
+            .map_or(METADATA_REFRESH, Duration::from_millis);
+        let consumer: BaseConsumer<ClientEvents> = client.create_with_context(ClientEvents {
+            progress: progress.clone(),
+            name: NAME,
+        })?;
         let topics: Vec<(String, Stream)> = Stream::ALL
             .into_iter()
             .filter(|s| s.is_small())
@@ -108,7 +117,7 @@ impl DoraIngest {
                 }
             }
         }
-        self.consume(&consumer, &topics, &cancel);
+        self.consume(&consumer, &topics, refresh, &cancel);
         if let Err(e) = consumer.unassign() {
             tracing::warn!(error = %e, "Could not unassign the DORA consumer.");
         }
@@ -261,11 +270,13 @@ impl DoraIngest {
         Ok(())
     }
 
-    /// Polls, decodes and folds in batches until cancelled.
+    /// Polls, decodes and folds in batches until cancelled, looking for
+    /// added partitions every `refresh`.
     fn consume(
         &self,
         consumer: &BaseConsumer<ClientEvents>,
         topics: &[(String, Stream)],
+        refresh: Duration,
         cancel: &CancellationToken,
     ) {
         let batch_size = self.config.ingest.batch_size;
@@ -274,7 +285,7 @@ impl DoraIngest {
         let mut last_refresh = Instant::now();
         while !cancel.is_cancelled() {
             self.progress.heartbeat(NAME, (self.clock)());
-            if last_refresh.elapsed() >= METADATA_REFRESH {
+            if last_refresh.elapsed() >= refresh {
                 last_refresh = Instant::now();
                 if let Err(e) = self.assign_new_partitions(consumer, topics, cancel) {
                     tracing::warn!(error = %e, "Could not look for new partitions of the small topics; trying again later.");

@@ -33,8 +33,9 @@ const STATISTICS_INTERVAL_MS: &str = "5000";
 /// the queue limits, unchanged.
 ///
 /// `topic.metadata.refresh.interval.ms` is 30 s (librdkafka: 5 min), so a
-/// partition added to the usage topic is rebalanced in within 30 s, as the
-/// DORA loop looks for new partitions of its topics.
+/// partition added to the usage topic is rebalanced in within 30 s; the
+/// small-topics loop looks for new partitions of its topics at the same
+/// interval.
 pub const FETCH_TUNING: [(&str, &str); 2] = [
     ("fetch.queue.backoff.ms", "10"),
     ("topic.metadata.refresh.interval.ms", "30000"),
