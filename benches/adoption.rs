@@ -66,7 +66,8 @@ fn settings() -> AdoptionSettings {
             Window::new("1d", DAY_MS),
             Window::new("7d", 7 * DAY_MS),
             Window::new("30d", 30 * DAY_MS),
-        ],
+        ]
+        .into(),
         time: TimePolicy {
             longest: 30 * DAY_MS,
             grace: HOUR,

@@ -36,8 +36,9 @@ use valuepulse::ingest::fold::{UsageRecord, fold_usage_records};
 use valuepulse::ingest::outcome::Counters;
 use valuepulse::ingest::progress::Progress;
 use valuepulse::ingest::shards::{AdoptionShared, PartitionShard, lock};
-use valuepulse::telemetry::render::{ReportCost, Sources};
+use valuepulse::report::Sources;
 use valuepulse::telemetry::snapshot::{self, Reporter, Snapshots};
+use valuepulse::views::metrics::ReportCost;
 
 /// 2026-11-30T12:30:00Z.
 const NOW: Millis = 1_796_041_800_000;

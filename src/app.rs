@@ -9,7 +9,6 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
@@ -20,23 +19,19 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::domain::Millis;
 use crate::http::{self, AdminState};
-use crate::ingest::budget::{Component, StateBudget};
-use crate::ingest::dora::{self, DoraIngest};
+use crate::ingest::budget::StateBudget;
 use crate::ingest::fold::SmallStates;
 use crate::ingest::outcome::Counters;
 use crate::ingest::progress::Progress;
 use crate::ingest::shards::AdoptionShared;
+use crate::ingest::small_topics::{self, SmallTopicsIngest};
 use crate::ingest::usage::{self, UsageIngest};
-use crate::telemetry::render::Sources;
+use crate::report::Sources;
 use crate::telemetry::snapshot;
 
-/// Wall-clock "now" in epoch milliseconds: the daemon's clock.
-pub fn system_clock() -> Millis {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as Millis)
-        .unwrap_or(0)
-}
+/// Wall-clock "now" in epoch milliseconds: the daemon's clock. Kept for
+/// the modules that still name it here; it is [`crate::clock::now_millis`].
+pub use crate::clock::now_millis as system_clock;
 
 /// Handles a running daemon exposes to its embedder (the demo, tests).
 #[derive(Clone)]
@@ -58,7 +53,6 @@ pub async fn run(
     let counters = Arc::new(Counters::default());
     let states = SmallStates::from_config(&config);
     let budget = Arc::new(StateBudget::new(config.max_state_bytes()));
-    budget.set(&[(Component::Deploys, 0)]);
     let adoption = Arc::new(AdoptionShared::new(
         config.adoption_settings(),
         budget.clone(),
@@ -70,7 +64,7 @@ pub async fn run(
             counters: counters.clone(),
             progress: progress.clone(),
             adoption: adoption.clone(),
-            budget,
+            budget: budget.clone(),
             topics: config.topics.all(),
             clock,
             flow: states.flow.clone(),
@@ -114,15 +108,16 @@ pub async fn run(
     ));
 
     let mut ingest: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
-    let dora_ingest = DoraIngest {
+    let small_ingest = SmallTopicsIngest {
         config: config.clone(),
         states,
         counters: counters.clone(),
         progress: progress.clone(),
+        budget,
         clock,
     };
     let token = ingest_stop.clone();
-    ingest.spawn_blocking(move || (dora::NAME, dora_ingest.run_blocking(token)));
+    ingest.spawn_blocking(move || (small_topics::NAME, small_ingest.run_blocking(token)));
     let usage_ingest = UsageIngest {
         config: config.clone(),
         shared: adoption,

@@ -29,12 +29,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::Stream;
 use crate::domain::adoption::AdoptionSettings;
 use crate::domain::dora::{DoraSettings, FailedDeploys};
 use crate::domain::flow::FlowSettings;
 use crate::domain::satisfaction::SatisfactionSettings;
-use crate::domain::time::{TimePolicy, Window};
-use crate::ingest::Stream;
+use crate::domain::time::{TimePolicy, Window, Windows};
 pub use secrets::KafkaProperties;
 pub use value_stream::{FlowConfig, FlowStates, SatisfactionConfig, TiersConfig};
 use values::millis;
@@ -451,7 +451,7 @@ impl Config {
     /// Settings of the DORA state.
     pub fn dora_settings(&self) -> DoraSettings {
         DoraSettings {
-            windows: self.windows.sizes.clone(),
+            windows: Windows::new(self.windows.sizes.clone()),
             time: self.time_policy(),
             environments: self.dora.environments.clone(),
             max_services: self.limits.max_services,
@@ -466,7 +466,7 @@ impl Config {
     /// and caps, and the state mapping.
     pub fn flow_settings(&self) -> FlowSettings {
         FlowSettings {
-            windows: self.windows.sizes.clone(),
+            windows: Windows::new(self.windows.sizes.clone()),
             time: self.time_policy(),
             max_services: self.limits.max_services,
             max_teams: self.limits.max_teams,
@@ -477,7 +477,7 @@ impl Config {
     /// Settings of the satisfaction state.
     pub fn satisfaction_settings(&self) -> SatisfactionSettings {
         SatisfactionSettings {
-            windows: self.windows.sizes.clone(),
+            windows: Windows::new(self.windows.sizes.clone()),
             time: self.time_policy(),
             max_services: self.limits.max_services,
             max_teams: self.limits.max_teams,
@@ -489,7 +489,7 @@ impl Config {
     /// Settings of the feature-adoption state.
     pub fn adoption_settings(&self) -> AdoptionSettings {
         AdoptionSettings {
-            windows: self.windows.sizes.clone(),
+            windows: Windows::new(self.windows.sizes.clone()),
             time: self.time_policy(),
             max_features: self.limits.max_features,
             min_users: self.adoption.min_users,

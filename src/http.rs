@@ -37,8 +37,8 @@ use tower_http::timeout::TimeoutLayer;
 use crate::config::web::WebConfig;
 use crate::domain::Millis;
 use crate::ingest::progress::Progress;
-use crate::telemetry::page;
 use crate::telemetry::snapshot::Snapshots;
+use crate::views::page;
 use auth::BasicAuth;
 
 /// A consumer loop whose heartbeat is older than this is considered stuck.

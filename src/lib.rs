@@ -10,7 +10,7 @@
 //! Two paths in, one path out, all one way:
 //!
 //! ```text
-//! deploys, incidents, ─► ingest::dora   every partition, assigned; replay::position_by_time
+//! deploys, incidents, ─► ingest::small_topics every partition, assigned; replay::position_by_time
 //! work-items,           ─► fold::fold_small_records ─► decode (native v1 | CDEvents)
 //! satisfaction          ─► domain::{dora::DoraState, flow::FlowState, satisfaction::SatisfactionState}
 //!                          exact event lists, each copied on write, one lock each per batch
@@ -71,6 +71,7 @@
 //!   `missing_docs`, a short clippy list); CI denies warnings.
 
 pub mod app;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod domain;
@@ -78,4 +79,6 @@ pub mod emit;
 pub mod http;
 pub mod ingest;
 pub mod loadgen;
+pub mod report;
 pub mod telemetry;
+pub mod views;

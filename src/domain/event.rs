@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use super::time::Millis;
+use super::time::{Millis, TimeCheck};
 
 /// Final state of a deploy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -378,6 +378,18 @@ impl Outcome {
     /// Dense index into [`Outcome::ALL`], for counter arrays.
     pub fn index(self) -> usize {
         self as usize
+    }
+
+    /// The outcome of an event whose time state does not keep (`late` or
+    /// `future`), or `None` when it is in range: every fold starts with
+    /// `Outcome::of_time(policy.check(t, now))`.
+    #[inline]
+    pub fn of_time(check: TimeCheck) -> Option<Outcome> {
+        match check {
+            TimeCheck::InRange => None,
+            TimeCheck::Late => Some(Outcome::Late),
+            TimeCheck::Future => Some(Outcome::Future),
+        }
     }
 }
 

@@ -13,6 +13,7 @@ pub mod health;
 pub mod labels;
 pub mod quantiles;
 pub mod satisfaction;
+mod stream;
 pub mod tier;
 pub mod time;
 pub mod value;
@@ -21,4 +22,5 @@ pub use event::{
     Change, Deploy, DeployStatus, Event, FlowCategory, Incident, IncidentStatus, Outcome,
     Satisfaction, SatisfactionScore, Usage, WorkItem,
 };
-pub use time::{Millis, Window};
+pub use stream::Stream;
+pub use time::{Millis, Window, Windows};

@@ -33,7 +33,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use super::dora::{FirstShip, UNKNOWN_TEAM};
 use super::event::{Event, Outcome, Satisfaction, SatisfactionScore};
 use super::labels::{LabelId, Labels, OTHER};
-use super::time::{DAY_MS, Millis, TimePolicy, Window};
+use super::time::{DAY_MS, Millis, TimePolicy, Window, Windows};
 
 /// How often folding prunes responses older than the horizon.
 const PRUNE_EVERY: Millis = 60_000;
@@ -43,7 +43,7 @@ const PRUNE_EVERY: Millis = 60_000;
 #[derive(Debug, Clone)]
 pub struct SatisfactionSettings {
     /// Windows to report, in configured order (the DORA windows).
-    pub windows: Vec<Window>,
+    pub windows: Windows,
     /// Late/future limits and the retained horizon.
     pub time: TimePolicy,
     /// Most distinct `service` label values.
@@ -62,11 +62,11 @@ pub struct SatisfactionSettings {
 impl Default for SatisfactionSettings {
     fn default() -> Self {
         Self {
-            windows: vec![
+            windows: Windows::new(vec![
                 Window::new("1d", DAY_MS),
                 Window::new("7d", 7 * DAY_MS),
                 Window::new("30d", 30 * DAY_MS),
-            ],
+            ]),
             time: TimePolicy {
                 longest: 30 * DAY_MS,
                 grace: 3_600_000,
@@ -77,15 +77,6 @@ impl Default for SatisfactionSettings {
             max_features: 2000,
             default_score: Some(1.0),
         }
-    }
-}
-
-impl SatisfactionSettings {
-    /// Index of the longest window.
-    pub fn longest(&self) -> usize {
-        (0..self.windows.len())
-            .max_by_key(|&i| self.windows[i].width)
-            .expect("at least one window is configured")
     }
 }
 
@@ -233,7 +224,7 @@ impl SatisfactionState {
         if now.saturating_sub(self.last_prune) >= PRUNE_EVERY {
             self.prune(now);
         }
-        if let Some(o) = self.settings.time.rejects(s.at, now) {
+        if let Some(o) = Outcome::of_time(self.settings.time.check(s.at, now)) {
             return o;
         }
         let fp = fingerprint(s);
@@ -282,7 +273,7 @@ impl SatisfactionState {
     /// they attribute responses that name only a feature.
     pub fn report<'s>(&'s self, now: Millis, owners: &[FirstShip<'s>]) -> SatisfactionReport<'s> {
         let windows = &self.settings.windows;
-        let longest = self.settings.longest();
+        let longest = self.settings.windows.longest();
         let by_feature: HashMap<&str, (&str, &str)> = owners
             .iter()
             .map(|f| (f.feature, (f.service, f.team)))

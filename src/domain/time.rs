@@ -6,8 +6,6 @@
 //! `max_clock_skew` in the future (a producer whose clock runs ahead) counts as
 //! happening now; anything further ahead is rejected before it reaches state.
 
-use super::event::Outcome;
-
 /// Milliseconds since the Unix epoch, in UTC.
 pub type Millis = i64;
 
@@ -41,6 +39,69 @@ impl Window {
     /// Width in days, for per-day rates.
     pub fn days(&self) -> f64 {
         self.width as f64 / DAY_MS as f64
+    }
+
+    /// `count` events over this window as a per-day rate: the one place a
+    /// count becomes "per day" (deployment frequency, its tier, the page).
+    pub fn per_day(&self, count: u64) -> f64 {
+        count as f64 / self.days()
+    }
+}
+
+/// The configured windows, in configured order (never empty once
+/// configuration is validated). Dereferences to `[Window]`, so series keep
+/// one figure per window in the same order; it alone knows which window is
+/// the longest, the one tiers and bands are graded on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Windows(Vec<Window>);
+
+impl Windows {
+    /// The windows, in the order given.
+    pub fn new(windows: Vec<Window>) -> Self {
+        Self(windows)
+    }
+
+    /// Index of the longest window (the last of equal widths, as
+    /// `Iterator::max_by_key` picks; 0 when there is none).
+    pub fn longest(&self) -> usize {
+        let mut best = 0;
+        for (i, w) in self.0.iter().enumerate() {
+            if w.width >= self.0[best].width {
+                best = i;
+            }
+        }
+        best
+    }
+
+    /// The longest window.
+    ///
+    /// # Panics
+    /// When there is no window (configuration validation refuses that).
+    pub fn longest_window(&self) -> &Window {
+        &self.0[self.longest()]
+    }
+}
+
+impl std::ops::Deref for Windows {
+    type Target = [Window];
+
+    fn deref(&self) -> &[Window] {
+        &self.0
+    }
+}
+
+impl From<Vec<Window>> for Windows {
+    fn from(windows: Vec<Window>) -> Self {
+        Self(windows)
+    }
+}
+
+impl<'a> IntoIterator for &'a Windows {
+    type Item = &'a Window;
+    type IntoIter = std::slice::Iter<'a, Window>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
     }
 }
 
@@ -82,17 +143,6 @@ impl TimePolicy {
             TimeCheck::Future
         } else {
             TimeCheck::InRange
-        }
-    }
-
-    /// The outcome of an event whose time state does not keep (`late` or
-    /// `future`), or `None` when it is in range: every fold starts here.
-    #[inline]
-    pub fn rejects(&self, t: Millis, now: Millis) -> Option<Outcome> {
-        match self.check(t, now) {
-            TimeCheck::InRange => None,
-            TimeCheck::Late => Some(Outcome::Late),
-            TimeCheck::Future => Some(Outcome::Future),
         }
     }
 }

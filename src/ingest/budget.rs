@@ -1,9 +1,10 @@
 //! The state budget (`limits.max_state_bytes`): what in-memory state weighs,
 //! by component, and what happens as it nears the budget.
 //!
-//! The loops that own state measure it (the usage loop every second, the
-//! reporter with every report) and store the figures here; folding reads one
-//! level per batch:
+//! The loops that own state measure it as they fold (the usage loop every
+//! second, the small-topics loop at most every second after folding) and
+//! store the figures here; readers (the report) only read them, and folding
+//! reads one level per batch:
 //!
 //! | level | when | what happens |
 //! |---|---|---|

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::Stream;
-use super::budget::BudgetLevel;
+use super::budget::{BudgetLevel, Component, StateBudget};
 use super::decode::{Headers, decode, decode_usage};
 use super::outcome::{self, BatchCounts, Counters, Position, Rejected};
 use super::shards::{AdoptionShared, lock};
@@ -73,6 +73,23 @@ impl SmallStates {
             FlowState::new(config.flow_settings()),
             SatisfactionState::new(config.satisfaction_settings()),
         )
+    }
+
+    /// Measures the three states (each through its current copy-on-write
+    /// version, so no lock is held while counting) and records them in the
+    /// budget: the small-topics loop calls it after folding, as the usage
+    /// loop measures adoption, so the budget never depends on a reader.
+    pub fn measure(&self, budget: &StateBudget) {
+        let dora = lock(&self.dora).clone().heap_bytes();
+        let flow = lock(&self.flow).clone().heap_bytes();
+        let satisfaction = lock(&self.satisfaction).clone().heap_bytes();
+        budget.set(&[
+            (Component::Deploys, dora.deploys),
+            (Component::Incidents, dora.incidents),
+            (Component::DoraLabels, dora.labels),
+            (Component::WorkItems, flow),
+            (Component::Satisfaction, satisfaction),
+        ]);
     }
 }
 

@@ -4,7 +4,7 @@
 //!
 //! | module | job |
 //! |---|---|
-//! | [`dora`] | the small-topics loop: assigns every partition of deploys, incidents, work items and satisfaction |
+//! | [`small_topics`] | the small-topics loop: assigns every partition of deploys, incidents, work items and satisfaction |
 //! | [`usage`] | the feature-usage loop: consumer group, rebalance callback |
 //! | [`replay`] | where an assigned partition starts and ends its replay |
 //! | [`kafka`] | client properties, the logging context, batch polling |
@@ -15,11 +15,9 @@
 //! | [`shards`] | this process's adoption state, one shard per owned partition |
 //! | [`budget`] | what state weighs, and what happens near `limits.max_state_bytes` |
 //! | [`progress`] | replay progress, readiness and heartbeats |
-//! | [`Stream`] | which topic a record came from |
 
 pub mod budget;
 pub mod decode;
-pub mod dora;
 pub mod fold;
 pub mod kafka;
 pub mod outcome;
@@ -27,7 +25,8 @@ pub mod pipeline;
 pub mod progress;
 pub mod replay;
 pub mod shards;
-mod stream;
+pub mod small_topics;
 pub mod usage;
 
-pub use stream::Stream;
+/// Re-exported from the domain, where it lives (config names topics by it).
+pub use crate::domain::Stream;

@@ -120,9 +120,7 @@ impl LogBudget {
     /// Whether a line may be written now: `Some(lines skipped before it)`,
     /// or `None` (counted as skipped).
     pub fn take(&self) -> Option<u64> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = crate::clock::now_secs();
         self.take_at(now)
     }
 
@@ -328,9 +326,7 @@ impl InternalEvent for OverBudgetRecord {
     fn emit(self, stream: Stream, at: Position<'_>, counts: &mut BatchCounts) {
         counts.outcome(stream, Outcome::OverBudget);
         let refused = OVER_BUDGET_SINCE_LOG.fetch_add(1, Ordering::Relaxed) + 1;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = crate::clock::now_secs();
         let last = OVER_BUDGET_LOGGED_AT.load(Ordering::Relaxed);
         if now >= last + 10
             && OVER_BUDGET_LOGGED_AT

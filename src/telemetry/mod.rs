@@ -1,10 +1,7 @@
-//! Telemetry out: metric names, the scrape-time collector and log setup.
-//! It reads ingest's counters, progress and state; nothing in ingest or the
-//! domain imports it.
+//! Telemetry out: the reporter thread that computes a report
+//! ([`crate::report`]) off the ingest path, encodes it through the views
+//! ([`crate::views`]) and shares the snapshot with every scrape; and log
+//! setup. Nothing in ingest, the report step or the domain imports it.
 
 pub mod logging;
-pub mod names;
-pub mod page;
-pub mod process;
-pub mod render;
 pub mod snapshot;

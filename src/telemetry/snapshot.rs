@@ -29,9 +29,10 @@ use prometheus::{Encoder, TextEncoder};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::page;
-use super::render::{ReportCost, Sources, families, with_reports};
 use crate::domain::Millis;
+use crate::report::{Sources, with_reports};
+use crate::views::metrics::{ReportCost, families};
+use crate::views::page;
 
 /// A reporter idles once nobody has scraped for this long.
 pub const IDLE_AFTER: Duration = Duration::from_secs(120);
@@ -130,14 +131,11 @@ pub fn reporter(sources: Sources, interval: Duration) -> (Reporter, Snapshots) {
 
 impl Reporter {
     /// Computes one snapshot now.
-    pub fn compute(&self, cost: super::render::ReportCost) -> Snapshot {
+    pub fn compute(&self, cost: ReportCost) -> Snapshot {
         let started = Instant::now();
         let now = (self.sources.clock)();
-        let ready = self.sources.progress.readiness().is_ok();
-        let (families, page) = with_reports(&self.sources, now, |r| {
-            let families = families(&self.sources, r, cost);
-            let page = page::render(&self.sources, r, &families, ready);
-            (families, page)
+        let (families, page, ready) = with_reports(&self.sources, now, |r| {
+            (families(r, cost), page::render(r), r.health.ready)
         });
         let encoder = TextEncoder::new();
         let mut text = Vec::with_capacity(64 * 1024);

@@ -41,7 +41,7 @@ use rustc_hash::FxHashMap;
 
 use super::event::Outcome;
 use super::labels::{LabelId, Labels};
-use super::time::{Millis, TimePolicy, Window};
+use super::time::{Millis, TimePolicy, Windows};
 
 pub use minute_counts::MinuteCounts;
 pub use sliding_hll::{Seconds, SlidingHll, second_of};
@@ -53,7 +53,7 @@ pub type FeatureId = LabelId;
 #[derive(Debug, Clone)]
 pub struct AdoptionSettings {
     /// Windows to report (same as DORA), in configured order.
-    pub windows: Vec<Window>,
+    pub windows: Windows,
     /// Retained horizon and late/future limits.
     pub time: TimePolicy,
     /// Most distinct feature names, not counting [`OTHER`](crate::domain::labels::OTHER).
@@ -61,15 +61,6 @@ pub struct AdoptionSettings {
     /// A shipped feature counts as used at this many distinct users since its
     /// first ship.
     pub min_users: u64,
-}
-
-impl AdoptionSettings {
-    /// Index of the longest window.
-    pub fn longest(&self) -> usize {
-        (0..self.windows.len())
-            .max_by_key(|&i| self.windows[i].width)
-            .expect("at least one window is configured")
-    }
 }
 
 /// Stable 64-bit hash of a user id: XXH3-64 with seed 0 over the UTF-8 bytes,
@@ -169,7 +160,7 @@ impl Shard {
         at: Millis,
         now: Millis,
     ) -> Outcome {
-        if let Some(o) = s.time.rejects(at, now) {
+        if let Some(o) = Outcome::of_time(s.time.check(at, now)) {
             return o;
         }
         let second = second_of(at);

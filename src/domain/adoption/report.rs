@@ -6,8 +6,9 @@ use rustc_hash::FxHashMap;
 
 use super::{AdoptionSettings, FeatureId, FeatureUsage, Features, Seconds, SlidingHll, second_of};
 use crate::domain::dora::FirstShip;
+use crate::domain::health::{HealthMetric, HealthTier};
 use crate::domain::quantiles::{self, Quantiles, Samples};
-use crate::domain::time::{Millis, Window};
+use crate::domain::time::{Millis, Windows};
 
 /// Sums of one feature over the shards added so far.
 #[derive(Default)]
@@ -23,7 +24,7 @@ struct FeatureAcc {
 /// Accumulates shards into an [`AdoptionReport`] at one instant.
 pub struct ReportBuilder {
     now: Millis,
-    windows: Vec<Window>,
+    windows: Windows,
     longest: usize,
     min_users: u64,
     /// Edge of each window, in seconds.
@@ -60,7 +61,7 @@ impl ReportBuilder {
         Self {
             now,
             windows: s.windows.clone(),
-            longest: s.longest(),
+            longest: s.windows.longest(),
             min_users: s.min_users,
             active: vec![0.0; edges.len()],
             scratch_edges: Vec::with_capacity(edges.len() + 1),
@@ -227,6 +228,34 @@ pub struct AdoptionReport<'a> {
     pub overflow: u64,
     /// Every shipped feature, sorted by name.
     pub shipped_features: Vec<ShippedFeature<'a>>,
+}
+
+impl AdoptionReport<'_> {
+    /// Value realization on window `w`: features used ÷ features shipped in
+    /// it (0–1), `None` when nothing shipped in it (or no such window). The
+    /// one place the ratio is computed: the metric, the bands and the page
+    /// read it here.
+    pub fn realization(&self, w: usize) -> Option<f64> {
+        let (&shipped, &used) = (self.shipped.get(w)?, self.used.get(w)?);
+        (shipped > 0).then(|| used as f64 / shipped as f64)
+    }
+
+    /// The value-stream health bands of adoption on window `w` (the longest,
+    /// where every band is graded): value realization, when something
+    /// shipped, and the value feedback cycle (its median), when a shipped
+    /// feature was used.
+    pub fn value_stream_tiers(&self, w: usize) -> Vec<(HealthMetric, HealthTier)> {
+        let mut out = Vec::new();
+        if let Some(r) = self.realization(w) {
+            let m = HealthMetric::ValueRealization;
+            out.push((m, m.grade(r)));
+        }
+        if let Some(Some(q)) = self.feedback_cycle.get(w) {
+            let m = HealthMetric::ValueFeedbackCycle;
+            out.push((m, m.grade(q.values[0].1)));
+        }
+        out
+    }
 }
 
 /// Usage figures of one feature.

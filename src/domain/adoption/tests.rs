@@ -13,6 +13,7 @@ use super::*;
 use crate::domain::dora::FirstShip;
 use crate::domain::labels::OTHER;
 use crate::domain::time::DAY_MS;
+use crate::domain::time::Window;
 
 const M: Millis = 60_000;
 const H: Millis = 3_600_000;
@@ -26,7 +27,8 @@ fn settings(max_features: usize) -> AdoptionSettings {
             Window::new("1d", D),
             Window::new("7d", 7 * D),
             Window::new("30d", 30 * D),
-        ],
+        ]
+        .into(),
         time: TimePolicy {
             longest: 30 * D,
             grace: H,
@@ -620,3 +622,5 @@ fn memory_per_feature_follows_users_and_busy_seconds_and_is_bounded() {
         }
     }
 }
+
+mod realization;

@@ -30,7 +30,7 @@ use std::mem::size_of;
 use super::event::{Deploy, DeployStatus, Event, Incident, IncidentStatus, Outcome};
 use super::labels::{LabelId, Labels};
 use super::tier::DoraBands;
-use super::time::{Millis, TimePolicy, Window};
+use super::time::{Millis, TimePolicy, Windows};
 use serde::{Deserialize, Serialize};
 
 pub mod attribution;
@@ -74,7 +74,7 @@ impl FailedDeploys {
 #[derive(Debug, Clone)]
 pub struct DoraSettings {
     /// Windows to report, in configured order.
-    pub windows: Vec<Window>,
+    pub windows: Windows,
     /// Late/future limits and the retained horizon.
     pub time: TimePolicy,
     /// Environments that count; events for others are ignored.
@@ -90,15 +90,6 @@ pub struct DoraSettings {
     pub failed_deploys: FailedDeploys,
     /// `tiers.*`: the bands the tiers are graded with (validated at load).
     pub bands: DoraBands,
-}
-
-impl DoraSettings {
-    /// Index of the longest window.
-    pub fn longest(&self) -> usize {
-        (0..self.windows.len())
-            .max_by_key(|&i| self.windows[i].width)
-            .expect("at least one window is configured")
-    }
 }
 
 /// Labels shared by a deploy or incident record.
@@ -312,7 +303,7 @@ impl DoraState {
     }
 
     fn fold_deploy(&mut self, d: &Deploy<'_>, now: Millis) -> Outcome {
-        if let Some(o) = self.settings.time.rejects(d.finished_at, now) {
+        if let Some(o) = Outcome::of_time(self.settings.time.check(d.finished_at, now)) {
             return o;
         }
         let Some(env) = self.environment_index(&d.environment) else {
@@ -358,7 +349,7 @@ impl DoraState {
     }
 
     fn fold_incident(&mut self, i: &Incident<'_>, now: Millis) -> Outcome {
-        if let Some(o) = self.settings.time.rejects(i.event_time(), now) {
+        if let Some(o) = Outcome::of_time(self.settings.time.check(i.event_time(), now)) {
             return o;
         }
         let Some(env) = self.environment_index(&i.environment) else {

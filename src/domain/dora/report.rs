@@ -70,7 +70,7 @@ impl DoraState {
     /// Computes every DORA figure at `now`.
     pub fn report(&self, now: Millis) -> DoraReport<'_> {
         let windows = &self.settings.windows;
-        let longest = self.settings.longest();
+        let longest = self.settings.windows.longest();
         let links = Links::new(
             &self.deploys,
             &self.incidents,
@@ -368,7 +368,7 @@ impl Accumulator {
             tiers.push((metric, bands.grade(metric, value)));
         };
         if has_deploys {
-            let per_day = long.deployments as f64 / longest_window.days();
+            let per_day = longest_window.per_day(long.deployments);
             grade(TierMetric::DeploymentFrequency, per_day);
         }
         if let Some(q) = &long.lead_time {

@@ -7,6 +7,7 @@ use super::*;
 use crate::domain::Change;
 use crate::domain::tier::{Tier, TierMetric};
 use crate::domain::time::DAY_MS;
+use crate::domain::time::Window;
 
 mod attribution;
 mod bands;
@@ -23,7 +24,8 @@ pub(super) fn settings() -> DoraSettings {
             Window::new("1d", D),
             Window::new("7d", 7 * D),
             Window::new("30d", 30 * D),
-        ],
+        ]
+        .into(),
         time: TimePolicy {
             longest: 30 * D,
             grace: H,

@@ -32,7 +32,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 
 use super::event::{Event, FlowCategory, Outcome, WorkItem};
 use super::labels::{LabelId, Labels};
-use super::time::{DAY_MS, Millis, TimePolicy, Window};
+use super::time::{DAY_MS, Millis, TimePolicy, Window, Windows};
 
 mod item;
 mod report;
@@ -55,7 +55,7 @@ const PRUNE_EVERY: Millis = 60_000;
 #[derive(Debug, Clone)]
 pub struct FlowSettings {
     /// Windows to report, in configured order (the DORA windows).
-    pub windows: Vec<Window>,
+    pub windows: Windows,
     /// Late/future limits and the retained horizon.
     pub time: TimePolicy,
     /// Most distinct `service` label values.
@@ -69,11 +69,11 @@ pub struct FlowSettings {
 impl Default for FlowSettings {
     fn default() -> Self {
         Self {
-            windows: vec![
+            windows: Windows::new(vec![
                 Window::new("1d", DAY_MS),
                 Window::new("7d", 7 * DAY_MS),
                 Window::new("30d", 30 * DAY_MS),
-            ],
+            ]),
             time: TimePolicy {
                 longest: 30 * DAY_MS,
                 grace: 3_600_000,
@@ -83,15 +83,6 @@ impl Default for FlowSettings {
             max_teams: 200,
             states: StateMap::default(),
         }
-    }
-}
-
-impl FlowSettings {
-    /// Index of the longest window.
-    pub fn longest(&self) -> usize {
-        (0..self.windows.len())
-            .max_by_key(|&i| self.windows[i].width)
-            .expect("at least one window is configured")
     }
 }
 
@@ -164,7 +155,7 @@ impl FlowState {
         if now.saturating_sub(self.last_prune) >= PRUNE_EVERY {
             self.prune(now);
         }
-        if let Some(o) = self.settings.time.rejects(w.at, now) {
+        if let Some(o) = Outcome::of_time(self.settings.time.check(w.at, now)) {
             return o;
         }
         let fp = fingerprint(w);

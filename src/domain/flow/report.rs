@@ -68,7 +68,7 @@ impl FlowState {
     /// Computes every flow figure at `now`.
     pub fn report(&self, now: Millis) -> FlowReport<'_> {
         let windows = &self.settings.windows;
-        let longest = self.settings.longest();
+        let longest = self.settings.windows.longest();
         let mut acc: BTreeMap<Key, Accumulator> = BTreeMap::new();
         let mut unmapped = 0;
         for ts in self.items.values() {

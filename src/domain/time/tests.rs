@@ -37,3 +37,28 @@ fn time_policy_edges_are_inclusive_of_the_horizon_and_the_skew() {
 fn window_days_is_fractional() {
     assert_eq!(Window::new("12h", DAY_MS / 2).days(), 0.5);
 }
+
+#[test]
+fn per_day_divides_by_the_window_in_days() {
+    // 14 deploys over 7 days: 2 a day; 3 over 12 hours: 6 a day.
+    assert_eq!(Window::new("7d", 7 * DAY_MS).per_day(14), 2.0);
+    assert_eq!(Window::new("12h", DAY_MS / 2).per_day(3), 6.0);
+    assert_eq!(Window::new("1d", DAY_MS).per_day(0), 0.0);
+}
+
+#[test]
+fn the_longest_window_is_found_in_any_order() {
+    let w = Windows::new(vec![
+        Window::new("7d", 7 * DAY_MS),
+        Window::new("30d", 30 * DAY_MS),
+        Window::new("1d", DAY_MS),
+    ]);
+    assert_eq!(w.longest(), 1);
+    assert_eq!(w.longest_window().label, "30d");
+    let one = Windows::new(vec![Window::new("1h", DAY_MS / 24)]);
+    assert_eq!(one.longest(), 0);
+    // Equal widths: the last, as `max_by_key` did.
+    let tie = Windows::new(vec![Window::new("a", DAY_MS), Window::new("b", DAY_MS)]);
+    assert_eq!(tie.longest(), 1);
+    assert_eq!(Windows::new(Vec::new()).longest(), 0);
+}

@@ -11,7 +11,7 @@ use crate::ingest::decode::{Headers, decode};
 
 fn state() -> DoraState {
     DoraState::new(DoraSettings {
-        windows: vec![Window::new("1d", DAY_MS), Window::new("7d", 7 * DAY_MS)],
+        windows: vec![Window::new("1d", DAY_MS), Window::new("7d", 7 * DAY_MS)].into(),
         time: TimePolicy {
             longest: 7 * DAY_MS,
             grace: 3_600_000,

@@ -4,51 +4,17 @@
 //! the result once; scrapes serve that snapshot. Nothing updates a gauge per
 //! event.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prometheus::proto::{self, LabelPair, MetricFamily, MetricType};
 
 use super::names::{self, Kind, MetricDef};
-use crate::domain::adoption::{AdoptionReport, Features, ReportBuilder};
-use crate::domain::dora::{Attribution, DoraReport, DoraState, FirstShip};
+use crate::domain::adoption::AdoptionReport;
+use crate::domain::dora::Attribution;
 use crate::domain::event::InvalidReason;
-use crate::domain::flow::{FlowReport, FlowState};
-use crate::domain::health::{HealthMetric, HealthTier};
 use crate::domain::quantiles::{Quantiles, RatioQuantiles};
-use crate::domain::satisfaction::{SatisfactionReport, SatisfactionState};
-use crate::domain::time::Window;
-use crate::domain::value::{self, ValueSeries};
-use crate::domain::{DeployStatus, Millis, Outcome};
-use crate::ingest::Stream;
-use crate::ingest::budget::{Component, StateBudget};
-use crate::ingest::outcome::Counters;
-use crate::ingest::progress::Progress;
-use crate::ingest::shards::{AdoptionShared, lock};
-
-/// What the report reads.
-#[derive(Clone)]
-pub struct Sources {
-    /// DORA state, copied on write: a report clones the `Arc` and computes
-    /// without holding the lock.
-    pub dora: Arc<Mutex<Arc<DoraState>>>,
-    /// Ingest counters.
-    pub counters: Arc<Counters>,
-    /// Readiness and replay progress.
-    pub progress: Arc<Progress>,
-    /// Feature adoption state.
-    pub adoption: Arc<AdoptionShared>,
-    /// What state weighs.
-    pub budget: Arc<StateBudget>,
-    /// Topic name of each stream, indexed by [`Stream::index`].
-    pub topics: [String; Stream::ALL.len()],
-    /// The clock that sets "now" for the windows.
-    pub clock: fn() -> Millis,
-    /// Work-item (flow) state, copied on write like DORA state.
-    pub flow: Arc<Mutex<Arc<FlowState>>>,
-    /// Satisfaction state, copied on write like DORA state.
-    pub satisfaction: Arc<Mutex<Arc<SatisfactionState>>>,
-}
+use crate::domain::{DeployStatus, Millis, Outcome, Stream, Windows};
+use crate::report::{Health, Reports};
 
 /// What the previous report cost, rendered into the next one.
 #[derive(Debug, Clone, Copy, Default)]
@@ -57,85 +23,22 @@ pub struct ReportCost {
     pub duration: Duration,
 }
 
-/// The reports of one instant, computed once and shared by every view of
-/// them (the metric families, the landing page).
-pub struct Reports<'a> {
-    /// When they were computed.
-    pub now: Millis,
-    /// DORA figures.
-    pub dora: DoraReport<'a>,
-    /// The DORA windows, in configured order.
-    pub windows: &'a [Window],
-    /// Adoption figures.
-    pub adoption: AdoptionReport<'a>,
-    /// Flow figures (work items), over the DORA windows.
-    pub flow: FlowReport<'a>,
-    /// Satisfaction figures, over the DORA windows.
-    pub satisfaction: SatisfactionReport<'a>,
-    /// The value delivery score of every DORA series with one.
-    pub value: Vec<ValueSeries<'a>>,
-    /// Value-stream health bands of adoption on the longest window
-    /// (realization, feedback cycle), when they have data.
-    pub value_stream: Vec<(HealthMetric, HealthTier)>,
-}
-
-/// Computes the reports at `now` and hands them to `view`. DORA state is
-/// read through one consistent copy-on-write version, without its lock;
-/// adoption state one feature at a time.
-pub fn with_reports<T>(s: &Sources, now: Millis, view: impl FnOnce(&Reports<'_>) -> T) -> T {
-    let dora: Arc<DoraState> = lock(&s.dora).clone();
-    let flow: Arc<FlowState> = lock(&s.flow).clone();
-    let satisfaction: Arc<SatisfactionState> = lock(&s.satisfaction).clone();
-    let bytes = dora.heap_bytes();
-    s.budget.set(&[
-        (Component::Deploys, bytes.deploys),
-        (Component::Incidents, bytes.incidents),
-        (Component::DoraLabels, bytes.labels),
-        (Component::WorkItems, flow.heap_bytes()),
-        (Component::Satisfaction, satisfaction.heap_bytes()),
-    ]);
-    let ships = dora.first_ships();
-    let features = lock(&s.adoption.features).clone();
-    let adoption = adoption_report(s, &ships, &features, now);
-    let windows = &dora.settings().windows;
-    let dora_report = dora.report(now);
-    let satisfaction = satisfaction.report(now, &ships);
-    let value = value::value_scores(&dora_report, windows, &satisfaction);
-    let value_stream = value_stream_tiers(&adoption, longest_window(windows));
-    let reports = Reports {
-        now,
-        dora: dora_report,
-        windows,
-        adoption,
-        flow: flow.report(now),
-        satisfaction,
-        value,
-        value_stream,
-    };
-    view(&reports)
-}
-
-/// Every metric family at `now`, sorted by name, each family's series sorted
+/// Every metric family of `r`, sorted by name, each family's series sorted
 /// by label values (as a Prometheus registry would gather them).
-pub fn render(s: &Sources, now: Millis, cost: ReportCost) -> Vec<MetricFamily> {
-    with_reports(s, now, |r| families(s, r, cost))
-}
-
-/// The metric families of `r`, sorted as [`render`] says.
-pub fn families(s: &Sources, r: &Reports<'_>, cost: ReportCost) -> Vec<MetricFamily> {
-    let mut overflow = Family::new(names::LABEL_OVERFLOW);
-    let mut families = dora_families(r, &mut overflow);
-    families.extend(adoption_families(s, &r.adoption, &mut overflow));
-    families.extend(value_stream_families(r, &mut overflow));
-    families.extend(health_families(s, r.now, cost));
-    families.push(overflow);
-    families.push(window_complete(s, r));
+/// `cost` is what the previous report took.
+pub fn families(r: &Reports<'_>, cost: ReportCost) -> Vec<MetricFamily> {
+    let mut families = dora_families(r);
+    families.extend(adoption_families(&r.adoption, r.windows));
+    families.extend(value_stream_families(r));
+    families.extend(health_families(&r.health, r.now, cost));
+    families.push(label_overflow(r));
+    families.push(window_complete(r));
     let mut out: Vec<MetricFamily> = families
         .into_iter()
         .filter(|f| !f.metrics.is_empty())
         .map(Family::finish)
         .collect();
-    out.extend(super::process::families());
+    out.extend(r.health.process.iter().cloned());
     out.sort_by(|a, b| a.name().cmp(b.name()));
     for mf in &mut out {
         mf.mut_metric().sort_by(|m1, m2| {
@@ -227,20 +130,6 @@ impl Family {
         self.metrics.push(m);
     }
 
-    /// Adds `v` to the counter with these label values, creating it when
-    /// absent (label overflow is counted by several states).
-    pub(crate) fn add_counter(&mut self, values: &[&str], v: f64) {
-        let labels = self.labels(values);
-        match self.metrics.iter_mut().find(|m| m.get_label() == labels) {
-            Some(m) => {
-                let mut c = proto::Counter::default();
-                c.set_value(m.get_counter().get_value() + v);
-                m.set_counter(c);
-            }
-            None => self.counter(values, v),
-        }
-    }
-
     pub(crate) fn finish(self) -> MetricFamily {
         let mut mf = MetricFamily::default();
         mf.set_name(self.def.name.into());
@@ -256,7 +145,7 @@ impl Family {
 }
 
 /// DORA series.
-fn dora_families(r: &Reports<'_>, overflow: &mut Family) -> Vec<Family> {
+fn dora_families(r: &Reports<'_>) -> Vec<Family> {
     let mut deployments = Family::new(names::DEPLOYMENTS);
     let mut attempts = Family::new(names::DEPLOY_ATTEMPTS);
     let mut assessed = Family::new(names::DEPLOYMENTS_ASSESSED);
@@ -272,7 +161,7 @@ fn dora_families(r: &Reports<'_>, overflow: &mut Family) -> Vec<Family> {
     let mut tier = Family::new(names::DORA_TIER);
 
     let windows = r.windows;
-    let longest = &windows[longest_window(windows)].label;
+    let longest = &windows.longest_window().label;
     let report = &r.dora;
     for k in &report.series {
         let key = [k.service, k.team, k.environment];
@@ -324,8 +213,6 @@ fn dora_families(r: &Reports<'_>, overflow: &mut Family) -> Vec<Family> {
             );
         }
     }
-    overflow.counter(&["service"], report.service_overflow as f64);
-    overflow.counter(&["team"], report.team_overflow as f64);
     vec![
         deployments,
         attempts,
@@ -343,56 +230,8 @@ fn dora_families(r: &Reports<'_>, overflow: &mut Family) -> Vec<Family> {
     ]
 }
 
-/// Index of the longest window.
-fn longest_window(windows: &[Window]) -> usize {
-    (0..windows.len())
-        .max_by_key(|&i| windows[i].width)
-        .unwrap_or(0)
-}
-
-/// The adoption report. Shards are read one feature at a time, each under
-/// its shard's lock, yielding between features, so ingest never waits
-/// longer than one feature's evaluation; the feature table is a copy (a few
-/// microseconds to take), so its lock is not held at all.
-fn adoption_report<'f>(
-    s: &Sources,
-    ships: &[FirstShip<'f>],
-    features: &'f Features,
-    now: Millis,
-) -> AdoptionReport<'f> {
-    let a = &s.adoption;
-    let mut builder = ReportBuilder::new(&a.settings, ships, features, now);
-    for (_, shard) in a.shards() {
-        builder.add_active(lock(&shard).shard.active());
-        let ids = lock(&shard).shard.feature_ids();
-        for id in ids {
-            // A feature interned after the copy is reported next time.
-            if id as usize >= features.len() {
-                continue;
-            }
-            let guard = lock(&shard);
-            if let Some(f) = guard.shard.feature(id) {
-                builder.add_feature(id, f);
-            }
-            drop(guard);
-            // Let a fold waiting for this shard take the lock now. Without
-            // the yield this thread retakes the lock at once for the next
-            // feature (a std mutex is not fair), and a fold that needs the
-            // shard waits out the whole shard's scan: at the cap, ingest
-            // lost 6–17 % while reported instead of 1–6 % (BENCHMARKS.md).
-            std::thread::yield_now();
-        }
-    }
-    builder.finish(features, ships)
-}
-
 /// Adoption series.
-fn adoption_families(
-    s: &Sources,
-    report: &AdoptionReport<'_>,
-    overflow: &mut Family,
-) -> Vec<Family> {
-    let settings = &s.adoption.settings;
+fn adoption_families(report: &AdoptionReport<'_>, windows: &Windows) -> Vec<Family> {
     let mut users = Family::new(names::FEATURE_USERS);
     let mut events = Family::new(names::FEATURE_USAGE_EVENTS);
     let mut ratio = Family::new(names::FEATURE_ADOPTION_RATIO);
@@ -406,7 +245,7 @@ fn adoption_families(
     let mut shipped_at = Family::new(names::FEATURE_FIRST_SHIPPED);
     for f in &report.features {
         let (service, team) = (f.service.unwrap_or(""), f.team.unwrap_or(""));
-        for (w, window) in settings.windows.iter().enumerate() {
+        for (w, window) in windows.iter().enumerate() {
             let l = [f.feature, service, team, window.label.as_str()];
             users.gauge(&l, f.users[w] as f64);
             events.gauge(&l, f.events[w] as f64);
@@ -415,13 +254,13 @@ fn adoption_families(
             }
         }
     }
-    for (w, window) in settings.windows.iter().enumerate() {
+    for (w, window) in windows.iter().enumerate() {
         let l = [window.label.as_str()];
         active.gauge(&l, report.active_users[w] as f64);
         shipped.gauge(&l, report.shipped[w] as f64);
         used.gauge(&l, report.used[w] as f64);
-        if report.shipped[w] > 0 {
-            realization.gauge(&l, report.used[w] as f64 / report.shipped[w] as f64);
+        if let Some(v) = report.realization(w) {
+            realization.gauge(&l, v);
         }
         if let Some(q) = &report.feedback_cycle[w] {
             cycle.summary(&l, q);
@@ -435,7 +274,6 @@ fn adoption_families(
             first_use.gauge(&l, t as f64 / 1000.0);
         }
     }
-    overflow.counter(&["feature"], report.overflow as f64);
     vec![
         users,
         events,
@@ -453,40 +291,27 @@ fn adoption_families(
 
 /// Ingest counters, readiness, replay and lag, state size, report cost,
 /// build info.
-fn health_families(s: &Sources, now: Millis, cost: ReportCost) -> Vec<Family> {
+fn health_families(h: &Health<'_>, now: Millis, cost: ReportCost) -> Vec<Family> {
     let mut events = Family::new(names::EVENTS);
     let mut invalid = Family::new(names::EVENTS_INVALID);
     for stream in Stream::ALL {
-        let topic = s.topics[stream.index()].as_str();
+        let topic = h.topics[stream.index()].as_str();
         for o in Outcome::ALL {
-            events.counter(&[topic, o.as_str()], s.counters.events(stream, o) as f64);
+            events.counter(&[topic, o.as_str()], h.events(stream, o) as f64);
         }
         for r in InvalidReason::ALL {
-            invalid.counter(&[topic, r.as_str()], s.counters.invalid(stream, r) as f64);
+            invalid.counter(&[topic, r.as_str()], h.invalid(stream, r) as f64);
         }
     }
     let mut ready = Family::new(names::READY);
-    ready.gauge(
-        &[],
-        if s.progress.readiness().is_ok() {
-            1.0
-        } else {
-            0.0
-        },
-    );
+    ready.gauge(&[], if h.ready { 1.0 } else { 0.0 });
     let mut remaining = Family::new(names::REPLAY_REMAINING);
-    let mut lag = Family::new(names::CONSUMER_LAG);
-    let partitions = s.progress.partitions();
-    for topic in &s.topics {
-        let left: i64 = partitions
-            .iter()
-            .filter(|((t, _), _)| t == topic)
-            .map(|(_, p)| p.replay_remaining())
-            .sum();
+    for (topic, left) in h.topics.iter().zip(h.replay_remaining) {
         remaining.gauge(&[topic], left as f64);
     }
-    for ((topic, partition), p) in &partitions {
-        lag.gauge(&[topic, &partition.to_string()], p.lag() as f64);
+    let mut lag = Family::new(names::CONSUMER_LAG);
+    for (topic, partition, n) in &h.lag {
+        lag.gauge(&[topic, &partition.to_string()], *n as f64);
     }
     let mut build = Family::new(names::BUILD_INFO);
     build.gauge(
@@ -498,13 +323,13 @@ fn health_families(s: &Sources, now: Millis, cost: ReportCost) -> Vec<Family> {
         1.0,
     );
     let mut state = Family::new(names::STATE_BYTES);
-    for (component, bytes) in s.budget.by_label() {
-        state.gauge(&[component], bytes as f64);
+    for (component, bytes) in &h.state_bytes {
+        state.gauge(&[component], *bytes as f64);
     }
     let mut budget = Family::new(names::STATE_BUDGET_BYTES);
-    budget.gauge(&[], s.budget.limit() as f64);
+    budget.gauge(&[], h.budget_limit as f64);
     let mut level = Family::new(names::STATE_BUDGET_LEVEL);
-    level.gauge(&[], f64::from(s.budget.level() as u8));
+    level.gauge(&[], f64::from(h.budget_level as u8));
     let mut duration = Family::new(names::REPORT_DURATION);
     duration.gauge(&[], cost.duration.as_secs_f64());
     let mut at = Family::new(names::REPORT_TIMESTAMP);
@@ -514,27 +339,9 @@ fn health_families(s: &Sources, now: Millis, cost: ReportCost) -> Vec<Family> {
     ]
 }
 
-/// The value-stream bands of adoption on the longest window `w`: value
-/// realization (used / shipped, when something shipped) and the value
-/// feedback cycle (its median, when a shipped feature was used).
-fn value_stream_tiers(adoption: &AdoptionReport<'_>, w: usize) -> Vec<(HealthMetric, HealthTier)> {
-    let mut out = Vec::new();
-    if let (Some(&shipped), Some(&used)) = (adoption.shipped.get(w), adoption.used.get(w))
-        && shipped > 0
-    {
-        let m = HealthMetric::ValueRealization;
-        out.push((m, m.grade(used as f64 / shipped as f64)));
-    }
-    if let Some(Some(q)) = adoption.feedback_cycle.get(w) {
-        let m = HealthMetric::ValueFeedbackCycle;
-        out.push((m, m.grade(q.values[0].1)));
-    }
-    out
-}
-
 /// Work items, satisfaction, the value delivery score, the value-stream
 /// bands, unpaired incident resolutions and the tier bands in force.
-fn value_stream_families(r: &Reports<'_>, overflow: &mut Family) -> Vec<Family> {
+fn value_stream_families(r: &Reports<'_>) -> Vec<Family> {
     let mut finished = Family::new(names::WORK_ITEMS_FINISHED);
     let mut time = Family::new(names::WORK_ITEM_TIME);
     let mut efficiency = Family::new(names::FLOW_EFFICIENCY);
@@ -551,7 +358,7 @@ fn value_stream_families(r: &Reports<'_>, overflow: &mut Family) -> Vec<Family> 
     let mut bands = Family::new(names::TIER_BANDS_INFO);
 
     let windows = r.windows;
-    let longest = windows[longest_window(windows)].label.as_str();
+    let longest = windows.longest_window().label.as_str();
     for k in &r.flow.series {
         for (w, f) in windows.iter().zip(&k.windows) {
             let l = [k.service, k.team, w.label.as_str()];
@@ -608,16 +415,6 @@ fn value_stream_families(r: &Reports<'_>, overflow: &mut Family) -> Vec<Family> 
         }
     }
     bands.gauge(&[r.dora.bands], 1.0);
-    for (label, n) in [
-        (
-            "service",
-            r.flow.service_overflow + r.satisfaction.service_overflow,
-        ),
-        ("team", r.flow.team_overflow + r.satisfaction.team_overflow),
-        ("feature", r.satisfaction.feature_overflow),
-    ] {
-        overflow.add_counter(&[label], n as f64);
-    }
     vec![
         finished,
         time,
@@ -636,13 +433,21 @@ fn value_stream_families(r: &Reports<'_>, overflow: &mut Family) -> Vec<Family> 
     ]
 }
 
+/// Label values capped to `__other__`, by label.
+fn label_overflow(r: &Reports<'_>) -> Family {
+    let mut overflow = Family::new(names::LABEL_OVERFLOW);
+    for (label, n) in r.overflow.by_label() {
+        overflow.counter(&[label], n as f64);
+    }
+    overflow
+}
+
 /// Whether each window of each topic holds all of its history here.
-fn window_complete(s: &Sources, r: &Reports<'_>) -> Family {
+fn window_complete(r: &Reports<'_>) -> Family {
     let mut complete = Family::new(names::WINDOW_COMPLETE);
-    for topic in &s.topics {
-        for w in r.windows {
-            let holds = s.progress.window_complete(topic, r.now - w.width);
-            complete.gauge(&[topic, &w.label], if holds { 1.0 } else { 0.0 });
+    for (topic, holds) in r.health.topics.iter().zip(&r.health.window_complete) {
+        for (w, holds) in r.windows.iter().zip(holds) {
+            complete.gauge(&[topic, &w.label], if *holds { 1.0 } else { 0.0 });
         }
     }
     complete

@@ -1,8 +1,10 @@
 //! The small-topics consumer: every partition of the deploys, incidents,
 //! work-items and satisfaction topics, assigned to this process (no
 //! consumer group), positioned by time so that replaying the log rebuilds
-//! state, then folded in batches. (Named `dora` in logs and `/readyz`, as
-//! it was when it read only the DORA topics.)
+//! state, then folded in batches. Named `small-topics` in logs, `/readyz`
+//! and `/livez`. (Its librdkafka group id keeps the `-dora` suffix it had
+//! when it read only the DORA topics: it never joins nor commits, so the
+//! name only shows in broker logs.)
 //!
 //! The deploys and incidents topics are required: until they exist the
 //! process is not ready. The value-stream topics are optional
@@ -19,6 +21,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
 use super::Stream;
+use super::budget::StateBudget;
 use super::decode::Headers;
 use super::fold::{SmallRecord, SmallStates, fold_small_records};
 use super::kafka::{ClientEvents, advance_to_positions, consumer_config, poll_batch};
@@ -29,7 +32,7 @@ use crate::config::Config;
 use crate::domain::Millis;
 
 /// Name of this loop in logs, `/readyz` and `/livez`.
-pub const NAME: &str = "dora";
+pub const NAME: &str = "small-topics";
 
 /// Property whose value (milliseconds) is also how often the loop looks
 /// for partitions added to its topics: valuepulse sets 30 s
@@ -39,6 +42,10 @@ const METADATA_REFRESH_PROPERTY: &str = "topic.metadata.refresh.interval.ms";
 /// The look's interval if the property is not a number of milliseconds.
 const METADATA_REFRESH: Duration = Duration::from_secs(30);
 
+/// How often, at most, the loop measures its states for the budget after
+/// folding (measuring walks every retained record).
+const MEASURE_EVERY: Duration = Duration::from_secs(1);
+
 /// How long one poll waits for a record; also the heartbeat period.
 const POLL: Duration = Duration::from_millis(100);
 /// First and largest wait between attempts to reach Kafka.
@@ -47,7 +54,7 @@ const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
 /// Everything the small-topics loop reads and writes.
 #[derive(Clone)]
-pub struct DoraIngest {
+pub struct SmallTopicsIngest {
     /// Validated configuration.
     pub config: Arc<Config>,
     /// States folded into: DORA, flow, satisfaction.
@@ -56,6 +63,8 @@ pub struct DoraIngest {
     pub counters: Arc<Counters>,
     /// Readiness and lag.
     pub progress: Arc<Progress>,
+    /// What state weighs: this loop measures the states it folds into.
+    pub budget: Arc<StateBudget>,
     /// Source of "now".
     pub clock: fn() -> Millis,
 }
@@ -73,7 +82,7 @@ enum SetupError {
     Assign(rdkafka::error::KafkaError),
 }
 
-impl DoraIngest {
+impl SmallTopicsIngest {
     /// Runs the loop on the calling (blocking) thread until `cancel` fires.
     /// Errors only when the consumer cannot be created at all (bad client
     /// properties); an unreachable broker is retried for ever.
@@ -108,7 +117,7 @@ impl DoraIngest {
             match self.assign(&consumer, &topics, &cancel) {
                 Ok(()) => break,
                 Err(e) => {
-                    tracing::warn!(attempt, retry_in = ?backoff, error = %e, "Kafka not ready for the DORA consumer; retrying.");
+                    tracing::warn!(attempt, retry_in = ?backoff, error = %e, "Kafka not ready for the small-topics consumer; retrying.");
                     progress.set_pending(NAME, e.to_string());
                     if self.sleep(backoff, &cancel) {
                         return Ok(());
@@ -119,7 +128,7 @@ impl DoraIngest {
         }
         self.consume(&consumer, &topics, refresh, &cancel);
         if let Err(e) = consumer.unassign() {
-            tracing::warn!(error = %e, "Could not unassign the DORA consumer.");
+            tracing::warn!(error = %e, "Could not unassign the small-topics consumer.");
         }
         Ok(())
     }
@@ -210,7 +219,7 @@ impl DoraIngest {
             partitions = entries.len(),
             messages = replay_total(&entries),
             horizon_ms = horizon,
-            "DORA consumer assigned; replaying history."
+            "Small-topics consumer assigned; replaying history."
         );
         Ok(())
     }
@@ -283,6 +292,9 @@ impl DoraIngest {
         let max_bytes = self.config.limits.max_event_bytes;
         let mut was_ready = false;
         let mut last_refresh = Instant::now();
+        self.states.measure(&self.budget);
+        let mut last_measure = Instant::now();
+        let mut measured = true;
         while !cancel.is_cancelled() {
             self.progress.heartbeat(NAME, (self.clock)());
             if last_refresh.elapsed() >= refresh {
@@ -301,6 +313,7 @@ impl DoraIngest {
                 },
             );
             if !batch.is_empty() {
+                measured = false;
                 let now = (self.clock)();
                 let records: Vec<SmallRecord<'_>> = batch
                     .iter()
@@ -336,6 +349,11 @@ impl DoraIngest {
             // also steps over transaction markers, never delivered) is
             // where replay stands.
             advance_to_positions(consumer, &self.progress);
+            if !measured && last_measure.elapsed() >= MEASURE_EVERY {
+                self.states.measure(&self.budget);
+                last_measure = Instant::now();
+                measured = true;
+            }
             if !was_ready && self.progress.readiness().is_ok() {
                 was_ready = true;
                 tracing::info!("Replay complete; ready.");

@@ -9,6 +9,7 @@ use prometheus::{Encoder as _, TextEncoder};
 
 use super::*;
 use crate::config::Config;
+use crate::domain::Millis;
 use crate::domain::dora::DoraState;
 use crate::domain::event::{Deploy, Event};
 use crate::domain::flow::FlowState;
@@ -18,7 +19,8 @@ use crate::ingest::budget::StateBudget;
 use crate::ingest::outcome::Counters;
 use crate::ingest::progress::Progress;
 use crate::ingest::shards::AdoptionShared;
-use crate::telemetry::render::{ReportCost, families, with_reports};
+use crate::report::{Sources, with_reports};
+use crate::views::metrics::{ReportCost, families};
 
 const NOW: Millis = 1_800_000_000_000;
 const HOUR: Millis = 3_600_000;
@@ -82,8 +84,8 @@ fn deploy(
 /// Metrics text and page of one report.
 fn render_both(s: &Sources) -> (String, String) {
     with_reports(s, NOW, |r| {
-        let f = families(s, r, ReportCost::default());
-        let page = render(s, r, &f, true);
+        let f = families(r, ReportCost::default());
+        let page = render(r);
         let mut text = Vec::new();
         TextEncoder::new().encode(&f, &mut text).unwrap();
         (String::from_utf8(text).unwrap(), page)

@@ -1,0 +1,3 @@
+//! The report step: figures computed once, from a hand-checked state.
+
+mod health;
