@@ -1,6 +1,7 @@
 //! rdkafka plumbing shared by every consumer: client properties, the
 //! context that turns librdkafka callbacks into logs and lag figures
-//! ([`ClientEvents`]), and batch polling.
+//! ([`ClientEvents`]), the one poll loop ([`poll`]) and the one place
+//! replay progress advances ([`advance_progress`]).
 
 use std::sync::Arc;
 
@@ -127,38 +128,55 @@ impl ClientContext for ClientEvents {
 
 impl ConsumerContext for ClientEvents {}
 
-/// Moves each assigned partition's replay progress to the consumer's
-/// position: the next offset it will read, past transaction markers and
-/// anything else the log holds but never delivers. Call it only when every
-/// record polled so far has been folded.
-pub fn advance_to_positions<C: ConsumerContext>(consumer: &BaseConsumer<C>, progress: &Progress) {
+/// The one place replay progress advances, called by each consumer loop on
+/// its polling thread after every poll round: first each partition's offset
+/// after what was folded (`folded`: topic, partition, next offset), then,
+/// for every partition with nothing in flight (`in_flight` says which have
+/// records polled but not yet folded), the consumer's position: the next
+/// offset it will read, past transaction markers and anything else the log
+/// holds but never delivers.
+pub fn advance_progress<'t, C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    progress: &Progress,
+    folded: impl IntoIterator<Item = (&'t str, i32, i64)>,
+    in_flight: impl Fn(&str, i32) -> bool,
+) {
+    for (topic, partition, offset) in folded {
+        progress.advance_one(topic, partition, offset);
+    }
     let Ok(positions) = consumer.position() else {
         return;
     };
     for e in positions.elements() {
+        if in_flight(e.topic(), e.partition()) {
+            continue;
+        }
         if let rdkafka::Offset::Offset(o) = e.offset() {
             progress.advance_one(e.topic(), e.partition(), o);
         }
     }
 }
 
-/// Polls up to `max` records: waits up to `wait` for the first, then takes
-/// only what is already fetched. Each record comes with `tag()` read right
-/// after the poll that returned it (the usage consumer tags records with its
-/// rebalance generation). A consume error ends the batch early and is handed
-/// to `on_error` (the loop goes on: librdkafka retries by itself).
-pub fn poll_batch<'c, C: ConsumerContext>(
+/// The one poll loop of every consumer: polls up to `max` records, handing
+/// each to `take` as it arrives; waits up to `wait` for the first, then
+/// takes only what is already fetched. A consume error ends the round early
+/// and is handed to `on_error` (the loop goes on: librdkafka retries by
+/// itself). Returns how many records were taken.
+pub fn poll<'c, C: ConsumerContext>(
     consumer: &'c BaseConsumer<C>,
     max: usize,
     wait: std::time::Duration,
-    tag: impl Fn() -> u64,
+    mut take: impl FnMut(BorrowedMessage<'c>),
     on_error: impl FnOnce(KafkaError),
-) -> Vec<(BorrowedMessage<'c>, u64)> {
-    let mut batch = Vec::new();
+) -> usize {
+    let mut taken = 0;
     let mut wait = wait;
-    while batch.len() < max {
+    while taken < max {
         match consumer.poll(wait) {
-            Some(Ok(m)) => batch.push((m, tag())),
+            Some(Ok(m)) => {
+                take(m);
+                taken += 1;
+            }
             Some(Err(e)) => {
                 on_error(e);
                 break;
@@ -167,5 +185,5 @@ pub fn poll_batch<'c, C: ConsumerContext>(
         }
         wait = std::time::Duration::ZERO;
     }
-    batch
+    taken
 }

@@ -9,8 +9,9 @@
 //!
 //! - **Order**: one worker takes batches in the order they were polled, so
 //!   each partition's records are folded in offset order.
-//! - **Offsets**: the worker advances replay progress; the offsets to store
-//!   go back to the polling thread (the only one that touches the consumer).
+//! - **Offsets**: the offsets folded go back to the polling thread, the
+//!   only one that touches the consumer and replay progress: it stores them
+//!   and advances progress ([`super::kafka::advance_progress`]).
 //! - **Bounded**: at most [`IN_FLIGHT`] batches are queued or being folded;
 //!   when the worker falls behind, polling waits, and librdkafka's own queue
 //!   limits (`queued.max.messages.kbytes`) bound what it prefetches.
@@ -23,7 +24,6 @@ use std::thread::JoinHandle;
 
 use super::fold::{NextOffset, UsageRecord, fold_usage_records};
 use super::outcome::Counters;
-use super::progress::Progress;
 use super::shards::AdoptionShared;
 use crate::domain::Millis;
 
@@ -108,8 +108,6 @@ pub struct FoldContext {
     pub shared: Arc<AdoptionShared>,
     /// Outcome counters.
     pub counters: Arc<Counters>,
-    /// Replay progress.
-    pub progress: Arc<Progress>,
     /// The usage topic.
     pub topic: String,
     /// `limits.max_event_bytes`.
@@ -164,7 +162,8 @@ impl Pipeline {
         }
     }
 
-    /// Offsets folded since the last call, per partition, to store.
+    /// Offsets folded since the last call, per partition, to store and to
+    /// advance progress to.
     pub fn folded(&self) -> impl Iterator<Item = (i32, i64)> + '_ {
         self.done.try_iter().flatten()
     }
@@ -209,10 +208,7 @@ fn work(
             &ctx.counters,
         )
         .iter()
-        .map(|n: &NextOffset<'_>| {
-            ctx.progress.advance_one(&ctx.topic, n.partition, n.offset);
-            (n.partition, n.offset)
-        })
+        .map(|n: &NextOffset<'_>| (n.partition, n.offset))
         .collect();
         drop(records);
         let _ = report.send(offsets);

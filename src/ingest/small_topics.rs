@@ -24,7 +24,7 @@ use super::Stream;
 use super::budget::StateBudget;
 use super::decode::Headers;
 use super::fold::{SmallRecord, SmallStates, fold_small_records};
-use super::kafka::{ClientEvents, advance_to_positions, consumer_config, poll_batch};
+use super::kafka::{ClientEvents, advance_progress, consumer_config, poll};
 use super::outcome::Counters;
 use super::progress::{Progress, replay_total};
 use super::replay::{self, OnError, ReplayError};
@@ -303,21 +303,23 @@ impl SmallTopicsIngest {
                     tracing::warn!(error = %e, "Could not look for new partitions of the small topics; trying again later.");
                 }
             }
-            let batch = poll_batch(
+            let mut batch = Vec::new();
+            poll(
                 consumer,
                 batch_size,
                 POLL,
-                || 0,
+                |m| batch.push(m),
                 |e| {
                     tracing::warn!(error = %e, "Kafka consume error; continuing.");
                 },
             );
+            let mut folded = Vec::new();
             if !batch.is_empty() {
                 measured = false;
                 let now = (self.clock)();
                 let records: Vec<SmallRecord<'_>> = batch
                     .iter()
-                    .map(|(m, _)| {
+                    .map(|m| {
                         let topic = m.topic();
                         SmallRecord {
                             topic,
@@ -332,23 +334,22 @@ impl SmallTopicsIngest {
                         }
                     })
                     .collect();
-                for next in
-                    fold_small_records(&self.states, &records, max_bytes, now, &self.counters)
-                {
-                    self.progress
-                        .advance_one(next.topic, next.partition, next.offset);
-                }
-                for (m, _) in &batch {
+                folded = fold_small_records(&self.states, &records, max_bytes, now, &self.counters);
+                for m in &batch {
                     if let Some(t) = m.timestamp().to_millis() {
                         self.progress
                             .note_earliest(m.topic(), m.partition(), m.offset(), t);
                     }
                 }
             }
-            // Every polled record is folded: the consumer's position (which
-            // also steps over transaction markers, never delivered) is
-            // where replay stands.
-            advance_to_positions(consumer, &self.progress);
+            // Every polled record is folded, so nothing is in flight: the
+            // consumer's position is where replay stands.
+            advance_progress(
+                consumer,
+                &self.progress,
+                folded.iter().map(|n| (n.topic, n.partition, n.offset)),
+                |_, _| false,
+            );
             if !measured && last_measure.elapsed() >= MEASURE_EVERY {
                 self.states.measure(&self.budget);
                 last_measure = Instant::now();

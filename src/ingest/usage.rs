@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use rdkafka::TopicPartitionList;
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, RebalanceProtocol};
@@ -17,12 +18,11 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaRespErr;
-use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
-use super::kafka::{ClientEvents, consumer_config};
+use super::kafka::{ClientEvents, advance_progress, consumer_config, poll};
 use super::outcome::Counters;
-use super::pipeline::{FoldContext, OwnedBatch, Pipeline};
+use super::pipeline::{FoldContext, Pipeline};
 use super::progress::{Assignment, Progress, replay_total};
 use super::replay::{self, OnError};
 use super::shards::{AdoptionShared, PartitionShard, lock};
@@ -273,7 +273,6 @@ impl UsageIngest {
         let pipeline = Pipeline::start(FoldContext {
             shared: self.shared.clone(),
             counters: self.counters.clone(),
-            progress: self.progress.clone(),
             topic: topic.clone(),
             max_bytes: self.config.limits.max_event_bytes,
             clock: self.clock,
@@ -291,14 +290,28 @@ impl UsageIngest {
             self.progress.heartbeat(NAME, now);
             let awaiting = self.progress.awaiting_earliest(&topic);
             let mut batch = pipeline.next_batch();
-            poll_into(
+            let generation = &consumer.context().generation;
+            poll(
                 &consumer,
-                &mut batch,
                 batch_size,
                 POLL,
-                &awaiting,
-                &self.progress,
-                &topic,
+                |m| {
+                    if !awaiting.is_empty()
+                        && awaiting.contains(&m.partition())
+                        && let Some(t) = m.timestamp().to_millis()
+                    {
+                        self.progress
+                            .note_earliest(&topic, m.partition(), m.offset(), t);
+                    }
+                    // Tagged with the rebalance generation read right after
+                    // the poll that returned it.
+                    batch.push(
+                        m.partition(),
+                        m.offset(),
+                        generation.load(Ordering::Relaxed),
+                        m.payload().unwrap_or_default(),
+                    );
+                },
                 |e| {
                     if matches!(e, KafkaError::MessageConsumptionFatal(_)) {
                         fatal = Some(e);
@@ -319,23 +332,21 @@ impl UsageIngest {
                 }
                 pipeline.submit(batch);
             }
-            for (partition, offset) in pipeline.folded() {
+            let done: Vec<(i32, i64)> = pipeline.folded().collect();
+            for &(partition, offset) in &done {
                 folded.insert(partition, offset);
                 if let Err(e) = consumer.store_offset(&topic, partition, offset) {
                     tracing::debug!(partition, error = %e, "Could not store the feature-usage offset.");
                 }
             }
-            // Where nothing is in flight, the consumer's position (past
-            // transaction markers) is where replay stands.
-            if let Ok(positions) = consumer.position() {
-                for e in positions.elements() {
-                    let p = e.partition();
-                    let drained = polled.get(&p).is_none_or(|n| folded.get(&p) >= Some(n));
-                    if let (true, Offset::Offset(o)) = (drained, e.offset()) {
-                        self.progress.advance_one(&topic, p, o);
-                    }
-                }
-            }
+            // Offsets folded, then, where nothing is in flight, the
+            // consumer's position (past transaction markers).
+            advance_progress(
+                &consumer,
+                &self.progress,
+                done.iter().map(|&(p, o)| (topic.as_str(), p, o)),
+                |_, p| polled.get(&p).is_some_and(|n| folded.get(&p) < Some(n)),
+            );
             if last_watermarks.elapsed() >= Duration::from_secs(1) {
                 last_watermarks = Instant::now();
                 self.learn_unknown_targets(&consumer, &topic);
@@ -380,53 +391,5 @@ impl UsageIngest {
                 }
             }
         }
-    }
-}
-
-/// Polls up to `max` records into `batch`: waits up to `wait` for the first,
-/// then takes only what is already fetched. Each record is tagged with the
-/// rebalance generation read right after the poll that returned it. The
-/// timestamp of a record of a partition in `awaiting` goes to `progress`
-/// (it may say how far back a truncated log reaches). A consume error ends
-/// the batch early and goes to `on_error` (librdkafka retries by itself).
-#[allow(
-    clippy::too_many_arguments,
-    reason = "the poll loop's state, passed in"
-)]
-fn poll_into(
-    consumer: &BaseConsumer<UsageContext>,
-    batch: &mut OwnedBatch,
-    max: usize,
-    wait: Duration,
-    awaiting: &[i32],
-    progress: &Progress,
-    topic: &str,
-    on_error: impl FnOnce(KafkaError),
-) {
-    let mut wait = wait;
-    while batch.len() < max {
-        match consumer.poll(wait) {
-            Some(Ok(m)) => {
-                if !awaiting.is_empty()
-                    && awaiting.contains(&m.partition())
-                    && let Some(t) = m.timestamp().to_millis()
-                {
-                    progress.note_earliest(topic, m.partition(), m.offset(), t);
-                }
-                let generation = consumer.context().generation.load(Ordering::Relaxed);
-                batch.push(
-                    m.partition(),
-                    m.offset(),
-                    generation,
-                    m.payload().unwrap_or_default(),
-                );
-            }
-            Some(Err(e)) => {
-                on_error(e);
-                break;
-            }
-            None => break,
-        }
-        wait = Duration::ZERO;
     }
 }
