@@ -1,10 +1,12 @@
 //! Task wiring and ordered shutdown.
 //!
-//! `run` starts the consumer loops and the admin server, then waits for the
-//! shutdown future (SIGTERM/SIGINT in the binary, anything in tests). On
-//! shutdown it stops consuming first, waits for the consumers to close up to
-//! `ingest.close_timeout`, and stops HTTP last, so probes and scrapes answer
-//! until the end. Any critical task failing stops the rest and `run` errors.
+//! [`run`] is three steps: `start` builds the state and starts the reporter
+//! thread, the admin server and the consumer loops; then it waits for the
+//! shutdown future (SIGTERM/SIGINT in the binary, anything in tests) or for
+//! a consumer loop to end early; `Running::drain` stops consuming first,
+//! waits for the consumers to close up to `ingest.close_timeout`, and stops
+//! HTTP and the reporter last, so probes and scrapes answer until the end.
+//! Any critical task failing stops the rest and `run` errors.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -16,8 +18,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::{self, Clock};
 use crate::config::Config;
-use crate::domain::Millis;
 use crate::http::{self, AdminState};
 use crate::ingest::budget::StateBudget;
 use crate::ingest::fold::SmallStates;
@@ -40,6 +42,9 @@ pub struct Handles {
     pub progress: Arc<Progress>,
 }
 
+/// The consumer loops: each returns its name and how it ended.
+type Consumers = JoinSet<(&'static str, anyhow::Result<()>)>;
+
 /// Runs the daemon until `shutdown` completes. `on_listen` receives the bound
 /// HTTP address and the handles once the server is listening.
 pub async fn run(
@@ -47,8 +52,46 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send,
     on_listen: Option<oneshot::Sender<(SocketAddr, Handles)>>,
 ) -> anyhow::Result<()> {
+    let mut daemon = start(config).await?;
+    if let Some(tx) = on_listen {
+        let _ = tx.send((daemon.address, daemon.handles.clone()));
+    }
+    // Any consumer loop ending before shutdown is a failure of the process.
+    let failure = tokio::select! {
+        () = shutdown => {
+            tracing::info!("Shutting down: stopping consumers.");
+            None
+        }
+        Some(done) = daemon.consumers.join_next() => Some(ended_early(done)),
+    };
+    daemon.drain(failure).await
+}
+
+/// A started daemon: what [`Running::drain`] stops, in order.
+struct Running {
+    /// Where the admin server listens.
+    address: SocketAddr,
+    /// What the embedder may watch.
+    handles: Handles,
+    /// How long the consumers get to close (`ingest.close_timeout`).
+    close_timeout: std::time::Duration,
+    /// The consumer loops, stopped first.
+    consumers: Consumers,
+    ingest_stop: CancellationToken,
+    /// The admin server, stopped after the consumers so probes and scrapes
+    /// answer until the end.
+    http: tokio::task::JoinHandle<std::io::Result<()>>,
+    http_stop: CancellationToken,
+    /// The reporter thread, stopped last.
+    reporter: std::thread::JoinHandle<()>,
+    report_stop: CancellationToken,
+}
+
+/// Builds the state, then starts the reporter thread, the admin server and
+/// the two consumer loops.
+async fn start(config: Config) -> anyhow::Result<Running> {
     let config = Arc::new(config);
-    let clock: fn() -> Millis = system_clock;
+    let clock: Clock = clock::now_millis;
     let progress = Arc::new(Progress::default());
     let counters = Arc::new(Counters::default());
     let states = SmallStates::from_config(&config);
@@ -75,7 +118,7 @@ pub async fn run(
     reporter.request_first();
     let report_stop = CancellationToken::new();
     let token = report_stop.clone();
-    let report_thread = std::thread::Builder::new()
+    let reporter = std::thread::Builder::new()
         .name("valuepulse-report".into())
         .spawn(move || reporter.run_blocking(token))
         .context("starting the reporter thread")?;
@@ -84,18 +127,16 @@ pub async fn run(
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr} (http.listen)"))?;
-    let bound = listener.local_addr()?;
+    let address = listener.local_addr()?;
     let web = &config.http.web_config;
     tracing::info!(
-        address = %bound,
+        address = %address,
         tls = web.tls.is_some(),
         basic_auth = web.auth_required(),
         "Serving /, /metrics, /livez and /readyz."
     );
-
-    let ingest_stop = CancellationToken::new();
     let http_stop = CancellationToken::new();
-    let http_task = tokio::spawn(http::serve(
+    let http = tokio::spawn(http::serve(
         listener,
         AdminState {
             snapshots,
@@ -107,8 +148,9 @@ pub async fn run(
         http_stop.clone().cancelled_owned(),
     ));
 
-    let mut ingest: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
-    let small_ingest = SmallTopicsIngest {
+    let ingest_stop = CancellationToken::new();
+    let mut consumers = Consumers::new();
+    let small = SmallTopicsIngest {
         config: config.clone(),
         states,
         counters: counters.clone(),
@@ -117,8 +159,8 @@ pub async fn run(
         clock,
     };
     let token = ingest_stop.clone();
-    ingest.spawn_blocking(move || (small_topics::NAME, small_ingest.run_blocking(token)));
-    let usage_ingest = UsageIngest {
+    consumers.spawn_blocking(move || (small_topics::NAME, small.run_blocking(token)));
+    let usage = UsageIngest {
         config: config.clone(),
         shared: adoption,
         counters,
@@ -126,60 +168,69 @@ pub async fn run(
         clock,
     };
     let token = ingest_stop.clone();
-    ingest.spawn_blocking(move || (usage::NAME, usage_ingest.run_blocking(token)));
+    consumers.spawn_blocking(move || (usage::NAME, usage.run_blocking(token)));
 
-    if let Some(tx) = on_listen {
-        let _ = tx.send((bound, Handles { progress }));
-    }
+    Ok(Running {
+        address,
+        handles: Handles { progress },
+        close_timeout: config.close_timeout(),
+        consumers,
+        ingest_stop,
+        http,
+        http_stop,
+        reporter,
+        report_stop,
+    })
+}
 
-    // Any consumer loop ending before shutdown is a failure of the process.
-    let mut failure: Option<anyhow::Error> = None;
-    tokio::select! {
-        () = shutdown => tracing::info!("Shutting down: stopping consumers."),
-        Some(done) = ingest.join_next() => failure = Some(ended_early(done)),
-    }
-    ingest_stop.cancel();
-    let closing = async {
-        while let Some(done) = ingest.join_next().await {
-            match done {
-                Ok((_, Ok(()))) => {}
-                Ok((name, Err(e))) => tracing::warn!(
-                    consumer = name,
-                    error = format!("{e:#}"),
-                    "Consumer failed while closing."
-                ),
-                Err(e) => tracing::warn!(error = %e, "Consumer task failed while closing."),
+impl Running {
+    /// Stops consuming first, waits for the consumers to close (up to
+    /// `ingest.close_timeout`), then stops HTTP and the reporter. Errors
+    /// with `failure`, the critical task that ended early, if any.
+    async fn drain(mut self, failure: Option<anyhow::Error>) -> anyhow::Result<()> {
+        self.ingest_stop.cancel();
+        let closing = async {
+            while let Some(done) = self.consumers.join_next().await {
+                match done {
+                    Ok((_, Ok(()))) => {}
+                    Ok((name, Err(e))) => tracing::warn!(
+                        consumer = name,
+                        error = format!("{e:#}"),
+                        "Consumer failed while closing."
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "Consumer task failed while closing."),
+                }
+            }
+        };
+        match tokio::time::timeout(self.close_timeout, closing).await {
+            Ok(()) => tracing::info!("Consumers closed."),
+            Err(_) => {
+                tracing::warn!(deadline = ?self.close_timeout, "Consumers did not close in time; leaving them.")
             }
         }
-    };
-    match tokio::time::timeout(config.close_timeout(), closing).await {
-        Ok(()) => tracing::info!("Consumers closed."),
-        Err(_) => {
-            tracing::warn!(deadline = ?config.close_timeout(), "Consumers did not close in time; leaving them.")
+        self.http_stop.cancel();
+        match self.http.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server ended with an error."),
+            Err(e) => tracing::warn!(error = %e, "HTTP server task failed."),
         }
-    }
-    http_stop.cancel();
-    match http_task.await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server ended with an error."),
-        Err(e) => tracing::warn!(error = %e, "HTTP server task failed."),
-    }
-    // The reporter checks for cancellation at least every 100 ms.
-    report_stop.cancel();
-    if report_thread.join().is_err() {
-        tracing::warn!("The reporter thread panicked.");
-    }
-    match failure {
-        Some(e) => {
-            tracing::error!(
-                error = format!("{e:#}"),
-                "valuepulse stopped because a critical task failed."
-            );
-            Err(e)
+        // The reporter checks for cancellation at least every 100 ms.
+        self.report_stop.cancel();
+        if self.reporter.join().is_err() {
+            tracing::warn!("The reporter thread panicked.");
         }
-        None => {
-            tracing::info!("valuepulse stopped.");
-            Ok(())
+        match failure {
+            Some(e) => {
+                tracing::error!(
+                    error = format!("{e:#}"),
+                    "valuepulse stopped because a critical task failed."
+                );
+                Err(e)
+            }
+            None => {
+                tracing::info!("valuepulse stopped.");
+                Ok(())
+            }
         }
     }
 }
@@ -217,3 +268,6 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
 }
+
+#[cfg(test)]
+mod tests;
