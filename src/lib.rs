@@ -22,11 +22,13 @@
 //! every record       ─► ingest::outcome  one internal event: counted per batch, logged
 //!
 //! report thread      ─► telemetry::snapshot  every report.interval while scraped:
-//!                       telemetry::render  DoraState, FlowState, SatisfactionState reports
-//!                       (copy-on-write Arcs, no lock), the value delivery score,
-//!                       adoption ReportBuilder (one feature under its shard lock at a time),
-//!                       outcome Counters, progress, budget ─► encoded text + gzip,
-//!                       and telemetry::page from the same report ─► HTML
+//!                       report::with_reports  state → Reports, read-only: DoraState,
+//!                       FlowState, SatisfactionState reports (copy-on-write Arcs, no lock),
+//!                       the value delivery score, adoption ReportBuilder (one feature
+//!                       under its shard lock at a time), report::Health (outcome
+//!                       counters, progress, budget)
+//!                       ─► views::metrics ─► encoded text + gzip,
+//!                          views::page from the same Reports ─► HTML
 //! scrape             ─► http /metrics, /  serve the latest snapshot; never compute
 //! ```
 //!
@@ -43,19 +45,25 @@
 //! | [`config`] | typed, layered configuration (defaults → file → env), validated once |
 //! | [`domain`] | events, windows, label caps, DORA state and report, adoption sketches, quantiles, tiers: pure, clock passed in |
 //! | [`ingest`] | the two Kafka consumer loops, replay positioning, readiness, the decode seam, batch folds and record outcomes |
-//! | [`telemetry`] | metric names and help texts, rendering the report (metric families and the value pulse page), process metrics, the shared snapshot, log setup |
+//! | [`report`] | the report step: state and ingest's bookkeeping → one [`report::Reports`], read-only |
+//! | [`views`] | `Reports` → bytes: metric names and help texts, the metric families, the value pulse page |
+//! | [`telemetry`] | the reporter thread and the snapshot every scrape shares; log setup |
+//! | [`clock`] | the wall clock, the one place that reads it |
 //! | [`http`] | the admin server: `/` (the page), `/metrics`, `/livez`, `/readyz`; optional TLS and basic auth from an exporter-toolkit web config |
-//! | [`app`] | task wiring, cancellation and ordered shutdown |
+//! | [`app`] | task wiring: start, wait, ordered drain |
 //! | [`emit`] | `valuepulse emit`: publish one validated event (native or CDEvents) |
 //! | [`demo`] | `valuepulse demo`: embedded broker, event generator and the daemon |
 //! | [`loadgen`] | `valuepulse loadgen`: publish a seeded benchmark dataset fast |
 //!
 //! # Rules of the house
 //!
-//! - **Dependencies point one way.** [`domain`] imports no I/O crate (no
-//!   tokio, rdkafka, prometheus or HTTP) and reads no clock: callers pass
-//!   `now`. [`ingest`] feeds the domain and never imports [`telemetry`];
-//!   [`telemetry`] only reads ingest's counters, progress and state.
+//! - **Dependencies point one way**: `domain ← ingest ← report ← views ←
+//!   telemetry ← http ← app`, with [`config`] and [`clock`] beside them.
+//!   [`domain`] imports no I/O crate (no tokio, rdkafka, prometheus or
+//!   HTTP) and reads no clock: callers pass `now`. [`ingest`] feeds the
+//!   domain and owns the state, measuring it for the budget as it folds;
+//!   [`report`] only reads ingest's counters, progress and state, and
+//!   [`views`] only encode what [`report`] computed.
 //!   Module graphs are trees: a child may use its parent's types, nothing
 //!   dispatches back into the file that dispatches to it.
 //! - **Unit tests** of a module live in a child module declared

@@ -107,7 +107,7 @@ EOF
 step "PrometheusRule spec.groups equals the rule files" prometheusrule_semantics
 
 step "PromQL of rules and dashboards parses and names exported metrics" \
-  python3 deploy/prometheus/exprs.py --names-from src/telemetry/names.rs
+  python3 deploy/prometheus/exprs.py --names-from src/views/names.rs
 step "dashboards lint" python3 deploy/grafana/lint.py
 
 kustomize_build() {

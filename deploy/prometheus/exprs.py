@@ -7,7 +7,7 @@ Usage
                              [--rules PATH]... [--dashboards PATH]...
                              [--promtool PROMTOOL] [--json]
 
-  --names-from NAMES_RS  src/telemetry/names.rs: every `name: "valuepulse_…"`
+  --names-from NAMES_RS  src/views/names.rs: every `name: "valuepulse_…"`
                          there counts as exported (a family with no series yet
                          is absent from a scrape); a Summary also exports
                          NAME_sum and NAME_count. Its label lists enable the
@@ -440,7 +440,7 @@ def _matchers(toks, i):
 # What the daemon exports
 # ---------------------------------------------------------------------------
 def read_names_rs(path):
-    """{name: {"kind": …, "labels": set}} from src/telemetry/names.rs."""
+    """{name: {"kind": …, "labels": set}} from src/views/names.rs."""
     try:
         src = Path(path).read_text(encoding="utf-8")
     except OSError as e:
@@ -467,7 +467,7 @@ def read_names_rs(path):
     for n in re.findall(r'\bname:\s*"(valuepulse_[a-z0-9_]+)"', src):
         defs.setdefault(n, {"kind": "unknown", "labels": None})
     if not defs:
-        raise UsageError(f'{path}: no `name: "valuepulse_…"` found; is it src/telemetry/names.rs?')
+        raise UsageError(f'{path}: no `name: "valuepulse_…"` found; is it src/views/names.rs?')
     return defs
 
 

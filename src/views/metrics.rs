@@ -1,8 +1,8 @@
-//! Every valuepulse metric is rendered here, from the DORA and adoption
-//! reports and the ingest counters, into Prometheus metric families. The
-//! background reporter ([`super::snapshot`]) calls [`render`] and encodes
-//! the result once; scrapes serve that snapshot. Nothing updates a gauge per
-//! event.
+//! Every valuepulse metric is encoded here, from one [`Reports`], into
+//! Prometheus metric families: a pure encoder that computes no figure. The
+//! background reporter ([`crate::telemetry::snapshot`]) calls [`families`]
+//! and encodes the result once; scrapes serve that snapshot. Nothing
+//! updates a gauge per event.
 
 use std::time::Duration;
 

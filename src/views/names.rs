@@ -1,6 +1,6 @@
 //! Every exported metric: name, type, labels and help text, in one place.
 //! The README's metrics table mirrors this file. The `process_*` families
-//! are the Prometheus client's own ([`super::process`]).
+//! are the Prometheus client's own (read by `report::process`).
 
 /// How a metric is exposed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
