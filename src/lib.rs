@@ -66,10 +66,12 @@
 //!   [`views`] only encode what [`report`] computed.
 //!   Module graphs are trees: a child may use its parent's types, nothing
 //!   dispatches back into the file that dispatches to it.
+//! - **One module-file convention**: a module with children is `foo.rs`
+//!   beside a `foo/` folder; there is no `mod.rs`.
 //! - **Unit tests** of a module live in a child module declared
 //!   `#[cfg(test)] mod tests;` whose file is `tests.rs` in the module's own
 //!   directory: `domain/time.rs` → `domain/time/tests.rs`,
-//!   `domain/dora/mod.rs` → `domain/dora/tests.rs` (with submodules in
+//!   `domain/dora.rs` → `domain/dora/tests.rs` (with submodules in
 //!   `domain/dora/tests/` when one file is not enough). No `#[path]`, no
 //!   inline test bodies. Integration tests in `tests/` run against a real
 //!   Kafka broker.
