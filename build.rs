@@ -45,8 +45,10 @@ fn git_revision() -> Option<String> {
             "git",
             &["rev-parse", "--path-format=absolute", "--git-common-dir"],
         )
-        .map(|d| Path::new(d.trim()).to_path_buf())
-        .unwrap_or_else(|| git_dir.to_path_buf());
+        .map_or_else(
+            || git_dir.to_path_buf(),
+            |d| Path::new(d.trim()).to_path_buf(),
+        );
         watch.push(common.join(&reference));
         watch.push(common.join("packed-refs"));
     }

@@ -205,7 +205,7 @@ impl Running {
         match tokio::time::timeout(self.close_timeout, closing).await {
             Ok(()) => tracing::info!("Consumers closed."),
             Err(_) => {
-                tracing::warn!(deadline = ?self.close_timeout, "Consumers did not close in time; leaving them.")
+                tracing::warn!(deadline = ?self.close_timeout, "Consumers did not close in time; leaving them.");
             }
         }
         self.http_stop.cancel();
@@ -219,18 +219,15 @@ impl Running {
         if self.reporter.join().is_err() {
             tracing::warn!("The reporter thread panicked.");
         }
-        match failure {
-            Some(e) => {
-                tracing::error!(
-                    error = format!("{e:#}"),
-                    "valuepulse stopped because a critical task failed."
-                );
-                Err(e)
-            }
-            None => {
-                tracing::info!("valuepulse stopped.");
-                Ok(())
-            }
+        if let Some(e) = failure {
+            tracing::error!(
+                error = format!("{e:#}"),
+                "valuepulse stopped because a critical task failed."
+            );
+            Err(e)
+        } else {
+            tracing::info!("valuepulse stopped.");
+            Ok(())
         }
     }
 }

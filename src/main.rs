@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use valuepulse::config::Config;
 
-/// Exit code for a configuration error (EX_CONFIG-like, as sysexits' EX_USAGE).
+/// Exit code for a configuration error (EX_CONFIG-like, as sysexits' `EX_USAGE`).
 const EXIT_CONFIG: u8 = 64;
 
 #[derive(Parser)]

@@ -88,7 +88,7 @@ pub struct SatisfactionConfig {
 
 /// `satisfaction.default_score`: a number in 0–1, or `"none"`.
 mod default_score {
-    use super::*;
+    use super::{Deserializer, Serializer, de, fmt};
 
     fn parse(text: &str) -> Result<Option<f64>, String> {
         let t = text.trim();

@@ -135,7 +135,7 @@ where
 
 /// `Duration` fields: `"30s"`, `"1h"`, `"7d"`; printed back the same way.
 pub mod duration {
-    use super::*;
+    use super::{Deserializer, Duration, Serializer, parse_duration, text_or_integer};
 
     /// Reads a duration.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
@@ -150,7 +150,7 @@ pub mod duration {
 
 /// Byte-size fields held as `usize` bytes: `65536`, `"64KiB"`, `"1GiB"`.
 pub mod size {
-    use super::*;
+    use super::{Deserializer, Serializer, format_size, parse_size, text_or_integer};
 
     fn parse(v: &str) -> Result<usize, String> {
         let bytes = parse_size(v)?;
@@ -170,7 +170,7 @@ pub mod size {
 
 /// The window list: `["1d", "7d", "30d"]`, each label kept as written.
 pub mod windows {
-    use super::*;
+    use super::{Deserialize, Deserializer, Serializer, Window, de, millis, parse_duration};
 
     /// Reads the windows; an empty list or a width listed twice is refused.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Window>, D::Error> {
@@ -202,7 +202,7 @@ pub mod windows {
 pub mod listen {
     use std::net::SocketAddr;
 
-    use super::*;
+    use super::{Deserializer, Serializer, text_or_integer};
 
     fn parse(v: &str) -> Result<SocketAddr, String> {
         v.trim()
@@ -239,7 +239,7 @@ fn one_of<'de, D: Deserializer<'de>, T: Copy>(
 
 /// `dora.failed_deploys`: `"ignore"` or `"change_failure"`.
 pub mod failed_deploys {
-    use super::*;
+    use super::{Deserializer, one_of};
     use crate::domain::dora::FailedDeploys;
 
     /// Reads the policy.

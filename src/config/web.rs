@@ -1,6 +1,6 @@
 //! `http.web_config`: TLS and basic auth of the admin server, read from a
 //! web-config file in the format of the Prometheus exporter-toolkit (what
-//! node_exporter's `--web.config.file` reads), so one file serves both:
+//! `node_exporter`'s `--web.config.file` reads), so one file serves both:
 //!
 //! ```yaml
 //! tls_server_config:
@@ -153,7 +153,7 @@ fn tls(t: &TlsFile, dir: &Path) -> Result<rustls::ServerConfig, String> {
     let resolve = |p: &str| dir.join(p);
     let cert_path = resolve(&t.cert_file);
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert_path)
-        .and_then(|i| i.collect::<Result<_, _>>())
+        .and_then(std::iter::Iterator::collect::<Result<_, _>>)
         .map_err(|e| format!("cert_file {}: {e}", cert_path.display()))?;
     if certs.is_empty() {
         return Err(format!(

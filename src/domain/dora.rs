@@ -336,15 +336,12 @@ impl DoraState {
             rework: d.rollback_of.is_some() || d.fixes_incident.is_some(),
             features: d.features.iter().map(|f| f.as_ref().into()).collect(),
         };
-        match self.deploys.get_mut(d.id.as_ref()) {
-            Some(slot) => {
-                *slot = record;
-                Outcome::Updated
-            }
-            None => {
-                self.deploys.insert(d.id.as_ref().into(), record);
-                Outcome::Accepted
-            }
+        if let Some(slot) = self.deploys.get_mut(d.id.as_ref()) {
+            *slot = record;
+            Outcome::Updated
+        } else {
+            self.deploys.insert(d.id.as_ref().into(), record);
+            Outcome::Accepted
         }
     }
 
@@ -413,7 +410,7 @@ impl DoraState {
             if !d.status.reached_environment() {
                 continue;
             }
-            for f in d.features.iter() {
+            for f in &d.features {
                 let candidate = FirstShip {
                     feature: f,
                     at: d.finished_at,

@@ -49,12 +49,11 @@ impl Labels {
     /// (counted as one overflow): for when no new value may be admitted.
     #[inline]
     pub fn intern_known(&mut self, value: &str) -> LabelId {
-        match self.ids.get(value) {
-            Some(&id) => id,
-            None => {
-                self.overflow += 1;
-                Self::OTHER_ID
-            }
+        if let Some(&id) = self.ids.get(value) {
+            id
+        } else {
+            self.overflow += 1;
+            Self::OTHER_ID
         }
     }
 

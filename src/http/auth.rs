@@ -102,7 +102,9 @@ impl BasicAuth {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        self.passed.lock().unwrap_or_else(|p| p.into_inner())
+        self.passed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -127,7 +127,7 @@ impl StateBudget {
                         bytes = total,
                         budget = self.limit,
                         "State back under 90 % of limits.max_state_bytes."
-                    )
+                    );
                 }
                 BudgetLevel::NoNewFeatures => tracing::warn!(
                     bytes = total,

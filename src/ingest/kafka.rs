@@ -103,7 +103,7 @@ impl ClientContext for ClientEvents {
                     consumer = self.name,
                     facility = fac,
                     "librdkafka: {log_message}"
-                )
+                );
             }
             RDKafkaLogLevel::Warning => tracing::warn!(
                 consumer = self.name,
@@ -115,7 +115,7 @@ impl ClientContext for ClientEvents {
                     consumer = self.name,
                     facility = fac,
                     "librdkafka: {log_message}"
-                )
+                );
             }
             RDKafkaLogLevel::Debug => tracing::debug!(
                 consumer = self.name,

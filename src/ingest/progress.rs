@@ -128,7 +128,9 @@ pub struct NotReady(pub String);
 
 impl Progress {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Marks a loop as not ready, with a reason shown by `/readyz`.

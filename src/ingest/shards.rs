@@ -38,7 +38,7 @@ pub struct AdoptionShared {
 /// Locks a mutex, recovering from poisoning (state stays usable: every
 /// mutation is a single fold).
 pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl AdoptionShared {

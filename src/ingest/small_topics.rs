@@ -167,7 +167,12 @@ impl SmallTopicsIngest {
                     .iter()
                     .find(|t| t.name() == topic)
                     .filter(|t| t.error().is_none() && !t.partitions().is_empty())
-                    .map(|t| t.partitions().iter().map(|p| p.id()).collect())
+                    .map(|t| {
+                        t.partitions()
+                            .iter()
+                            .map(rdkafka::metadata::MetadataPartition::id)
+                            .collect()
+                    })
             })
             .collect())
     }

@@ -54,15 +54,15 @@ struct UsageContext {
 
 impl ClientContext for UsageContext {
     fn stats(&self, stats: Statistics) {
-        self.client.stats(stats)
+        self.client.stats(stats);
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
-        self.client.error(error, reason)
+        self.client.error(error, reason);
     }
 
     fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
-        self.client.log(level, fac, log_message)
+        self.client.log(level, fac, log_message);
     }
 }
 
@@ -387,7 +387,7 @@ impl UsageIngest {
             match consumer.fetch_watermarks(topic, partition, self.config.request_timeout()) {
                 Ok((_, high)) => self.progress.set_target(topic, partition, high),
                 Err(e) => {
-                    tracing::warn!(topic, partition, error = %e, "Still cannot read the watermarks; not ready.")
+                    tracing::warn!(topic, partition, error = %e, "Still cannot read the watermarks; not ready.");
                 }
             }
         }

@@ -165,7 +165,11 @@ impl Reporter {
         let mut next = Instant::now();
         loop {
             {
-                let mut w = self.wake.state.lock().unwrap_or_else(|p| p.into_inner());
+                let mut w = self
+                    .wake
+                    .state
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 loop {
                     if cancel.is_cancelled() {
                         return;
@@ -186,7 +190,7 @@ impl Reporter {
                         .wake
                         .cond
                         .wait_timeout(w, step)
-                        .unwrap_or_else(|p| p.into_inner())
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .0;
                 }
             }
@@ -202,7 +206,11 @@ impl Reporter {
 
     /// Asks for the first snapshot at once (at start, before any scrape).
     pub fn request_first(&self) {
-        let mut w = self.wake.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut w = self
+            .wake
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         w.requested = true;
         self.wake.cond.notify_one();
     }
@@ -210,7 +218,11 @@ impl Reporter {
 
 impl Snapshots {
     fn note_scrape(&self, fresh_needed: bool) {
-        let mut w = self.wake.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut w = self
+            .wake
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         w.last_scrape = Some(Instant::now());
         if fresh_needed {
             w.requested = true;

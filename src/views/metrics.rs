@@ -209,7 +209,7 @@ fn dora_families(r: &Reports<'_>) -> Vec<Family> {
         for (metric, t) in &k.tiers {
             tier.gauge(
                 &[k.service, k.team, k.environment, longest, metric.as_str()],
-                *t as u8 as f64,
+                f64::from(*t as u8),
             );
         }
     }
@@ -373,7 +373,7 @@ fn value_stream_families(r: &Reports<'_>) -> Vec<Family> {
             }
         }
         if let Some(t) = k.tier {
-            flow_tier.gauge(&[k.service, k.team, longest], t as u8 as f64);
+            flow_tier.gauge(&[k.service, k.team, longest], f64::from(t as u8));
         }
     }
     unmapped.gauge(&[], r.flow.unmapped_transitions as f64);
@@ -407,7 +407,7 @@ fn value_stream_families(r: &Reports<'_>) -> Vec<Family> {
         }
     }
     for (metric, t) in &r.value_stream {
-        stream_tier.gauge(&[longest, metric.as_str()], *t as u8 as f64);
+        stream_tier.gauge(&[longest, metric.as_str()], f64::from(*t as u8));
     }
     for k in &r.dora.series {
         if let Some(n) = k.incidents_unpaired {

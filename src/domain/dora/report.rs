@@ -55,7 +55,7 @@ impl DoraState {
             if !d.status.reached_environment() {
                 continue;
             }
-            for c in d.changes.iter() {
+            for c in &d.changes {
                 let Some(cid) = c.id.as_deref() else { continue };
                 let candidate = (d.finished_at, &**id);
                 first
@@ -146,18 +146,15 @@ impl DoraState {
             }
             if let Some(res) = &r.resolved {
                 let a = acc.entry(self.names(res.key)).or_insert_with(new);
-                match r.restore() {
-                    Some(restore) => {
-                        for (w, window) in windows.iter().enumerate() {
-                            if window.contains(res.at, now) {
-                                a.restore[w].record(restore as u64);
-                            }
+                if let Some(restore) = r.restore() {
+                    for (w, window) in windows.iter().enumerate() {
+                        if window.contains(res.at, now) {
+                            a.restore[w].record(restore as u64);
                         }
                     }
-                    None => {
-                        a.has_incidents = true;
-                        a.unpaired += 1;
-                    }
+                } else {
+                    a.has_incidents = true;
+                    a.unpaired += 1;
                 }
             }
         }
