@@ -81,6 +81,7 @@
 //!   `missing_docs`, a short clippy list); CI denies warnings.
 
 pub mod app;
+pub mod bridge;
 pub mod clock;
 pub mod config;
 pub mod demo;
