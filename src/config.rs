@@ -18,6 +18,7 @@
 //! `config/default.toml`, a row in the README's configuration table, and a
 //! rule in [`Config::validate`] only if the type alone does not say it all.
 
+pub mod bridge;
 pub mod secrets;
 pub mod value_stream;
 pub mod values;
@@ -109,6 +110,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// Logging.
     pub log: LogConfig,
+    /// The webhook bridge (`valuepulse bridge`).
+    pub bridge: bridge::BridgeConfig,
 }
 
 /// `[kafka]`
@@ -152,6 +155,9 @@ pub struct TopicsConfig {
     /// CSAT / NPS responses, keyed by service or feature; read like
     /// deploys. Optional: a replica is ready without it.
     pub satisfaction: String,
+    /// Pushed commits (native v1 change events), keyed by repository,
+    /// written by the bridge from push webhooks.
+    pub changes: String,
 }
 
 impl TopicsConfig {
@@ -325,12 +331,17 @@ impl Config {
                 .with_list_parse_key("tiers.custom.lead_time")
                 .with_list_parse_key("tiers.custom.change_failure_rate")
                 .with_list_parse_key("tiers.custom.time_to_restore")
+                .with_list_parse_key("bridge.github.secrets")
+                .with_list_parse_key("bridge.gitlab.secrets")
+                .with_list_parse_key("bridge.pagerduty.secrets")
+                .with_list_parse_key("bridge.events.secrets")
                 .try_parsing(true)
                 .source(Some(vars)),
         );
         let raw = b.build().map_err(from_config_error)?;
-        let cfg: Config = raw.try_deserialize().map_err(from_config_error)?;
+        let mut cfg: Config = raw.try_deserialize().map_err(from_config_error)?;
         cfg.validate()?;
+        cfg.bridge.load_secrets_and_check()?;
         secrets::check_librdkafka(
             &cfg.kafka.properties,
             &cfg.kafka.brokers,
@@ -362,6 +373,7 @@ impl Config {
             ("topics.feature_usage", &self.topics.feature_usage),
             ("topics.work_items", &self.topics.work_items),
             ("topics.satisfaction", &self.topics.satisfaction),
+            ("topics.changes", &self.topics.changes),
         ];
         for (i, (key, topic)) in topics.iter().enumerate() {
             if topic.trim().is_empty() {

@@ -221,6 +221,59 @@ pub mod listen {
     }
 }
 
+/// A regular expression that must match a whole name: compiled at load
+/// as `^(?:…)$`, written back as given.
+pub mod regex {
+    use super::{Deserialize, Deserializer, Serializer, de};
+
+    /// Compiles `text` anchored at both ends.
+    pub fn compile(text: &str) -> Result<::regex::Regex, String> {
+        ::regex::Regex::new(&format!("^(?:{text})$"))
+            .map_err(|e| format!("{text:?} is not a regular expression: {e}"))
+    }
+
+    /// The text as written, without the anchors [`compile`] adds.
+    pub fn text(r: &::regex::Regex) -> &str {
+        let s = r.as_str();
+        s.strip_prefix("^(?:")
+            .and_then(|s| s.strip_suffix(")$"))
+            .unwrap_or(s)
+    }
+
+    /// Reads and compiles one.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<::regex::Regex, D::Error> {
+        let s = String::deserialize(d)?;
+        compile(&s).map_err(de::Error::custom)
+    }
+
+    /// Writes it as given.
+    pub fn serialize<S: Serializer>(v: &::regex::Regex, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(text(v))
+    }
+}
+
+/// An optional whole-name regular expression: empty text is none.
+pub mod opt_regex {
+    use super::{Deserialize, Deserializer, Serializer, de, regex};
+
+    /// Reads one; `""` is `None`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<::regex::Regex>, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.trim().is_empty() {
+            return Ok(None);
+        }
+        regex::compile(&s).map(Some).map_err(de::Error::custom)
+    }
+
+    /// Writes it as given, `""` for none.
+    #[allow(clippy::ref_option, reason = "serde's `with` passes `&Option<T>`")]
+    pub fn serialize<S: Serializer>(v: &Option<::regex::Regex>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(v.as_ref().map_or("", regex::text))
+    }
+}
+
 /// One of a fixed set of words, read as a string so the error lists them.
 fn one_of<'de, D: Deserializer<'de>, T: Copy>(
     d: D,

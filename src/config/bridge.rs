@@ -1,0 +1,316 @@
+//! `[bridge]`: the webhook bridge (`valuepulse bridge`), typed at load.
+//!
+//! Each source (`github`, `gitlab`, `pagerduty`, and `events`, the plain
+//! `POST /events/<topic>` of native v1 and CDEvents) is enabled when it has
+//! a secret or says `insecure = true`; `enabled = true` without either is a
+//! configuration error (exit 64), so a source is never open by mistake.
+//! Secrets come from the file, the environment
+//! (`VALUEPULSE__BRIDGE__GITHUB__SECRETS=a,b`) or `secrets_file` (a
+//! Kubernetes Secret mount: one secret per line), all at once during a
+//! rotation, and are never printed ([`Secrets`]).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize, Serializer};
+
+use super::ConfigError;
+use super::secrets::REDACTED;
+use super::values;
+use super::web::{self, WebConfig};
+
+/// `[bridge]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BridgeConfig {
+    /// Address of the webhook routes, `/events`, the probes and `/metrics`.
+    #[serde(with = "values::listen")]
+    pub listen: SocketAddr,
+    /// Largest request body; larger ones get 413 (GitHub sends up to 25 MB).
+    #[serde(with = "values::size")]
+    pub max_body_bytes: usize,
+    /// TLS and basic auth, in the exporter-toolkit format as `http.web_config`.
+    /// Basic auth guards `/metrics` only: webhook routes carry their own
+    /// signatures and the probes no credentials.
+    #[serde(default, with = "web")]
+    pub web_config: WebConfig,
+    /// GitHub webhooks (`POST /hooks/github`).
+    pub github: GithubSource,
+    /// GitLab webhooks (`POST /hooks/gitlab`).
+    pub gitlab: GitlabSource,
+    /// PagerDuty v3 webhooks (`POST /hooks/pagerduty`).
+    pub pagerduty: PagerDutySource,
+    /// Native v1 and CDEvents over HTTP (`POST /events/<topic>`), for tools
+    /// that can only send a request: `Authorization: Bearer <secret>`.
+    pub events: EventsSource,
+}
+
+/// A list of secrets: shown as `<redacted>`, never as text.
+#[derive(Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct Secrets(Vec<String>);
+
+impl Secrets {
+    /// The secrets, for verification only.
+    pub fn expose(&self) -> &[String] {
+        &self.0
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "[{REDACTED}; {}]", self.0.len())
+    }
+}
+
+impl Serialize for Secrets {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|_| REDACTED))
+    }
+}
+
+/// Which repository, project or service is which `service` and `team`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceRule {
+    /// Regular expression over the repository's full name
+    /// (`owner/name`), the GitLab project's `path_with_namespace` or the
+    /// PagerDuty service's name; the whole name must match.
+    #[serde(rename = "match", with = "values::regex")]
+    pub matches: Regex,
+    /// The service; empty keeps the default (the repository's or project's
+    /// name, the PagerDuty service's name).
+    #[serde(default)]
+    pub service: String,
+    /// The team; empty keeps `unknown`.
+    #[serde(default)]
+    pub team: String,
+}
+
+/// A GitHub Actions workflow whose completed runs are deploys, for teams
+/// that do not use GitHub deployments.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowRule {
+    /// Regular expression over the workflow's name; the whole name must match.
+    #[serde(rename = "match", with = "values::regex")]
+    pub matches: Regex,
+    /// The environment its runs deploy to.
+    pub environment: String,
+}
+
+/// `[bridge.github]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GithubSource {
+    /// `true` or `false` forces it; absent: enabled when it has a secret or
+    /// is insecure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// The webhook secrets (`X-Hub-Signature-256`).
+    #[serde(default)]
+    pub secrets: Secrets,
+    /// A file of secrets, one per line, added to `secrets`.
+    #[serde(default)]
+    pub secrets_file: String,
+    /// Accept unsigned deliveries (logged loudly at start).
+    #[serde(default)]
+    pub insecure: bool,
+    /// Environment names that are production: they become `production`;
+    /// others pass through unchanged. Empty: none is renamed.
+    #[serde(default, with = "values::opt_regex")]
+    pub production: Option<Regex>,
+    /// Repository → service and team; the first match wins.
+    #[serde(default)]
+    pub services: Vec<ServiceRule>,
+    /// Workflows whose completed runs are deploys.
+    #[serde(default)]
+    pub workflows: Vec<WorkflowRule>,
+    /// Issues with this label are incidents (opened, closed, reopened).
+    pub incident_label: String,
+}
+
+/// `[bridge.gitlab]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitlabSource {
+    /// As for GitHub.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// The hook's secret token (`X-Gitlab-Token`) or signing token
+    /// (`webhook-signature`, Standard Webhooks).
+    #[serde(default)]
+    pub secrets: Secrets,
+    /// A file of secrets, one per line, added to `secrets`.
+    #[serde(default)]
+    pub secrets_file: String,
+    /// Accept unauthenticated deliveries (logged loudly at start).
+    #[serde(default)]
+    pub insecure: bool,
+    /// Environment names that are production.
+    #[serde(default, with = "values::opt_regex")]
+    pub production: Option<Regex>,
+    /// Project → service and team; the first match wins.
+    #[serde(default)]
+    pub services: Vec<ServiceRule>,
+    /// Issues with this label are incidents, as are issues of type Incident.
+    pub incident_label: String,
+    /// A signing-token delivery whose `webhook-timestamp` is further than
+    /// this from now is refused (a replay).
+    #[serde(with = "values::duration")]
+    pub signing_tolerance: Duration,
+}
+
+/// `[bridge.pagerduty]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PagerDutySource {
+    /// As for GitHub.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// The subscription's signing secrets (`X-PagerDuty-Signature`).
+    #[serde(default)]
+    pub secrets: Secrets,
+    /// A file of secrets, one per line, added to `secrets`.
+    #[serde(default)]
+    pub secrets_file: String,
+    /// Accept unsigned deliveries (logged loudly at start).
+    #[serde(default)]
+    pub insecure: bool,
+    /// PagerDuty service name → service and team; the first match wins.
+    #[serde(default)]
+    pub services: Vec<ServiceRule>,
+}
+
+/// `[bridge.events]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsSource {
+    /// As for GitHub.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Bearer tokens (`Authorization: Bearer <secret>`).
+    #[serde(default)]
+    pub secrets: Secrets,
+    /// A file of secrets, one per line, added to `secrets`.
+    #[serde(default)]
+    pub secrets_file: String,
+    /// Accept requests without a token (logged loudly at start).
+    #[serde(default)]
+    pub insecure: bool,
+}
+
+/// What the bridge needs to know of one source to let a delivery in.
+#[derive(Debug, Clone, Copy)]
+pub struct Access<'a> {
+    /// The source's config key, e.g. `bridge.github`.
+    pub key: &'static str,
+    /// `enabled`.
+    pub enabled: Option<bool>,
+    /// `secrets` (with the file's, once loaded).
+    pub secrets: &'a Secrets,
+    /// `insecure`.
+    pub insecure: bool,
+}
+
+impl Access<'_> {
+    /// Whether the source's routes answer.
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+            .unwrap_or(self.insecure || !self.secrets.is_empty())
+    }
+}
+
+impl BridgeConfig {
+    /// Every source's access settings.
+    pub fn access(&self) -> [Access<'_>; 4] {
+        [
+            Access {
+                key: "bridge.github",
+                enabled: self.github.enabled,
+                secrets: &self.github.secrets,
+                insecure: self.github.insecure,
+            },
+            Access {
+                key: "bridge.gitlab",
+                enabled: self.gitlab.enabled,
+                secrets: &self.gitlab.secrets,
+                insecure: self.gitlab.insecure,
+            },
+            Access {
+                key: "bridge.pagerduty",
+                enabled: self.pagerduty.enabled,
+                secrets: &self.pagerduty.secrets,
+                insecure: self.pagerduty.insecure,
+            },
+            Access {
+                key: "bridge.events",
+                enabled: self.events.enabled,
+                secrets: &self.events.secrets,
+                insecure: self.events.insecure,
+            },
+        ]
+    }
+
+    /// Reads each `secrets_file` into its source's secrets, then checks
+    /// that no source is enabled without a secret unless it is insecure.
+    pub(super) fn load_secrets_and_check(&mut self) -> Result<(), ConfigError> {
+        for (key, file, secrets) in [
+            (
+                "bridge.github.secrets_file",
+                &self.github.secrets_file,
+                &mut self.github.secrets,
+            ),
+            (
+                "bridge.gitlab.secrets_file",
+                &self.gitlab.secrets_file,
+                &mut self.gitlab.secrets,
+            ),
+            (
+                "bridge.pagerduty.secrets_file",
+                &self.pagerduty.secrets_file,
+                &mut self.pagerduty.secrets,
+            ),
+            (
+                "bridge.events.secrets_file",
+                &self.events.secrets_file,
+                &mut self.events.secrets,
+            ),
+        ] {
+            secrets.0.retain(|s| !s.trim().is_empty());
+            if file.trim().is_empty() {
+                continue;
+            }
+            // The error names the file, never its content.
+            let text = std::fs::read_to_string(file.trim())
+                .map_err(|e| ConfigError::new(key, format!("cannot read {file}: {}", e.kind())))?;
+            secrets.0.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_owned),
+            );
+        }
+        for a in self.access() {
+            if a.enabled == Some(true) && a.secrets.is_empty() && !a.insecure {
+                let env = a.key.to_uppercase().replace('.', "__");
+                return Err(ConfigError::new(
+                    format!("{}.secrets", a.key),
+                    format!(
+                        "the source is enabled without a secret: set secrets (or secrets_file, or VALUEPULSE__{env}__SECRETS), or insecure = true to accept unsigned deliveries"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;
