@@ -92,16 +92,28 @@ pub fn router(state: AdminState) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` completes; then stops accepting, lets open
-/// connections finish for up to [`SHUTDOWN_GRACE`] and drops the rest.
-/// With `tls`, every connection is a TLS connection.
+/// Serves the admin router until `shutdown` completes (see
+/// [`serve_router`]).
 pub async fn serve(
     listener: TcpListener,
     state: AdminState,
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state);
+    serve_router(listener, router(state), tls, shutdown).await
+}
+
+/// Serves `app` with this module's limits (connections, header and request
+/// timeouts, connection lifetime) until `shutdown` completes; then stops
+/// accepting, lets open connections finish for up to [`SHUTDOWN_GRACE`] and
+/// drops the rest. With `tls`, every connection is a TLS connection. The
+/// daemon's admin server and the bridge both serve through it.
+pub async fn serve_router(
+    listener: TcpListener,
+    app: Router,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let tls = tls.map(TlsAcceptor::from);
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let stop = CancellationToken::new();
