@@ -29,14 +29,16 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::json;
 
-use super::record::{Record, SECOND_MS, Topic, rfc3339, second_floor};
+use super::record::{Record, SECOND_MS, Topic, second_floor, to_the_second};
 use super::rng::Rng;
 use super::usage::{CATALOGUE, Usage};
 use crate::domain::Millis;
 use crate::domain::time::DAY_MS;
 use crate::emit::{CdSpec, Format, encode};
+use crate::ingest::decode::{ChangeV1, DeployV1, IncidentV1};
 
 /// CloudEvents/CDEvents `source` of the demo's CDEvents.
 pub const CDEVENTS_SOURCE: &str = "/valuepulse/demo";
@@ -167,39 +169,42 @@ struct Service {
     launched: usize,
 }
 
-/// The facts of one deploy event, before they become JSON.
-struct DeployFacts<'a> {
+/// The facts of one deploy event, before they go on the wire.
+struct DeployFacts<'a, 'r> {
     id: &'a str,
     environment: &'a str,
     status: &'a str,
     started_at: Millis,
     finished_at: Millis,
-    release: &'a Release,
+    release: &'r Release,
     changes: &'a [(String, Millis)],
     features: &'a [String],
     rollback_of: Option<&'a str>,
 }
 
-fn deploy_json(p: &Profile, f: &DeployFacts<'_>) -> Value {
-    let changes: Vec<Value> = f
-        .changes
-        .iter()
-        .map(|(id, at)| json!({"id": id, "committed_at": rfc3339(*at)}))
-        .collect();
-    json!({
-        "id": f.id,
-        "service": p.service,
-        "team": p.team,
-        "environment": f.environment,
-        "status": f.status,
-        "started_at": rfc3339(f.started_at),
-        "finished_at": rfc3339(f.finished_at),
-        "version": f.release.version,
-        "artifact": f.release.artifact,
-        "changes": changes,
-        "features": f.features,
-        "rollback_of": f.rollback_of,
-    })
+fn deploy_wire<'a>(p: &'a Profile, f: &DeployFacts<'a, '_>) -> DeployV1<'a> {
+    DeployV1 {
+        id: f.id.into(),
+        service: p.service.into(),
+        team: Some(p.team.into()),
+        environment: Some(f.environment.into()),
+        status: f.status.into(),
+        started_at: Some(to_the_second(f.started_at).into()),
+        finished_at: to_the_second(f.finished_at).into(),
+        version: Some(f.release.version.clone().into()),
+        artifact: Some(f.release.artifact.clone().into()),
+        changes: f
+            .changes
+            .iter()
+            .map(|(id, at)| ChangeV1 {
+                id: Some(id.as_str().into()),
+                committed_at: to_the_second(*at).into(),
+            })
+            .collect(),
+        features: f.features.iter().map(|f| f.as_str().into()).collect(),
+        rollback_of: f.rollback_of.map(Into::into),
+        ..DeployV1::default()
+    }
 }
 
 /// A feature's first shipping.
@@ -410,8 +415,9 @@ impl Generator {
 
     /// Queues an event, written in a wire format drawn for it: native v1,
     /// or a CDEvent in a structured or binary-mode CloudEvent.
-    fn schedule(&mut self, at: Millis, topic: Topic, s: usize, payload: &Value) {
+    fn schedule(&mut self, at: Millis, topic: Topic, s: usize, event: &impl Serialize) {
         let stream = topic.stream();
+        let payload = &serde_json::to_value(event).expect("a wire event always serializes");
         let cdevents = topic != Topic::FeatureUsage && self.wire_rng.chance(CDEVENTS_SHARE);
         let format = match (cdevents, self.wire_rng.chance(0.5)) {
             (false, _) => Format::Native,
@@ -453,7 +459,7 @@ impl Generator {
     fn pipeline_run(&mut self, s: usize, at: Millis, deploy_id: &str, status: &str) {
         let service = self.services[s].profile.service;
         let run = format!("{deploy_id}-pipeline");
-        let time = rfc3339(at);
+        let time = to_the_second(at);
         let ty = "dev.cdevents.pipelinerun.finished.0.2.0";
         let outcome = if status == "failed" {
             "failure"
@@ -559,7 +565,7 @@ impl Generator {
         if let Some(ahead) = staging_ahead {
             let id = self.deploy_id();
             let finished_at = at - ahead;
-            let staging = deploy_json(
+            let staging = deploy_wire(
                 p,
                 &DeployFacts {
                     id: &id,
@@ -591,7 +597,7 @@ impl Generator {
         } else {
             "succeeded"
         };
-        let mut deploy = deploy_json(
+        let mut deploy = deploy_wire(
             p,
             &DeployFacts {
                 id: &id,
@@ -624,7 +630,7 @@ impl Generator {
         if let Some(previous) = previous.filter(|_| rollback) {
             let back_at = at + self.after(pace, (5 * MINUTE_MS, 40 * MINUTE_MS));
             let back_id = self.deploy_id();
-            let back = deploy_json(
+            let back = deploy_wire(
                 p,
                 &DeployFacts {
                     id: &back_id,
@@ -641,7 +647,7 @@ impl Generator {
             self.schedule(back_at, Topic::Deploys, s, &back);
             // The pipeline then marks the original deploy: same id, new
             // content, which the daemon counts as `updated`.
-            deploy["status"] = json!("rolled_back");
+            deploy.status = "rolled_back".into();
             self.schedule(back_at, Topic::Deploys, s, &deploy);
             self.services[s].running = Some(previous);
         }
@@ -670,20 +676,21 @@ impl Generator {
         let id = format!("inc-{}", self.next_incident);
         self.next_incident += 1;
         let severity = if self.rng.chance(0.3) { "sev2" } else { "sev3" };
-        let mut event = json!({
-            "id": id,
-            "service": p.service,
-            "team": p.team,
-            "environment": "production",
-            "status": "opened",
-            "severity": severity,
-            "opened_at": rfc3339(opened_at),
-            "caused_by_deploy": cause,
-        });
+        let mut event = IncidentV1 {
+            id: id.as_str().into(),
+            service: p.service.into(),
+            team: Some(p.team.into()),
+            environment: Some("production".into()),
+            status: "opened".into(),
+            severity: Some(severity.into()),
+            opened_at: to_the_second(opened_at).into(),
+            caused_by_deploy: cause.map(Into::into),
+            ..IncidentV1::default()
+        };
         self.schedule(opened_at, Topic::Incidents, s, &event);
         let resolved_at = opened_at + restore;
-        event["status"] = json!("resolved");
-        event["resolved_at"] = json!(rfc3339(resolved_at));
+        event.status = "resolved".into();
+        event.resolved_at = Some(to_the_second(resolved_at).into());
         self.schedule(resolved_at, Topic::Incidents, s, &event);
     }
 }

@@ -28,12 +28,11 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
-
-use super::record::{Record, SECOND_MS, Topic, rfc3339};
+use super::record::{Record, SECOND_MS, Topic, to_the_second};
 use super::rng::Rng;
 use crate::domain::Millis;
 use crate::domain::time::DAY_MS;
+use crate::ingest::decode::UsageV1;
 
 const HOUR_MS: Millis = 3_600 * SECOND_MS;
 
@@ -160,16 +159,6 @@ pub const CATALOGUE: [FeatureSpec; 12] = [
         per_day: 1.5,
     },
 ];
-
-/// A `feature-usage` event, native v1 (`account` is informative: the daemon
-/// ignores it).
-#[derive(Serialize)]
-struct UsageV1<'a> {
-    feature: &'a str,
-    user: &'a str,
-    account: &'a str,
-    at: &'a str,
-}
 
 /// A user of the product.
 #[derive(Debug)]
@@ -369,10 +358,10 @@ impl Usage {
     fn record(&self, feature: &str, user: usize, at: Millis) -> Record {
         let u = &self.users[user];
         let payload = UsageV1 {
-            feature,
-            user: &u.id,
-            account: &u.account,
-            at: &rfc3339(at),
+            feature: feature.into(),
+            user: u.id.as_str().into(),
+            account: Some(u.account.as_str().into()),
+            at: to_the_second(at).into(),
         };
         Record {
             at,

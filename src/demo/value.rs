@@ -17,14 +17,13 @@
 //! service's own mean; some name only a feature (one shipped by the
 //! service), which the daemon attributes through the feature's first ship.
 
-use serde_json::json;
-
-use super::record::{Record, SECOND_MS, Topic, rfc3339, second_floor};
+use super::record::{Record, SECOND_MS, Topic, second_floor, to_the_second};
 use super::rng::Rng;
 use super::usage::CATALOGUE;
 use crate::domain::Millis;
 use crate::domain::time::DAY_MS;
 use crate::emit::{CdSpec, Format, TicketEvent, encode, encode_work_item};
+use crate::ingest::decode::{SatisfactionV1, WorkItemV1};
 
 const MINUTE_MS: Millis = 60 * SECOND_MS;
 const HOUR_MS: Millis = 60 * MINUTE_MS;
@@ -236,10 +235,15 @@ impl ValueStream {
         out: &mut Vec<Record>,
     ) {
         let at = second_floor(at);
-        let native = json!({
-            "id": id, "service": p.service, "team": p.team,
-            "state": state, "at": rfc3339(at),
-        });
+        let native = serde_json::to_value(WorkItemV1 {
+            id: id.into(),
+            service: p.service.into(),
+            team: Some(p.team.into()),
+            state: state.into(),
+            at: to_the_second(at).into(),
+            ..WorkItemV1::default()
+        })
+        .expect("a wire event always serializes");
         let format = if self.wire_rng.chance(TICKET_SHARE) {
             if self.wire_rng.chance(0.5) {
                 Format::CdeventsStructured
@@ -292,18 +296,25 @@ impl ValueStream {
                     .is_some_and(|(s, age)| s == p.service && now - age <= at)
             })
             .map(|f| f.name);
-        let mut v = json!({"id": id, "kind": kind, "score": score, "at": rfc3339(at)});
+        let mut v = SatisfactionV1 {
+            id: id.into(),
+            kind: kind.into(),
+            score,
+            at: to_the_second(at).into(),
+            ..SatisfactionV1::default()
+        };
         let key = match feature {
             Some(f) if self.rng.chance(0.25) => {
-                v["feature"] = json!(f);
+                v.feature = Some(f.into());
                 f
             }
             _ => {
-                v["service"] = json!(p.service);
-                v["team"] = json!(p.team);
+                v.service = Some(p.service.into());
+                v.team = Some(p.team.into());
                 p.service
             }
         };
+        let v = serde_json::to_value(v).expect("a wire event always serializes");
         let record = encode(
             crate::ingest::Stream::Satisfaction,
             &v,

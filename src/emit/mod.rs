@@ -19,14 +19,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rdkafka::ClientConfig;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use serde_json::{Map, Value, json};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use serde_json::Value;
 
 use crate::config::Config;
+use crate::domain::DeployStatus;
 use crate::domain::event::InvalidReason;
 use crate::ingest::Stream;
-use crate::ingest::decode::{DecodeError, decode, parse_time};
+use crate::ingest::decode::{
+    ChangeV1, DecodeError, DeployV1, IncidentV1, decode, format_time, parse_time,
+};
 
 mod encode;
 mod value;
@@ -242,14 +243,6 @@ pub struct Prepared {
     pub record: WireRecord,
 }
 
-/// RFC 3339 of a time in milliseconds.
-fn rfc3339(ms: i64) -> String {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_default()
-}
-
 /// A generated id: `<prefix>-<ms since epoch>-<8 hex digits>`.
 fn generated_id(prefix: &str, now_ms: i64) -> String {
     let nanos = SystemTime::now()
@@ -267,17 +260,10 @@ fn time_flag(flag: &str, value: &str) -> Result<(), EmitError> {
         .map_err(|_| invalid(format!("{flag} {value:?} is not an RFC 3339 timestamp")))
 }
 
-/// Inserts `value` under `key` when present.
-fn put(m: &mut Map<String, Value>, key: &str, value: Option<&String>) {
-    if let Some(v) = value {
-        m.insert(key.to_owned(), json!(v));
-    }
-}
-
 /// The native v1 deploy described by the flags.
 fn deploy_json(a: &DeployArgs, now_ms: i64) -> Result<(String, Value), EmitError> {
     let id = a.id.clone().unwrap_or_else(|| generated_id("d", now_ms));
-    let finished_at = a.finished_at.clone().unwrap_or_else(|| rfc3339(now_ms));
+    let finished_at = a.finished_at.clone().unwrap_or_else(|| format_time(now_ms));
     time_flag("--finished-at", &finished_at)?;
     if let Some(s) = &a.started_at {
         time_flag("--started-at", s)?;
@@ -293,32 +279,34 @@ fn deploy_json(a: &DeployArgs, now_ms: i64) -> Result<(String, Value), EmitError
             )));
         };
         time_flag(&format!("--commit {sha}@"), at)?;
-        changes.push(json!({"id": sha, "committed_at": at}));
+        changes.push(ChangeV1 {
+            id: Some(sha.into()),
+            committed_at: at.into(),
+        });
     }
     let status = match a.status {
-        DeployStatusArg::Succeeded => "succeeded",
-        DeployStatusArg::Failed => "failed",
-        DeployStatusArg::RolledBack => "rolled_back",
+        DeployStatusArg::Succeeded => DeployStatus::Succeeded,
+        DeployStatusArg::Failed => DeployStatus::Failed,
+        DeployStatusArg::RolledBack => DeployStatus::RolledBack,
     };
-    let mut m = Map::new();
-    m.insert("id".into(), json!(id));
-    m.insert("service".into(), json!(a.service));
-    put(&mut m, "team", a.team.as_ref());
-    put(&mut m, "environment", a.environment.as_ref());
-    m.insert("status".into(), json!(status));
-    m.insert("finished_at".into(), json!(finished_at));
-    put(&mut m, "started_at", a.started_at.as_ref());
-    put(&mut m, "version", a.version.as_ref());
-    put(&mut m, "artifact", a.artifact.as_ref());
-    if !changes.is_empty() {
-        m.insert("changes".into(), Value::Array(changes));
-    }
-    if !a.features.is_empty() {
-        m.insert("features".into(), json!(a.features));
-    }
-    put(&mut m, "rollback_of", a.rollback_of.as_ref());
-    put(&mut m, "fixes_incident", a.fixes_incident.as_ref());
-    Ok((id, Value::Object(m)))
+    let wire = DeployV1 {
+        id: id.as_str().into(),
+        service: a.service.as_str().into(),
+        team: a.team.as_deref().map(Into::into),
+        environment: a.environment.as_deref().map(Into::into),
+        status: status.as_str().into(),
+        finished_at: finished_at.into(),
+        started_at: a.started_at.as_deref().map(Into::into),
+        version: a.version.as_deref().map(Into::into),
+        artifact: a.artifact.as_deref().map(Into::into),
+        changes,
+        features: a.features.iter().map(|f| f.as_str().into()).collect(),
+        rollback_of: a.rollback_of.as_deref().map(Into::into),
+        fixes_incident: a.fixes_incident.as_deref().map(Into::into),
+        specversion: None,
+    };
+    let value = to_value(&wire);
+    Ok((id, value))
 }
 
 /// The native v1 incident event described by the flags.
@@ -332,7 +320,7 @@ fn incident_json(a: &IncidentArgs, now_ms: i64) -> Result<(String, Value), EmitE
             }
             (
                 "opened",
-                a.opened_at.clone().unwrap_or_else(|| rfc3339(now_ms)),
+                a.opened_at.clone().unwrap_or_else(|| format_time(now_ms)),
             )
         }
         IncidentStatusArg::Resolved => {
@@ -360,18 +348,26 @@ fn incident_json(a: &IncidentArgs, now_ms: i64) -> Result<(String, Value), EmitE
         time_flag("--resolved-at", r)?;
     }
     let id = a.id.clone().unwrap_or_else(|| generated_id("inc", now_ms));
-    let mut m = Map::new();
-    m.insert("id".into(), json!(id));
-    m.insert("service".into(), json!(a.service));
-    put(&mut m, "team", a.team.as_ref());
-    put(&mut m, "environment", a.environment.as_ref());
-    m.insert("status".into(), json!(status));
-    put(&mut m, "severity", a.severity.as_ref());
-    m.insert("opened_at".into(), json!(opened_at));
-    put(&mut m, "resolved_at", a.resolved_at.as_ref());
-    put(&mut m, "caused_by_deploy", a.caused_by_deploy.as_ref());
-    put(&mut m, "artifact", a.artifact.as_ref());
-    Ok((id, Value::Object(m)))
+    let wire = IncidentV1 {
+        id: id.as_str().into(),
+        service: a.service.as_str().into(),
+        team: a.team.as_deref().map(Into::into),
+        environment: a.environment.as_deref().map(Into::into),
+        status: status.into(),
+        severity: a.severity.as_deref().map(Into::into),
+        opened_at: opened_at.into(),
+        resolved_at: a.resolved_at.as_deref().map(Into::into),
+        caused_by_deploy: a.caused_by_deploy.as_deref().map(Into::into),
+        artifact: a.artifact.as_deref().map(Into::into),
+        specversion: None,
+    };
+    let value = to_value(&wire);
+    Ok((id, value))
+}
+
+/// A wire event as the JSON value the encoder reads.
+fn to_value(wire: &impl serde::Serialize) -> Value {
+    serde_json::to_value(wire).expect("a wire event always serializes")
 }
 
 /// Explains a decoder verdict on an event built from flags.

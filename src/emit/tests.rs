@@ -13,6 +13,7 @@ use cloudevents::{AttributesReader, Event as CloudEvent};
 use super::*;
 use crate::domain::Event;
 use crate::ingest::decode::cdevents::CLOUDEVENTS_JSON;
+use serde_json::json;
 
 mod value;
 

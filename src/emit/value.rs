@@ -2,11 +2,12 @@
 //! value-stream events, built from flags as native v1 JSON (see the
 //! README, "Value stream").
 
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use super::{EmitError, TicketEvent};
-use super::{Target, generated_id, invalid, put, rfc3339, time_flag};
+use super::{Target, generated_id, invalid, time_flag, to_value};
 use crate::domain::FlowCategory;
+use crate::ingest::decode::{SatisfactionV1, WorkItemV1, format_time};
 
 /// A work item's flow category.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -102,26 +103,22 @@ pub struct SatisfactionArgs {
 
 /// The native v1 work item described by the flags.
 pub(super) fn work_item_json(a: &WorkItemArgs, now_ms: i64) -> Result<(String, Value), EmitError> {
-    let at = a.at.clone().unwrap_or_else(|| rfc3339(now_ms));
+    let at = a.at.clone().unwrap_or_else(|| format_time(now_ms));
     time_flag("--at", &at)?;
-    let mut m = Map::new();
-    m.insert("id".into(), json!(a.id));
-    m.insert("service".into(), json!(a.service));
-    put(&mut m, "team", a.team.as_ref());
-    put(&mut m, "environment", a.environment.as_ref());
-    m.insert("state".into(), json!(a.state));
-    if let Some(c) = a.category {
-        m.insert("category".into(), json!(FlowCategory::from(c).as_str()));
-    }
-    m.insert("at".into(), json!(at));
-    if !a.changes.is_empty() {
-        m.insert("changes".into(), json!(a.changes));
-    }
-    if !a.deploys.is_empty() {
-        m.insert("deploys".into(), json!(a.deploys));
-    }
-    put(&mut m, "summary", a.summary.as_ref());
-    Ok((a.id.clone(), Value::Object(m)))
+    let wire = WorkItemV1 {
+        id: a.id.as_str().into(),
+        service: a.service.as_str().into(),
+        team: a.team.as_deref().map(Into::into),
+        environment: a.environment.as_deref().map(Into::into),
+        state: a.state.as_str().into(),
+        category: a.category.map(|c| FlowCategory::from(c).as_str().into()),
+        at: at.into(),
+        changes: a.changes.iter().map(|c| c.as_str().into()).collect(),
+        deploys: a.deploys.iter().map(|d| d.as_str().into()).collect(),
+        summary: a.summary.as_deref().map(Into::into),
+        ..WorkItemV1::default()
+    };
+    Ok((a.id.clone(), to_value(&wire)))
 }
 
 /// The native v1 satisfaction response described by the flags, and its
@@ -140,16 +137,19 @@ pub(super) fn satisfaction_json(
         (None, Some(s)) => ("nps", s),
         _ => return Err(invalid("give one of --csat and --nps")),
     };
-    let at = a.at.clone().unwrap_or_else(|| rfc3339(now_ms));
+    let at = a.at.clone().unwrap_or_else(|| format_time(now_ms));
     time_flag("--at", &at)?;
     let id = a.id.clone().unwrap_or_else(|| generated_id("r", now_ms));
-    let mut m = Map::new();
-    m.insert("id".into(), json!(id));
-    put(&mut m, "service", a.service.as_ref());
-    put(&mut m, "team", a.team.as_ref());
-    put(&mut m, "feature", a.feature.as_ref());
-    m.insert("kind".into(), json!(kind));
-    m.insert("score".into(), json!(score));
-    m.insert("at".into(), json!(at));
-    Ok((id, key, Value::Object(m)))
+    let wire = SatisfactionV1 {
+        id: id.as_str().into(),
+        service: a.service.as_deref().map(Into::into),
+        team: a.team.as_deref().map(Into::into),
+        feature: a.feature.as_deref().map(Into::into),
+        kind: kind.into(),
+        score,
+        at: at.into(),
+        specversion: None,
+    };
+    let value = to_value(&wire);
+    Ok((id, key, value))
 }

@@ -292,8 +292,11 @@ fn live_ticks_deploy_now_and_follow_ups_arrive_later() {
 
 #[test]
 fn timestamps_are_rfc3339_utc_to_the_second() {
-    assert_eq!(rfc3339(NOW + 999), "2027-01-15T08:00:00Z");
-    assert_eq!(crate::ingest::decode::parse_time(&rfc3339(NOW)), Ok(NOW));
+    assert_eq!(to_the_second(NOW + 999), "2027-01-15T08:00:00Z");
+    assert_eq!(
+        crate::ingest::decode::parse_time(&to_the_second(NOW)),
+        Ok(NOW)
+    );
 }
 
 /// Folds the demo's own backfill into the real DORA and adoption state (four
