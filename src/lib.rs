@@ -49,6 +49,7 @@
 //! | [`emit`] | `valuepulse emit`: publish one validated event (native or CDEvents) |
 //! | [`demo`] | `valuepulse demo`: embedded broker, event generator and the daemon |
 //! | [`loadgen`] | `valuepulse loadgen`: publish a seeded benchmark dataset fast |
+//! | [`rng`] | the one seeded random number generator (SplitMix64) of the demo, loadgen, tests and benches |
 //!
 //! # Rules of the house
 //!
@@ -78,4 +79,5 @@ pub mod emit;
 pub mod http;
 pub mod ingest;
 pub mod loadgen;
+pub mod rng;
 pub mod telemetry;

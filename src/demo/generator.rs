@@ -33,12 +33,12 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::record::{Record, SECOND_MS, Topic, second_floor, to_the_second};
-use super::rng::Rng;
 use super::usage::{CATALOGUE, Usage};
 use crate::domain::Millis;
 use crate::domain::time::DAY_MS;
 use crate::emit::{CdSpec, Format, encode};
 use crate::ingest::decode::{ChangeV1, DeployV1, IncidentV1};
+use crate::rng::Rng;
 
 /// CloudEvents/CDEvents `source` of the demo's CDEvents.
 pub const CDEVENTS_SOURCE: &str = "/valuepulse/demo";
@@ -314,7 +314,7 @@ impl Generator {
         self.incident(auth, now - 100 * MINUTE_MS, 2 * DAY_MS, None);
         // Outages nobody links to a deploy: one or two per service.
         for s in 0..self.services.len() {
-            for _ in 0..1 + self.outage_rng.below(2) {
+            for _ in 0..1 + self.outage_rng.index(2) {
                 let opened_at = self.outage_rng.between(start, now - 2 * HOUR_MS);
                 self.outage(s, opened_at, Pace::History);
             }
@@ -324,10 +324,10 @@ impl Generator {
         if !out.is_empty() {
             // A producer retrying after a lost acknowledgement.
             for _ in 0..3 {
-                let i = self.rng.below(out.len());
+                let i = self.rng.index(out.len());
                 out.insert(i + 1, out[i].clone());
             }
-            let i = self.rng.below(out.len());
+            let i = self.rng.index(out.len());
             let invalid = Record {
                 at: out[i].at,
                 topic: Topic::Deploys,
@@ -350,7 +350,7 @@ impl Generator {
     /// (every 20–40 s one that launches a brand-new feature), plus every
     /// scheduled follow-up that is now due, and now and then a redelivery.
     pub fn tick(&mut self, now: Millis) -> Vec<Record> {
-        let s = self.rng.below(self.services.len());
+        let s = self.rng.index(self.services.len());
         let launch = match self.next_launch {
             None => {
                 self.next_launch = Some(now + self.rng.between(5 * SECOND_MS, 10 * SECOND_MS));
@@ -367,7 +367,7 @@ impl Generator {
             self.release(s, now, Pace::Live, None);
         }
         if self.outage_rng.chance(0.03) {
-            let s = self.outage_rng.below(self.services.len());
+            let s = self.outage_rng.index(self.services.len());
             self.outage(s, now, Pace::Live);
         }
         let mut out = self.due(now);
@@ -530,7 +530,7 @@ impl Generator {
         });
         // Commits precede the staging deploy too, so both carry them.
         let ahead = staging_ahead.unwrap_or(0);
-        let mut changes: Vec<(String, Millis)> = (0..1 + self.rng.below(4))
+        let mut changes: Vec<(String, Millis)> = (0..1 + self.rng.index(4))
             .map(|_| (self.rng.hex(7), at - ahead - self.rng.log_between(p.lead)))
             .collect();
         changes.sort_by_key(|c| c.1);

@@ -18,12 +18,12 @@
 //! service), which the daemon attributes through the feature's first ship.
 
 use super::record::{Record, SECOND_MS, Topic, second_floor, to_the_second};
-use super::rng::Rng;
 use super::usage::CATALOGUE;
 use crate::domain::Millis;
 use crate::domain::time::DAY_MS;
 use crate::emit::{CdSpec, Format, TicketEvent, encode, encode_work_item};
 use crate::ingest::decode::{SatisfactionV1, WorkItemV1};
+use crate::rng::Rng;
 
 const MINUTE_MS: Millis = 60 * SECOND_MS;
 const HOUR_MS: Millis = 60 * MINUTE_MS;
@@ -158,7 +158,7 @@ impl ValueStream {
     /// last hour (all its transitions in the past), and a response.
     pub fn tick(&mut self, now: Millis) -> Vec<Record> {
         let mut out = Vec::new();
-        let p = &FLOW[self.rng.below(FLOW.len())];
+        let p = &FLOW[self.rng.index(FLOW.len())];
         if self.rng.chance(0.2) {
             self.quick_item(p, now, &mut out);
         }
@@ -180,12 +180,12 @@ impl ValueStream {
         let id = self.item_id(p);
         let mut steps: Vec<(Millis, &'static str)> = vec![(created, "created")];
         let mut t = created + self.rng.exponential(DAY_MS / 2);
-        let rounds = 1 + self.rng.below(3);
+        let rounds = 1 + self.rng.index(3);
         for round in 0..rounds {
             steps.push((t, "In Progress"));
             t += self.rng.log_between(p.active);
             if round + 1 < rounds {
-                steps.push((t, WAITS[self.rng.below(WAITS.len())]));
+                steps.push((t, WAITS[self.rng.index(WAITS.len())]));
                 t += self.rng.log_between(p.waiting);
             }
         }

@@ -25,9 +25,10 @@
 
 use std::io::Write as _;
 
-use super::zipf::{Rng, Zipf, ZipfError};
+use super::zipf::{Zipf, ZipfError};
 use crate::domain::Millis;
 use crate::ingest::decode::{ChangeV1, DeployV1, IncidentV1, format_time, write_time};
+use crate::rng::Rng;
 
 /// Milliseconds in a day.
 pub const DAY_MS: Millis = 86_400_000;
