@@ -50,6 +50,7 @@
 //! | [`demo`] | `valuepulse demo`: embedded broker, event generator and the daemon |
 //! | [`loadgen`] | `valuepulse loadgen`: publish a seeded benchmark dataset fast |
 //! | [`rng`] | the one seeded random number generator (SplitMix64) of the demo, loadgen, tests and benches |
+//! | `testkit` | unit tests only: one `NOW`, native event builders on the wire types, the `Rng` |
 //!
 //! # Rules of the house
 //!
@@ -81,3 +82,5 @@ pub mod ingest;
 pub mod loadgen;
 pub mod rng;
 pub mod telemetry;
+#[cfg(test)]
+pub(crate) mod testkit;

@@ -9,9 +9,7 @@ use crate::domain::tier::{Tier, TierMetric};
 use crate::domain::{DeployStatus, Event, IncidentStatus};
 use crate::ingest::Stream;
 use crate::ingest::decode::{DecodeError, decode};
-
-/// A fixed "now" (2027-01-15T08:00:00Z), so failures are reproducible.
-const NOW: Millis = 1_800_000_000_000;
+use crate::testkit::NOW;
 
 /// Live usage is published every this long in the tests (as in the demo).
 const USAGE_EVERY: Duration = Duration::from_millis(200);

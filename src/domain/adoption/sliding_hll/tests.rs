@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use super::*;
 use crate::domain::adoption::hash_user;
-use crate::rng::Rng;
+use crate::testkit::Rng;
 
 const NOW: Seconds = 1_800_000_000;
 const DAY: Seconds = 86_400;

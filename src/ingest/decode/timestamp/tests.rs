@@ -12,7 +12,7 @@ fn reference(s: &str) -> Option<Millis> {
 fn fast_path_agrees_with_the_time_crate_on_a_sweep_of_valid_timestamps() {
     // A deterministic sweep over 1970–2199, every month end, leap days,
     // fractions of 0–9 digits and offsets of both signs.
-    let mut rng = crate::rng::Rng::new(0x9E37_79B9_7F4A_7C15u64);
+    let mut rng = crate::testkit::Rng::new(0x9E37_79B9_7F4A_7C15u64);
     let mut next = move |n: u64| rng.below(n);
     for _ in 0..50_000 {
         let y = 1970 + next(230) as i64;

@@ -4,6 +4,8 @@
 use std::borrow::Cow;
 
 use super::*;
+use crate::ingest::decode::format_time;
+use crate::testkit::{self, HOUR, NOW};
 
 #[test]
 fn absent_options_and_empty_lists_are_left_out_and_write_only_fields_are_written() {
@@ -48,25 +50,18 @@ fn decoding_borrows_plain_strings_and_ignores_write_only_fields() {
 #[test]
 fn every_event_survives_a_round_trip() {
     let w = WorkItemV1 {
-        id: "PAY-1".into(),
-        service: "checkout".into(),
         team: Some("payments".into()),
-        state: "In Review".into(),
         category: Some("waiting".into()),
-        at: "2027-01-15T08:00:00Z".into(),
         changes: vec!["4be1c0d".into()],
         deploys: vec!["d-1".into()],
-        ..WorkItemV1::default()
+        ..testkit::work_item("PAY-1", "In Review", NOW)
     };
     let json = serde_json::to_string(&w).unwrap();
     assert_eq!(serde_json::from_str::<WorkItemV1<'_>>(&json).unwrap(), w);
     let s = SatisfactionV1 {
-        id: "r-1".into(),
+        service: None,
         feature: Some("voice-search".into()),
-        kind: "nps".into(),
-        score: 9,
-        at: "2027-01-15T08:00:00Z".into(),
-        ..SatisfactionV1::default()
+        ..testkit::satisfaction("r-1", "nps", 9, NOW)
     };
     let json = serde_json::to_string(&s).unwrap();
     assert_eq!(
@@ -74,13 +69,10 @@ fn every_event_survives_a_round_trip() {
         s
     );
     let i = IncidentV1 {
-        id: "inc-1".into(),
-        service: "checkout".into(),
         status: "resolved".into(),
-        opened_at: "2027-01-15T08:00:00Z".into(),
-        resolved_at: Some("2027-01-15T09:00:00Z".into()),
+        resolved_at: Some(format_time(NOW + HOUR).into()),
         caused_by_deploy: Some("d-1".into()),
-        ..IncidentV1::default()
+        ..testkit::incident("inc-1", NOW)
     };
     let json = serde_json::to_string(&i).unwrap();
     assert_eq!(serde_json::from_str::<IncidentV1<'_>>(&json).unwrap(), i);
