@@ -14,7 +14,7 @@ use super::*;
 use crate::domain::Event;
 use crate::ingest::decode::cdevents::CLOUDEVENTS_JSON;
 use crate::testkit::NOW;
-use serde_json::json;
+use serde_json::{Value, json};
 
 mod value;
 
