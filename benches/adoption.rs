@@ -22,17 +22,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use valuepulse::domain::Outcome;
 use valuepulse::domain::adoption::{AdoptionSettings, Features, ReportBuilder, Shard, hash_user};
 use valuepulse::domain::time::{DAY_MS, Millis, TimePolicy, Window};
 use valuepulse::ingest::Stream;
 use valuepulse::ingest::budget::StateBudget;
-use valuepulse::ingest::decode::{decode_usage, parse_time};
+use valuepulse::ingest::decode::{decode_usage, format_time, parse_time};
 use valuepulse::ingest::fold::{UsageRecord, fold_usage_records};
 use valuepulse::ingest::outcome::Counters;
 use valuepulse::ingest::shards::{AdoptionShared, PartitionShard, lock};
+use valuepulse::rng::Rng;
 
 /// Fixed processing time: 2026-11-30T12:30:00Z.
 const NOW: Millis = 1_796_041_800_000;
@@ -75,28 +74,6 @@ fn settings() -> AdoptionSettings {
         },
         max_features: MAX_FEATURES,
         min_users: 1,
-    }
-}
-
-/// splitmix64: deterministic, dependency-free.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + self.below((hi - lo) as u64) as i64
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
@@ -172,10 +149,7 @@ fn rfc3339(ms: i64, rng: &mut Rng) -> String {
     } else {
         ms
     };
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap()
-        .format(&Rfc3339)
-        .unwrap()
+    format_time(ms)
 }
 
 /// One batch of usage events, in arrival order.
@@ -192,7 +166,7 @@ struct UsageBatch {
 
 impl UsageBatch {
     fn generate(seed: u64, names: &[String], zipf: &Zipf) -> Self {
-        let mut rng = Rng(seed);
+        let mut rng = Rng::new(seed);
         let mut b = UsageBatch {
             payloads: Vec::with_capacity(BATCH),
             minimal: Vec::with_capacity(BATCH),
@@ -204,7 +178,7 @@ impl UsageBatch {
         for _ in 0..BATCH {
             let feature = &names[zipf.sample(&mut rng)];
             let user = format!("u-{}", rng.below(USERS));
-            let at = NOW - rng.range(1000, 30 * DAY_MS);
+            let at = NOW - rng.between(1000, 30 * DAY_MS);
             let stamp = rfc3339(at, &mut rng);
             let (os, version) = CLIENTS[rng.below(CLIENTS.len() as u64) as usize];
             let json = format!(
@@ -219,8 +193,8 @@ impl UsageBatch {
                 acct = ACCOUNTS[rng.below(ACCOUNTS.len() as u64) as usize],
                 acct_n = rng.below(5000),
                 stamp = stamp,
-                s1 = rng.next(),
-                s2 = rng.next(),
+                s1 = rng.next_u64(),
+                s2 = rng.next_u64(),
                 os = os,
                 version = version,
                 page = PAGES[rng.below(PAGES.len() as u64) as usize],
@@ -335,13 +309,13 @@ fn usage_benches(c: &mut Criterion) {
     let user_hashes: Vec<u64> = (0..USERS).map(|u| hash_user(&format!("u-{u}"))).collect();
     let started = Instant::now();
     {
-        let mut rng = Rng(0x5EED_0102);
+        let mut rng = Rng::new(0x5EED_0102);
         let mut ps = shard.lock().unwrap();
         let sh = &mut ps.shard;
         for _ in 0..PREFILL {
             let f = ids[zipf.sample(&mut rng)];
             let h = user_hashes[rng.below(USERS) as usize];
-            let at = NOW - rng.range(1000, 30 * DAY_MS);
+            let at = NOW - rng.between(1000, 30 * DAY_MS);
             assert_eq!(sh.fold(&s, f, h, at, NOW), Outcome::Accepted);
         }
     }
@@ -538,10 +512,10 @@ fn sketch_table() {
     let id = features.intern("checkout-v2");
     let mut shard = Shard::new();
     let mut truth = [0u64; 3];
-    let mut rng = Rng(0x5EED_0301);
+    let mut rng = Rng::new(0x5EED_0301);
     let started = Instant::now();
     for i in 0..1_000_000u64 {
-        let at = NOW - rng.range(1000, 30 * DAY_MS);
+        let at = NOW - rng.between(1000, 30 * DAY_MS);
         assert_eq!(
             shard.fold(&s, id, hash_user(&format!("u-{i}")), at, NOW),
             Outcome::Accepted
@@ -592,9 +566,9 @@ fn sketch_benches(c: &mut Criterion) {
             let mut features = Features::new(MAX_FEATURES);
             let id = features.intern("f");
             let mut shard = Shard::new();
-            let mut rng = Rng(0x5EED_0302);
+            let mut rng = Rng::new(0x5EED_0302);
             for i in 0..1_000_000u64 {
-                let at = NOW - rng.range(1000, 30 * DAY_MS);
+                let at = NOW - rng.between(1000, 30 * DAY_MS);
                 shard.fold(&s, id, hash_user(&format!("u-{i}")), at, NOW);
             }
             (features, shard)

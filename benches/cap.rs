@@ -32,11 +32,13 @@ use valuepulse::domain::satisfaction::{SatisfactionSettings, SatisfactionState};
 use valuepulse::domain::time::{DAY_MS, Millis};
 use valuepulse::domain::{Deploy, DeployStatus, Event};
 use valuepulse::ingest::budget::StateBudget;
+use valuepulse::ingest::decode::format_time;
 use valuepulse::ingest::fold::{UsageRecord, fold_usage_records};
 use valuepulse::ingest::outcome::Counters;
 use valuepulse::ingest::progress::Progress;
 use valuepulse::ingest::shards::{AdoptionShared, PartitionShard, lock};
 use valuepulse::report::Sources;
+use valuepulse::rng::Rng;
 use valuepulse::telemetry::snapshot::{self, Reporter, Snapshots};
 use valuepulse::views::metrics::ReportCost;
 
@@ -49,18 +51,6 @@ const BATCH: usize = 1024;
 
 fn now() -> Millis {
     NOW
-}
-
-/// splitmix64.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
 }
 
 fn rss_mib() -> f64 {
@@ -96,7 +86,7 @@ impl Gen {
             })
             .collect();
         Self {
-            rng: Rng(seed),
+            rng: Rng::new(seed),
             cdf,
             next_offset: [0; PARTITIONS as usize],
         }
@@ -109,18 +99,15 @@ impl Gen {
         }
         let total = *self.cdf.last().unwrap();
         for _ in 0..n {
-            let x = (self.rng.next() >> 11) as f64 / (1u64 << 53) as f64 * total;
+            let x = self.rng.unit() * total;
             let f = self.cdf.partition_point(|&c| c < x).min(FEATURES - 1);
-            let user = self.rng.next() % USERS;
+            let user = self.rng.next_u64() % USERS;
             let p = (user % PARTITIONS as u64) as usize;
-            let at_ms = NOW - (self.rng.next() % (30 * DAY_MS as u64)) as Millis;
-            let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at_ms) * 1_000_000)
-                .unwrap()
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap();
+            let at_ms = NOW - (self.rng.next_u64() % (30 * DAY_MS as u64)) as Millis;
+            let at = format_time(at_ms);
             let payload = format!(
                 r#"{{"feature":"feature-{f:04}","user":"u-{user}","account":"acme","at":"{at}","session":"{:016x}","platform":"web"}}"#,
-                self.rng.next()
+                self.rng.next_u64()
             );
             out[p].push((self.next_offset[p], payload));
             self.next_offset[p] += 1;
@@ -368,11 +355,11 @@ fn main() {
     let mut dora_settings = config.dora_settings();
     dora_settings.max_services = 5000;
     let mut dora = DoraState::new(dora_settings);
-    let mut rng = Rng(0x5EED_0604);
+    let mut rng = Rng::new(0x5EED_0604);
     for s in 0..2500 {
         let service = format!("service-{s:04}");
         for d in 0..4 {
-            let finished_at = NOW - (rng.next() % (29 * DAY_MS as u64)) as Millis;
+            let finished_at = NOW - (rng.next_u64() % (29 * DAY_MS as u64)) as Millis;
             dora.fold(
                 &Event::Deploy(Deploy {
                     id: format!("{service}-{d}").into(),

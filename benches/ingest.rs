@@ -18,17 +18,16 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use valuepulse::domain::dora::{DoraSettings, DoraState};
 use valuepulse::domain::flow::{FlowSettings, FlowState};
 use valuepulse::domain::satisfaction::{SatisfactionSettings, SatisfactionState};
 use valuepulse::domain::time::{DAY_MS, TimePolicy, Window};
 use valuepulse::domain::{Event, Outcome};
 use valuepulse::ingest::Stream;
-use valuepulse::ingest::decode::{Headers, decode, parse_time};
+use valuepulse::ingest::decode::{Headers, decode, format_time, parse_time};
 use valuepulse::ingest::fold::{SmallRecord, SmallStates, fold_small_records};
 use valuepulse::ingest::outcome::Counters;
+use valuepulse::rng::Rng;
 
 /// Fixed processing time (2027-01-15T08:00:00Z), as in the domain tests.
 const NOW: i64 = 1_800_000_000_000;
@@ -110,25 +109,6 @@ fn settings() -> DoraSettings {
     }
 }
 
-/// splitmix64: deterministic, dependency-free.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + self.below((hi - lo) as u64) as i64
-    }
-}
-
 /// RFC 3339 in UTC; a quarter of the stamps carry milliseconds.
 fn rfc3339(ms: i64, rng: &mut Rng) -> String {
     let ms = if rng.below(4) == 0 {
@@ -136,10 +116,7 @@ fn rfc3339(ms: i64, rng: &mut Rng) -> String {
     } else {
         ms - ms % 1000
     };
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap()
-        .format(&Rfc3339)
-        .unwrap()
+    format_time(ms)
 }
 
 /// Producer-style id whose first part is `n`, so ids are unique.
@@ -149,14 +126,14 @@ fn deploy_id(n: usize, rng: &mut Rng) -> String {
 
 /// `DEPLOYS` native v1 deploy payloads, unique ids, finished in the last 20 days.
 fn deploy_payloads() -> (Vec<Vec<u8>>, Vec<String>) {
-    let mut rng = Rng(0x5EED_0001);
+    let mut rng = Rng::new(0x5EED_0001);
     let mut out = Vec::with_capacity(DEPLOYS);
     let mut ids: Vec<String> = Vec::with_capacity(DEPLOYS);
     for n in 0..DEPLOYS {
         let svc = rng.below(SERVICES.len() as u64) as usize;
         let id = deploy_id(n, &mut rng);
-        let finished = NOW - rng.range(MIN, 20 * DAY_MS);
-        let started = finished - rng.range(2 * MIN, 15 * MIN);
+        let finished = NOW - rng.between(MIN, 20 * DAY_MS);
+        let started = finished - rng.between(2 * MIN, 15 * MIN);
         let status = match rng.below(100) {
             0..=84 => "succeeded",
             85..=94 => "failed",
@@ -165,7 +142,7 @@ fn deploy_payloads() -> (Vec<Vec<u8>>, Vec<String>) {
         let n_changes = [1, 1, 1, 1, 1, 2, 2, 2, 3, 3][rng.below(10) as usize];
         let changes: Vec<String> = (0..n_changes)
             .map(|_| {
-                let at = finished - rng.range(10 * MIN, 3 * DAY_MS);
+                let at = finished - rng.between(10 * MIN, 3 * DAY_MS);
                 format!(
                     r#"{{"id":"{:07x}","committed_at":"{}"}}"#,
                     rng.below(1 << 28),
@@ -197,7 +174,7 @@ fn deploy_payloads() -> (Vec<Vec<u8>>, Vec<String>) {
             maj = 1 + rng.below(3),
             min = rng.below(60),
             patch = rng.below(20),
-            art = rng.next(),
+            art = rng.next_u64(),
             changes = changes.join(","),
             features = features.join(","),
             rb = rollback_of,
@@ -211,12 +188,12 @@ fn deploy_payloads() -> (Vec<Vec<u8>>, Vec<String>) {
 /// Incident payloads: each id opened in the last 20 days, 80 % also resolved,
 /// a third attributed to a deploy.
 fn incident_payloads(deploy_ids: &[String]) -> Vec<Vec<u8>> {
-    let mut rng = Rng(0x5EED_0002);
+    let mut rng = Rng::new(0x5EED_0002);
     let mut out = Vec::new();
     for n in 0..INCIDENTS {
         let svc = rng.below(SERVICES.len() as u64) as usize;
         let id = format!("INC-{:05}", 10_000 + n);
-        let opened = NOW - rng.range(HOUR, 20 * DAY_MS);
+        let opened = NOW - rng.between(HOUR, 20 * DAY_MS);
         let opened_s = rfc3339(opened, &mut rng);
         let cause = if rng.below(3) == 0 {
             format!(
@@ -233,7 +210,7 @@ fn incident_payloads(deploy_ids: &[String]) -> Vec<Vec<u8>> {
         );
         out.push(format!(r#"{head},"status":"opened"}}"#).into_bytes());
         if rng.below(5) != 0 {
-            let resolved = (opened + rng.range(5 * MIN, 12 * HOUR)).min(NOW);
+            let resolved = (opened + rng.between(5 * MIN, 12 * HOUR)).min(NOW);
             let resolved_s = rfc3339(resolved, &mut rng);
             out.push(
                 format!(r#"{head},"status":"resolved","resolved_at":"{resolved_s}"}}"#)

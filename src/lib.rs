@@ -54,6 +54,8 @@
 //! | [`emit`] | `valuepulse emit`: publish one validated event (native or CDEvents) |
 //! | [`demo`] | `valuepulse demo`: embedded broker, event generator and the daemon |
 //! | [`loadgen`] | `valuepulse loadgen`: publish a seeded benchmark dataset fast |
+//! | [`rng`] | the one seeded random number generator (SplitMix64) of the demo, loadgen, tests and benches |
+//! | `testkit` | unit tests only: one `NOW`, native event builders on the wire types, the `Rng` |
 //!
 //! # Rules of the house
 //!
@@ -91,5 +93,8 @@ pub mod http;
 pub mod ingest;
 pub mod loadgen;
 pub mod report;
+pub mod rng;
 pub mod telemetry;
+#[cfg(test)]
+pub(crate) mod testkit;
 pub mod views;

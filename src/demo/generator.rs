@@ -26,27 +26,27 @@
 //! list a feature again. Live, every 20–40 s a release launches a brand-new
 //! feature (from its service's [`Profile`] list). Usage of every feature comes
 //! from [`Usage`], which is told when each feature shipped.
+//!
+//! This file tells the story; the organisation is in `profiles.rs`, and how
+//! each event becomes a record (wire type, drawn format) in `records.rs`.
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
-use super::record::{Record, SECOND_MS, Topic, rfc3339, second_floor};
-use super::rng::Rng;
+use super::record::{Record, SECOND_MS, Topic, second_floor, to_the_second};
 use super::usage::{CATALOGUE, Usage};
 use crate::domain::Millis;
 use crate::domain::time::DAY_MS;
-use crate::emit::{CdSpec, Format, encode};
+use crate::ingest::decode::IncidentV1;
+use crate::rng::Rng;
+use records::{DeployFacts, PIPELINE_RUN_SHARE, deploy_wire};
 
-/// CloudEvents/CDEvents `source` of the demo's CDEvents.
-pub const CDEVENTS_SOURCE: &str = "/valuepulse/demo";
+mod profiles;
+mod records;
 
-/// Share of deploy and incident events written as CDEvents (when CDEvents
-/// can express them).
-const CDEVENTS_SHARE: f64 = 0.6;
-/// Share of production releases whose pipeline also publishes its own
-/// `pipelinerun.finished` CDEvent on the deploys topic (`unsupported`).
-const PIPELINE_RUN_SHARE: f64 = 0.25;
+pub use profiles::{PROFILES, Profile};
+pub use records::{CDEVENTS_SOURCE, INVALID_DEPLOY};
 
 const MINUTE_MS: Millis = 60 * SECOND_MS;
 const HOUR_MS: Millis = 60 * MINUTE_MS;
@@ -56,88 +56,6 @@ pub const HISTORY: Millis = 30 * DAY_MS;
 /// The backfill starts this far inside [`HISTORY`], so that staging deploys
 /// (up to an hour before their production deploy) are inside it too.
 const HISTORY_MARGIN: Millis = 2 * HOUR_MS;
-
-/// A deploy from a pipeline that sends local dates: the one invalid record of
-/// the backfill, so `valuepulse_events_invalid_total` has something to show.
-pub const INVALID_DEPLOY: &str = r#"{"id":"d-legacy-7","service":"checkout","team":"payments","status":"succeeded","finished_at":"25/11/2026 10:04"}"#;
-
-/// One service's habits: how often it ships, how old its changes are when
-/// they reach production, how often a change goes wrong and how long
-/// recovering takes.
-#[derive(Debug)]
-pub struct Profile {
-    /// `service` of every event.
-    pub service: &'static str,
-    /// `team` of every event.
-    pub team: &'static str,
-    /// Mean production deploys per day.
-    deploys_per_day: f64,
-    /// Commit-to-production time, drawn log-uniformly from this range.
-    lead: (Millis, Millis),
-    /// Share of production deploys that are change failures.
-    failure_ratio: f64,
-    /// Incident duration, drawn log-uniformly from this range.
-    restore: (Millis, Millis),
-    /// Share of releases that go through staging first.
-    staging_share: f64,
-    /// Brand-new features a live release may launch, in this order.
-    features: &'static [&'static str],
-}
-
-/// The organisation: one service per tier, roughly (elite checkout, low auth),
-/// and two teams owning two services each.
-pub const PROFILES: [Profile; 5] = [
-    Profile {
-        service: "checkout",
-        team: "payments",
-        deploys_per_day: 6.0,
-        lead: (15 * MINUTE_MS, 8 * HOUR_MS),
-        failure_ratio: 0.03,
-        restore: (10 * MINUTE_MS, 50 * MINUTE_MS),
-        staging_share: 0.8,
-        features: &["express-checkout", "split-payments", "gift-messages"],
-    },
-    Profile {
-        service: "cart",
-        team: "payments",
-        deploys_per_day: 1.5,
-        lead: (6 * HOUR_MS, 6 * DAY_MS),
-        failure_ratio: 0.1,
-        restore: (30 * MINUTE_MS, 8 * HOUR_MS),
-        staging_share: 0.5,
-        features: &["price-alerts", "bundle-deals"],
-    },
-    Profile {
-        service: "search",
-        team: "discovery",
-        deploys_per_day: 3.0,
-        lead: (30 * MINUTE_MS, DAY_MS),
-        failure_ratio: 0.08,
-        restore: (20 * MINUTE_MS, 4 * HOUR_MS),
-        staging_share: 0.6,
-        features: &["voice-search", "visual-search"],
-    },
-    Profile {
-        service: "recommendations",
-        team: "discovery",
-        deploys_per_day: 0.5,
-        lead: (DAY_MS, 12 * DAY_MS),
-        failure_ratio: 0.13,
-        restore: (2 * HOUR_MS, 2 * DAY_MS),
-        staging_share: 0.3,
-        features: &["trending-now", "recently-viewed"],
-    },
-    Profile {
-        service: "auth",
-        team: "platform",
-        deploys_per_day: 0.3,
-        lead: (5 * DAY_MS, 25 * DAY_MS),
-        failure_ratio: 0.35,
-        restore: (6 * HOUR_MS, 5 * DAY_MS),
-        staging_share: 0.9,
-        features: &["magic-links", "push-2fa"],
-    },
-];
 
 /// Whether an event is part of the history or happens live: live follow-ups
 /// come seconds, not minutes or hours, after their deploy so that they show
@@ -165,41 +83,6 @@ struct Service {
     running: Option<Release>,
     /// Features this service launched live.
     launched: usize,
-}
-
-/// The facts of one deploy event, before they become JSON.
-struct DeployFacts<'a> {
-    id: &'a str,
-    environment: &'a str,
-    status: &'a str,
-    started_at: Millis,
-    finished_at: Millis,
-    release: &'a Release,
-    changes: &'a [(String, Millis)],
-    features: &'a [String],
-    rollback_of: Option<&'a str>,
-}
-
-fn deploy_json(p: &Profile, f: &DeployFacts<'_>) -> Value {
-    let changes: Vec<Value> = f
-        .changes
-        .iter()
-        .map(|(id, at)| json!({"id": id, "committed_at": rfc3339(*at)}))
-        .collect();
-    json!({
-        "id": f.id,
-        "service": p.service,
-        "team": p.team,
-        "environment": f.environment,
-        "status": f.status,
-        "started_at": rfc3339(f.started_at),
-        "finished_at": rfc3339(f.finished_at),
-        "version": f.release.version,
-        "artifact": f.release.artifact,
-        "changes": changes,
-        "features": f.features,
-        "rollback_of": f.rollback_of,
-    })
 }
 
 /// A feature's first shipping.
@@ -309,7 +192,7 @@ impl Generator {
         self.incident(auth, now - 100 * MINUTE_MS, 2 * DAY_MS, None);
         // Outages nobody links to a deploy: one or two per service.
         for s in 0..self.services.len() {
-            for _ in 0..1 + self.outage_rng.below(2) {
+            for _ in 0..1 + self.outage_rng.index(2) {
                 let opened_at = self.outage_rng.between(start, now - 2 * HOUR_MS);
                 self.outage(s, opened_at, Pace::History);
             }
@@ -319,10 +202,10 @@ impl Generator {
         if !out.is_empty() {
             // A producer retrying after a lost acknowledgement.
             for _ in 0..3 {
-                let i = self.rng.below(out.len());
+                let i = self.rng.index(out.len());
                 out.insert(i + 1, out[i].clone());
             }
-            let i = self.rng.below(out.len());
+            let i = self.rng.index(out.len());
             let invalid = Record {
                 at: out[i].at,
                 topic: Topic::Deploys,
@@ -345,7 +228,7 @@ impl Generator {
     /// (every 20–40 s one that launches a brand-new feature), plus every
     /// scheduled follow-up that is now due, and now and then a redelivery.
     pub fn tick(&mut self, now: Millis) -> Vec<Record> {
-        let s = self.rng.below(self.services.len());
+        let s = self.rng.index(self.services.len());
         let launch = match self.next_launch {
             None => {
                 self.next_launch = Some(now + self.rng.between(5 * SECOND_MS, 10 * SECOND_MS));
@@ -362,7 +245,7 @@ impl Generator {
             self.release(s, now, Pace::Live, None);
         }
         if self.outage_rng.chance(0.03) {
-            let s = self.outage_rng.below(self.services.len());
+            let s = self.outage_rng.index(self.services.len());
             self.outage(s, now, Pace::Live);
         }
         let mut out = self.due(now);
@@ -408,80 +291,18 @@ impl Generator {
         std::mem::replace(&mut self.pending, later)
     }
 
-    /// Queues an event, written in a wire format drawn for it: native v1,
-    /// or a CDEvent in a structured or binary-mode CloudEvent.
-    fn schedule(&mut self, at: Millis, topic: Topic, s: usize, payload: &Value) {
-        let stream = topic.stream();
-        let cdevents = topic != Topic::FeatureUsage && self.wire_rng.chance(CDEVENTS_SHARE);
-        let format = match (cdevents, self.wire_rng.chance(0.5)) {
-            (false, _) => Format::Native,
-            (true, true) => Format::CdeventsStructured,
-            (true, false) => Format::CdeventsBinary,
-        };
-        let spec = if self.wire_rng.chance(0.5) {
-            CdSpec::V0_4
-        } else {
-            CdSpec::V0_5
-        };
-        let upgraded = self.wire_rng.chance(0.3);
-        // What CDEvents cannot express (a failed deploy, the rolled_back
-        // mark) stays native.
-        let record = encode(stream, payload, format, spec, CDEVENTS_SOURCE, upgraded)
-            .or_else(|_| {
-                encode(
-                    stream,
-                    payload,
-                    Format::Native,
-                    spec,
-                    CDEVENTS_SOURCE,
-                    false,
-                )
-            })
-            .expect("native encoding never fails");
-        self.pending.push(Record {
-            at,
-            topic,
-            key: self.services[s].profile.service.to_owned(),
-            payload: record.payload,
-            headers: record.headers,
-        });
+    /// Queues an event of service `s`, written in a wire format drawn for it.
+    fn schedule(&mut self, at: Millis, topic: Topic, s: usize, event: &impl Serialize) {
+        let key = self.services[s].profile.service;
+        let record = records::encode_drawn(&mut self.wire_rng, at, topic, key, event);
+        self.pending.push(record);
     }
 
-    /// The release pipeline's own `pipelinerun.finished` CDEvent, on the
-    /// deploys topic like in many CDEvents set-ups: valuepulse does not read
-    /// it and counts it as `unsupported`.
+    /// Queues the `pipelinerun.finished` CDEvent of service `s`'s release.
     fn pipeline_run(&mut self, s: usize, at: Millis, deploy_id: &str, status: &str) {
         let service = self.services[s].profile.service;
-        let run = format!("{deploy_id}-pipeline");
-        let time = rfc3339(at);
-        let ty = "dev.cdevents.pipelinerun.finished.0.2.0";
-        let outcome = if status == "failed" {
-            "failure"
-        } else {
-            "success"
-        };
-        let data = json!({
-            "context": {"version": "0.4.1", "id": run, "source": CDEVENTS_SOURCE, "type": ty, "timestamp": time},
-            "subject": {"id": format!("release/{service}/{run}"), "source": CDEVENTS_SOURCE, "content": {
-                "pipelineName": format!("release-{service}"), "outcome": outcome,
-                "url": format!("https://ci.example.com/release-{service}/{run}"),
-            }},
-        });
-        self.pending.push(Record {
-            at,
-            topic: Topic::Deploys,
-            key: service.to_owned(),
-            payload: json!({
-                "specversion": "1.0", "id": run, "source": CDEVENTS_SOURCE, "type": ty,
-                "subject": format!("release/{service}/{run}"), "time": time,
-                "datacontenttype": "application/json", "data": data,
-            })
-            .to_string(),
-            headers: vec![(
-                "content-type".to_owned(),
-                crate::ingest::decode::cdevents::CLOUDEVENTS_JSON.to_owned(),
-            )],
-        });
+        let record = records::pipeline_run(service, at, deploy_id, status);
+        self.pending.push(record);
     }
 
     /// An incident of service `s` opened at `opened_at` that names neither
@@ -524,7 +345,7 @@ impl Generator {
         });
         // Commits precede the staging deploy too, so both carry them.
         let ahead = staging_ahead.unwrap_or(0);
-        let mut changes: Vec<(String, Millis)> = (0..1 + self.rng.below(4))
+        let mut changes: Vec<(String, Millis)> = (0..1 + self.rng.index(4))
             .map(|_| (self.rng.hex(7), at - ahead - self.rng.log_between(p.lead)))
             .collect();
         changes.sort_by_key(|c| c.1);
@@ -559,7 +380,7 @@ impl Generator {
         if let Some(ahead) = staging_ahead {
             let id = self.deploy_id();
             let finished_at = at - ahead;
-            let staging = deploy_json(
+            let staging = deploy_wire(
                 p,
                 &DeployFacts {
                     id: &id,
@@ -591,7 +412,7 @@ impl Generator {
         } else {
             "succeeded"
         };
-        let mut deploy = deploy_json(
+        let mut deploy = deploy_wire(
             p,
             &DeployFacts {
                 id: &id,
@@ -624,7 +445,7 @@ impl Generator {
         if let Some(previous) = previous.filter(|_| rollback) {
             let back_at = at + self.after(pace, (5 * MINUTE_MS, 40 * MINUTE_MS));
             let back_id = self.deploy_id();
-            let back = deploy_json(
+            let back = deploy_wire(
                 p,
                 &DeployFacts {
                     id: &back_id,
@@ -641,7 +462,7 @@ impl Generator {
             self.schedule(back_at, Topic::Deploys, s, &back);
             // The pipeline then marks the original deploy: same id, new
             // content, which the daemon counts as `updated`.
-            deploy["status"] = json!("rolled_back");
+            deploy.status = "rolled_back".into();
             self.schedule(back_at, Topic::Deploys, s, &deploy);
             self.services[s].running = Some(previous);
         }
@@ -670,20 +491,21 @@ impl Generator {
         let id = format!("inc-{}", self.next_incident);
         self.next_incident += 1;
         let severity = if self.rng.chance(0.3) { "sev2" } else { "sev3" };
-        let mut event = json!({
-            "id": id,
-            "service": p.service,
-            "team": p.team,
-            "environment": "production",
-            "status": "opened",
-            "severity": severity,
-            "opened_at": rfc3339(opened_at),
-            "caused_by_deploy": cause,
-        });
+        let mut event = IncidentV1 {
+            id: id.as_str().into(),
+            service: p.service.into(),
+            team: Some(p.team.into()),
+            environment: Some("production".into()),
+            status: "opened".into(),
+            severity: Some(severity.into()),
+            opened_at: to_the_second(opened_at).into(),
+            caused_by_deploy: cause.map(Into::into),
+            ..IncidentV1::default()
+        };
         self.schedule(opened_at, Topic::Incidents, s, &event);
         let resolved_at = opened_at + restore;
-        event["status"] = json!("resolved");
-        event["resolved_at"] = json!(rfc3339(resolved_at));
+        event.status = "resolved".into();
+        event.resolved_at = Some(to_the_second(resolved_at).into());
         self.schedule(resolved_at, Topic::Incidents, s, &event);
     }
 }

@@ -1,12 +1,10 @@
-//! One message the demo publishes, and the clock helpers its payloads use:
+//! One message the demo publishes, and the time helpers its payloads use:
 //! shared by the deploy/incident generator, the usage generator and the
 //! value-stream generator.
 
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
-
 use crate::domain::Millis;
 use crate::ingest::Stream;
+use crate::ingest::decode::format_time;
 
 /// One second in milliseconds.
 pub const SECOND_MS: Millis = 1_000;
@@ -70,11 +68,8 @@ impl Topic {
 
 /// RFC 3339 in UTC, to the second (the sub-second part is dropped, which
 /// keeps payloads readable and never reorders two times).
-pub fn rfc3339(ms: Millis) -> String {
-    OffsetDateTime::from_unix_timestamp(ms.div_euclid(SECOND_MS))
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .expect("demo event times are within weeks of now, far inside time's range")
+pub fn to_the_second(ms: Millis) -> String {
+    format_time(second_floor(ms))
 }
 
 /// `ms` rounded down to the second: the time a payload says.

@@ -28,12 +28,11 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
-
-use super::record::{Record, SECOND_MS, Topic, rfc3339};
-use super::rng::Rng;
+use super::record::{Record, SECOND_MS, Topic, to_the_second};
 use crate::domain::Millis;
 use crate::domain::time::DAY_MS;
+use crate::ingest::decode::UsageV1;
+use crate::rng::Rng;
 
 const HOUR_MS: Millis = 3_600 * SECOND_MS;
 
@@ -161,16 +160,6 @@ pub const CATALOGUE: [FeatureSpec; 12] = [
     },
 ];
 
-/// A `feature-usage` event, native v1 (`account` is informative: the daemon
-/// ignores it).
-#[derive(Serialize)]
-struct UsageV1<'a> {
-    feature: &'a str,
-    user: &'a str,
-    account: &'a str,
-    at: &'a str,
-}
-
 /// A user of the product.
 #[derive(Debug)]
 struct User {
@@ -255,7 +244,7 @@ impl Usage {
         let mut rng = Rng::new(seed ^ 0x5553_4147_4500_0000);
         let users = (0..USERS)
             .map(|i| {
-                let account = rng.below(ACCOUNTS);
+                let account = rng.index(ACCOUNTS);
                 let activity = (0.3f64.ln() + rng.unit() * 10f64.ln()).exp();
                 User {
                     id: format!("u-{:05}", 10_001 + i),
@@ -342,11 +331,11 @@ impl Usage {
             let f = eligible[pick(&mut self.rng, weights)];
             let feature = &mut self.features[f];
             let user = if feature.adopters.is_empty() || self.rng.chance(feature.newcomers) {
-                let user = self.rng.below(USERS);
+                let user = self.rng.index(USERS);
                 feature.adopt(user);
                 user
             } else {
-                feature.adopters[self.rng.below(feature.adopters.len())] as usize
+                feature.adopters[self.rng.index(feature.adopters.len())] as usize
             };
             out.push(self.record(&self.features[f].name, user, now));
         }
@@ -358,7 +347,7 @@ impl Usage {
         let mut all: Vec<usize> = (0..USERS).collect();
         let n = n.min(USERS);
         for i in 0..n {
-            let j = i + self.rng.below(USERS - i);
+            let j = i + self.rng.index(USERS - i);
             all.swap(i, j);
         }
         all.truncate(n);
@@ -369,10 +358,10 @@ impl Usage {
     fn record(&self, feature: &str, user: usize, at: Millis) -> Record {
         let u = &self.users[user];
         let payload = UsageV1 {
-            feature,
-            user: &u.id,
-            account: &u.account,
-            at: &rfc3339(at),
+            feature: feature.into(),
+            user: u.id.as_str().into(),
+            account: Some(u.account.as_str().into()),
+            at: to_the_second(at).into(),
         };
         Record {
             at,

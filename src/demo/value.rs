@@ -17,14 +17,13 @@
 //! service's own mean; some name only a feature (one shipped by the
 //! service), which the daemon attributes through the feature's first ship.
 
-use serde_json::json;
-
-use super::record::{Record, SECOND_MS, Topic, rfc3339, second_floor};
-use super::rng::Rng;
+use super::record::{Record, SECOND_MS, Topic, second_floor, to_the_second};
 use super::usage::CATALOGUE;
 use crate::domain::Millis;
 use crate::domain::time::DAY_MS;
 use crate::emit::{CdSpec, Format, TicketEvent, encode, encode_work_item};
+use crate::ingest::decode::{SatisfactionV1, WorkItemV1};
+use crate::rng::Rng;
 
 const MINUTE_MS: Millis = 60 * SECOND_MS;
 const HOUR_MS: Millis = 60 * MINUTE_MS;
@@ -159,7 +158,7 @@ impl ValueStream {
     /// last hour (all its transitions in the past), and a response.
     pub fn tick(&mut self, now: Millis) -> Vec<Record> {
         let mut out = Vec::new();
-        let p = &FLOW[self.rng.below(FLOW.len())];
+        let p = &FLOW[self.rng.index(FLOW.len())];
         if self.rng.chance(0.2) {
             self.quick_item(p, now, &mut out);
         }
@@ -181,12 +180,12 @@ impl ValueStream {
         let id = self.item_id(p);
         let mut steps: Vec<(Millis, &'static str)> = vec![(created, "created")];
         let mut t = created + self.rng.exponential(DAY_MS / 2);
-        let rounds = 1 + self.rng.below(3);
+        let rounds = 1 + self.rng.index(3);
         for round in 0..rounds {
             steps.push((t, "In Progress"));
             t += self.rng.log_between(p.active);
             if round + 1 < rounds {
-                steps.push((t, WAITS[self.rng.below(WAITS.len())]));
+                steps.push((t, WAITS[self.rng.index(WAITS.len())]));
                 t += self.rng.log_between(p.waiting);
             }
         }
@@ -236,10 +235,15 @@ impl ValueStream {
         out: &mut Vec<Record>,
     ) {
         let at = second_floor(at);
-        let native = json!({
-            "id": id, "service": p.service, "team": p.team,
-            "state": state, "at": rfc3339(at),
-        });
+        let native = serde_json::to_value(WorkItemV1 {
+            id: id.into(),
+            service: p.service.into(),
+            team: Some(p.team.into()),
+            state: state.into(),
+            at: to_the_second(at).into(),
+            ..WorkItemV1::default()
+        })
+        .expect("a wire event always serializes");
         let format = if self.wire_rng.chance(TICKET_SHARE) {
             if self.wire_rng.chance(0.5) {
                 Format::CdeventsStructured
@@ -292,18 +296,25 @@ impl ValueStream {
                     .is_some_and(|(s, age)| s == p.service && now - age <= at)
             })
             .map(|f| f.name);
-        let mut v = json!({"id": id, "kind": kind, "score": score, "at": rfc3339(at)});
+        let mut v = SatisfactionV1 {
+            id: id.into(),
+            kind: kind.into(),
+            score,
+            at: to_the_second(at).into(),
+            ..SatisfactionV1::default()
+        };
         let key = match feature {
             Some(f) if self.rng.chance(0.25) => {
-                v["feature"] = json!(f);
+                v.feature = Some(f.into());
                 f
             }
             _ => {
-                v["service"] = json!(p.service);
-                v["team"] = json!(p.team);
+                v.service = Some(p.service.into());
+                v.team = Some(p.team.into());
                 p.service
             }
         };
+        let v = serde_json::to_value(v).expect("a wire event always serializes");
         let record = encode(
             crate::ingest::Stream::Satisfaction,
             &v,

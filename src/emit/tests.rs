@@ -13,6 +13,8 @@ use cloudevents::{AttributesReader, Event as CloudEvent};
 use super::*;
 use crate::domain::Event;
 use crate::ingest::decode::cdevents::CLOUDEVENTS_JSON;
+use crate::testkit::NOW;
+use serde_json::{Value, json};
 
 mod value;
 
@@ -31,9 +33,6 @@ fn parse(args: &[&str]) -> EmitCommand {
 fn config() -> Config {
     Config::load_with_env(None, Vec::<(String, String)>::new()).unwrap()
 }
-
-/// 2027-01-15T08:00:00Z.
-const NOW: i64 = 1_800_000_000_000;
 
 fn native_deploy() -> Value {
     json!({

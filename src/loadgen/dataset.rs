@@ -25,10 +25,10 @@
 
 use std::io::Write as _;
 
-use serde_json::json;
-
-use super::zipf::{Rng, Zipf, ZipfError};
+use super::zipf::{Zipf, ZipfError};
 use crate::domain::Millis;
+use crate::ingest::decode::{ChangeV1, DeployV1, IncidentV1, format_time, write_time};
+use crate::rng::Rng;
 
 /// Milliseconds in a day.
 pub const DAY_MS: Millis = 86_400_000;
@@ -340,7 +340,7 @@ impl Dataset {
         out.extend_from_slice(b"\",\"user\":\"");
         out.extend_from_slice(user);
         write!(out, "\",\"account\":\"acct-{:05}\",\"at\":\"", account + 1).expect("Vec write");
-        write_rfc3339(out, t);
+        write_time(out, t);
         write!(
             out,
             "\",\"session\":\"s-{session:016x}\",\"platform\":\"{}\",\"region\":\"{}\",\
@@ -443,27 +443,53 @@ fn small_records(
         let changes: Vec<_> = (0..1 + rng.below(4))
             .map(|_| {
                 let age = MINUTE_MS * 10 + rng.below(5 * DAY_MS as u64) as Millis;
-                json!({"id": format!("{:07x}", rng.next_u64() >> 36),
-                       "committed_at": rfc3339(d.finished - age)})
+                ChangeV1 {
+                    id: Some(format!("{:07x}", rng.next_u64() >> 36).into()),
+                    committed_at: format_time(d.finished - age).into(),
+                }
             })
             .collect();
-        let features: Vec<&str> = d.features.iter().map(|&f| names[f].as_str()).collect();
-        let deploy = json!({
-            "id": d.id, "service": service, "team": team,
-            "environment": if d.production { "production" } else { "staging" },
-            "status": d.status,
-            "finished_at": rfc3339(d.finished),
-            "started_at": rfc3339(d.finished - (2 + rng.below(18) as Millis) * MINUTE_MS),
-            "version": format!("1.{}.{}", rng.below(80), rng.below(20)),
-            "artifact": format!("sha256:{:016x}{:016x}{:016x}{:016x}",
-                rng.next_u64(), rng.next_u64(), rng.next_u64(), rng.next_u64()),
-            "changes": changes,
-            "features": features,
-        });
+        // Fields in draw order: a struct literal evaluates in the order written.
+        let deploy = DeployV1 {
+            id: d.id.as_str().into(),
+            service: service.into(),
+            team: Some(team.into()),
+            environment: Some(
+                if d.production {
+                    "production"
+                } else {
+                    "staging"
+                }
+                .into(),
+            ),
+            status: d.status.into(),
+            finished_at: format_time(d.finished).into(),
+            started_at: Some(
+                format_time(d.finished - (2 + rng.below(18) as Millis) * MINUTE_MS).into(),
+            ),
+            version: Some(format!("1.{}.{}", rng.below(80), rng.below(20)).into()),
+            artifact: Some(
+                format!(
+                    "sha256:{:016x}{:016x}{:016x}{:016x}",
+                    rng.next_u64(),
+                    rng.next_u64(),
+                    rng.next_u64(),
+                    rng.next_u64()
+                )
+                .into(),
+            ),
+            changes,
+            features: d
+                .features
+                .iter()
+                .map(|&f| names[f].as_str().into())
+                .collect(),
+            ..DeployV1::default()
+        };
         out.push(SmallRecord {
             is_deploy: true,
             key: service.to_owned(),
-            payload: deploy.to_string(),
+            payload: json(&deploy),
             at: d.finished,
         });
         if d.production && d.status != "succeeded" {
@@ -472,27 +498,32 @@ fn small_records(
             let resolved = opened
                 + 10 * MINUTE_MS
                 + rng.below(DAY_MS as u64 - 10 * MINUTE_MS as u64) as Millis;
-            let mut incident = json!({
-                "id": format!("inc-{}-{incidents}", spec.seed), "service": service, "team": team,
-                "environment": "production", "status": "opened",
-                "severity": format!("sev{}", 1 + rng.below(3)),
-                "opened_at": rfc3339(opened), "caused_by_deploy": d.id,
-            });
+            let mut incident = IncidentV1 {
+                id: format!("inc-{}-{incidents}", spec.seed).into(),
+                service: service.into(),
+                team: Some(team.into()),
+                environment: Some("production".into()),
+                status: "opened".into(),
+                severity: Some(format!("sev{}", 1 + rng.below(3)).into()),
+                opened_at: format_time(opened).into(),
+                caused_by_deploy: Some(d.id.as_str().into()),
+                ..IncidentV1::default()
+            };
             if opened < spec.end {
                 out.push(SmallRecord {
                     is_deploy: false,
                     key: service.to_owned(),
-                    payload: incident.to_string(),
+                    payload: json(&incident),
                     at: opened,
                 });
             }
             if resolved < spec.end {
-                incident["status"] = json!("resolved");
-                incident["resolved_at"] = json!(rfc3339(resolved));
+                incident.status = "resolved".into();
+                incident.resolved_at = Some(format_time(resolved).into());
                 out.push(SmallRecord {
                     is_deploy: false,
                     key: service.to_owned(),
-                    payload: incident.to_string(),
+                    payload: json(&incident),
                     at: resolved,
                 });
             }
@@ -502,36 +533,9 @@ fn small_records(
     out
 }
 
-/// `YYYY-MM-DDTHH:MM:SS.mmmZ` of Unix milliseconds.
-pub fn rfc3339(ms: Millis) -> String {
-    let mut v = Vec::with_capacity(24);
-    write_rfc3339(&mut v, ms);
-    String::from_utf8(v).expect("ASCII")
-}
-
-/// Appends `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC) of Unix milliseconds, without a
-/// date library: this runs once per event.
-pub fn write_rfc3339(out: &mut Vec<u8>, ms: Millis) {
-    let days = ms.div_euclid(DAY_MS);
-    let in_day = ms.rem_euclid(DAY_MS);
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    let (h, rest) = (in_day / 3_600_000, in_day % 3_600_000);
-    let (min, rest) = (rest / 60_000, rest % 60_000);
-    let (s, milli) = (rest / 1000, rest % 1000);
-    write!(
-        out,
-        "{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}.{milli:03}Z"
-    )
-    .expect("writing to a Vec cannot fail");
+/// A wire event's JSON.
+fn json(event: &impl serde::Serialize) -> String {
+    serde_json::to_string(event).expect("a wire event always serializes")
 }
 
 #[cfg(test)]

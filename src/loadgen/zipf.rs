@@ -1,38 +1,8 @@
-//! Seeded randomness for the load generator: a small fast PRNG and a Zipf
-//! sampler (`rand` is not a dependency, and the stream must be the same for
-//! a seed on every machine and every version of this crate's dependencies).
+//! The load generator's Zipf sampler, drawing from the crate's seeded
+//! [`Rng`] (`rand` is not a dependency, and the stream must be the same for a
+//! seed on every machine and every version of this crate's dependencies).
 
-/// SplitMix64: one multiply-xorshift step per number, statistically fine for
-/// synthetic data, and any seed (zero included) is valid.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator for `seed`.
-    pub fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    /// Next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[0, 1)`.
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Uniform in `0..n` (`n` > 0), by multiply-shift (no modulo bias worth
-    /// caring about for `n` far below 2^64).
-    pub fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
-    }
-}
+use crate::rng::Rng;
 
 /// Zipf distribution over ranks `1..=n` with exponent `s`: P(k) ∝ k^-s.
 ///

@@ -9,9 +9,7 @@ use crate::domain::tier::{Tier, TierMetric};
 use crate::domain::{DeployStatus, Event, IncidentStatus};
 use crate::ingest::Stream;
 use crate::ingest::decode::{DecodeError, decode};
-
-/// A fixed "now" (2027-01-15T08:00:00Z), so failures are reproducible.
-const NOW: Millis = 1_800_000_000_000;
+use crate::testkit::NOW;
 
 /// Live usage is published every this long in the tests (as in the demo).
 const USAGE_EVERY: Duration = Duration::from_millis(200);
@@ -292,8 +290,11 @@ fn live_ticks_deploy_now_and_follow_ups_arrive_later() {
 
 #[test]
 fn timestamps_are_rfc3339_utc_to_the_second() {
-    assert_eq!(rfc3339(NOW + 999), "2027-01-15T08:00:00Z");
-    assert_eq!(crate::ingest::decode::parse_time(&rfc3339(NOW)), Ok(NOW));
+    assert_eq!(to_the_second(NOW + 999), "2027-01-15T08:00:00Z");
+    assert_eq!(
+        crate::ingest::decode::parse_time(&to_the_second(NOW)),
+        Ok(NOW)
+    );
 }
 
 /// Folds the demo's own backfill into the real DORA and adoption state (four

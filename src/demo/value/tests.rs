@@ -11,9 +11,7 @@ use crate::domain::health::HealthTier;
 use crate::domain::satisfaction::{SatisfactionSettings, SatisfactionState};
 use crate::domain::{Event, Outcome};
 use crate::ingest::decode::decode;
-
-/// 2027-01-15T08:00:00Z.
-const NOW: Millis = 1_800_000_000_000;
+use crate::testkit::NOW;
 
 fn backfill() -> Vec<Record> {
     ValueStream::new(crate::demo::SEED).backfill(NOW)

@@ -14,7 +14,7 @@ mod bands;
 mod changes;
 mod pairing;
 
-pub(super) const NOW: Millis = 1_800_000_000_000;
+pub(super) use crate::testkit::NOW;
 pub(super) const H: Millis = 3_600_000;
 pub(super) const D: Millis = DAY_MS;
 

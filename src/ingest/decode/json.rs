@@ -1,5 +1,5 @@
 //! JSON helpers every format shares: borrowed strings, bounded error
-//! reasons, timestamps and the native shape of a deploy's changes (also
+//! reasons and the native shape of a deploy's changes (also
 //! inside CDEvents' `customData`).
 
 use std::borrow::Cow;
@@ -7,9 +7,10 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde::de::{Deserializer, Visitor};
 
-use super::timestamp::parse_rfc3339;
+pub(super) use super::timestamp::parse_time;
+use super::wire::ChangeV1;
+use crate::domain::Change;
 use crate::domain::event::InvalidReason;
-use crate::domain::{Change, Millis};
 
 /// Environment assumed when an event names none.
 pub const DEFAULT_ENVIRONMENT: &str = "production";
@@ -40,11 +41,6 @@ pub(super) fn classify(e: &serde_json::Error) -> InvalidReason {
             }
         }
     }
-}
-
-/// Parses an RFC 3339 timestamp to epoch milliseconds.
-pub fn parse_time(s: &str) -> Result<Millis, InvalidReason> {
-    parse_rfc3339(s).ok_or(InvalidReason::BadTimestamp)
 }
 
 /// A JSON string that borrows from the payload, and is copied only when it
@@ -79,12 +75,23 @@ pub(super) fn cow(t: Option<Text<'_>>) -> Option<Cow<'_, str>> {
     t.map(|t| t.0)
 }
 
-#[derive(Deserialize)]
-pub(super) struct ChangeV1<'a> {
-    #[serde(borrow, default)]
-    pub(super) id: Option<Text<'a>>,
-    #[serde(borrow)]
-    pub(super) committed_at: Text<'a>,
+/// `deserialize_with` of a string field: borrowed unless it holds escapes.
+pub(super) fn text<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Cow<'a, str>, D::Error> {
+    Text::deserialize(d).map(|t| t.0)
+}
+
+/// `deserialize_with` of an optional string field (`null` is absent).
+pub(super) fn opt_text<'de: 'a, 'a, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Cow<'a, str>>, D::Error> {
+    Option::<Text<'a>>::deserialize(d).map(|t| t.map(|t| t.0))
+}
+
+/// `deserialize_with` of a list of strings.
+pub(super) fn texts<'de: 'a, 'a, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<Cow<'a, str>>, D::Error> {
+    Vec::<Text<'a>>::deserialize(d).map(|v| v.into_iter().map(|t| t.0).collect())
 }
 
 /// The changes of a deploy, native v1 shape (also inside CDEvents'
@@ -93,8 +100,8 @@ pub(super) fn changes(w: Vec<ChangeV1<'_>>) -> Result<Vec<Change<'_>>, InvalidRe
     w.into_iter()
         .map(|c| {
             Ok(Change {
-                id: cow(c.id).filter(|id| !id.is_empty()),
-                committed_at: parse_time(&c.committed_at.0)?,
+                id: c.id.filter(|id| !id.is_empty()),
+                committed_at: parse_time(&c.committed_at)?,
             })
         })
         .collect()

@@ -1,105 +1,44 @@
 //! The native v1 JSON contract of the five topics (see the README, "Event
-//! schema", and "Value stream" for work items and satisfaction).
+//! schema", and "Value stream" for work items and satisfaction): the wire
+//! types of `wire.rs` to domain events, validated.
 
 use std::borrow::Cow;
 
-use serde::Deserialize;
-use serde::de::IgnoredAny;
-
-use super::json::{
-    ChangeV1, DEFAULT_ENVIRONMENT, Text, changes, check_object, classify, cow, parse_time,
-};
+use super::json::{DEFAULT_ENVIRONMENT, changes, check_object, classify, parse_time};
 use super::usage_scan;
+use super::wire::{DeployV1, IncidentV1, SatisfactionV1, UsageV1, WorkItemV1};
 use crate::domain::event::{FlowCategory, InvalidReason};
 use crate::domain::{
     Deploy, DeployStatus, Incident, IncidentStatus, Satisfaction, SatisfactionScore, Usage,
     WorkItem,
 };
 
-/// `deploys` topic, native v1.
-#[derive(Deserialize)]
-struct DeployV1<'a> {
-    #[serde(borrow)]
-    id: Text<'a>,
-    #[serde(borrow)]
-    service: Text<'a>,
-    #[serde(borrow, default)]
-    team: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    environment: Option<Text<'a>>,
-    #[serde(borrow)]
-    status: Text<'a>,
-    #[serde(borrow)]
-    finished_at: Text<'a>,
-    #[serde(borrow, default)]
-    started_at: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    artifact: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    changes: Vec<ChangeV1<'a>>,
-    #[serde(borrow, default)]
-    features: Vec<Text<'a>>,
-    #[serde(borrow, default)]
-    rollback_of: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    fixes_incident: Option<Text<'a>>,
-    /// Present only when the record is in fact a CloudEvent.
-    #[serde(default)]
-    specversion: Option<IgnoredAny>,
-}
-
-/// `incidents` topic, native v1.
-#[derive(Deserialize)]
-struct IncidentV1<'a> {
-    #[serde(borrow)]
-    id: Text<'a>,
-    #[serde(borrow)]
-    service: Text<'a>,
-    #[serde(borrow, default)]
-    team: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    environment: Option<Text<'a>>,
-    #[serde(borrow)]
-    status: Text<'a>,
-    #[serde(borrow)]
-    opened_at: Text<'a>,
-    #[serde(borrow, default)]
-    resolved_at: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    caused_by_deploy: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    artifact: Option<Text<'a>>,
-    /// Present only when the record is in fact a CloudEvent.
-    #[serde(default)]
-    specversion: Option<IgnoredAny>,
-}
-
 /// A native deploy, and whether the object also has a `specversion`.
 pub(super) fn decode_deploy(payload: &[u8]) -> Result<(Deploy<'_>, bool), InvalidReason> {
     let w: DeployV1<'_> = serde_json::from_slice(payload).map_err(|e| classify(&e))?;
-    let status = match w.status.0.as_ref() {
+    let status = match w.status.as_ref() {
         "succeeded" => DeployStatus::Succeeded,
         "failed" => DeployStatus::Failed,
         "rolled_back" => DeployStatus::RolledBack,
         _ => return Err(InvalidReason::BadStatus),
     };
     if let Some(t) = &w.started_at {
-        parse_time(&t.0)?;
+        parse_time(t)?;
     }
     let changes = changes(w.changes)?;
     let is_cloudevent = w.specversion.is_some();
     let d = Deploy {
-        id: w.id.0,
-        service: w.service.0,
-        team: cow(w.team),
-        environment: cow(w.environment).unwrap_or(Cow::Borrowed(DEFAULT_ENVIRONMENT)),
+        id: w.id,
+        service: w.service,
+        team: w.team,
+        environment: w.environment.unwrap_or(Cow::Borrowed(DEFAULT_ENVIRONMENT)),
         status,
-        finished_at: parse_time(&w.finished_at.0)?,
-        artifact: cow(w.artifact),
+        finished_at: parse_time(&w.finished_at)?,
+        artifact: w.artifact,
         changes,
-        features: w.features.into_iter().map(|t| t.0).collect(),
-        rollback_of: cow(w.rollback_of),
-        fixes_incident: cow(w.fixes_incident),
+        features: w.features,
+        rollback_of: w.rollback_of,
+        fixes_incident: w.fixes_incident,
     };
     d.validate()?;
     Ok((d, is_cloudevent))
@@ -108,52 +47,26 @@ pub(super) fn decode_deploy(payload: &[u8]) -> Result<(Deploy<'_>, bool), Invali
 /// A native incident, and whether the object also has a `specversion`.
 pub(super) fn decode_incident(payload: &[u8]) -> Result<(Incident<'_>, bool), InvalidReason> {
     let w: IncidentV1<'_> = serde_json::from_slice(payload).map_err(|e| classify(&e))?;
-    let status = match w.status.0.as_ref() {
+    let status = match w.status.as_ref() {
         "opened" => IncidentStatus::Opened,
         "resolved" => IncidentStatus::Resolved,
         _ => return Err(InvalidReason::BadStatus),
     };
     let is_cloudevent = w.specversion.is_some();
     let i = Incident {
-        id: w.id.0,
-        service: w.service.0,
-        team: cow(w.team),
-        environment: cow(w.environment).unwrap_or(Cow::Borrowed(DEFAULT_ENVIRONMENT)),
+        id: w.id,
+        service: w.service,
+        team: w.team,
+        environment: w.environment.unwrap_or(Cow::Borrowed(DEFAULT_ENVIRONMENT)),
         status,
-        opened_at: Some(parse_time(&w.opened_at.0)?),
-        resolved_at: w.resolved_at.map(|t| parse_time(&t.0)).transpose()?,
+        opened_at: Some(parse_time(&w.opened_at)?),
+        resolved_at: w.resolved_at.as_deref().map(parse_time).transpose()?,
         source: None,
-        caused_by_deploy: cow(w.caused_by_deploy),
-        artifact: cow(w.artifact),
+        caused_by_deploy: w.caused_by_deploy,
+        artifact: w.artifact,
     };
     i.validate()?;
     Ok((i, is_cloudevent))
-}
-
-/// `work-items` topic, native v1: one state transition.
-#[derive(Deserialize)]
-struct WorkItemV1<'a> {
-    #[serde(borrow)]
-    id: Text<'a>,
-    #[serde(borrow)]
-    service: Text<'a>,
-    #[serde(borrow, default)]
-    team: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    environment: Option<Text<'a>>,
-    #[serde(borrow)]
-    state: Text<'a>,
-    #[serde(borrow, default)]
-    category: Option<Text<'a>>,
-    #[serde(borrow)]
-    at: Text<'a>,
-    #[serde(borrow, default)]
-    changes: Vec<Text<'a>>,
-    #[serde(borrow, default)]
-    deploys: Vec<Text<'a>>,
-    /// Present only when the record is in fact a CloudEvent.
-    #[serde(default)]
-    specversion: Option<IgnoredAny>,
 }
 
 /// A native work-item transition, and whether the object also has a
@@ -162,42 +75,21 @@ pub(super) fn decode_work_item(payload: &[u8]) -> Result<(WorkItem<'_>, bool), I
     let w: WorkItemV1<'_> = serde_json::from_slice(payload).map_err(|e| classify(&e))?;
     let category = w
         .category
-        .map(|c| FlowCategory::from_name(&c.0).ok_or(InvalidReason::BadStatus))
+        .map(|c| FlowCategory::from_name(&c).ok_or(InvalidReason::BadStatus))
         .transpose()?;
     let item = WorkItem {
-        id: w.id.0,
-        service: w.service.0,
-        team: cow(w.team),
-        environment: cow(w.environment),
-        state: w.state.0,
+        id: w.id,
+        service: w.service,
+        team: w.team,
+        environment: w.environment,
+        state: w.state,
         category,
-        at: parse_time(&w.at.0)?,
-        changes: w.changes.into_iter().map(|t| t.0).collect(),
-        deploys: w.deploys.into_iter().map(|t| t.0).collect(),
+        at: parse_time(&w.at)?,
+        changes: w.changes,
+        deploys: w.deploys,
     };
     item.validate()?;
     Ok((item, w.specversion.is_some()))
-}
-
-/// `satisfaction` topic, native v1: one response.
-#[derive(Deserialize)]
-struct SatisfactionV1<'a> {
-    #[serde(borrow)]
-    id: Text<'a>,
-    #[serde(borrow, default)]
-    service: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    team: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    feature: Option<Text<'a>>,
-    #[serde(borrow)]
-    kind: Text<'a>,
-    score: i64,
-    #[serde(borrow)]
-    at: Text<'a>,
-    /// Present only when the record is in fact a CloudEvent.
-    #[serde(default)]
-    specversion: Option<IgnoredAny>,
 }
 
 /// A native satisfaction response, and whether the object also has a
@@ -207,32 +99,21 @@ pub(super) fn decode_satisfaction(
 ) -> Result<(Satisfaction<'_>, bool), InvalidReason> {
     let w: SatisfactionV1<'_> = serde_json::from_slice(payload).map_err(|e| classify(&e))?;
     let value = u8::try_from(w.score).map_err(|_| InvalidReason::OutOfRange)?;
-    let score = match w.kind.0.as_ref() {
+    let score = match w.kind.as_ref() {
         "csat" => SatisfactionScore::Csat(value),
         "nps" => SatisfactionScore::Nps(value),
         _ => return Err(InvalidReason::BadStatus),
     };
     let s = Satisfaction {
-        id: w.id.0,
-        service: cow(w.service),
-        team: cow(w.team),
-        feature: cow(w.feature),
+        id: w.id,
+        service: w.service,
+        team: w.team,
+        feature: w.feature,
         score,
-        at: parse_time(&w.at.0)?,
+        at: parse_time(&w.at)?,
     };
     s.validate()?;
     Ok((s, w.specversion.is_some()))
-}
-
-/// `feature-usage` topic, native v1.
-#[derive(Deserialize)]
-struct UsageV1<'a> {
-    #[serde(borrow)]
-    feature: Text<'a>,
-    #[serde(borrow)]
-    user: Text<'a>,
-    #[serde(borrow)]
-    at: Text<'a>,
 }
 
 /// Decodes a `feature-usage` payload (native v1, the only format of that
@@ -250,12 +131,12 @@ pub fn decode_usage(payload: &[u8]) -> Result<Usage<'_>, InvalidReason> {
     }
     check_object(payload)?;
     let w: UsageV1<'_> = serde_json::from_slice(payload).map_err(|e| classify(&e))?;
-    if w.feature.0.is_empty() || w.user.0.is_empty() {
+    if w.feature.is_empty() || w.user.is_empty() {
         return Err(InvalidReason::EmptyField);
     }
     Ok(Usage {
-        feature: w.feature.0,
-        user: w.user.0,
-        at: parse_time(&w.at.0)?,
+        feature: w.feature,
+        user: w.user,
+        at: parse_time(&w.at)?,
     })
 }

@@ -1,4 +1,6 @@
-//! RFC 3339 timestamps to epoch milliseconds.
+//! RFC 3339 timestamps to epoch milliseconds and back: the one parser the
+//! decoders use and the one formatter every producer of events uses (`emit`,
+//! the demo, the load generator, tests and benches).
 //!
 //! Every event carries one or more timestamps, so parsing them is on the hot
 //! path. The common shape, `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, is
@@ -10,6 +12,73 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::domain::Millis;
+use crate::domain::event::InvalidReason;
+
+/// Parses an RFC 3339 timestamp to epoch milliseconds.
+pub fn parse_time(s: &str) -> Result<Millis, InvalidReason> {
+    parse_rfc3339(s).ok_or(InvalidReason::BadTimestamp)
+}
+
+/// Epoch milliseconds as RFC 3339 in UTC: `YYYY-MM-DDTHH:MM:SSZ`, with
+/// `.mmm` before the `Z` unless the time is a whole second.
+/// [`parse_time`] reads it back to the same milliseconds.
+pub fn format_time(ms: Millis) -> String {
+    let mut out = Vec::with_capacity(24);
+    write_time(&mut out, ms);
+    String::from_utf8(out).expect("ASCII")
+}
+
+/// Appends [`format_time`]'s text to `out`, without a date library or an
+/// allocation: the load generator runs it once per event.
+pub fn write_time(out: &mut Vec<u8>, ms: Millis) {
+    let (days, in_day) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
+    let (y, m, d) = civil_from_days(days);
+    let (h, rest) = (in_day / 3_600_000, in_day % 3_600_000);
+    let (min, rest) = (rest / 60_000, rest % 60_000);
+    let (s, milli) = (rest / 1000, rest % 1000);
+    let two = |out: &mut Vec<u8>, sep: u8, v: i64| {
+        out.extend_from_slice(&[sep, b'0' + (v / 10) as u8, b'0' + (v % 10) as u8]);
+    };
+    if (0..=9999).contains(&y) {
+        out.extend_from_slice(&[
+            b'0' + (y / 1000) as u8,
+            b'0' + (y / 100 % 10) as u8,
+            b'0' + (y / 10 % 10) as u8,
+            b'0' + (y % 10) as u8,
+        ]);
+    } else {
+        // Outside RFC 3339's years: written as it is, read back as invalid.
+        out.extend_from_slice(y.to_string().as_bytes());
+    }
+    two(out, b'-', i64::from(m));
+    two(out, b'-', i64::from(d));
+    two(out, b'T', h);
+    two(out, b':', min);
+    two(out, b':', s);
+    if milli != 0 {
+        out.extend_from_slice(&[
+            b'.',
+            b'0' + (milli / 100) as u8,
+            b'0' + (milli / 10 % 10) as u8,
+            b'0' + (milli % 10) as u8,
+        ]);
+    }
+    out.push(b'Z');
+}
+
+/// The proleptic Gregorian date of a day since 1970-01-01 (Hinnant's
+/// algorithm, the inverse of [`days_from_civil`]).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
 
 /// Parses an RFC 3339 timestamp; `None` when it is not one.
 pub fn parse_rfc3339(s: &str) -> Option<Millis> {

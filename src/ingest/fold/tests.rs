@@ -9,10 +9,10 @@ use crate::config::Config;
 use crate::domain::adoption::Shard;
 use crate::domain::event::InvalidReason;
 use crate::ingest::budget::{Component, StateBudget};
+use crate::ingest::decode::DeployV1;
 use crate::ingest::shards::PartitionShard;
+use crate::testkit::{self, HOUR, NOW, json};
 
-/// 2027-01-15T08:00:00Z.
-const NOW: Millis = 1_800_000_000_000;
 /// Small enough that a padded payload is oversized.
 const MAX_BYTES: usize = 400;
 
@@ -20,14 +20,15 @@ fn config() -> Config {
     Config::load_with_env(None, Vec::<(String, String)>::new()).unwrap()
 }
 
-fn deploy(id: &str, environment: &str, finished_at: &str) -> String {
-    format!(
-        r#"{{"id":"{id}","service":"checkout","environment":"{environment}","status":"succeeded","finished_at":"{finished_at}"}}"#
-    )
+fn deploy(id: &str, environment: &str, finished_at: Millis) -> String {
+    json(&DeployV1 {
+        environment: Some(environment.into()),
+        ..testkit::deploy(id, finished_at)
+    })
 }
 
-fn usage(feature: &str, user: &str, at: &str) -> String {
-    format!(r#"{{"feature":"{feature}","user":"{user}","at":"{at}"}}"#)
+fn usage(feature: &str, user: &str, at: Millis) -> String {
+    json(&testkit::usage(feature, user, at))
 }
 
 fn counted(c: &Counters, stream: Stream) -> Vec<(Outcome, u64)> {
@@ -76,10 +77,10 @@ fn dora_batch_folds_under_one_lock_counts_each_outcome_and_returns_next_offsets(
     let c = config();
     let states = SmallStates::from_config(&c);
     let counters = Counters::default();
-    let hour_ago = "2027-01-15T07:00:00Z";
+    let hour_ago = NOW - HOUR;
     let d1 = deploy("d-1", "production", hour_ago);
     let staging = deploy("d-2", "staging", hour_ago);
-    let late = deploy("d-3", "production", "2026-12-01T08:00:00Z");
+    let late = deploy("d-3", "production", NOW - 45 * 24 * HOUR);
     let big = format!(r#"{{"pad":"{}"}}"#, "x".repeat(MAX_BYTES));
     let opened =
         r#"{"id":"i-1","service":"checkout","status":"opened","opened_at":"2027-01-15T07:30:00Z"}"#;
@@ -145,17 +146,13 @@ fn small_batch_folds_work_items_and_responses_into_their_own_states_and_copies_o
         lock(&states.satisfaction).clone(),
     );
     let counters = Counters::default();
-    let item = |state: &str, at: &str| {
-        format!(r#"{{"id":"PAY-1","service":"checkout","state":"{state}","at":"{at}"}}"#)
-    };
+    let item = |state, at| json(&testkit::work_item("PAY-1", state, at));
     let (started, done) = (
-        item("In Progress", "2027-01-15T05:00:00Z"),
-        item("Done", "2027-01-15T07:00:00Z"),
+        item("In Progress", NOW - 3 * HOUR),
+        item("Done", NOW - HOUR),
     );
-    let csat =
-        r#"{"id":"r-1","service":"checkout","kind":"csat","score":4,"at":"2027-01-15T07:00:00Z"}"#;
-    let nps11 =
-        r#"{"id":"r-2","service":"checkout","kind":"nps","score":11,"at":"2027-01-15T07:00:00Z"}"#;
+    let csat = &json(&testkit::satisfaction("r-1", "csat", 4, NOW - HOUR));
+    let nps11 = &json(&testkit::satisfaction("r-2", "nps", 11, NOW - HOUR));
     let (wi, sat) = (Stream::WorkItems, Stream::Satisfaction);
     let records = [
         dora_record("work-items", wi, 0, 0, &started), // accepted
@@ -203,10 +200,10 @@ fn usage_batch_guards_offsets_and_generations_and_skips_unowned_partitions() {
         })),
     );
     let counters = Counters::default();
-    let hour_ago = "2027-01-15T07:00:00Z";
+    let hour_ago = NOW - HOUR;
     let a = usage("f-a", "u-1", hour_ago);
     let b = usage("f-b", "u-2", hour_ago);
-    let late = usage("f-c", "u-3", "2026-12-01T08:00:00Z");
+    let late = usage("f-c", "u-3", NOW - 45 * 24 * HOUR);
     let big = usage("f-d", &"u".repeat(MAX_BYTES), hour_ago);
     let rec = usage_record;
     let records = [
@@ -263,7 +260,7 @@ fn a_full_budget_refuses_usage_and_a_near_one_admits_no_new_feature() {
     let shared = AdoptionShared::new(c.adoption_settings(), budget.clone());
     lock(&shared.shards).insert(0, Arc::new(Mutex::new(PartitionShard::default())));
     let counters = Counters::default();
-    let hour_ago = "2027-01-15T07:00:00Z";
+    let hour_ago = NOW - HOUR;
     let (a, b) = (
         usage("known", "u-1", hour_ago),
         usage("new", "u-2", hour_ago),

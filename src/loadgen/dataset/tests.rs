@@ -44,26 +44,6 @@ fn all(spec: Spec) -> Vec<(String, String, Millis)> {
 }
 
 #[test]
-fn rfc3339_agrees_with_the_time_crate_across_eras_and_leap_days() {
-    for ms in [
-        0,
-        951_782_400_000,   // 2000-02-29
-        1_709_208_000_123, // 2024-02-29T12:00:00.123
-        END,
-        4_102_444_799_999, // 2099-12-31T23:59:59.999
-        -86_400_001,       // 1969-12-30T23:59:59.999
-    ] {
-        let ours = rfc3339(ms);
-        assert_eq!(parse(&ours), ms, "{ours}");
-        let theirs = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-            .unwrap()
-            .format(&Rfc3339)
-            .unwrap();
-        assert_eq!(&ours[..19], &theirs[..19]);
-    }
-}
-
-#[test]
 fn usage_events_are_200_to_350_bytes_valid_json_keyed_by_their_user() {
     let events = all(spec(Order::Shuffled));
     assert_eq!(events.len(), 20_000);
@@ -164,10 +144,11 @@ fn deploys_ship_the_new_features_and_change_failures_get_incidents() {
         let by: Vec<&Value> = deploys
             .iter()
             .filter(|v| {
+                // A deploy that ships no feature leaves `features` out.
                 v["features"]
                     .as_array()
-                    .unwrap()
-                    .iter()
+                    .into_iter()
+                    .flatten()
                     .any(|x| x == d.feature_names()[f].as_str())
             })
             .collect();

@@ -1,19 +1,5 @@
 use super::*;
 
-#[test]
-fn rng_is_deterministic_for_a_seed_and_differs_between_seeds() {
-    let (mut a, mut b, mut c) = (Rng::new(7), Rng::new(7), Rng::new(8));
-    let xs: Vec<u64> = (0..64).map(|_| a.next_u64()).collect();
-    let ys: Vec<u64> = (0..64).map(|_| b.next_u64()).collect();
-    let zs: Vec<u64> = (0..64).map(|_| c.next_u64()).collect();
-    assert_eq!(xs, ys);
-    assert_ne!(xs, zs);
-    for _ in 0..10_000 {
-        assert!((0.0..1.0).contains(&a.unit()));
-        assert!(a.below(3) < 3);
-    }
-}
-
 /// Draws `draws` ranks and returns the share of each rank `1..=n`.
 fn shares(n: u64, s: f64, draws: usize, seed: u64) -> Vec<f64> {
     let z = Zipf::new(n, s).unwrap();

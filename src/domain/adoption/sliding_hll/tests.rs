@@ -5,21 +5,7 @@ use std::collections::HashSet;
 
 use super::*;
 use crate::domain::adoption::hash_user;
-
-/// splitmix64, for deterministic user ids and times.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+use crate::testkit::Rng;
 
 const NOW: Seconds = 1_800_000_000;
 const DAY: Seconds = 86_400;
@@ -27,7 +13,7 @@ const DAY: Seconds = 86_400;
 /// `users` distinct users, each seen `visits` times at random seconds over
 /// the last 30 days. Returns the events (user, second) in time order.
 fn events(seed: u64, users: u64, visits: u64) -> Vec<(u64, Seconds)> {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let mut out = Vec::new();
     for u in 0..users {
         for _ in 0..visits {
@@ -147,7 +133,7 @@ fn arrival_order_does_not_change_the_estimate() {
     let ev = events(5, 60_000, 2);
     let sorted = sketch_of(&ev);
     let mut shuffled_events = ev.clone();
-    let mut rng = Rng(99);
+    let mut rng = Rng::new(99);
     for i in (1..shuffled_events.len()).rev() {
         let j = rng.below(i as u64 + 1) as usize;
         shuffled_events.swap(i, j);
@@ -201,9 +187,9 @@ fn a_returning_user_moves_forward_and_is_counted_once() {
 
 #[test]
 fn sparse_and_dense_encodings_agree_on_register_and_rank() {
-    let mut rng = Rng(7);
+    let mut rng = Rng::new(7);
     for _ in 0..100_000 {
-        let h = rng.next();
+        let h = rng.next_u64();
         assert_eq!(dense_of_sparse(sparse_key(h)), dense_of_hash(h), "{h:#x}");
     }
     for h in [0u64, 1, u64::MAX, 1 << 39, (1 << 50) | 1] {
@@ -221,9 +207,9 @@ fn the_estimator_is_unbiased_across_the_range() {
         let seeds = 4;
         for seed in 0..seeds {
             let mut s = SlidingHll::new();
-            let mut rng = Rng(1000 + seed);
+            let mut rng = Rng::new(1000 + seed);
             for _ in 0..n {
-                s.insert(rng.next(), NOW);
+                s.insert(rng.next_u64(), NOW);
             }
             let mut got = [0.0];
             s.estimate(&[NOW], &mut got);

@@ -10,7 +10,8 @@ use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::domain::Change;
 use crate::domain::event::InvalidReason;
-use crate::ingest::decode::json::{ChangeV1, Text, changes};
+use crate::ingest::decode::json::{Text, changes};
+use crate::ingest::decode::wire::ChangeV1;
 
 /// `customData`: what CDEvents cannot say, under the native v1 names.
 #[derive(Deserialize, Default)]

@@ -29,10 +29,9 @@ fn at(secs: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(secs).unwrap()
 }
 
+/// RFC 3339 of a time in seconds.
 fn rfc3339(secs: i64) -> String {
-    at(secs)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap()
+    crate::ingest::decode::format_time(secs * 1000)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -48,7 +48,7 @@ pub(super) fn work_item<'a>(
         .into_iter()
         .filter_map(|e| match e {
             ChangeEntry::Id(t) => Some(t.0),
-            ChangeEntry::Change(c) => cow(c.id),
+            ChangeEntry::Change(c) => c.id,
         })
         .collect();
     let w = WorkItem {

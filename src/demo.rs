@@ -32,7 +32,6 @@
 
 mod generator;
 mod record;
-mod rng;
 mod usage;
 mod value;
 
@@ -56,7 +55,7 @@ use value::ValueStream;
 
 /// Seed of the demo's story: the same history every run, chosen so that the
 /// five services land in different tiers (see the generator's tests).
-pub const SEED: u64 = 88;
+pub const SEED: u64 = 73;
 
 /// Topic names of the demo (the defaults of `config/default.toml`).
 const DEPLOYS_TOPIC: &str = "deploys";

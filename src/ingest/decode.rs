@@ -5,7 +5,9 @@
 //! payload. The seam speaks two formats, told apart per record (see the
 //! README, "Event formats"):
 //!
-//! - the native v1 JSON contract (`native.rs`);
+//! - the native v1 JSON contract: its wire types ([`wire`], also written by
+//!   `emit`, the demo and the load generator), validated into domain events
+//!   by `native.rs`;
 //! - CDEvents carried as CloudEvents, in structured or Kafka binary content
 //!   mode ([`cdevents`]).
 //!
@@ -15,7 +17,8 @@
 //! `unsupported`).
 //!
 //! This file frames a record and dispatches it. The formats share the JSON
-//! helpers of `json.rs` and the timestamp parser of `timestamp.rs`; the
+//! helpers of `json.rs` and the timestamp parser (and formatter) of
+//! `timestamp.rs`; the
 //! seam's types live in `types.rs`, so nothing below calls back into this
 //! file. `usage_scan.rs` is the fast path of the usage decoder.
 
@@ -25,6 +28,7 @@ mod native;
 mod timestamp;
 mod types;
 mod usage_scan;
+pub mod wire;
 
 use serde::Deserialize;
 use serde::de::IgnoredAny;
@@ -33,9 +37,11 @@ use super::Stream;
 use crate::domain::Event;
 use json::check_object;
 
-pub use json::{DEFAULT_ENVIRONMENT, parse_time};
+pub use json::DEFAULT_ENVIRONMENT;
 pub use native::decode_usage;
+pub use timestamp::{format_time, parse_time, write_time};
 pub use types::{DecodeError, Headers};
+pub use wire::{ChangeV1, DeployV1, IncidentV1, SatisfactionV1, UsageV1, WorkItemV1};
 
 /// How a record is framed, from its headers alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
