@@ -31,10 +31,6 @@ use crate::ingest::usage::{self, UsageIngest};
 use crate::report::Sources;
 use crate::telemetry::snapshot;
 
-/// Wall-clock "now" in epoch milliseconds: the daemon's clock. Kept for
-/// the modules that still name it here; it is [`crate::clock::now_millis`].
-pub use crate::clock::now_millis as system_clock;
-
 /// Handles a running daemon exposes to its embedder (the demo, tests).
 #[derive(Clone)]
 pub struct Handles {

@@ -46,9 +46,9 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{DefaultProducerContext, FutureProducer, FutureRecord};
 use tokio::sync::oneshot;
 
-use crate::app;
 use crate::config::Config;
 use crate::ingest::progress::Progress;
+use crate::{app, clock};
 use generator::Generator;
 use record::{Record, Topic};
 use value::ValueStream;
@@ -163,7 +163,7 @@ async fn generate(bootstrap: &str, addr: SocketAddr, progress: &Progress) -> any
     let mut generator = Generator::new(SEED);
     let mut value_stream = ValueStream::new(SEED);
     let started = Instant::now();
-    let now = app::system_clock();
+    let now = clock::now_millis();
     let mut history = generator.backfill(now);
     history.extend(value_stream.backfill(now));
     let generated = started.elapsed();
@@ -196,12 +196,12 @@ async fn generate(bootstrap: &str, addr: SocketAddr, progress: &Progress) -> any
                 next_deploy
                     .as_mut()
                     .reset(tokio::time::Instant::now() + generator.pause());
-                let now = app::system_clock();
+                let now = clock::now_millis();
                 let mut records = generator.tick(now);
                 records.extend(value_stream.tick(now));
                 records
             }
-            _ = usage_clock.tick() => generator.usage(app::system_clock(), USAGE_EVERY),
+            _ = usage_clock.tick() => generator.usage(clock::now_millis(), USAGE_EVERY),
         };
         publish(&producer, &records).await?;
     }

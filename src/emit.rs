@@ -172,7 +172,7 @@ pub fn run(cmd: &EmitCommand) -> Result<Emitted, EmitError> {
         }
         config.kafka.brokers = b.clone();
     }
-    let now_ms = crate::app::system_clock();
+    let now_ms = crate::clock::now_millis();
     let prepared = prepare(cmd, &config, now_ms)?;
     let producer = produce::producer(&config, target.timeout)?;
     let runtime = tokio::runtime::Builder::new_current_thread()

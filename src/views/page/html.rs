@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use crate::domain::Millis;
 use crate::domain::quantiles::Quantiles;
 use crate::domain::tier::Tier;
+use crate::ingest::decode::format_time;
 
 /// The median of `q`, as a duration, carrying its series.
 pub(super) fn duration_quantile(
@@ -113,15 +114,7 @@ pub fn duration(seconds: f64) -> String {
     }
 }
 
-/// RFC 3339 of epoch milliseconds.
+/// RFC 3339 of epoch milliseconds, to the second.
 pub(super) fn iso(at: Millis) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000)
-        .ok()
-        .and_then(|t| {
-            t.replace_nanosecond(0)
-                .ok()?
-                .format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
+    format_time(at - at.rem_euclid(1000))
 }
