@@ -76,6 +76,8 @@ pub(super) fn deploy_json(a: &DeployArgs, now_ms: i64) -> Result<(String, Value)
         features: a.features.iter().map(|f| f.as_str().into()).collect(),
         rollback_of: a.rollback_of.as_deref().map(Into::into),
         fixes_incident: a.fixes_incident.as_deref().map(Into::into),
+        repository: None,
+        revision: None,
         specversion: None,
     };
     let value = to_value(&wire);

@@ -41,7 +41,9 @@ pub use json::DEFAULT_ENVIRONMENT;
 pub use native::decode_usage;
 pub use timestamp::{format_time, parse_time, write_time};
 pub use types::{DecodeError, Headers};
-pub use wire::{ChangeV1, DeployV1, IncidentV1, SatisfactionV1, UsageV1, WorkItemV1};
+pub use wire::{
+    ChangeV1, DeployV1, IncidentV1, PushedChangeV1, SatisfactionV1, UsageV1, WorkItemV1,
+};
 
 /// How a record is framed, from its headers alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -102,6 +102,15 @@ pub struct DeployV1<'a> {
         skip_serializing_if = "Option::is_none"
     )]
     pub fixes_incident: Option<Cow<'a, str>>,
+    /// The repository the deployed revision belongs to (`owner/name`), as
+    /// the bridge writes it. Written, not yet read: the join of deploys to
+    /// the `changes` topic's pushes will read it.
+    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<Cow<'a, str>>,
+    /// The deployed commit (a full SHA), as the bridge writes it. Written,
+    /// not yet read (see `repository`).
+    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<Cow<'a, str>>,
     /// Not part of the contract: set by decoding when the object also has a
     /// top-level `specversion` (it is then a CloudEvent). Never written;
     /// leave it `None`.
@@ -302,6 +311,31 @@ pub struct SatisfactionV1<'a> {
     /// leave it `None`.
     #[serde(default, skip_serializing)]
     pub specversion: Option<IgnoredAny>,
+}
+
+/// A `changes` event: one commit pushed to a branch, as the bridge writes it
+/// from a GitHub or GitLab push (keyed by repository). Its id is the
+/// commit's; the push's `before` and `after` place it in the branch's chain.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushedChangeV1<'a> {
+    /// The commit (a full SHA).
+    #[serde(borrow, deserialize_with = "text")]
+    pub id: Cow<'a, str>,
+    /// When it was committed, RFC 3339.
+    #[serde(borrow, deserialize_with = "text")]
+    pub committed_at: Cow<'a, str>,
+    /// The repository, `owner/name` (GitLab: `path_with_namespace`).
+    #[serde(borrow, deserialize_with = "text")]
+    pub repository: Cow<'a, str>,
+    /// The branch pushed to, without `refs/heads/`.
+    #[serde(borrow, deserialize_with = "text")]
+    pub branch: Cow<'a, str>,
+    /// The branch's head before the push.
+    #[serde(borrow, deserialize_with = "text")]
+    pub before: Cow<'a, str>,
+    /// The branch's head after the push.
+    #[serde(borrow, deserialize_with = "text")]
+    pub after: Cow<'a, str>,
 }
 
 /// A `feature-usage` event: `user` used `feature` at `at`.

@@ -1,0 +1,143 @@
+//! What one authentic delivery becomes: native v1 events for the daemon's
+//! topics, or nothing (an event the bridge does not map: answered 202 and
+//! counted `ignored`). Each source maps in its own module; this one holds
+//! what they share: the output, the errors, the mapping rules' lookups and
+//! the lenient timestamp reading that forges need.
+
+use std::borrow::Cow;
+
+use regex::Regex;
+use serde::Serialize;
+
+use crate::config::bridge::ServiceRule;
+use crate::domain::Millis;
+use crate::ingest::decode::{DeployV1, IncidentV1, PushedChangeV1, format_time, parse_time};
+
+/// One native v1 event to produce.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Out {
+    /// To `topics.deploys`, keyed by service.
+    Deploy(DeployV1<'static>),
+    /// To `topics.incidents`, keyed by service.
+    Incident(IncidentV1<'static>),
+    /// To `topics.changes`, keyed by repository.
+    Change(PushedChangeV1<'static>),
+}
+
+impl Out {
+    /// The record key: the service, or the repository of a change.
+    pub fn key(&self) -> &str {
+        match self {
+            Out::Deploy(d) => &d.service,
+            Out::Incident(i) => &i.service,
+            Out::Change(c) => &c.repository,
+        }
+    }
+
+    /// The record value: the event's JSON.
+    pub fn to_json(&self) -> Vec<u8> {
+        fn json<T: Serialize>(v: &T) -> Vec<u8> {
+            serde_json::to_vec(v).expect("wire types always serialize")
+        }
+        match self {
+            Out::Deploy(d) => json(d),
+            Out::Incident(i) => json(i),
+            Out::Change(c) => json(c),
+        }
+    }
+}
+
+/// A delivery mapped: the event name (the `event` label of
+/// `valuepulse_bridge_deliveries_total`, from a fixed list per source) and
+/// the events it becomes (none: ignored).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Mapped {
+    /// Bounded label: the source's event name (`deployment_status`,
+    /// `push`, `incident.triggered`, …) or `other`.
+    pub event: &'static str,
+    /// Native v1 events, in the order to produce them.
+    pub out: Vec<Out>,
+    /// A push whose payload lists fewer commits than it carried (GitLab
+    /// sends at most 20): lead time misses the rest.
+    pub truncated_push: bool,
+}
+
+impl Mapped {
+    /// An authentic event that maps to nothing.
+    pub fn ignored(event: &'static str) -> Self {
+        Self {
+            event,
+            ..Self::default()
+        }
+    }
+}
+
+/// Why an authentic delivery cannot be mapped: answered 400, counted
+/// `malformed`. The text names the field, never its value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Malformed(pub String);
+
+/// The service and team of `name` (a repository, project or PagerDuty
+/// service): the first rule whose `match` takes the whole name, else
+/// `default` and no team (the daemon reports `unknown`).
+pub fn service_of(rules: &[ServiceRule], name: &str, default: &str) -> (String, Option<String>) {
+    match rules.iter().find(|r| r.matches.is_match(name)) {
+        Some(r) => (
+            if r.service.is_empty() {
+                default.to_owned()
+            } else {
+                r.service.clone()
+            },
+            (!r.team.is_empty()).then(|| r.team.clone()),
+        ),
+        None => (default.to_owned(), None),
+    }
+}
+
+/// `production` when `production` takes the whole name, else the name as
+/// it came.
+pub fn environment(production: Option<&Regex>, name: &str) -> String {
+    if production.is_some_and(|p| p.is_match(name)) {
+        "production".to_owned()
+    } else {
+        name.to_owned()
+    }
+}
+
+/// A forge's timestamp as RFC 3339 in UTC, or `None` when it is none of
+/// the forms forges send: RFC 3339 (`2021-04-28T19:50:00Z`, with an
+/// offset or fractions), GitLab's `2021-04-28 21:50:00 +0200` and
+/// `2021-04-28 19:50:00 UTC`.
+pub fn timestamp(text: &str) -> Option<String> {
+    millis(text).map(format_time)
+}
+
+/// As [`timestamp`], in epoch milliseconds.
+pub fn millis(text: &str) -> Option<Millis> {
+    let t = text.trim();
+    if let Ok(ms) = parse_time(t) {
+        return Some(ms);
+    }
+    use time::format_description::FormatItem;
+    use time::macros::format_description;
+    const OFFSET: &[FormatItem<'_>] = format_description!(
+        "[year]-[month]-[day] [hour]:[minute]:[second] [offset_hour sign:mandatory][offset_minute]"
+    );
+    const UTC: &[FormatItem<'_>] =
+        format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    let at = time::OffsetDateTime::parse(t, OFFSET).ok().or_else(|| {
+        time::PrimitiveDateTime::parse(t, UTC)
+            .ok()
+            .map(time::PrimitiveDateTime::assume_utc)
+    })?;
+    Millis::try_from(at.unix_timestamp_nanos() / 1_000_000).ok()
+}
+
+/// Text as an owned `Cow` for the wire types.
+pub fn owned(s: impl Into<String>) -> Cow<'static, str> {
+    Cow::Owned(s.into())
+}
+
+#[cfg(test)]
+mod tests;
