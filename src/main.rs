@@ -34,6 +34,12 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Run the webhook bridge: GitHub, GitLab and PagerDuty webhooks (and native v1 or CDEvents over HTTP) verified, mapped to native v1 events and produced to the daemon's topics.
+    Bridge {
+        /// TOML file layered over the embedded defaults ([bridge] section).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
     /// Validate the configuration and print the effective values (secrets redacted).
     CheckConfig {
         /// TOML file layered over the embedded defaults.
@@ -83,6 +89,18 @@ fn main() -> ExitCode {
             };
             valuepulse::telemetry::logging::init(c.log.format.as_str(), c.log.level.as_str());
             runtime_exit(valuepulse::app::run(
+                c,
+                valuepulse::app::shutdown_signal(),
+                None,
+            ))
+        }
+        Command::Bridge { config } => {
+            let c = match load(config.as_deref()) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            valuepulse::telemetry::logging::init(c.log.format.as_str(), c.log.level.as_str());
+            runtime_exit(valuepulse::bridge::run(
                 c,
                 valuepulse::app::shutdown_signal(),
                 None,

@@ -138,6 +138,7 @@ impl Family {
             Kind::Gauge => MetricType::GAUGE,
             Kind::Counter => MetricType::COUNTER,
             Kind::Summary => MetricType::SUMMARY,
+            Kind::Histogram => MetricType::HISTOGRAM,
         });
         mf.set_metric(self.metrics);
         mf

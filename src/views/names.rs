@@ -11,6 +11,9 @@ pub enum Kind {
     Counter,
     /// Quantiles with `_sum` and `_count`.
     Summary,
+    /// Buckets (`_bucket{le}`) with `_sum` and `_count` (the bridge's
+    /// acknowledgement latency).
+    Histogram,
 }
 
 /// One metric's definition.
@@ -448,3 +451,32 @@ pub const ALL: &[MetricDef] = &[
     INCIDENTS_UNPAIRED,
     TIER_BANDS_INFO,
 ];
+
+/// Bridge deliveries, by source, event and outcome.
+pub const BRIDGE_DELIVERIES: MetricDef = MetricDef {
+    name: "valuepulse_bridge_deliveries_total",
+    kind: Kind::Counter,
+    labels: &["source", "event", "outcome"],
+    help: "Webhook deliveries (and POST /events requests) the bridge answered, by source (github, gitlab, pagerduty, events), event (the source's event name from a fixed list; unverified before the signature is checked) and outcome: produced (2xx after Kafka acknowledged), ignored (authentic, maps to nothing: 202), unauthorized (401), malformed (400), too_large (413), unavailable (503: Kafka did not acknowledge in the source's budget), disabled (404).",
+};
+/// From the request to Kafka's acknowledgement.
+pub const BRIDGE_ACK_SECONDS: MetricDef = MetricDef {
+    name: "valuepulse_bridge_ack_seconds",
+    kind: Kind::Histogram,
+    labels: &["source"],
+    help: "Seconds from a delivery's arrival to Kafka's acknowledgement of all its events (deliveries answered 2xx), by source.",
+};
+/// Pushes that listed fewer commits than they carried.
+pub const BRIDGE_PUSH_TRUNCATED: MetricDef = MetricDef {
+    name: "valuepulse_bridge_push_commits_truncated_total",
+    kind: Kind::Counter,
+    labels: &["source"],
+    help: "Push webhooks whose payload listed fewer commits than the push carried (GitLab lists at most 20): the commits left out have no lead time.",
+};
+/// Whether Kafka is reachable from the bridge.
+pub const BRIDGE_READY: MetricDef = MetricDef {
+    name: "valuepulse_bridge_ready",
+    kind: Kind::Gauge,
+    labels: &[],
+    help: "1 while the bridge reaches Kafka (what /readyz says), else 0.",
+};
