@@ -406,10 +406,10 @@ fn usage_benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("usage");
     g.throughput(Throughput::Elements(n));
     g.bench_function("decode_fold", |b| {
-        b.iter(|| fold_batch(&shared, &shard, &counters, &batch_records[next()]))
+        b.iter(|| fold_batch(&shared, &shard, &counters, &batch_records[next()]));
     });
     g.bench_function("decode_fold_time_ordered", |b| {
-        b.iter(|| fold_batch(&shared, &shard, &counters, &ordered_records[next()]))
+        b.iter(|| fold_batch(&shared, &shard, &counters, &ordered_records[next()]));
     });
     g.finish();
 
@@ -420,7 +420,7 @@ fn usage_benches(c: &mut Criterion) {
             for p in &batches[next()].payloads {
                 black_box(serde_json::from_slice::<serde_json::Value>(p).unwrap());
             }
-        })
+        });
     });
     g.finish();
 
@@ -452,21 +452,21 @@ fn usage_benches(c: &mut Criterion) {
             for p in &batches[next()].payloads {
                 black_box(decode_usage(p).unwrap());
             }
-        })
+        });
     });
     g.bench_function("decode_only_3_fields", |b| {
         b.iter(|| {
             for p in &batches[next()].minimal {
                 black_box(decode_usage(p).unwrap());
             }
-        })
+        });
     });
     g.bench_function("rfc3339", |b| {
         b.iter(|| {
             for t in &batches[next()].stamps {
                 black_box(parse_time(t).unwrap());
             }
-        })
+        });
     });
     g.bench_function("intern", |b| {
         b.iter(|| {
@@ -474,14 +474,14 @@ fn usage_benches(c: &mut Criterion) {
             for name in &batches[next()].features {
                 black_box(f.intern(name));
             }
-        })
+        });
     });
     g.bench_function("hash_user", |b| {
         b.iter(|| {
             for u in &batches[next()].users {
                 black_box(hash_user(u));
             }
-        })
+        });
     });
     g.bench_function("fold_only", |b| {
         b.iter(|| {
@@ -490,7 +490,7 @@ fn usage_benches(c: &mut Criterion) {
             for &(f, h, at) in &pre[next()] {
                 black_box(sh.fold(&s, f, h, at, NOW));
             }
-        })
+        });
     });
     g.bench_function("fold_only_time_ordered", |b| {
         b.iter(|| {
@@ -499,7 +499,7 @@ fn usage_benches(c: &mut Criterion) {
             for &(f, h, at) in &pre_ordered[next()] {
                 black_box(sh.fold(&s, f, h, at, NOW));
             }
-        })
+        });
     });
     g.finish();
 }
@@ -577,7 +577,7 @@ fn sketch_benches(c: &mut Criterion) {
             let mut rb = ReportBuilder::new(&s, &[], features, NOW);
             rb.add_feature(1, shard.feature(1).unwrap());
             black_box(rb.finish(features, &[]))
-        })
+        });
     });
     g.finish();
 }

@@ -65,7 +65,7 @@ fn rss_mib() -> f64 {
 }
 
 fn mib(b: usize) -> f64 {
-    b as f64 / 1048576.0
+    b as f64 / 1_048_576.0
 }
 
 /// Usage payloads of one partition, generated in batches on the fly (no 50 M

@@ -322,12 +322,12 @@ fn benches(c: &mut Criterion) {
                 state
             },
             BatchSize::LargeInput,
-        )
+        );
     });
     // Redelivery: every id is already in state with the same content.
     let full = small(full);
     g.bench_function("deploys_duplicate", |b| {
-        b.iter(|| fold_small_records(&full, &deploy_records, MAX_EVENT_BYTES, NOW, &counters))
+        b.iter(|| fold_small_records(&full, &deploy_records, MAX_EVENT_BYTES, NOW, &counters));
     });
     let full = into_dora(full);
     g.finish();
@@ -339,7 +339,7 @@ fn benches(c: &mut Criterion) {
             for p in &deploys {
                 black_box(decode(Stream::Deploys, p, &Headers::NONE).unwrap());
             }
-        })
+        });
     });
     g.finish();
 
@@ -350,7 +350,7 @@ fn benches(c: &mut Criterion) {
             for p in &deploys {
                 black_box(serde_json::from_slice::<serde_json::Value>(p).unwrap());
             }
-        })
+        });
     });
     g.finish();
 
@@ -378,7 +378,7 @@ fn benches(c: &mut Criterion) {
             for s in stamps.iter().flatten() {
                 black_box(parse_time(s).unwrap());
             }
-        })
+        });
     });
     // Same as the private `dora::fingerprint`: DefaultHasher over the event.
     g.bench_function("fingerprint", |b| {
@@ -389,7 +389,7 @@ fn benches(c: &mut Criterion) {
                 d.hash(&mut h);
                 black_box(h.finish());
             }
-        })
+        });
     });
     g.bench_function("fold_only", |b| {
         b.iter_batched(
@@ -401,7 +401,7 @@ fn benches(c: &mut Criterion) {
                 state
             },
             BatchSize::LargeInput,
-        )
+        );
     });
     g.finish();
 

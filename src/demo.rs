@@ -176,7 +176,11 @@ async fn generate(bootstrap: &str, addr: SocketAddr, progress: &Progress) -> any
         events = history.len() - usage,
         usage_events = usage,
         generated_ms = generated.as_millis() as u64,
-        published_ms = (started.elapsed() - generated).as_millis() as u64,
+        published_ms = started
+            .elapsed()
+            .checked_sub(generated)
+            .unwrap()
+            .as_millis() as u64,
         "Published 30 days of history; now one deploy every 1-2 s and a few hundred usage events a second."
     );
     #[allow(
@@ -346,9 +350,10 @@ impl Broker {
     async fn stop(self) {
         let _ = self.stop.send(());
         let thread = self.thread;
-        match tokio::task::spawn_blocking(move || thread.join()).await {
-            Ok(Ok(())) => tracing::info!("Embedded Kafka broker stopped."),
-            _ => tracing::warn!("The embedded Kafka broker thread did not end cleanly."),
+        if let Ok(Ok(())) = tokio::task::spawn_blocking(move || thread.join()).await {
+            tracing::info!("Embedded Kafka broker stopped.")
+        } else {
+            tracing::warn!("The embedded Kafka broker thread did not end cleanly.")
         }
     }
 }

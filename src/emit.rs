@@ -38,9 +38,9 @@ pub use encode::{
 };
 pub use produce::Emitted;
 
-/// Exit code of an invalid event, bad flags or configuration (EX_USAGE).
+/// Exit code of an invalid event, bad flags or configuration (`EX_USAGE`).
 pub const EXIT_USAGE: u8 = 64;
-/// Exit code when the broker did not acknowledge the event (EX_UNAVAILABLE).
+/// Exit code when the broker did not acknowledge the event (`EX_UNAVAILABLE`).
 pub const EXIT_UNAVAILABLE: u8 = 69;
 
 /// Why `emit` failed, with its exit code.
@@ -170,7 +170,7 @@ pub fn run(cmd: &EmitCommand) -> Result<Emitted, EmitError> {
         if b.trim().is_empty() {
             return Err(EmitError::Config("--brokers is empty".into()));
         }
-        config.kafka.brokers = b.clone();
+        config.kafka.brokers.clone_from(b);
     }
     let now_ms = crate::clock::now_millis();
     let prepared = prepare(cmd, &config, now_ms)?;

@@ -53,9 +53,9 @@ use time::format_description::well_known::Rfc3339;
 use crate::domain::Millis;
 pub use dataset::{DAY_MS, Dataset, Order, Spec};
 
-/// Exit code for bad flags (EX_USAGE).
+/// Exit code for bad flags (`EX_USAGE`).
 pub const EXIT_USAGE: u8 = 64;
-/// Exit code when Kafka did not take the data (EX_UNAVAILABLE).
+/// Exit code when Kafka did not take the data (`EX_UNAVAILABLE`).
 pub const EXIT_UNAVAILABLE: u8 = 69;
 
 /// Partitions of the deploys and incidents topics when loadgen creates them.
@@ -242,7 +242,10 @@ impl ProducerContext for Acks {
             }
             Err((e, _)) => {
                 self.failed.fetch_add(1, Ordering::Relaxed);
-                let mut first = self.first_error.lock().unwrap_or_else(|p| p.into_inner());
+                let mut first = self
+                    .first_error
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 first.get_or_insert_with(|| e.to_string());
             }
         }
@@ -372,7 +375,7 @@ fn check_failed(acks: &Acks) -> Result<(), LoadgenError> {
     let first = acks
         .first_error
         .lock()
-        .unwrap_or_else(|p| p.into_inner())
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
         .clone()
         .unwrap_or_default();
     Err(LoadgenError::Kafka(format!(
@@ -418,7 +421,7 @@ fn create_topics(config: &ClientConfig, args: &LoadgenArgs) -> Result<(), Loadge
         match r {
             Ok(name) => eprintln!("loadgen: created topic {name}"),
             Err((name, RDKafkaErrorCode::TopicAlreadyExists)) => {
-                eprintln!("loadgen: topic {name} exists; left as it is")
+                eprintln!("loadgen: topic {name} exists; left as it is");
             }
             Err((name, code)) => {
                 return Err(LoadgenError::Kafka(format!(

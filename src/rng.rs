@@ -11,6 +11,8 @@
 //! It lives at the crate's root because its users share nothing else: the
 //! domain's tests, `demo` and `loadgen` must not import one another.
 
+use std::fmt::Write as _;
+
 use crate::domain::Millis;
 
 /// SplitMix64, with the draws synthetic data needs.
@@ -80,7 +82,7 @@ impl Rng {
     pub fn hex(&mut self, digits: usize) -> String {
         let mut s = String::with_capacity(digits + 16);
         while s.len() < digits {
-            s.push_str(&format!("{:016x}", self.next_u64()));
+            let _ = write!(s, "{:016x}", self.next_u64());
         }
         s.truncate(digits);
         s

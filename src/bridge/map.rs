@@ -115,10 +115,6 @@ pub fn timestamp(text: &str) -> Option<String> {
 
 /// As [`timestamp`], in epoch milliseconds.
 pub fn millis(text: &str) -> Option<Millis> {
-    let t = text.trim();
-    if let Ok(ms) = parse_time(t) {
-        return Some(ms);
-    }
     use time::format_description::FormatItem;
     use time::macros::format_description;
     const OFFSET: &[FormatItem<'_>] = format_description!(
@@ -126,6 +122,10 @@ pub fn millis(text: &str) -> Option<Millis> {
     );
     const UTC: &[FormatItem<'_>] =
         format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    let t = text.trim();
+    if let Ok(ms) = parse_time(t) {
+        return Some(ms);
+    }
     let at = time::OffsetDateTime::parse(t, OFFSET).ok().or_else(|| {
         time::PrimitiveDateTime::parse(t, UTC)
             .ok()

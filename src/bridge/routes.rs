@@ -75,8 +75,8 @@ pub fn router(state: BridgeState) -> Router {
 /// 5 s, GitHub and GitLab 10 s), less a margin for the network.
 pub fn budget(source: Source) -> Duration {
     match source {
-        Source::PagerDuty => Duration::from_millis(4_000),
-        Source::Github | Source::Gitlab | Source::Events => Duration::from_millis(8_000),
+        Source::PagerDuty => Duration::from_secs(4),
+        Source::Github | Source::Gitlab | Source::Events => Duration::from_secs(8),
     }
 }
 

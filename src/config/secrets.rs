@@ -247,7 +247,7 @@ pub fn describe_client_error(e: &KafkaError, properties: &KafkaProperties) -> (S
                     "librdkafka refuses its value (not shown): {}",
                     redact_text(description, properties)
                 ),
-                _ => format!(
+                RDKafkaConfRes::RD_KAFKA_CONF_OK => format!(
                     "librdkafka refuses it: {}",
                     redact_text(description, properties)
                 ),

@@ -136,6 +136,7 @@ mod default_score {
     }
 
     /// Writes it back: the number, or `"none"`.
+    #[allow(clippy::ref_option, reason = "serde's `with` passes `&Option<T>`")]
     pub fn serialize<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
         match v {
             Some(x) => s.serialize_f64(*x),

@@ -171,7 +171,7 @@ impl Generator {
                     _ => None,
                 })
                 .collect();
-            plan.sort();
+            plan.sort_unstable();
             let mut plan = plan.into_iter().peekable();
             let mean_gap = (DAY_MS as f64 / self.services[s].profile.deploys_per_day) as Millis;
             let mut t = start + self.rng.exponential(mean_gap);
@@ -192,7 +192,7 @@ impl Generator {
         self.incident(auth, now - 100 * MINUTE_MS, 2 * DAY_MS, None);
         // Outages nobody links to a deploy: one or two per service.
         for s in 0..self.services.len() {
-            for _ in 0..1 + self.outage_rng.index(2) {
+            for _ in 0..=self.outage_rng.index(2) {
                 let opened_at = self.outage_rng.between(start, now - 2 * HOUR_MS);
                 self.outage(s, opened_at, Pace::History);
             }
@@ -271,12 +271,11 @@ impl Generator {
     /// Name of the next feature service `s` launches live.
     fn new_feature(&mut self, s: usize) -> String {
         let service = &mut self.services[s];
-        let name = match service.profile.features.get(service.launched) {
-            Some(name) => (*name).to_owned(),
-            None => {
-                self.experiments += 1;
-                format!("experiment-{}", self.experiments)
-            }
+        let name = if let Some(name) = service.profile.features.get(service.launched) {
+            (*name).to_owned()
+        } else {
+            self.experiments += 1;
+            format!("experiment-{}", self.experiments)
         };
         service.launched += 1;
         name
@@ -345,7 +344,7 @@ impl Generator {
         });
         // Commits precede the staging deploy too, so both carry them.
         let ahead = staging_ahead.unwrap_or(0);
-        let mut changes: Vec<(String, Millis)> = (0..1 + self.rng.index(4))
+        let mut changes: Vec<(String, Millis)> = (0..=self.rng.index(4))
             .map(|_| (self.rng.hex(7), at - ahead - self.rng.log_between(p.lead)))
             .collect();
         changes.sort_by_key(|c| c.1);

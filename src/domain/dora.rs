@@ -255,6 +255,7 @@ impl DoraState {
 
     /// The same state grading tiers with `bands` (validate them first:
     /// [`DoraBands::validate`]).
+    #[must_use]
     pub fn with_bands(mut self, bands: DoraBands) -> Self {
         self.bands = bands;
         self.settings.bands = bands;

@@ -262,72 +262,69 @@ fn cloudevent(
     let environment = text(native, "environment").unwrap_or("production");
     let service = required(native, "service")?;
     let id = required(native, "id")?;
-    let (ty, context_id, subject_id, time, content, custom) = match stream {
-        Stream::Deploys => {
-            let status = required(native, "status")?;
-            if status != "succeeded" {
-                return Err(EncodeError::Status(status.to_owned()));
-            }
-            let artifact = text(native, "artifact").ok_or(EncodeError::NoArtifact)?;
-            let predicate = if native.get("rollback_of").is_some_and(|v| !v.is_null()) {
-                "rolledback"
-            } else if upgraded {
-                "upgraded"
-            } else {
-                "deployed"
-            };
-            let content = json!({
-                "artifactId": purl(artifact, service),
-                "environment": {"id": environment},
-            });
-            let custom = custom_data(
-                native,
-                &[
-                    "team",
-                    "changes",
-                    "features",
-                    "started_at",
-                    "version",
-                    "rollback_of",
-                    "fixes_incident",
-                ],
-            );
-            (
-                format!("service.{predicate}"),
-                id.to_owned(),
-                service,
-                required(native, "finished_at")?,
-                content,
-                custom,
-            )
+    let (ty, context_id, subject_id, time, content, custom) = if stream == Stream::Deploys {
+        let status = required(native, "status")?;
+        if status != "succeeded" {
+            return Err(EncodeError::Status(status.to_owned()));
         }
-        _ => {
-            let resolved = required(native, "status")? == "resolved";
-            let mut content = json!({
-                "environment": {"id": environment},
-                "service": {"id": service},
-            });
-            if let Some(a) = text(native, "artifact") {
-                content["artifactId"] = json!(purl(a, service));
-            }
-            let mut keys = vec!["team", "severity", "caused_by_deploy"];
-            if resolved {
-                keys.push("opened_at");
-            }
-            let (predicate, time) = if resolved {
-                ("resolved", required(native, "resolved_at")?)
-            } else {
-                ("detected", required(native, "opened_at")?)
-            };
-            (
-                format!("incident.{predicate}"),
-                format!("{id}.{predicate}"),
-                id,
-                time,
-                content,
-                custom_data(native, &keys),
-            )
+        let artifact = text(native, "artifact").ok_or(EncodeError::NoArtifact)?;
+        let predicate = if native.get("rollback_of").is_some_and(|v| !v.is_null()) {
+            "rolledback"
+        } else if upgraded {
+            "upgraded"
+        } else {
+            "deployed"
+        };
+        let content = json!({
+            "artifactId": purl(artifact, service),
+            "environment": {"id": environment},
+        });
+        let custom = custom_data(
+            native,
+            &[
+                "team",
+                "changes",
+                "features",
+                "started_at",
+                "version",
+                "rollback_of",
+                "fixes_incident",
+            ],
+        );
+        (
+            format!("service.{predicate}"),
+            id.to_owned(),
+            service,
+            required(native, "finished_at")?,
+            content,
+            custom,
+        )
+    } else {
+        let resolved = required(native, "status")? == "resolved";
+        let mut content = json!({
+            "environment": {"id": environment},
+            "service": {"id": service},
+        });
+        if let Some(a) = text(native, "artifact") {
+            content["artifactId"] = json!(purl(a, service));
         }
+        let mut keys = vec!["team", "severity", "caused_by_deploy"];
+        if resolved {
+            keys.push("opened_at");
+        }
+        let (predicate, time) = if resolved {
+            ("resolved", required(native, "resolved_at")?)
+        } else {
+            ("detected", required(native, "opened_at")?)
+        };
+        (
+            format!("incident.{predicate}"),
+            format!("{id}.{predicate}"),
+            id,
+            time,
+            content,
+            custom_data(native, &keys),
+        )
     };
     let ty = format!("dev.cdevents.{ty}.{}", spec.type_version());
     let mut data = json!({

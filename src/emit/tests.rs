@@ -110,7 +110,7 @@ fn sdk_read(format: Format, r: &WireRecord) -> (CloudEvent, CDEvent) {
     (ce, cd)
 }
 
-fn decoded<'a>(stream: Stream, r: &'a WireRecord) -> Event<'a> {
+fn decoded(stream: Stream, r: &WireRecord) -> Event<'_> {
     decode(stream, r.payload.as_bytes(), &r.decoder_headers())
         .unwrap_or_else(|e| panic!("{e:?}: {r:?}"))
 }

@@ -221,7 +221,7 @@ impl Dataset {
         let mut shipped = vec![None; spec.features as usize];
         let small = small_records(&spec, start, &names, &mut shipped, &mut plan);
         let users = u64::from(spec.users);
-        let scatter = (0..)
+        let scatter = (0..u64::from(u32::MAX))
             .map(|k| 2_654_435_761u64 + 2 * k)
             .find(|m| gcd(*m, users) == 1)
             .unwrap_or(1);
@@ -387,6 +387,15 @@ fn small_records(
     shipped: &mut [Option<Millis>],
     rng: &mut Rng,
 ) -> Vec<SmallRecord> {
+    /// One deploy of the history, before it is written.
+    struct Deploy {
+        id: String,
+        svc: usize,
+        production: bool,
+        status: &'static str,
+        finished: Millis,
+        features: Vec<usize>,
+    }
     let span = spec.end - start;
     let count = (spec.deploys_per_day * f64::from(spec.days))
         .round()
@@ -397,14 +406,6 @@ fn small_records(
         .map(|_| start + 2 * MINUTE_MS + rng.below((span - 4 * MINUTE_MS).max(1) as u64) as Millis)
         .collect();
     times.sort_unstable();
-    struct Deploy {
-        id: String,
-        svc: usize,
-        production: bool,
-        status: &'static str,
-        finished: Millis,
-        features: Vec<usize>,
-    }
     let mut deploys: Vec<Deploy> = times
         .iter()
         .enumerate()
@@ -440,7 +441,7 @@ fn small_records(
     let mut incidents = 0;
     for d in &deploys {
         let (service, team) = SERVICES[d.svc];
-        let changes: Vec<_> = (0..1 + rng.below(4))
+        let changes: Vec<_> = (0..=rng.below(4))
             .map(|_| {
                 let age = MINUTE_MS * 10 + rng.below(5 * DAY_MS as u64) as Millis;
                 ChangeV1 {

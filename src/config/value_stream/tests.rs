@@ -70,6 +70,7 @@ fn a_preset_is_chosen_by_name_and_an_unknown_one_is_refused() {
 
 #[test]
 fn custom_bands_grade_with_their_edges() {
+    use TierMetric::{ChangeFailureRate, DeploymentFrequency, LeadTime, TimeToRestore};
     let c = load_file(
         r#"
 [tiers]
@@ -84,7 +85,6 @@ time_to_restore = ["< 30m", "< 4h", "<= 2d"]
     .unwrap();
     let b = c.dora_settings().bands;
     assert_eq!(b.label(), "custom");
-    use TierMetric::*;
     assert_eq!(b.grade(DeploymentFrequency, 2.0), Tier::Elite);
     assert_eq!(b.grade(DeploymentFrequency, 1.9), Tier::High);
     assert_eq!(b.grade(LeadTime, 7_199.0), Tier::Elite);

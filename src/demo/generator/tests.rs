@@ -27,7 +27,7 @@ fn story(seed: u64, ticks: usize) -> Vec<(Millis, Record)> {
         let next = now + g.pause().as_millis() as Millis;
         // Some usage between two deploys (fewer events than live, enough
         // to check them).
-        let between = (now + next) / 2;
+        let between = i64::midpoint(now, next);
         out.extend(
             g.usage(between, STORY_USAGE)
                 .into_iter()

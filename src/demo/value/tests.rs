@@ -44,7 +44,7 @@ fn every_record_decodes_with_its_key_and_time_inside_the_history() {
     assert!(items > 500, "{items} transitions");
     assert!(responses > 400, "{responses} responses");
     // About half the transitions are CDEvents tickets.
-    let share = tickets as f64 / items as f64;
+    let share = tickets as f64 / f64::from(items);
     assert!((0.4..0.6).contains(&share), "ticket share {share}");
     assert!(reopened > 0, "some items are reopened");
     // The same seed tells the same story.

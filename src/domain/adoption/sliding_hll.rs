@@ -272,7 +272,7 @@ impl Dense {
             at - TIME_MASK / 2
         };
         let old = self.base;
-        for reg in self.slots.iter_mut() {
+        for reg in &mut self.slots {
             let mut kept = [0u32; SLOTS];
             let mut n = 0;
             for &e in reg.iter().take_while(|e| **e != 0) {
@@ -332,7 +332,7 @@ impl Dense {
             return;
         }
         let cut = horizon - self.base;
-        for reg in self.slots.iter_mut() {
+        for reg in &mut self.slots {
             if reg[0] == 0 || (reg[0] >> 6) >= cut {
                 continue;
             }
@@ -351,7 +351,7 @@ impl Dense {
         let mut hist = vec![[0u32; MAX_RANK as usize + 1]; edges.len()];
         let rel: Vec<u32> = edges.iter().map(|&e| e.saturating_sub(self.base)).collect();
         let any_before: Vec<bool> = edges.iter().map(|&e| e < self.base).collect();
-        for reg in self.slots.iter() {
+        for reg in &self.slots {
             for (w, &edge) in rel.iter().enumerate() {
                 let rank = if any_before[w] {
                     reg[0] & 0x3f

@@ -157,7 +157,7 @@ fn hand_checked_dataset_gives_exact_items_times_and_efficiency() {
     assert_eq!(c30.items_finished, 3);
     assert_eq!(
         (c30.active_seconds, c30.waiting_seconds),
-        (122400.0, 36000.0)
+        (122_400.0, 36_000.0)
     );
     assert_close(c30.efficiency.unwrap(), 34.0 / 44.0);
     let q30 = c30.item_efficiency.as_ref().unwrap();

@@ -13,12 +13,12 @@ use crate::domain::{Millis, Satisfaction, SatisfactionScore};
 const NOW: Millis = 1_800_000_000_000;
 
 /// A median (the other quantiles do not matter to the score).
-fn median(seconds: f64) -> Option<Quantiles> {
-    Some(Quantiles {
+fn median(seconds: f64) -> Quantiles {
+    Quantiles {
         count: 1,
         sum_seconds: seconds,
         values: [(0.5, seconds), (0.9, seconds), (0.95, seconds)],
-    })
+    }
 }
 
 /// 14 deployments in 7 days (2 a day), 20 assessed of which 5 failed
@@ -28,8 +28,8 @@ fn figures() -> WindowFigures {
         deployments: 14,
         assessed: 20,
         failed: [5, 8],
-        lead_time: median(7200.0),
-        time_to_restore: median(1800.0),
+        lead_time: Some(median(7200.0)),
+        time_to_restore: Some(median(1800.0)),
         ..WindowFigures::default()
     }
 }
@@ -79,11 +79,15 @@ fn a_missing_input_or_a_zero_divisor_gives_no_score() {
         "no incident resolved"
     );
     assert_eq!(
-        with(|f| f.time_to_restore = median(0.0)),
+        with(|f| f.time_to_restore = Some(median(0.0))),
         None,
         "restore 0 s"
     );
-    assert_eq!(with(|f| f.lead_time = median(0.0)), None, "lead time 0 s");
+    assert_eq!(
+        with(|f| f.lead_time = Some(median(0.0))),
+        None,
+        "lead time 0 s"
+    );
     assert_eq!(
         ValueInputs::from_figures(&figures(), &week(), None).score(),
         None,
@@ -140,8 +144,8 @@ fn every_dora_series_and_window_gets_its_score_with_the_satisfaction_of_its_team
         deployments: 60,
         assessed: 60,
         failed: [6, 6],
-        lead_time: median(3600.0),
-        time_to_restore: median(7200.0),
+        lead_time: Some(median(3600.0)),
+        time_to_restore: Some(median(7200.0)),
         ..WindowFigures::default()
     };
     let day = WindowFigures {

@@ -2,6 +2,7 @@
 //! items as CDEvents tickets the official SDKs parse and the decoder reads
 //! like the native event.
 
+use clap::Parser as _;
 use cloudevents::AttributesReader;
 
 use super::{NOW, config, decoded, parse, sdk_read};
@@ -256,7 +257,6 @@ fn bad_satisfaction_flags_are_refused_before_any_connection() {
         .contains("--at \"noon\" is not an RFC 3339 timestamp")
     );
     // One answer, exactly: clap refuses none or both.
-    use clap::Parser;
     for args in [
         &["emit", "satisfaction", "--service", "s"][..],
         &[

@@ -26,7 +26,7 @@ pub(super) fn check_object(payload: &[u8]) -> Result<(), InvalidReason> {
     }
 }
 
-/// Maps a serde_json error to a bounded reason, never to its text (which may
+/// Maps a `serde_json` error to a bounded reason, never to its text (which may
 /// quote the payload).
 pub(super) fn classify(e: &serde_json::Error) -> InvalidReason {
     use serde_json::error::Category;

@@ -1,12 +1,12 @@
 //! Fast path for feature-usage payloads, the highest-volume stream.
 //!
 //! A usage event needs three top-level strings (`feature`, `user`, `at`),
-//! but producers add more fields, and serde_json parses and validates every
+//! but producers add more fields, and `serde_json` parses and validates every
 //! ignored value in full. This scanner takes the three strings borrowed from
 //! the payload and steps over every other value. It answers only when it is
 //! sure: a string with escapes, a duplicate or missing field, a non-string
 //! value for a needed field, or anything else unusual gives `None`, and the
-//! caller decodes with serde_json, which stays the authority on errors.
+//! caller decodes with `serde_json`, which stays the authority on errors.
 //!
 //! One leniency, by design: the contents of ignored objects and arrays are
 //! skipped by bracket matching, not validated (nor are ignored strings

@@ -13,7 +13,7 @@ fn shares(n: u64, s: f64, draws: usize, seed: u64) -> Vec<f64> {
     counts.iter().map(|&c| c as f64 / draws as f64).collect()
 }
 
-/// The exact law, computed directly: k^-s / sum_j j^-s.
+/// The exact law, computed directly: k^-s / `sum_j` j^-s.
 fn law(n: u64, s: f64) -> Vec<f64> {
     let w: Vec<f64> = (1..=n).map(|k| (k as f64).powf(-s)).collect();
     let total: f64 = w.iter().sum();

@@ -43,8 +43,8 @@ fn counts_are_exact_at_minute_edges_whatever_the_order() {
     let mut x: u64 = 42;
     for _ in 0..200_000 {
         x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         times.push(NOW - ((x >> 33) % u64::from(30 * DAY)) as Seconds);
     }
     let shuffled = counts_of(&times);

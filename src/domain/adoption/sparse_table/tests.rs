@@ -11,8 +11,8 @@ fn matches_a_map_through_inserts_updates_and_pruning() {
     let mut x: u64 = 7;
     let mut next = || {
         x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (x >> 33) as u32
     };
     for round in 0..5u32 {

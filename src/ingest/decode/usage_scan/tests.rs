@@ -1,4 +1,4 @@
-//! The usage scanner against serde_json.
+//! The usage scanner against `serde_json`.
 
 use super::*;
 
@@ -24,7 +24,7 @@ fn is_unsure_rather_than_wrong() {
         br#"{"feature": "f", "user": "u", "at": "t""#,
         br#"{"feature": "f", "user": "u", "at": "t",}"#,
         br#"{"x": tru, "feature": "f", "user": "u", "at": "t"}"#,
-        br#"[1]"#,
+        br"[1]",
         b"",
         b"{\"feature\": \"\xff\", \"user\": \"u\", \"at\": \"t\"}",
     ] {
