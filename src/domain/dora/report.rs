@@ -8,6 +8,7 @@ use hdrhistogram::Histogram;
 
 use super::attribution::{Attribution, IncidentLink, Linked, Links};
 use super::{DoraState, FailedDeploys, Key};
+use crate::domain::labels::LabelId;
 use crate::domain::quantiles::{self, Quantiles, Samples};
 use crate::domain::tier::{DoraBands, Tier, TierMetric};
 use crate::domain::time::{Millis, Window};
@@ -20,6 +21,49 @@ impl DoraState {
             self.teams.name(key.team),
             &self.settings.environments[key.environment as usize],
         )
+    }
+
+    /// The team of each service's latest retained deploy per environment
+    /// (latest by `finished_at`, ties to the larger deploy id), among
+    /// deploys that name a team. Derived from the whole retained history,
+    /// so arrival order and replay cannot change it.
+    fn deploy_teams(&self) -> HashMap<(LabelId, u8), LabelId> {
+        let unknown = self.teams.get(super::UNKNOWN_TEAM);
+        let mut latest: HashMap<(LabelId, u8), (Millis, &str, LabelId)> = HashMap::new();
+        for (id, d) in &self.deploys {
+            if Some(d.key.team) == unknown {
+                continue;
+            }
+            let candidate = (d.finished_at, &**id, d.key.team);
+            latest
+                .entry((d.key.service, d.key.environment))
+                .and_modify(|best| {
+                    if (candidate.0, candidate.1) > (best.0, best.1) {
+                        *best = candidate;
+                    }
+                })
+                .or_insert(candidate);
+        }
+        latest
+            .into_iter()
+            .map(|(k, (_, _, team))| (k, team))
+            .collect()
+    }
+
+    /// An incident's series key: its own, except that an incident naming no
+    /// team (CDEvents incidents, a PagerDuty service without a mapping) takes
+    /// the team of its service's latest deploy in the same environment, so
+    /// its time to restore meets that service's deploys (and the value
+    /// delivery score gets its recovery factor). Without such a deploy it
+    /// stays `unknown`.
+    fn incident_key(&self, key: Key, deploy_teams: &HashMap<(LabelId, u8), LabelId>) -> Key {
+        if Some(key.team) != self.teams.get(super::UNKNOWN_TEAM) {
+            return key;
+        }
+        match deploy_teams.get(&(key.service, key.environment)) {
+            Some(&team) => Key { team, ..key },
+            None => key,
+        }
     }
 
     /// How every retained incident is attributed, sorted by incident id:
@@ -80,6 +124,8 @@ impl DoraState {
         let mut acc: BTreeMap<(&str, &str, &str), Accumulator> = BTreeMap::new();
         let new = || Accumulator::new(windows.len());
         let first_deploys = self.first_deploys_of_changes();
+        let deploy_teams = self.deploy_teams();
+        let incident_names = |key: Key| self.names(self.incident_key(key, &deploy_teams));
 
         for (id, d) in &self.deploys {
             if !windows[longest].contains(d.finished_at, now) {
@@ -138,14 +184,14 @@ impl DoraState {
         for r in self.incidents.values() {
             let any = r.opened.as_ref().or(r.resolved.as_ref());
             if let Some(side) = any {
-                let a = acc.entry(self.names(side.key)).or_insert_with(new);
+                let a = acc.entry(incident_names(side.key)).or_insert_with(new);
                 a.has_incidents = true;
                 if r.is_open() {
                     a.open += 1;
                 }
             }
             if let Some(res) = &r.resolved {
-                let a = acc.entry(self.names(res.key)).or_insert_with(new);
+                let a = acc.entry(incident_names(res.key)).or_insert_with(new);
                 if let Some(restore) = r.restore() {
                     for (w, window) in windows.iter().enumerate() {
                         if window.contains(res.at, now) {
@@ -168,7 +214,7 @@ impl DoraState {
             if !windows[longest].contains(opened_at, now) {
                 continue;
             }
-            let a = acc.entry(self.names(view.key)).or_insert_with(new);
+            let a = acc.entry(incident_names(view.key)).or_insert_with(new);
             a.has_opened_incidents = true;
             if link.is_none() {
                 for (w, window) in windows.iter().enumerate() {

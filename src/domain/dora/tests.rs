@@ -12,6 +12,7 @@ use crate::domain::time::Window;
 mod attribution;
 mod bands;
 mod changes;
+mod incident_team;
 mod pairing;
 
 pub(super) use crate::testkit::NOW;
