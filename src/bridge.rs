@@ -14,7 +14,9 @@
 //! | [`verify`] | each source's signature scheme, on the raw bytes, in constant time |
 //! | [`sources`] | which headers carry each source's signature and event, and who maps it |
 //! | [`map`] | what a delivery becomes: native v1 events, the rules' lookups, forge timestamps |
-//! | [`github`], [`gitlab`], [`pagerduty`] | one source's payloads → native v1 events |
+//! | [`github`] | GitHub's `deployment_status`, `workflow_run` (deploys), `push` (changes) and labelled `issues` (incidents) as native v1 |
+//! | [`gitlab`] | GitLab's Deployment, Push and Issue hooks (issues of type Incident or labelled) as native v1 |
+//! | [`pagerduty`] | PagerDuty v3 `incident.triggered`, `.resolved` and `.reopened` as native v1 incidents |
 //! | [`routes`] | the HTTP routes and their answers |
 //! | [`deliver`] | the producer, the source's acknowledgement budget, Kafka's reachability |
 //! | [`metrics`] | `valuepulse_bridge_*` |

@@ -139,5 +139,100 @@ pub fn owned(s: impl Into<String>) -> Cow<'static, str> {
     Cow::Owned(s.into())
 }
 
+/// One payload field as it came: absent (or `null`), present but not of the
+/// expected type, or read. Payload structs wrap every field they read in it,
+/// so that a wrong type never fails the whole parse with serde's message
+/// (which quotes the value) and the mapping names the field itself.
+#[derive(Debug, Clone, Default)]
+pub enum Field<T> {
+    /// Not in the payload, or `null`.
+    #[default]
+    Absent,
+    /// In the payload with another type.
+    Wrong,
+    /// Read.
+    Ok(T),
+}
+
+impl<'de, T: serde::de::DeserializeOwned> serde::Deserialize<'de> for Field<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = <serde_json::Value as serde::Deserialize>::deserialize(d)?;
+        if v.is_null() {
+            return Ok(Field::Absent);
+        }
+        Ok(T::deserialize(v).map_or(Field::Wrong, Field::Ok))
+    }
+}
+
+impl<T> Field<T> {
+    /// The value, or `Malformed(name)` when it is absent or mistyped.
+    pub fn required(self, name: &str) -> Result<T, Malformed> {
+        match self {
+            Field::Ok(v) => Ok(v),
+            _ => Err(Malformed(name.to_owned())),
+        }
+    }
+
+    /// The value if present; `Malformed(name)` when it is mistyped.
+    pub fn optional(self, name: &str) -> Result<Option<T>, Malformed> {
+        match self {
+            Field::Ok(v) => Ok(Some(v)),
+            Field::Absent => Ok(None),
+            Field::Wrong => Err(Malformed(name.to_owned())),
+        }
+    }
+
+    /// The value if present and of its type, else `None`: for fields that
+    /// only decide whether an event is mapped at all.
+    pub fn ok(self) -> Option<T> {
+        match self {
+            Field::Ok(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+impl Field<String> {
+    /// Required text that is not empty (an id, a name, a SHA).
+    pub fn text(self, name: &str) -> Result<String, Malformed> {
+        let text = self.required(name)?;
+        if text.trim().is_empty() {
+            return Err(Malformed(name.to_owned()));
+        }
+        Ok(text)
+    }
+
+    /// A required forge timestamp as RFC 3339 UTC ([`timestamp`]).
+    pub fn time(self, name: &str) -> Result<String, Malformed> {
+        timestamp(&self.required(name)?).ok_or_else(|| Malformed(name.to_owned()))
+    }
+
+    /// An optional forge timestamp; present but unreadable is malformed.
+    pub fn opt_time(self, name: &str) -> Result<Option<String>, Malformed> {
+        self.optional(name)?
+            .map(|t| timestamp(&t).ok_or_else(|| Malformed(name.to_owned())))
+            .transpose()
+    }
+}
+
+/// A delivery's body as the payload struct `T` (whose fields are
+/// [`Field`]s); `Malformed("body")` when it is not a JSON object.
+pub fn json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Malformed> {
+    let malformed = || Malformed("body".to_owned());
+    // A struct would also read a JSON array, field by position.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(malformed());
+    }
+    serde_json::from_slice(body).map_err(|_| malformed())
+}
+
+/// Whether two label names are the same, ignoring case (`Incident` is
+/// `incident`).
+pub fn same_label(a: &str, b: &str) -> bool {
+    a.chars()
+        .flat_map(char::to_lowercase)
+        .eq(b.chars().flat_map(char::to_lowercase))
+}
+
 #[cfg(test)]
 mod tests;

@@ -49,3 +49,55 @@ fn forge_timestamps_in_every_form_read_as_the_same_instant() {
     assert_eq!(timestamp("yesterday"), None);
     assert_eq!(timestamp("2021-04-28 21:50:00"), None, "no zone: refused");
 }
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct Payload {
+    id: Field<u64>,
+    name: Field<String>,
+    at: Field<String>,
+}
+
+#[test]
+fn a_field_is_absent_mistyped_or_read_and_errors_name_it() {
+    let p: Payload =
+        json(br#"{"id": "7", "name": null, "at": "2021-04-28 21:50:00 +0200"}"#).unwrap();
+    assert_eq!(p.id.optional("id"), Err(Malformed("id".into())));
+    assert_eq!(p.name.optional("name"), Ok(None));
+    assert_eq!(p.at.time("at").as_deref(), Ok("2021-04-28T19:50:00Z"));
+
+    let p: Payload = json(br#"{"id": 7, "name": " ", "at": "later"}"#).unwrap();
+    assert_eq!(p.id.required("id"), Ok(7));
+    assert_eq!(p.name.text("name"), Err(Malformed("name".into())));
+    assert_eq!(p.at.opt_time("at"), Err(Malformed("at".into())));
+
+    let p: Payload = json(b" {}").unwrap();
+    assert_eq!(p.id.required("id"), Err(Malformed("id".into())));
+    assert_eq!(p.at.opt_time("at"), Ok(None));
+}
+
+#[test]
+fn a_body_that_is_no_json_object_is_malformed() {
+    for body in [
+        &b""[..],
+        b"[]",
+        b"null",
+        b"\"text\"",
+        b"{\"id\": 1",
+        b"\xff",
+    ] {
+        assert_eq!(
+            json::<Payload>(body).err(),
+            Some(Malformed("body".into())),
+            "{body:?}"
+        );
+    }
+}
+
+#[test]
+fn labels_are_the_same_whatever_their_case() {
+    assert!(same_label("Incident", "incident"));
+    assert!(same_label("SEV-1 Incident", "sev-1 incident"));
+    assert!(same_label("Störung", "STÖRUNG"));
+    assert!(!same_label("incident", "incidents"));
+}
