@@ -1,0 +1,595 @@
+//! The bridge end to end: payloads built as GitHub, GitLab and PagerDuty
+//! document them, signed as they sign, sent over real HTTP to a running
+//! `valuepulse bridge`, produced to a real broker and read back by a
+//! running daemon, whose scrape must show the hand-computed figures. (The
+//! providers themselves cannot be reached from here; what crosses the wire
+//! is exactly what they send.)
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use common::{Daemon, at, create_topics, free_port, normalize, parse, unique};
+use serde_json::{Value, json};
+use valuepulse::bridge::verify::sign_hmac_sha256_hex;
+
+const GITHUB_SECRET: &str = "gh-current-secret";
+const GITHUB_RETIRED: &str = "gh-retired-secret";
+const GITLAB_TOKEN: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const PAGERDUTY_SECRET: &str = "pd-secret";
+const EVENTS_TOKEN: &str = "events-token";
+
+/// `valuepulse bridge` as a child process.
+struct Bridge {
+    child: Child,
+    addr: String,
+}
+
+impl Bridge {
+    /// Starts `valuepulse bridge --config <config>` with the test broker and
+    /// `env`, and waits until it is ready.
+    fn start(config: &std::path::Path, env: &[(&str, &str)]) -> Self {
+        let addr = format!("127.0.0.1:{}", free_port());
+        let child = Command::new(env!("CARGO_BIN_EXE_valuepulse"))
+            .args(["bridge", "--config"])
+            .arg(config)
+            .env("VALUEPULSE__KAFKA__BROKERS", common::brokers())
+            .env("VALUEPULSE__BRIDGE__LISTEN", &addr)
+            .env("VALUEPULSE__LOG__FORMAT", "json")
+            .envs(env.iter().copied())
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn valuepulse bridge");
+        let b = Self { child, addr };
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(60) {
+            if let Some((200, _)) = post_or_get(&b.addr, "GET", "/readyz", &[], b"") {
+                return b;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("the bridge was not ready within 60 s");
+    }
+
+    /// POSTs `body` with `headers`; (status, response body).
+    fn post(&self, path: &str, headers: &[(&str, String)], body: &[u8]) -> (u16, String) {
+        post_or_get(&self.addr, "POST", path, headers, body).expect("the bridge answers")
+    }
+
+    fn metrics(&self) -> String {
+        post_or_get(&self.addr, "GET", "/metrics", &[], b"")
+            .expect("scrape the bridge")
+            .1
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP/1.1 request over a plain socket; None if not connectable.
+fn post_or_get(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).ok()?;
+    // The server may answer (413) before reading a large body.
+    let _ = s.write_all(body);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text.split(' ').nth(1)?.parse().ok()?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+/// GitHub's headers for one delivery, signed with `secret`.
+fn github(event: &str, body: &[u8], secret: Option<&str>) -> Vec<(&'static str, String)> {
+    let mut h = vec![
+        ("X-GitHub-Event", event.to_owned()),
+        ("X-GitHub-Delivery", unique("delivery")),
+        ("User-Agent", "GitHub-Hookshot/abc1234".to_owned()),
+        ("Content-Type", "application/json".to_owned()),
+    ];
+    if let Some(s) = secret {
+        h.push(("X-Hub-Signature-256", sign_hmac_sha256_hex(s, body)));
+    }
+    h
+}
+
+fn repository() -> Value {
+    json!({"id": 186853002, "name": "checkout", "full_name": "acme/checkout",
+           "private": false, "owner": {"login": "acme", "id": 1, "type": "Organization"},
+           "html_url": "https://github.com/acme/checkout", "default_branch": "main"})
+}
+
+/// A `deployment_status` delivery of deployment `id` in `state`.
+fn deployment_status(now: i64, id: u64, state: &str, finished: i64) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "action": "created",
+        "deployment_status": {
+            "url": format!("https://api.github.com/repos/acme/checkout/deployments/{id}/statuses/1"),
+            "id": id * 10, "state": state, "environment": "prod",
+            "creator": {"login": "acme-bot", "id": 2, "type": "Bot"},
+            "description": "", "target_url": "",
+            "created_at": at(now, finished), "updated_at": at(now, finished)
+        },
+        "deployment": {
+            "url": format!("https://api.github.com/repos/acme/checkout/deployments/{id}"),
+            "id": id, "sha": "f95f852bd8fca8fcc58a9a2d6c842781e32a215e", "ref": "main",
+            "task": "deploy", "payload": {}, "environment": "prod", "description": null,
+            "created_at": at(now, finished - 600), "updated_at": at(now, finished)
+        },
+        "repository": repository(),
+        "sender": {"login": "acme-bot", "id": 2, "type": "Bot"}
+    }))
+    .unwrap()
+}
+
+/// An `issues` delivery of issue 7 carrying the `incident` label.
+fn issue(now: i64, action: &str, opened: i64, closed: Option<i64>) -> Vec<u8> {
+    let mut v = json!({
+        "action": action,
+        "issue": {
+            "url": "https://api.github.com/repos/acme/checkout/issues/7",
+            "id": 444500041, "number": 7, "title": "Checkout returns 500",
+            "user": {"login": "sre", "id": 3, "type": "User"},
+            "labels": [{"id": 1, "name": "Incident", "color": "d73a4a", "default": false}],
+            "state": if closed.is_some() { "closed" } else { "open" },
+            "comments": 0,
+            "created_at": at(now, opened),
+            "updated_at": at(now, closed.unwrap_or(opened)),
+            "closed_at": closed.map(|c| at(now, c)),
+            "body": "Payments fail."
+        },
+        "repository": repository(),
+        "sender": {"login": "sre", "id": 3, "type": "User"}
+    });
+    if action == "labeled" {
+        v["label"] = json!({"id": 1, "name": "Incident"});
+    }
+    serde_json::to_vec(&v).unwrap()
+}
+
+/// A PagerDuty v3 incident webhook.
+fn pagerduty(now: i64, event_type: &str, occurred: i64, created: i64) -> Vec<u8> {
+    serde_json::to_vec(&json!({"event": {
+        "id": unique("01DEN"), "event_type": event_type, "resource_type": "incident",
+        "occurred_at": at(now, occurred),
+        "agent": {"html_url": "https://acme.pagerduty.com/users/PLH1HKV", "id": "PLH1HKV",
+                  "self": "https://api.pagerduty.com/users/PLH1HKV", "summary": "Tenex Engineer",
+                  "type": "user_reference"},
+        "client": null,
+        "data": {
+            "id": "PGR0VU2", "type": "incident", "self": "https://api.pagerduty.com/incidents/PGR0VU2",
+            "html_url": "https://acme.pagerduty.com/incidents/PGR0VU2", "number": 2,
+            "status": if event_type == "incident.resolved" { "resolved" } else { "triggered" },
+            "incident_key": "d3640fbd41094207a1c11e58e46b1662",
+            "created_at": at(now, created), "title": "A little bump in the road",
+            "service": {"html_url": "https://acme.pagerduty.com/services/PF9KMXH", "id": "PF9KMXH",
+                        "self": "https://api.pagerduty.com/services/PF9KMXH",
+                        "summary": "Checkout API", "type": "service_reference"},
+            "assignees": [], "escalation_policy": {"id": "PTNMOLG", "summary": "Checkout", "type": "escalation_policy_reference"},
+            "teams": [], "priority": {"id": "PSO75BM", "summary": "P1", "type": "priority_reference"},
+            "urgency": "high", "conference_bridge": null, "resolve_reason": null
+        }
+    }}))
+    .unwrap()
+}
+
+fn pd_headers(body: &[u8], secret: &str) -> Vec<(&'static str, String)> {
+    let hex = &sign_hmac_sha256_hex(secret, body)["sha256=".len()..];
+    vec![
+        ("X-PagerDuty-Signature", format!("v1=00ff00ff,v1={hex}")),
+        ("X-Webhook-Id", "PXYZ".to_owned()),
+        ("Content-Type", "application/json".to_owned()),
+    ]
+}
+
+/// A GitLab Deployment Hook, `status_changed_at` in GitLab's own form.
+fn gitlab_deployment(changed_at: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "object_kind": "deployment", "status": "success", "status_changed_at": changed_at,
+        "deployment_id": 15, "deployable_id": 796,
+        "deployable_url": "http://gitlab.example.com/acme/web/-/jobs/796",
+        "environment": "production", "environment_tier": "production", "environment_slug": "production",
+        "environment_external_url": "https://web.example.com",
+        "project": {"id": 30, "name": "web", "path_with_namespace": "acme/web",
+                    "web_url": "http://gitlab.example.com/acme/web", "default_branch": "main"},
+        "short_sha": "279484c0", "user": {"id": 1, "name": "Administrator", "username": "root"},
+        "user_url": "http://gitlab.example.com/root",
+        "commit_url": "http://gitlab.example.com/acme/web/-/commit/279484c09fbe69ededfced8c1bb6e6d24616b468",
+        "commit_title": "Test commit message"
+    }))
+    .unwrap()
+}
+
+/// GitLab's signing-token headers (Standard Webhooks) at `ts`.
+fn gitlab_signed(body: &[u8], ts: i64) -> Vec<(&'static str, String)> {
+    let id = unique("msg");
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(GITLAB_TOKEN.trim_start_matches("whsec_"))
+        .unwrap();
+    let mut signed = format!("{id}.{ts}.").into_bytes();
+    signed.extend_from_slice(body);
+    let tag = ring::hmac::sign(
+        &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key),
+        &signed,
+    );
+    vec![
+        ("X-Gitlab-Event", "Deployment Hook".to_owned()),
+        ("webhook-id", id),
+        ("webhook-timestamp", ts.to_string()),
+        (
+            "webhook-signature",
+            format!(
+                "v1,{}",
+                base64::engine::general_purpose::STANDARD.encode(tag.as_ref())
+            ),
+        ),
+    ]
+}
+
+/// The daemon's value of `series` (labels in any order), once it has it.
+fn wait_for(daemon: &Daemon, series: &str, want: f64) -> f64 {
+    let key = normalize(series);
+    let start = Instant::now();
+    let mut last = None;
+    while start.elapsed() < Duration::from_secs(60) {
+        last = parse(&daemon.scrape()).get(&key).copied();
+        if last == Some(want) {
+            return want;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    panic!("{series}: want {want}, last {last:?}");
+}
+
+#[test]
+fn signed_webhooks_become_deploys_and_incidents_the_daemon_reports_exactly() {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let deploys = unique("bridge-deploys");
+    let incidents = unique("bridge-incidents");
+    let changes = unique("bridge-changes");
+    let usage = unique("bridge-usage");
+    create_topics(&[(&deploys, 1), (&incidents, 1), (&changes, 1), (&usage, 1)]);
+    let topics = [
+        ("VALUEPULSE__TOPICS__DEPLOYS", deploys.as_str()),
+        ("VALUEPULSE__TOPICS__INCIDENTS", incidents.as_str()),
+        ("VALUEPULSE__TOPICS__CHANGES", changes.as_str()),
+        ("VALUEPULSE__TOPICS__FEATURE_USAGE", usage.as_str()),
+    ];
+    let rules = std::env::temp_dir().join(unique("bridge-rules") + ".toml");
+    std::fs::write(
+        &rules,
+        r#"
+[bridge]
+max_body_bytes = "64KiB"
+[bridge.github]
+production = "prod|production"
+[[bridge.github.services]]
+match = "acme/checkout"
+service = "checkout"
+team = "payments"
+[[bridge.pagerduty.services]]
+match = "Checkout API"
+service = "checkout"
+team = "payments"
+"#,
+    )
+    .unwrap();
+    let daemon = Daemon::start(&topics);
+    let mut env: Vec<(&str, &str)> = topics.to_vec();
+    env.extend([
+        ("VALUEPULSE__BRIDGE__GITHUB__SECRETS", GITHUB_SECRET),
+        ("VALUEPULSE__BRIDGE__GITLAB__SECRETS", GITLAB_TOKEN),
+        ("VALUEPULSE__BRIDGE__PAGERDUTY__SECRETS", PAGERDUTY_SECRET),
+        ("VALUEPULSE__BRIDGE__EVENTS__SECRETS", EVENTS_TOKEN),
+    ]);
+    // The rules file goes through --config as an operator's would.
+    let bridge = Bridge::start(&rules, &env);
+    daemon.wait_ready(Duration::from_secs(60));
+
+    // GitHub: deployment 1001 succeeded 2 h ago (environment "prod" is
+    // production by the rule), 1002 failed 1 h ago, 1003 is pending.
+    let ok = deployment_status(now, 1001, "success", -2 * 3600);
+    assert_eq!(
+        bridge
+            .post(
+                "/hooks/github",
+                &github("deployment_status", &ok, Some(GITHUB_SECRET)),
+                &ok
+            )
+            .0,
+        200
+    );
+    let failed = deployment_status(now, 1002, "failure", -3600);
+    assert_eq!(
+        bridge
+            .post(
+                "/hooks/github",
+                &github("deployment_status", &failed, Some(GITHUB_SECRET)),
+                &failed
+            )
+            .0,
+        200
+    );
+    let pending = deployment_status(now, 1003, "pending", -60);
+    assert_eq!(
+        bridge
+            .post(
+                "/hooks/github",
+                &github("deployment_status", &pending, Some(GITHUB_SECRET)),
+                &pending
+            )
+            .0,
+        202
+    );
+    // Redelivered as GitHub's "Redeliver" button sends it: the same bytes.
+    assert_eq!(
+        bridge
+            .post(
+                "/hooks/github",
+                &github("deployment_status", &ok, Some(GITHUB_SECRET)),
+                &ok
+            )
+            .0,
+        200
+    );
+
+    // Not authentic: a changed body, a retired secret, no signature. None
+    // reaches Kafka.
+    let mut tampered = ok.clone();
+    tampered[10] ^= 1;
+    let signed_ok = github("deployment_status", &ok, Some(GITHUB_SECRET));
+    assert_eq!(bridge.post("/hooks/github", &signed_ok, &tampered).0, 401);
+    let retired = deployment_status(now, 1004, "success", -60);
+    assert_eq!(
+        bridge
+            .post(
+                "/hooks/github",
+                &github("deployment_status", &retired, Some(GITHUB_RETIRED)),
+                &retired
+            )
+            .0,
+        401
+    );
+    assert_eq!(
+        bridge
+            .post(
+                "/hooks/github",
+                &github("deployment_status", &retired, None),
+                &retired
+            )
+            .0,
+        401
+    );
+
+    // A GitHub issue labelled Incident: opened 50 min ago, closed 20 min
+    // ago: 30 min to restore.
+    let opened = issue(now, "opened", -50 * 60, None);
+    assert_eq!(
+        bridge
+            .post(
+                "/hooks/github",
+                &github("issues", &opened, Some(GITHUB_SECRET)),
+                &opened
+            )
+            .0,
+        200
+    );
+    let closed = issue(now, "closed", -50 * 60, Some(-20 * 60));
+    assert_eq!(
+        bridge
+            .post(
+                "/hooks/github",
+                &github("issues", &closed, Some(GITHUB_SECRET)),
+                &closed
+            )
+            .0,
+        200
+    );
+
+    // PagerDuty: triggered 70 min ago, resolved 10 min ago: 60 min.
+    let t = pagerduty(now, "incident.triggered", -70 * 60, -70 * 60);
+    assert_eq!(
+        bridge
+            .post("/hooks/pagerduty", &pd_headers(&t, PAGERDUTY_SECRET), &t)
+            .0,
+        200
+    );
+    let r = pagerduty(now, "incident.resolved", -10 * 60, -70 * 60);
+    assert_eq!(
+        bridge
+            .post("/hooks/pagerduty", &pd_headers(&r, PAGERDUTY_SECRET), &r)
+            .0,
+        200
+    );
+    let bad = pagerduty(now, "incident.resolved", -10 * 60, -70 * 60);
+    assert_eq!(
+        bridge
+            .post(
+                "/hooks/pagerduty",
+                &pd_headers(&bad, "not-the-secret"),
+                &bad
+            )
+            .0,
+        401
+    );
+
+    // GitLab, signing token: a deploy of "web" 30 min ago, with GitLab's own
+    // timestamp form (+0200); the same delivery 10 min old is a replay.
+    let changed = time::OffsetDateTime::from_unix_timestamp(now - 30 * 60 + 2 * 3600).unwrap();
+    let gl_time = format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} +0200",
+        changed.year(),
+        u8::from(changed.month()),
+        changed.day(),
+        changed.hour(),
+        changed.minute(),
+        changed.second()
+    );
+    let gl = gitlab_deployment(&gl_time);
+    assert_eq!(
+        bridge
+            .post("/hooks/gitlab", &gitlab_signed(&gl, now), &gl)
+            .0,
+        200
+    );
+    assert_eq!(
+        bridge
+            .post("/hooks/gitlab", &gitlab_signed(&gl, now - 600), &gl)
+            .0,
+        401
+    );
+
+    // Too large for bridge.max_body_bytes (64 KiB).
+    let huge = vec![b' '; 100 * 1024];
+    assert_eq!(
+        bridge
+            .post(
+                "/hooks/github",
+                &github("push", &huge, Some(GITHUB_SECRET)),
+                &huge
+            )
+            .0,
+        413
+    );
+
+    // POST /events: a native deploy of "search", with the bearer token.
+    let native = serde_json::to_vec(&json!({
+        "id": "d-search-1", "service": "search", "team": "discovery", "status": "succeeded",
+        "finished_at": at(now, -900)
+    }))
+    .unwrap();
+    let bearer = [("Authorization", format!("Bearer {EVENTS_TOKEN}"))];
+    assert_eq!(
+        bridge
+            .post(&format!("/events/{deploys}"), &bearer, &native)
+            .0,
+        200
+    );
+    let invalid = br#"{"id": "x", "service": "search", "status": "exploded", "finished_at": "2026-01-01T00:00:00Z"}"#;
+    let (status, body) = bridge.post(&format!("/events/{deploys}"), &bearer, invalid);
+    assert_eq!(
+        (status, body.trim()),
+        (400, "invalid: bad_status (the daemon would refuse it)")
+    );
+
+    // What the daemon reports, worked out by hand from the deliveries above.
+    let k = r#"environment="production",service="checkout",team="payments",window="1d""#;
+    wait_for(
+        &daemon,
+        &format!(r#"valuepulse_deploy_attempts{{{k},status="succeeded"}}"#),
+        1.0,
+    );
+    wait_for(
+        &daemon,
+        &format!(r#"valuepulse_deploy_attempts{{{k},status="failed"}}"#),
+        1.0,
+    );
+    wait_for(&daemon, &format!("valuepulse_deployments{{{k}}}"), 1.0);
+    // Restore samples 1800 s (the issue) and 3600 s (PagerDuty).
+    wait_for(
+        &daemon,
+        &format!("valuepulse_time_to_restore_seconds_count{{{k}}}"),
+        2.0,
+    );
+    wait_for(
+        &daemon,
+        &format!("valuepulse_time_to_restore_seconds_sum{{{k}}}"),
+        5400.0,
+    );
+    let web = r#"environment="production",service="web",team="unknown",window="1d""#;
+    wait_for(&daemon, &format!("valuepulse_deployments{{{web}}}"), 1.0);
+    let search = r#"environment="production",service="search",team="discovery",window="1d""#;
+    wait_for(&daemon, &format!("valuepulse_deployments{{{search}}}"), 1.0);
+    // Four deploys accepted (1001, 1002, web, search); the redelivery of
+    // 1001 is a duplicate; nothing unauthenticated arrived.
+    wait_for(
+        &daemon,
+        &format!(r#"valuepulse_events_total{{outcome="accepted",topic="{deploys}"}}"#),
+        4.0,
+    );
+    wait_for(
+        &daemon,
+        &format!(r#"valuepulse_events_total{{outcome="duplicate",topic="{deploys}"}}"#),
+        1.0,
+    );
+
+    let m = parse(&bridge.metrics());
+    let count = |source: &str, event: &str, outcome: &str| {
+        m.get(&normalize(&format!(
+            r#"valuepulse_bridge_deliveries_total{{source="{source}",event="{event}",outcome="{outcome}"}}"#
+        )))
+        .copied()
+        .unwrap_or(0.0)
+    };
+    assert_eq!(count("github", "deployment_status", "produced"), 3.0);
+    assert_eq!(count("github", "deployment_status", "ignored"), 1.0);
+    assert_eq!(count("github", "unverified", "unauthorized"), 3.0);
+    assert_eq!(count("github", "unverified", "too_large"), 1.0);
+    assert_eq!(count("github", "issues", "produced"), 2.0);
+    assert_eq!(count("pagerduty", "incident.triggered", "produced"), 1.0);
+    assert_eq!(count("pagerduty", "incident.resolved", "produced"), 1.0);
+    assert_eq!(count("pagerduty", "unverified", "unauthorized"), 1.0);
+    assert_eq!(count("gitlab", "deployment", "produced"), 1.0);
+    assert_eq!(count("gitlab", "unverified", "unauthorized"), 1.0);
+    assert_eq!(count("events", "deploy", "produced"), 1.0);
+    assert_eq!(count("events", "deploy", "malformed"), 1.0);
+    let _ = std::fs::remove_file(&rules);
+}
+
+#[test]
+fn check_config_refuses_an_enabled_source_without_a_secret_and_never_prints_one() {
+    let out = Command::new(env!("CARGO_BIN_EXE_valuepulse"))
+        .arg("check-config")
+        .env("VALUEPULSE__BRIDGE__GITHUB__ENABLED", "true")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bridge.github.secrets"), "{err}");
+    let planted = "planted-Secret-7f3a9";
+    let out = Command::new(env!("CARGO_BIN_EXE_valuepulse"))
+        .arg("check-config")
+        .env("VALUEPULSE__BRIDGE__GITHUB__SECRETS", planted)
+        .env(
+            "VALUEPULSE__BRIDGE__PAGERDUTY__SECRETS",
+            format!("a,{planted}"),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.contains(planted), "check-config printed a secret");
+    assert!(all.contains("<redacted>"));
+}
