@@ -3,8 +3,6 @@
 //! reads: defaults filled in (ids, `now`), flags that cannot be right
 //! refused with their name.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use serde_json::Value;
 
 use super::args::{
@@ -18,9 +16,7 @@ use crate::ingest::decode::{
 
 /// A generated id: `<prefix>-<ms since epoch>-<8 hex digits>`.
 fn generated_id(prefix: &str, now_ms: i64) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
+    let nanos = crate::clock::now_nanos();
     let mix =
         xxhash_rust::xxh3::xxh3_64(format!("{nanos}/{}/{now_ms}", std::process::id()).as_bytes());
     format!("{prefix}-{now_ms}-{:08x}", mix as u32)

@@ -5,10 +5,7 @@ use crate::config::Config;
 
 /// A fresh directory under the system temp dir.
 fn dir(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
+    let nanos = crate::clock::now_nanos();
     let d = std::env::temp_dir().join(format!("vp-web-{name}-{}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d
