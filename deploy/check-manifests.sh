@@ -4,8 +4,11 @@
 #   2. yamllint on deploy/ (config deploy/.yamllint.yaml);
 #   3. every overlay in deploy/kubernetes/overlays/ rendered with kustomize and
 #      validated, strictly (unknown fields are errors), against the Kubernetes
-#      JSON schemas bundled in kubernetes-validate, for each of $K8S_VERSIONS;
-#   4. deploy/kubernetes/secret.example.yaml, likewise;
+#      JSON schemas bundled in kubernetes-validate, for each of $K8S_VERSIONS
+#      (overlays/ha-bridge is ha with components/bridge and bridge-ingress; its
+#      two Deployments must run the same image);
+#   4. deploy/kubernetes/secret.example.yaml and bridge-secret.example.yaml,
+#      likewise;
 #   5. deploy/kubernetes/monitoring/: built-in kinds validated, Prometheus
 #      Operator kinds (CRDs, no bundled schema) checked for shape, and the
 #      PrometheusRule's groups checked with promtool;
@@ -13,8 +16,9 @@
 #      dashboards and config are fresh (deploy/helm/sync-chart-files.sh),
 #      values.schema.json rejects a misspelt key;
 #      `helm lint --strict` and `helm template` with the default values,
-#      values-ha.yaml, and everything switched on (monitoring, a created
-#      Secret); each render validated as in 3 and 5, and compared with the
+#      values-ha.yaml, values-ha.yaml with the bridge and its Ingress, and
+#      everything switched on (monitoring, the bridge, created Secrets); each
+#      render validated as in 3 and 5, and compared with the
 #      kustomize render it mirrors (deploy/helm/compare-with-kustomize.py:
 #      image, probes, resources, security contexts, ports, ...).
 #
@@ -138,6 +142,28 @@ for dir in "${overlays[@]}"; do
   fi
 done
 validate "secret.example.yaml" deploy/kubernetes/secret.example.yaml
+validate "bridge-secret.example.yaml" deploy/kubernetes/bridge-secret.example.yaml
+
+# The bridge component pins the image again (a component does not see the
+# base's `images:`): both Deployments must still run the same image.
+same_image() { # LABEL FILE
+  "$PY" - "$1" "$2" <<'PY'
+import sys
+import yaml
+label, path = sys.argv[1], sys.argv[2]
+images = {d["metadata"]["name"]: d["spec"]["template"]["spec"]["containers"][0]["image"]
+          for d in yaml.safe_load_all(open(path)) if d and d.get("kind") == "Deployment"}
+if len(set(images.values())) != 1 or "valuepulse-bridge" not in images:
+    print(f"  ERROR {label}: the Deployments' images differ (or there is no bridge): {images}")
+    sys.exit(1)
+print(f"  ok    {label}: daemon and bridge run {images['valuepulse-bridge']}")
+PY
+}
+if [[ -f $WORK/overlay-ha-bridge.yaml ]]; then
+  same_image overlays/ha-bridge "$WORK/overlay-ha-bridge.yaml" || fail "overlays/ha-bridge: the bridge's image differs from the daemon's"
+else
+  fail "overlays/ha-bridge was not rendered"
+fi
 
 # promtool check rules on every PrometheusRule validate() extracted to DIR.
 check_rules() { # LABEL DIR
@@ -169,19 +195,29 @@ chart=deploy/helm/valuepulse
 say "== helm $("$HELM" version --template '{{.Version}}') ($HELM_VERSION): $chart"
 deploy/helm/sync-chart-files.sh --check || fail "$chart/files: stale copies (run deploy/helm/sync-chart-files.sh --write)"
 # helm_args NAME: sets ARGS to the helm arguments of a render and AGAINST to
-# the kustomize render it must agree with. "all" switches on everything the
-# defaults leave off: monitoring, and a Secret created by the chart.
+# the kustomize render it must agree with. "bridge" is values-ha.yaml with
+# the bridge and its Ingress (overlays/ha-bridge). "all" switches on
+# everything the defaults leave off: monitoring, the bridge, and the Secrets
+# created by the chart; it is compared with overlays/ha-bridge and
+# deploy/kubernetes/monitoring together.
+BRIDGE_ARGS=(--set bridge.enabled=true,bridge.ingress.enabled=true,bridge.ingress.host=hooks.example.com
+  --set bridge.ingress.tls.secretName=valuepulse-bridge-tls
+  --set-string 'bridge.ingress.annotations.nginx\.ingress\.kubernetes\.io/proxy-body-size=25m')
 helm_args() {
   case $1 in
     default) ARGS=() AGAINST=$WORK/overlay-single.yaml ;;
     ha) ARGS=(-f "$chart/values-ha.yaml") AGAINST=$WORK/overlay-ha.yaml ;;
+    bridge) ARGS=(-f "$chart/values-ha.yaml" "${BRIDGE_ARGS[@]}") AGAINST=$WORK/overlay-ha-bridge.yaml ;;
     all)
       # shellcheck disable=SC2054 # the commas belong to --set
-      ARGS=(-f "$chart/values-ha.yaml"
+      ARGS=(-f "$chart/values-ha.yaml" "${BRIDGE_ARGS[@]}"
         --set serviceMonitor.enabled=true,prometheusRule.enabled=true,dashboards.enabled=true
         --set secret.create=true
-        --set-string 'secret.files.ca\.crt=CA,secret.files.tls\.crt=CERT,secret.files.tls\.key=KEY')
-      AGAINST=$WORK/monitoring.yaml
+        --set-string 'secret.files.ca\.crt=CA,secret.files.tls\.crt=CERT,secret.files.tls\.key=KEY'
+        --set bridge.secrets.create=true
+        --set-string 'bridge.secrets.github={old,new},bridge.secrets.pagerduty={PD}')
+      AGAINST=$WORK/against-all.yaml
+      { cat "$WORK/overlay-ha-bridge.yaml"; echo "---"; cat "$WORK/monitoring.yaml"; } >"$AGAINST" 2>/dev/null || true
       ;;
   esac
 }
@@ -192,7 +228,7 @@ else
   say "  ok    helm: a misspelt value (serviceMonitr) fails helm lint"
 fi
 oldest=${K8S_VERSIONS%% *}
-for name in default ha all; do
+for name in default ha bridge all; do
   helm_args "$name"
   out=$WORK/helm-$name.yaml
   if "$HELM" lint --strict --quiet "$chart" "${ARGS[@]}" >"$WORK/helm.log" 2>&1; then

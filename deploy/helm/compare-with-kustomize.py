@@ -11,11 +11,13 @@ Helm render must have the same kind and name, and the same:
                the label selector, which Helm extends by the instance
                label); the container's image, args, env, ports, probes,
                resources, security context, volume mounts; the volumes
-               (the config ConfigMap by name without kustomize's hash)
+               (the config ConfigMap by name without kustomize's hash: the
+               daemon's and the bridge's Deployment mount the same one)
   ConfigMap    data (valuepulse.toml; the dashboards, compared as JSON)
   Service      type and ports
   ServiceAccount, PodDisruptionBudget (without selector), NetworkPolicy
-  (without podSelector), ServiceMonitor (without selector), PrometheusRule
+  (without podSelector), ServiceMonitor (without selector), Ingress,
+  PrometheusRule
                their specs (PromQL compared without whitespace)
 Kustomize's hash suffix on generated ConfigMap names is ignored.
 Labels and the selectors are left out on purpose: Helm adds
@@ -31,6 +33,7 @@ import yaml
 
 
 HASH = re.compile(r"-[a-z0-9]{10}$")  # the suffix of kustomize's generators
+CONFIG_HASH = re.compile(r"(-config)-[a-z0-9]{10}$")  # valuepulse-config-<hash>
 
 
 def load(path):
@@ -58,9 +61,9 @@ def deployment(d):
     vols = []
     for v in pod.get("volumes", []):
         v = json.loads(json.dumps(v))
-        if "configMap" in v and v["configMap"]["name"].startswith(d["metadata"]["name"] + "-config-"):
+        if "configMap" in v:
             # kustomize's generated valuepulse-config-<hash>
-            v["configMap"]["name"] = HASH.sub("", v["configMap"]["name"])
+            v["configMap"]["name"] = CONFIG_HASH.sub(r"\1", v["configMap"]["name"])
         vols.append(v)
     return {
         "replicas": spec.get("replicas"),
@@ -89,6 +92,7 @@ PICK = {
     "PodDisruptionBudget": lambda d: without(d["spec"], "selector"),
     "NetworkPolicy": lambda d: without(d["spec"], "podSelector"),
     "ServiceMonitor": lambda d: without(d["spec"], "selector"),
+    "Ingress": lambda d: d["spec"],
     "PrometheusRule": lambda d: promql_spaces(d["spec"]),
 }
 

@@ -10,6 +10,7 @@ Usage
   --names-from NAMES_RS  src/views/names.rs: every `name: "valuepulse_…"`
                          there counts as exported (a family with no series yet
                          is absent from a scrape); a Summary also exports
+                         NAME_sum and NAME_count, a Histogram NAME_bucket,
                          NAME_sum and NAME_count. Its label lists enable the
                          label check (3. below).
   --exported SCRAPE      a real /metrics scrape (Prometheus text format; `-`
@@ -50,7 +51,8 @@ What it checks
      verified: they are listed as such and do not fail the run.
   3. Labels (with --names-from). A label matcher on a valuepulse_* metric may
      only name that metric's labels in names.rs, `quantile` for a summary,
-     and the target labels job, instance, pod, namespace, container, endpoint.
+     `le` for a histogram's _bucket series, and the target labels job,
+     instance, pod, namespace, container, endpoint.
 
 Output
   Text: a summary and every referenced metric with where it is known from on
@@ -646,6 +648,8 @@ def main(argv):
                 allowed = defs[family]["labels"] | TARGET_LABELS
                 if defs[family]["kind"] == "summary" and name == family:
                     allowed = allowed | {"quantile"}
+                if defs[family]["kind"] == "histogram" and name == family + "_bucket":
+                    allowed = allowed | {"le"}
                 for lab, _op, _v in matchers:
                     if lab != "__name__" and lab not in allowed:
                         problems.append((e.source, f"{name} has no label {lab!r} "

@@ -108,3 +108,74 @@ speaks TLS (the kubelet does not check the certificate). Args: (list $ probe).
 {{- end -}}
 {{- toYaml $probe -}}
 {{- end -}}
+
+{{/*
+The webhook bridge (`valuepulse bridge`, bridge.enabled): its own names and
+selector (app.kubernetes.io/name NAME-bridge), so the daemon's Service,
+PodDisruptionBudget and NetworkPolicy never select its pods.
+*/}}
+{{- define "valuepulse.bridge.fullname" -}}
+{{- printf "%s-bridge" (include "valuepulse.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "valuepulse.bridge.selectorLabels" -}}
+app.kubernetes.io/name: {{ printf "%s-bridge" (include "valuepulse.name" .) | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "valuepulse.bridge.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "valuepulse.bridge.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | trunc 63 | trimSuffix "-" | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: valuepulse
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+app.kubernetes.io/component: webhook-bridge
+{{- end }}
+
+{{/* Labels of the bridge's monitoring objects (its ServiceMonitor). */}}
+{{- define "valuepulse.bridge.monitoringLabels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "valuepulse.bridge.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | trunc 63 | trimSuffix "-" | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: valuepulse
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+app.kubernetes.io/component: monitoring
+{{- end }}
+
+{{- define "valuepulse.bridge.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- include "valuepulse.bridge.fullname" . }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+The Secret holding the webhook secrets (keys github, gitlab, pagerduty,
+events): the one the chart creates, else bridge.secrets.existingSecret;
+empty when neither (the secrets then come from config or extraEnv).
+*/}}
+{{- define "valuepulse.bridge.secretName" -}}
+{{- if .Values.bridge.secrets.create }}
+{{- include "valuepulse.bridge.fullname" . }}
+{{- else }}
+{{- .Values.bridge.secrets.existingSecret }}
+{{- end }}
+{{- end }}
+
+{{/* A bridge probe: over HTTPS when bridge.webConfig.tls. Args: (list $ path). */}}
+{{- define "valuepulse.bridge.httpGet" -}}
+{{- $root := index . 0 -}}
+httpGet:
+  path: {{ index . 1 }}
+  port: http
+  {{- if $root.Values.bridge.webConfig.tls }}
+  scheme: HTTPS
+  {{- end }}
+{{- end -}}
