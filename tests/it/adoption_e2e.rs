@@ -29,13 +29,11 @@
     reason = "the tests print the figures they compare"
 )]
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{
-    Daemon, create_topics, normalize, parse, produce_many, promtool_check_metrics, unique,
+use crate::common::{
+    self, Daemon, create_topics, normalize, parse, produce_many, promtool_check_metrics, unique,
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -895,6 +893,7 @@ fn promtool_check_rules() {
 
 #[test]
 fn two_replicas_in_one_group_add_up_to_the_reference() {
+    let _isolation = common::shared();
     let t0 = Instant::now();
     let topics = topics(PARTITIONS);
     let data = Dataset::generate(now_ms());
@@ -972,6 +971,7 @@ fn two_replicas_in_one_group_add_up_to_the_reference() {
 
 #[test]
 fn survivor_takes_over_revoked_partitions_and_alone_equals_the_reference() {
+    let _isolation = common::shared();
     let t0 = Instant::now();
     let topics = topics(PARTITIONS);
     let data = Dataset::generate(now_ms());
@@ -1053,6 +1053,7 @@ fn rss_kib(pid: u32) -> u64 {
 
 #[test]
 fn ten_times_max_features_folds_into_other_with_bounded_memory() {
+    let _isolation = common::shared();
     const MAX_FEATURES: usize = 50;
     const DISTINCT: u64 = 500;
     const EVENTS: usize = 20_000;

@@ -10,14 +10,12 @@
 // The event builders take every field positionally so the dataset reads as a table.
 #![allow(clippy::too_many_arguments)]
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{
-    Daemon, assert_scrape, at, create_topics, normalize, parse, produce, promtool_check_metrics,
-    unique,
+use crate::common::{
+    self, Daemon, assert_scrape, at, create_topics, normalize, parse, produce,
+    promtool_check_metrics, unique,
 };
 use time::OffsetDateTime;
 
@@ -620,6 +618,7 @@ fn publish_dataset(deploys: &str, incidents: &str, now: i64) {
 
 #[test]
 fn hand_computed_dataset_through_real_kafka_scrapes_exactly_and_survives_sigkill() {
+    let _isolation = common::shared();
     let (deploys, incidents, usage) = (unique("deploys"), unique("incidents"), unique("usage"));
     create_topics(&[(&deploys, 3), (&incidents, 2), (&usage, 1)]);
     let now = OffsetDateTime::now_utc().unix_timestamp();
@@ -680,6 +679,7 @@ fn hand_computed_dataset_through_real_kafka_scrapes_exactly_and_survives_sigkill
 
 #[test]
 fn replay_alone_rebuilds_state_when_the_daemon_starts_after_the_events() {
+    let _isolation = common::shared();
     let (deploys, incidents, usage) = (unique("deploys"), unique("incidents"), unique("usage"));
     create_topics(&[(&deploys, 2), (&incidents, 1), (&usage, 2)]);
     let now = OffsetDateTime::now_utc().unix_timestamp();

@@ -3,12 +3,10 @@
 //! events are refused before any connection; an unreachable broker is a
 //! bounded, clear failure.
 
-mod common;
-
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::{Daemon, brokers, create_topics, scrape_after, unique};
+use crate::common::{self, Daemon, brokers, create_topics, scrape_after, unique};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -61,6 +59,7 @@ fn emit_ok(args: &[&str]) -> String {
 
 #[test]
 fn emitted_events_in_every_format_are_consumed_and_counted() {
+    let _isolation = common::shared();
     let (deploys, incidents, usage) = (
         unique("emit-deploys"),
         unique("emit-incidents"),
@@ -232,6 +231,7 @@ fn emitted_events_in_every_format_are_consumed_and_counted() {
 /// at 127.0.0.1:1, and the command still returns at once with exit 64.
 #[test]
 fn a_bad_flag_combination_fails_fast_without_touching_the_network() {
+    let _isolation = common::shared();
     for args in [
         &[
             "incident",
@@ -315,6 +315,7 @@ fn a_bad_flag_combination_fails_fast_without_touching_the_network() {
 /// clear message and exit 69, printing no id.
 #[test]
 fn an_unacknowledged_event_fails_within_the_timeout() {
+    let _isolation = common::shared();
     let (out, took) = emit(&[
         "deploy",
         "--service",

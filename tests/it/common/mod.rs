@@ -4,10 +4,16 @@
 //!
 //! Nothing here skips: a missing broker or tool fails the test with a message
 //! that says how to provide it.
+//!
+//! Every test takes [`shared`] or [`exclusive`] first ([`isolation`] says
+//! which and why).
 
 #![allow(dead_code)]
 
 pub mod cloudevents;
+pub mod isolation;
+
+pub use isolation::{exclusive, in_own_process, shared};
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};

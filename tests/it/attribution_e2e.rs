@@ -13,12 +13,12 @@
 //! cannot move an event across an edge. Distances between events (the 24 h
 //! attribution window) are exact.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{Daemon, assert_scrape, at, create_topics, normalize, parse, produce, unique};
+use crate::common::{
+    self, Daemon, assert_scrape, at, create_topics, normalize, parse, produce, unique,
+};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -383,6 +383,7 @@ fn assert_matches_expected(scrape: &BTreeMap<String, f64>) {
 
 #[test]
 fn each_attribution_rule_recovery_and_rework_scrape_exactly() {
+    let _isolation = common::shared();
     let (deploys, incidents, usage) = (unique("deploys"), unique("incidents"), unique("usage"));
     create_topics(&[(&deploys, 2), (&incidents, 2), (&usage, 1)]);
     let now = OffsetDateTime::now_utc().unix_timestamp();

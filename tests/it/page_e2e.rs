@@ -46,14 +46,12 @@
     reason = "the test says where it left the screenshot"
 )]
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Daemon, at, create_topics, parse, produce, scrape_after, unique};
+use crate::common::{self, Daemon, at, create_topics, parse, produce, scrape_after, unique};
 
 const M: i64 = 60;
 const H: i64 = 3600;
@@ -209,6 +207,7 @@ fn numbers(dom: &str) -> BTreeMap<String, (f64, String)> {
 
 #[test]
 fn the_page_in_chromium_shows_the_numbers_of_metrics_and_the_hand_checked_figures() {
+    let _isolation = common::shared();
     let (deploys, incidents, usage_topic) = (
         unique("pg-deploys"),
         unique("pg-incidents"),
