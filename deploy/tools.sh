@@ -15,7 +15,7 @@
 #
 # Each tools_* function installs its tool if it is missing or at another
 # version, then sets KUSTOMIZE / HELM / VENV_PY (and VENV) / CARGO_DENY. Installs take a
-# lock on the cache, so test binaries running checks in parallel do not race.
+# lock on the cache, so tests running checks in parallel do not race.
 # Needs go and python3 with venv; a missing one is an error naming its
 # Debian package. Exit code (install) or return code: 0 ready, 2 cannot install.
 

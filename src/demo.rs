@@ -351,9 +351,9 @@ impl Broker {
         let _ = self.stop.send(());
         let thread = self.thread;
         if let Ok(Ok(())) = tokio::task::spawn_blocking(move || thread.join()).await {
-            tracing::info!("Embedded Kafka broker stopped.")
+            tracing::info!("Embedded Kafka broker stopped.");
         } else {
-            tracing::warn!("The embedded Kafka broker thread did not end cleanly.")
+            tracing::warn!("The embedded Kafka broker thread did not end cleanly.");
         }
     }
 }

@@ -76,8 +76,8 @@
 //!   directory: `domain/time.rs` → `domain/time/tests.rs`,
 //!   `domain/dora.rs` → `domain/dora/tests.rs` (with submodules in
 //!   `domain/dora/tests/` when one file is not enough). No `#[path]`, no
-//!   inline test bodies. Integration tests in `tests/` run against a real
-//!   Kafka broker.
+//!   inline test bodies. Integration tests are one crate, `tests/it/`
+//!   (one module per area), and run against a real Kafka broker.
 //! - **Benches call the daemon's code** (the batch folds in
 //!   [`ingest::fold`]), never a copy of it.
 //! - **Lints** are set in `Cargo.toml` (`unsafe_code` forbidden,

@@ -2,6 +2,11 @@
 //! reference and of octokit/webhooks' payload examples, unread fields
 //! included), and the exact events they become.
 
+#![allow(
+    clippy::unreadable_literal,
+    reason = "ids copied from the provider's documented payloads, as it prints them"
+)]
+
 use serde_json::{Value, json};
 
 use super::*;
@@ -13,7 +18,7 @@ const SHA: &str = "f95f852bd8fca8fcc58a9a2d6c842781e32a215e";
 fn cfg() -> GithubSource {
     GithubSource {
         enabled: None,
-        secrets: Default::default(),
+        secrets: crate::config::bridge::Secrets::default(),
         secrets_file: String::new(),
         insecure: false,
         production: None,
@@ -175,6 +180,10 @@ fn one(event: &'static str, out: Out) -> Mapped {
     }
 }
 
+#[allow(
+    clippy::unnecessary_wraps,
+    reason = "compared with map()'s result as it is"
+)]
 fn ignored(event: &'static str) -> Result<Mapped, Malformed> {
     Ok(Mapped::ignored(event))
 }

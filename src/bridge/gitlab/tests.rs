@@ -2,6 +2,11 @@
 //! `doc/user/project/integrations/webhook_events.md`, unread fields
 //! included), and the exact events they become.
 
+#![allow(
+    clippy::unreadable_literal,
+    reason = "ids copied from the provider's documented payloads, as it prints them"
+)]
+
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -13,7 +18,7 @@ use crate::config::values::regex::compile;
 fn cfg() -> GitlabSource {
     GitlabSource {
         enabled: None,
-        secrets: Default::default(),
+        secrets: crate::config::bridge::Secrets::default(),
         secrets_file: String::new(),
         insecure: false,
         production: None,
@@ -58,6 +63,10 @@ fn one(event: &'static str, out: Out) -> Mapped {
     }
 }
 
+#[allow(
+    clippy::unnecessary_wraps,
+    reason = "compared with map()'s result as it is"
+)]
 fn ignored(event: &'static str) -> Result<Mapped, Malformed> {
     Ok(Mapped::ignored(event))
 }

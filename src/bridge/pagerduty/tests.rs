@@ -2,6 +2,11 @@
 //! and `incident` data of its developer docs, unread fields included), and
 //! the exact incidents they become.
 
+#![allow(
+    clippy::unreadable_literal,
+    reason = "ids copied from the provider's documented payloads, as it prints them"
+)]
+
 use serde_json::{Value, json};
 
 use super::*;
@@ -11,7 +16,7 @@ use crate::config::values::regex::compile;
 fn cfg() -> PagerDutySource {
     PagerDutySource {
         enabled: None,
-        secrets: Default::default(),
+        secrets: crate::config::bridge::Secrets::default(),
         secrets_file: String::new(),
         insecure: false,
         services: Vec::new(),

@@ -3,13 +3,10 @@
 //! README's SASL configuration works on the broker's SCRAM-SHA-512 listener,
 //! and a wrong password leaves the daemon alive, not ready, saying why.
 
-mod common;
-mod fault;
-
 use std::time::{Duration, Instant};
 
-use common::{at, create_topics, produce, unique};
-use fault::{Captured, config_file, daemon_env, run_to_end, sum_series};
+use crate::common::{self, at, create_topics, produce, unique};
+use crate::fault::{self, Captured, config_file, daemon_env, run_to_end, sum_series};
 
 /// The secret every config here plants; no output may contain it.
 const PLANTED: &str = "planted-Secret-7f3a9";
@@ -58,6 +55,7 @@ fn assert_clean(what: &str, output: &str) {
 
 #[test]
 fn bad_configs_exit_64_naming_the_key_and_never_print_the_secret() {
+    let _isolation = common::shared();
     let cases = [
         (
             format!("[kafka.properties]\n\"sasl.pasword\" = \"{PLANTED}\"\n"),
@@ -99,6 +97,7 @@ fn bad_configs_exit_64_naming_the_key_and_never_print_the_secret() {
 
 #[test]
 fn check_config_redacts_secrets_of_a_good_config() {
+    let _isolation = common::shared();
     let toml = format!(
         "[kafka.properties]\n\"security.protocol\" = \"SASL_PLAINTEXT\"\n\"sasl.mechanism\" = \"OAUTHBEARER\"\n\"sasl.oauthbearer.config\" = \"principal=valuepulse extension_x={PLANTED}\"\n"
     );
@@ -119,6 +118,7 @@ fn check_config_redacts_secrets_of_a_good_config() {
 
 #[test]
 fn sasl_scram_as_documented_is_ready_and_folds_events_and_prints_no_password() {
+    let _isolation = common::shared();
     let t = topics();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let deploys: Vec<(String, String)> = (0..5)
@@ -171,6 +171,7 @@ fn sasl_scram_as_documented_is_ready_and_folds_events_and_prints_no_password() {
 
 #[test]
 fn sasl_wrong_password_is_not_ready_alive_says_why_and_prints_no_password() {
+    let _isolation = common::shared();
     let t = topics();
     let path = config_file(&sasl_config(PLANTED));
     let mut env = env_for(&sasl_env("VALUEPULSE_TEST_SASL_BROKERS"), &t);

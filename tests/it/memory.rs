@@ -6,7 +6,8 @@
 //! per (feature, partition, day) at most 24 bytes a busy minute, never more
 //! than a dense day's 17.3 KiB; plus 64 KiB of fixed overhead.
 //!
-//! One test in its own binary, so no other test allocates beside it. The
+//! One test in a process of its own (`common::in_own_process` starts the
+//! test binary again for it), so no other test allocates beside it. The
 //! dataset is generated in-process (no Kafka: this measures state, not the
 //! client) through the daemon's own fold and shared adoption state.
 
@@ -20,6 +21,8 @@ use valuepulse::domain::adoption::hash_user;
 use valuepulse::domain::time::{DAY_MS, Millis};
 use valuepulse::ingest::budget::StateBudget;
 use valuepulse::ingest::shards::{AdoptionShared, PartitionShard, lock};
+
+use crate::common;
 
 const NOW: Millis = 1_800_000_000_000;
 const FEATURES: usize = 200;
@@ -51,6 +54,11 @@ fn rss_bytes() -> usize {
 
 #[test]
 fn state_bytes_track_rss_and_stay_within_the_documented_cost() {
+    let _isolation = common::shared();
+    if !common::in_own_process("memory::state_bytes_track_rss_and_stay_within_the_documented_cost")
+    {
+        return;
+    }
     let config = Config::load(None).expect("defaults");
     let settings = config.adoption_settings();
     // Zipf(1) cumulative weights over the features.
@@ -115,7 +123,8 @@ fn state_bytes_track_rss_and_stay_within_the_documented_cost() {
         .iter()
         .map(|u| (u * 16).min(dense * PARTITIONS as usize))
         .sum();
-    let mut per_day: std::collections::HashMap<(usize, i32, i64), usize> = Default::default();
+    let mut per_day: std::collections::HashMap<(usize, i32, i64), usize> =
+        std::collections::HashMap::default();
     for (f, p, m) in &minutes {
         *per_day.entry((*f, *p, m.div_euclid(1440))).or_default() += 1;
     }

@@ -1,16 +1,15 @@
 //! Process lifecycle and the admin endpoints: signals, an unreachable broker,
 //! gzip, and `check-config`.
 
-mod common;
-
 use std::io::Read;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Daemon, create_topics, http_get, unique};
+use crate::common::{self, Daemon, create_topics, http_get, unique};
 
 #[test]
 fn unreachable_broker_keeps_retrying_not_ready_but_alive_and_sigterm_exits_zero() {
+    let _isolation = common::shared();
     // Nothing listens on port 1 of loopback.
     let mut daemon = Daemon::start(&[
         ("VALUEPULSE__KAFKA__BROKERS", "127.0.0.1:1"),
@@ -22,7 +21,7 @@ fn unreachable_broker_keeps_retrying_not_ready_but_alive_and_sigterm_exits_zero(
         if let Some((status, _, body)) = daemon.get("/readyz") {
             answered = true;
             assert_eq!(status, 503, "{}", String::from_utf8_lossy(&body));
-            assert!(String::from_utf8_lossy(&body).starts_with("not ready: dora:"));
+            assert!(String::from_utf8_lossy(&body).starts_with("not ready: small-topics:"));
             let (live, _, _) = daemon.get("/livez").unwrap();
             assert_eq!(live, 200, "/livez must not depend on Kafka");
         }
@@ -45,6 +44,7 @@ fn unreachable_broker_keeps_retrying_not_ready_but_alive_and_sigterm_exits_zero(
 
 #[test]
 fn sigterm_while_consuming_exits_zero_within_ten_seconds() {
+    let _isolation = common::shared();
     let (deploys, incidents, usage) = (unique("deploys"), unique("incidents"), unique("usage"));
     create_topics(&[(&deploys, 1), (&incidents, 1), (&usage, 2)]);
     let mut daemon = Daemon::start(&[
@@ -61,6 +61,7 @@ fn sigterm_while_consuming_exits_zero_within_ten_seconds() {
 
 #[test]
 fn metrics_are_gzipped_when_asked_and_carry_the_text_format_content_type() {
+    let _isolation = common::shared();
     let daemon = Daemon::start(&[("VALUEPULSE__KAFKA__BROKERS", "127.0.0.1:1")]);
     let start = Instant::now();
     let (status, head, body) = loop {
@@ -91,6 +92,7 @@ fn metrics_are_gzipped_when_asked_and_carry_the_text_format_content_type() {
 
 #[test]
 fn check_config_prints_redacted_config_or_exits_64_naming_the_key() {
+    let _isolation = common::shared();
     let bin = env!("CARGO_BIN_EXE_valuepulse");
     let dir = std::env::temp_dir().join(unique("valuepulse-cfg"));
     std::fs::create_dir_all(&dir).unwrap();

@@ -4,9 +4,6 @@
 //! line naming its topic, partition and offset (for the outcomes that are
 //! logged) and never any payload, and process the good event after it.
 
-mod common;
-mod fault;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -17,8 +14,8 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde::Deserialize;
 
-use common::{at, brokers, unique};
-use fault::{Captured, config_file, daemon_env, sum_series};
+use crate::common::{self, at, brokers, unique};
+use crate::fault::{self, Captured, config_file, daemon_env, sum_series};
 
 /// Every corpus payload that names anything carries this; no log may.
 const MARKER: &str = "payload-marker";
@@ -154,6 +151,7 @@ fn create_big_topics(names: &[&str]) {
 #[test]
 fn every_corpus_case_is_counted_with_its_reason_logged_by_offset_without_payload_and_the_next_event_is_processed()
  {
+    let _isolation = common::shared();
     let cases = manifest().case;
     assert!(cases.len() >= 40, "the corpus lost cases");
     let names = [
@@ -348,6 +346,7 @@ fn every_corpus_case_is_counted_with_its_reason_logged_by_offset_without_payload
 
 #[test]
 fn a_flood_of_invalid_records_is_all_counted_but_logged_at_most_ten_lines_a_second() {
+    let _isolation = common::shared();
     let names = [
         unique("flood-deploys"),
         unique("flood-incidents"),
@@ -372,7 +371,7 @@ fn a_flood_of_invalid_records_is_all_counted_but_logged_at_most_ten_lines_a_seco
                 &daemon.scrape(),
                 "valuepulse_events_invalid_total",
                 &[("topic", &names[0]), ("reason", "malformed_json")],
-            ) == n as f64
+            ) == f64::from(n)
         }),
         "not every invalid record was counted"
     );

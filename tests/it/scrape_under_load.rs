@@ -6,11 +6,9 @@
 
 #![allow(clippy::print_stdout, reason = "the test prints the figures it checks")]
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{Daemon, create_topics, normalize, parse, produce_many, unique};
+use crate::common::{self, Daemon, create_topics, normalize, parse, produce_many, unique};
 
 const EVENTS: usize = 1_500_000;
 
@@ -20,6 +18,7 @@ fn value(scrape: &std::collections::BTreeMap<String, f64>, series: &str) -> f64 
 
 #[test]
 fn scrapes_during_heavy_replay_return_promptly_and_ingest_keeps_folding() {
+    let _isolation = common::exclusive();
     let (deploys, incidents, usage) = (unique("deploys"), unique("incidents"), unique("usage"));
     create_topics(&[(&deploys, 1), (&incidents, 1), (&usage, 4)]);
     let now = time::OffsetDateTime::now_utc().unix_timestamp();

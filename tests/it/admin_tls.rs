@@ -3,16 +3,14 @@
 //! hashes (right, wrong and no password), probes open, plain HTTP refused,
 //! and client certificates verified when the config asks for them.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::common::{self, Daemon, http_get, unique};
 use base64::Engine as _;
-use common::{Daemon, http_get, unique};
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
@@ -164,6 +162,7 @@ fn web_config(pki: &Pki, extra_tls: &str) -> String {
 
 #[test]
 fn tls_with_basic_auth_serves_metrics_to_the_right_password_only_and_leaves_probes_open() {
+    let _isolation = common::shared();
     let pki = Pki::new();
     let client = pki.client(false);
     let d = daemon(&web_config(&pki, ""), &client);
@@ -207,6 +206,7 @@ fn tls_with_basic_auth_serves_metrics_to_the_right_password_only_and_leaves_prob
 
 #[test]
 fn required_client_certificates_are_verified_against_the_client_ca() {
+    let _isolation = common::shared();
     let pki = Pki::new();
     let with_cert = pki.client(true);
     let d = daemon(
@@ -228,6 +228,7 @@ fn required_client_certificates_are_verified_against_the_client_ca() {
 
 #[test]
 fn check_config_refuses_a_bad_web_config_with_exit_64_naming_the_key() {
+    let _isolation = common::shared();
     let pki = Pki::new();
     let bad =
         pki.web_config("tls_server_config:\n  cert_file: server.crt\n  key_file: missing.key\n");

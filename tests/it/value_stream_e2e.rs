@@ -11,17 +11,15 @@
 // figures are tuples, so the datasets read as tables.
 #![allow(clippy::too_many_arguments, clippy::type_complexity)]
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use cdevents_sdk::{CDEvent, Subject, spec_0_4_1 as v04, spec_0_5_1 as v05};
-use common::cloudevents::{Wire, cloudevent_record, native_record};
-use common::{
-    Daemon, HeaderedRecord, assert_scrape, create_topics, normalize, produce_with_headers,
+use crate::common::cloudevents::{Wire, cloudevent_record, native_record};
+use crate::common::{
+    self, Daemon, HeaderedRecord, assert_scrape, create_topics, normalize, produce_with_headers,
     scrape_after, unique,
 };
+use cdevents_sdk::{CDEvent, Subject, spec_0_4_1 as v04, spec_0_5_1 as v05};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -190,7 +188,7 @@ fn tr(
 /// | H | auth | In Progress −4d, Code Review −4d+1h corrected to In Review, Done −4d+10h | 1h | 9h | −4d+10h |
 ///
 /// Plus B's Done again (duplicate), a transition at −40d (late) and one
-/// without a service (invalid, missing_field).
+/// without a service (invalid, `missing_field`).
 fn transitions() -> Vec<Transition> {
     use Ticket::{Closed, Created, Updated};
     let (ck, ct, au) = ("checkout", "cart", "auth");
@@ -627,6 +625,7 @@ fn flow_family(k: &str) -> bool {
 
 #[test]
 fn work_items_native_and_as_cdevents_tickets_scrape_alike_with_the_hand_computed_flow_efficiency() {
+    let _isolation = common::shared();
     let (native, cdevents) = (Topics::new("flow-native"), Topics::new("flow-cdevents"));
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let (a, b) = (native.daemon(), cdevents.daemon());
@@ -738,7 +737,7 @@ fn response(
 ///   median restore 1h. Nothing in 1d.
 /// - cart/payments: 1.5 and 6 days ago, leads 6h and 10h (median of two,
 ///   nearest rank: 6h), no failure, one incident restored in 4h; no
-///   response (satisfaction.default_score = 1.0 stands in).
+///   response (`satisfaction.default_score` = 1.0 stands in).
 /// - billing/payments: one deploy rolled back 2 days ago (lead 1h), its
 ///   incident restored in 30m: change failure 1, so a score of 0.
 /// - search/discovery: one deploy, no incident: no time to restore, no
@@ -959,6 +958,7 @@ fn expected_scores() -> BTreeMap<String, f64> {
 
 #[test]
 fn satisfaction_responses_and_dora_figures_give_the_hand_computed_score_and_value_delivery_score() {
+    let _isolation = common::shared();
     let t = Topics::new("value");
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let d = t.daemon();
@@ -1185,6 +1185,7 @@ fn restore_series(scrape: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {
 
 #[test]
 fn cdevents_incidents_without_opening_time_restore_as_native_ones_in_either_order() {
+    let _isolation = common::shared();
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let feeds = [
         Topics::new("pair-native"),
@@ -1332,6 +1333,7 @@ fn cdevents_incidents_without_opening_time_restore_as_native_ones_in_either_orde
 
 #[test]
 fn a_missing_work_items_topic_does_not_hold_readiness_and_is_read_once_created() {
+    let _isolation = common::shared();
     let deploys = unique("optional-deploys");
     let incidents = unique("optional-incidents");
     let usage = unique("optional-usage");

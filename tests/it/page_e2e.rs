@@ -14,17 +14,17 @@
 //! |---|---|
 //! | d1 checkout/payments | succeeded at −5 h, change committed 2 h before, ships `one-click` |
 //! | d2 checkout/payments | succeeded at −3 h, change committed 4 h before, ships `saved-carts` |
-//! | d3 checkout/payments | rolled_back at −2 h |
+//! | d3 checkout/payments | `rolled_back` at −2 h |
 //! | s1 search/discovery | succeeded at −10 h, change committed 30 min before |
 //! | s2 search/discovery | succeeded at −26 h (in 7d, not in 1d) |
 //! | d1 again | an identical redelivery: `duplicate` |
 //! | two broken deploy records | `invalid` |
-//! | inc-1 checkout | opened −90 min, resolved −30 min, caused_by_deploy d2 |
+//! | inc-1 checkout | opened −90 min, resolved −30 min, `caused_by_deploy` d2 |
 //! | inc-2 search | opened −9 h, not resolved, no cause |
 //! | usage | `one-click`: u1 −4 h, u2 −1 h, u3 −30 min; `search-filters`: u1 −2 h, u4 −20 min |
 //!
 //! Worked out by hand:
-//! - checkout 1d: 3 deployments (rolled_back reached the environment);
+//! - checkout 1d: 3 deployments (`rolled_back` reached the environment);
 //!   change failures strict = {d2 (inc-1's cause), d3 (rolled back)} → 2/3,
 //!   loose the same 2/3; lead time p50 of {2 h, 4 h} = 2 h (nearest rank);
 //!   time to restore p50 = 1 h; change failure rate tier low (2/3 > 15 %).
@@ -33,7 +33,7 @@
 //!   1/2; one open incident.
 //! - adoption 1d: 4 active users; `one-click` 3 users, 3/4 adopted;
 //!   `search-filters` 2 users; shipped 2 (one-click, saved-carts), used 1
-//!   (min_users 1) → realization 1/2; feedback cycle p50 = first use −4 h
+//!   (`min_users` 1) → realization 1/2; feedback cycle p50 = first use −4 h
 //!   minus ship −5 h = 1 h.
 //! - deploys topic: 5 accepted, 1 duplicate, 2 invalid; 16 records in all.
 
@@ -46,14 +46,12 @@
     reason = "the test says where it left the screenshot"
 )]
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Daemon, at, create_topics, parse, produce, scrape_after, unique};
+use crate::common::{self, Daemon, at, create_topics, parse, produce, scrape_after, unique};
 
 const M: i64 = 60;
 const H: i64 = 3600;
@@ -209,6 +207,7 @@ fn numbers(dom: &str) -> BTreeMap<String, (f64, String)> {
 
 #[test]
 fn the_page_in_chromium_shows_the_numbers_of_metrics_and_the_hand_checked_figures() {
+    let _isolation = common::shared();
     let (deploys, incidents, usage_topic) = (
         unique("pg-deploys"),
         unique("pg-incidents"),

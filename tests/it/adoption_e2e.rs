@@ -29,13 +29,11 @@
     reason = "the tests print the figures they compare"
 )]
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use common::{
-    Daemon, create_topics, normalize, parse, produce_many, promtool_check_metrics, unique,
+use crate::common::{
+    self, Daemon, create_topics, normalize, parse, produce_many, promtool_check_metrics, unique,
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -63,17 +61,14 @@ const WAIT: Duration = Duration::from_secs(180);
 
 /// RFC 3339 (UTC, millisecond precision) of a Unix time in ms.
 fn rfc3339(ms: i64) -> String {
-    OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .unwrap()
         .format(&Rfc3339)
         .unwrap()
 }
 
 fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
+    valuepulse::clock::now_millis()
 }
 
 /// SplitMix64: small, seeded, good enough for test data.
@@ -422,7 +417,7 @@ impl Reference {
             );
         }
         let (mut shipped, mut used) = ([0; 3], [0; 3]);
-        for (f, s) in ships.iter_mut() {
+        for (f, s) in &mut ships {
             s.users_since = since.get(f.as_str()).map_or(0, HashSet::len);
             s.first_use = first_use
                 .get(f.as_str())
@@ -895,6 +890,7 @@ fn promtool_check_rules() {
 
 #[test]
 fn two_replicas_in_one_group_add_up_to_the_reference() {
+    let _isolation = common::shared();
     let t0 = Instant::now();
     let topics = topics(PARTITIONS);
     let data = Dataset::generate(now_ms());
@@ -972,6 +968,7 @@ fn two_replicas_in_one_group_add_up_to_the_reference() {
 
 #[test]
 fn survivor_takes_over_revoked_partitions_and_alone_equals_the_reference() {
+    let _isolation = common::shared();
     let t0 = Instant::now();
     let topics = topics(PARTITIONS);
     let data = Dataset::generate(now_ms());
@@ -1040,7 +1037,7 @@ fn survivor_takes_over_revoked_partitions_and_alone_equals_the_reference() {
     );
 }
 
-/// VmRSS of a process, in KiB.
+/// `VmRSS` of a process, in KiB.
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_else(|e| panic!("cannot read /proc/{pid}/status: {e}"));
@@ -1053,6 +1050,7 @@ fn rss_kib(pid: u32) -> u64 {
 
 #[test]
 fn ten_times_max_features_folds_into_other_with_bounded_memory() {
+    let _isolation = common::shared();
     const MAX_FEATURES: usize = 50;
     const DISTINCT: u64 = 500;
     const EVENTS: usize = 20_000;

@@ -1,5 +1,5 @@
 //! Harness of the fault, bad-input and secrets tests, on top of
-//! `tests/common`:
+//! [`crate::common`]:
 //!
 //! - [`oracle`]: a producer that records every event the broker
 //!   acknowledged into a ledger, and a reference computation over that
@@ -7,14 +7,16 @@
 //!   export;
 //! - [`broker`]: a broker of the test's own (started with
 //!   `deploy/kafka-local.sh` on free ports, in its own directory), so it can
-//!   be SIGKILLed, SIGSTOPped, restarted, truncated and grown without
+//!   be `SIGKILLed`, `SIGSTOPped`, restarted, truncated and grown without
 //!   touching the broker other tests share;
 //! - [`proxy`]: a TCP proxy for the broker's `PROXIED` listener, which
 //!   advertises the proxy's port, injecting latency, a bandwidth cap,
 //!   resets or a blackhole;
 //! - here: the daemon as a child whose stdout and stderr go to a file the
-//!   test reads (for log lines and planted secrets), its CPU time, and a lock
-//!   that runs the heavy tests of one binary one at a time.
+//!   test reads (for log lines and planted secrets), and its CPU time.
+//!
+//! The fault tests run one at a time and beside no other test of the
+//! process: each takes [`crate::common::exclusive`].
 
 #![allow(dead_code)]
 
@@ -25,17 +27,9 @@ pub mod proxy;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::common::{free_port, http_get, parse, unique};
-
-/// Runs the tests that take it one at a time (brokers of their own, CPU
-/// measurements and timings are not shared out over 2 cores).
-pub fn serial() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// `valuepulse` with a config file and environment, its stdout and stderr
 /// in one file.

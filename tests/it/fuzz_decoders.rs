@@ -24,6 +24,8 @@ use valuepulse::ingest::decode::{Headers, decode, decode_usage};
 use valuepulse::ingest::fold::{SmallRecord, SmallStates, fold_small_records};
 use valuepulse::ingest::outcome::{self, BatchCounts, Counters, Position, Rejected};
 
+use crate::common;
+
 /// xorshift64*: small, seeded, good enough to pick mutations.
 struct Rng(u64);
 
@@ -177,6 +179,7 @@ fn headers<'h>(rng: &mut Rng) -> Headers<'h> {
 
 #[test]
 fn mutated_inputs_never_panic_and_every_one_is_counted_once() {
+    let _isolation = common::shared();
     let secs = std::env::var("VALUEPULSE_FUZZ_SECS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -213,8 +216,7 @@ fn mutated_inputs_never_panic_and_every_one_is_counted_once() {
             });
             let (_, fate) = result.unwrap_or_else(|_| {
                 panic!(
-                    "decoder panic (seed {seed}, stream {stream:?}, headers {h:?}) on input {:02x?}",
-                    input
+                    "decoder panic (seed {seed}, stream {stream:?}, headers {h:?}) on input {input:02x?}"
                 )
             });
             decoded_ok += u64::from(fate.is_ok());

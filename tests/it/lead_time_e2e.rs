@@ -9,12 +9,12 @@
 //! (see the comments there), not from the code under test. Event times stay
 //! at least an hour from every window edge.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{Daemon, assert_scrape, at, create_topics, normalize, parse, produce, unique};
+use crate::common::{
+    self, Daemon, assert_scrape, at, create_topics, normalize, parse, produce, unique,
+};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -231,12 +231,12 @@ fn expected() -> (BTreeMap<String, f64>, BTreeMap<String, f64>) {
             let k = key(svc);
             exact.insert(
                 format!(r#"valuepulse_deployments{{{k},window="{w}"}}"#),
-                (a[0] + a[1]) as f64,
+                f64::from(a[0] + a[1]),
             );
             for (status, n) in ["succeeded", "rolled_back", "failed"].iter().zip(a) {
                 exact.insert(
                     format!(r#"valuepulse_deploy_attempts{{{k},status="{status}",window="{w}"}}"#),
-                    n as f64,
+                    f64::from(n),
                 );
             }
         }
@@ -258,7 +258,7 @@ fn expected() -> (BTreeMap<String, f64>, BTreeMap<String, f64>) {
                     r#"valuepulse_dora_tier{{{},metric="{metric}",window="30d"}}"#,
                     key(svc)
                 ),
-                t as f64,
+                f64::from(t),
             );
         }
     }
@@ -281,6 +281,7 @@ fn owned(series: &str) -> bool {
 
 #[test]
 fn a_change_counts_once_and_only_deployments_count_live_and_after_sigkill_replay() {
+    let _isolation = common::shared();
     let (deploys, incidents, usage) = (unique("deploys"), unique("incidents"), unique("usage"));
     create_topics(&[(&deploys, 3), (&incidents, 1), (&usage, 1)]);
     let now = OffsetDateTime::now_utc().unix_timestamp();

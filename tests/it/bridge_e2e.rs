@@ -5,15 +5,13 @@
 //! providers themselves cannot be reached from here; what crosses the wire
 //! is exactly what they send.)
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::common::{self, Daemon, at, create_topics, free_port, normalize, parse, unique};
 use base64::Engine as _;
-use common::{Daemon, at, create_topics, free_port, normalize, parse, unique};
 use serde_json::{Value, json};
 use valuepulse::bridge::verify::sign_hmac_sha256_hex;
 
@@ -271,6 +269,7 @@ fn wait_for(daemon: &Daemon, series: &str, want: f64) -> f64 {
 
 #[test]
 fn signed_webhooks_become_deploys_and_incidents_the_daemon_reports_exactly() {
+    let _isolation = common::shared();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let deploys = unique("bridge-deploys");
     let incidents = unique("bridge-incidents");
@@ -566,6 +565,7 @@ team = "payments"
 
 #[test]
 fn check_config_refuses_an_enabled_source_without_a_secret_and_never_prints_one() {
+    let _isolation = common::shared();
     let out = Command::new(env!("CARGO_BIN_EXE_valuepulse"))
         .arg("check-config")
         .env("VALUEPULSE__BRIDGE__GITHUB__ENABLED", "true")

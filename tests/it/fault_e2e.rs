@@ -1,9 +1,10 @@
 //! The fault suite: each test injects one fault against the real broker
 //! (the shared one, or one of the test's own that it may kill) while events
 //! flow, and ends with the daemon's scrape compared against the oracle
-//! (`tests/fault/oracle.rs`): 0 divergence on counts and ratios, 2 % on
-//! distinct users. Tests one at a time (`fault::serial`); sizes are small
-//! for CI and grow with the `VALUEPULSE_FAULT_*` knobs (RELIABILITY.md).
+//! (`tests/it/fault/oracle.rs`): 0 divergence on counts and ratios, 2 % on
+//! distinct users. Tests one at a time and beside no other test of the
+//! process (`common::exclusive`); sizes are small for CI and grow with the
+//! `VALUEPULSE_FAULT_*` knobs (RELIABILITY.md).
 //! Every test here runs in CI; none is ignored.
 
 #![allow(
@@ -11,17 +12,15 @@
     reason = "test diagnostics: measured figures for RELIABILITY.md"
 )]
 
-mod common;
-mod fault;
-
 use std::time::{Duration, Instant};
 
-use common::{brokers, create_topics, unique};
-use fault::broker::LocalBroker;
-use fault::oracle::{LedgerProducer, Reference, dataset};
-use fault::proxy::{Fault, Proxy};
-use fault::{
-    Captured, FAST_GROUP_PROPERTIES, Load, config_file, converge, daemon_env, knob, sum_series,
+use crate::common::{self, brokers, create_topics, unique};
+use crate::fault::broker::LocalBroker;
+use crate::fault::oracle::{LedgerProducer, Reference, dataset};
+use crate::fault::proxy::{Fault, Proxy};
+use crate::fault::{
+    self, Captured, FAST_GROUP_PROPERTIES, Load, config_file, converge, daemon_env, knob,
+    sum_series,
 };
 
 const WINDOWS: [&str; 3] = ["1d", "7d", "30d"];
@@ -88,7 +87,7 @@ const USERS: u64 = 5000;
 
 #[test]
 fn daemon_sigterm_under_load_exits_zero_within_the_grace_period() {
-    let _serial = fault::serial();
+    let _isolation = common::exclusive();
     let t = topics_on(create_topics, 4);
     let d = daemon(&brokers(), &t, FAST_GROUP_PROPERTIES);
     d.wait_ready(Duration::from_secs(60));
@@ -115,7 +114,7 @@ fn daemon_sigterm_under_load_exits_zero_within_the_grace_period() {
 
 #[test]
 fn daemon_sigkill_under_load_then_restart_matches_the_oracle() {
-    let _serial = fault::serial();
+    let _isolation = common::exclusive();
     let t = topics_on(create_topics, 4);
     let mut d = daemon(&brokers(), &t, FAST_GROUP_PROPERTIES);
     d.wait_ready(Duration::from_secs(60));
@@ -136,7 +135,7 @@ fn daemon_sigkill_under_load_then_restart_matches_the_oracle() {
 
 #[test]
 fn daemon_sigkill_in_the_middle_of_replay_then_restart_matches_the_oracle() {
-    let _serial = fault::serial();
+    let _isolation = common::exclusive();
     let t = topics_on(create_topics, 4);
     // History first, so that there is a replay to interrupt.
     let mut p = LedgerProducer::new(&brokers(), &[]);
@@ -184,7 +183,7 @@ fn daemon_sigkill_in_the_middle_of_replay_then_restart_matches_the_oracle() {
 
 #[test]
 fn restart_after_sigkill_is_ready_within_seconds_of_the_replay_with_default_session_timeout() {
-    let _serial = fault::serial();
+    let _isolation = common::exclusive();
     let t = topics_on(create_topics, 4);
     let mut p = LedgerProducer::new(&brokers(), &[]);
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -218,7 +217,7 @@ fn restart_after_sigkill_is_ready_within_seconds_of_the_replay_with_default_sess
 /// outage, the scrape already equals the oracle (the load stops before the
 /// outage, so "ready" must mean "complete").
 fn broker_outage(kind: &str, down: Duration, truthful_readyz: bool) {
-    let _serial = fault::serial();
+    let _isolation = common::exclusive();
     let b = LocalBroker::start();
     let t = topics_on(|ts| b.create_topics(ts, &[]), 4);
     let mut d = daemon(&b.bootstrap(), &t, FAST_GROUP_PROPERTIES);
@@ -247,12 +246,11 @@ fn broker_outage(kind: &str, down: Duration, truthful_readyz: bool) {
         assert!(d.alive(), "the daemon died during the broker outage");
         std::thread::sleep(Duration::from_millis(500));
     }
-    let back = match kind {
-        "kill" => b.restart(),
-        _ => {
-            b.resume();
-            Duration::ZERO
-        }
+    let back = if kind == "kill" {
+        b.restart()
+    } else {
+        b.resume();
+        Duration::ZERO
     };
     let outage = start.elapsed();
     // Watch readiness against the oracle while the daemon recovers.
@@ -340,7 +338,7 @@ fn broker_sigstop_then_sigcont_readyz_never_says_ready_with_holes() {
 
 #[test]
 fn network_faults_through_a_proxy_recover_without_a_busy_loop() {
-    let _serial = fault::serial();
+    let _isolation = common::exclusive();
     let b = LocalBroker::start();
     let t = topics_on(|ts| b.create_topics(ts, &[]), 4);
     let proxy = Proxy::start(&b.proxy_addr(), &b.proxied_broker());
@@ -369,7 +367,7 @@ fn network_faults_through_a_proxy_recover_without_a_busy_loop() {
             slowest_scrape = slowest_scrape.max(timed_scrape(&d).0);
             std::thread::sleep(Duration::from_millis(250));
         }
-        let share = (d.cpu() - cpu0).as_secs_f64() / t0.elapsed().as_secs_f64();
+        let share = d.cpu().checked_sub(cpu0).unwrap().as_secs_f64() / t0.elapsed().as_secs_f64();
         proxy.set(Fault::None);
         let processed = |d: &Captured| {
             timed_scrape(d)
@@ -406,7 +404,7 @@ fn network_faults_through_a_proxy_recover_without_a_busy_loop() {
 
 #[test]
 fn consumer_group_churn_leaves_no_partition_unread_and_summed_scrapes_match_the_oracle() {
-    let _serial = fault::serial();
+    let _isolation = common::exclusive();
     let t = topics_on(create_topics, 6);
     let a = daemon(&brokers(), &t, FAST_GROUP_PROPERTIES);
     a.wait_ready(Duration::from_secs(60));
@@ -475,9 +473,9 @@ fn fault_group(d: &Captured) -> String {
 
 fn member(t: &[String; 3], group: &str) -> Captured {
     let mut env = daemon_env(&brokers(), [&t[0], &t[1], &t[2]]);
-    for (k, v) in env.iter_mut() {
+    for (k, v) in &mut env {
         if k == "VALUEPULSE__KAFKA__GROUP_ID" {
-            *v = group.to_owned();
+            group.clone_into(v);
         }
     }
     Captured::run(&config_file(FAST_GROUP_PROPERTIES), env)
@@ -485,7 +483,7 @@ fn member(t: &[String; 3], group: &str) -> Captured {
 
 #[test]
 fn usage_partitions_added_while_running_are_read_within_the_metadata_refresh() {
-    let _serial = fault::serial();
+    let _isolation = common::exclusive();
     let b = LocalBroker::start();
     let t = topics_on(|ts| b.create_topics(ts, &[]), 2);
     let d = daemon(&b.bootstrap(), &t, FAST_GROUP_PROPERTIES);
@@ -566,7 +564,7 @@ fn produce_to_partitions(
 
 #[test]
 fn deploy_and_incident_partitions_added_while_running_are_read_within_the_metadata_refresh() {
-    let _serial = fault::serial();
+    let _isolation = common::exclusive();
     let b = LocalBroker::start();
     let t = topics_on(|ts| b.create_topics(ts, &[]), 2);
     let d = daemon(&b.bootstrap(), &t, FAST_GROUP_PROPERTIES);
@@ -615,7 +613,7 @@ fn deploy_and_incident_partitions_added_while_running_are_read_within_the_metada
 
 #[test]
 fn retention_truncation_before_a_restart_flags_the_window_as_partial() {
-    let _serial = fault::serial();
+    let _isolation = common::exclusive();
     let b = LocalBroker::start();
     let t = topics_on(|ts| b.create_topics(ts, &[]), 1);
     let mut p = LedgerProducer::new(&b.bootstrap(), &[]);
@@ -649,7 +647,7 @@ fn retention_truncation_before_a_restart_flags_the_window_as_partial() {
 
 #[test]
 fn retention_truncation_before_a_restart_does_not_crash_and_reads_what_is_left() {
-    let _serial = fault::serial();
+    let _isolation = common::exclusive();
     let b = LocalBroker::start();
     let t = topics_on(|ts| b.create_topics(ts, &[]), 1);
     let mut p = LedgerProducer::new(&b.bootstrap(), &[]);
@@ -693,7 +691,7 @@ fn retention_truncation_before_a_restart_does_not_crash_and_reads_what_is_left()
 
 #[test]
 fn transactional_producer_writing_deploys_is_ready_and_matches_the_oracle() {
-    let _serial = fault::serial();
+    let _isolation = common::exclusive();
     let t = topics_on(create_topics, 1);
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let id = unique("vp-tx");

@@ -10,14 +10,12 @@
 // The event builders take every field positionally so the dataset reads as a table.
 #![allow(clippy::too_many_arguments)]
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{
-    Daemon, assert_scrape, at, create_topics, normalize, parse, produce, promtool_check_metrics,
-    unique,
+use crate::common::{
+    self, Daemon, assert_scrape, at, create_topics, normalize, parse, produce,
+    promtool_check_metrics, unique,
 };
 use time::OffsetDateTime;
 
@@ -332,7 +330,7 @@ fn expected(
                     r#"valuepulse_incidents_unattributed{{{},window="{w}"}}"#,
                     key(svc, team)
                 ),
-                n as f64,
+                f64::from(n),
             );
         }
     }
@@ -484,21 +482,18 @@ fn expected(
 
     exact.insert(
         format!(
-            r#"valuepulse_incidents_open{{{}}}"#,
+            r"valuepulse_incidents_open{{{}}}",
             key("checkout", "payments")
         ),
         0.0,
     );
     exact.insert(
-        format!(
-            r#"valuepulse_incidents_open{{{}}}"#,
-            key("cart", "payments")
-        ),
+        format!(r"valuepulse_incidents_open{{{}}}", key("cart", "payments")),
         1.0,
     );
     exact.insert(
         format!(
-            r#"valuepulse_incidents_open{{{}}}"#,
+            r"valuepulse_incidents_open{{{}}}",
             key("search", "discovery")
         ),
         0.0,
@@ -510,7 +505,7 @@ fn expected(
                 r#"valuepulse_dora_tier{{{},metric="{metric}",window="30d"}}"#,
                 key(svc, team)
             ),
-            t as f64,
+            f64::from(t),
         );
     };
     // checkout: 5/30 per day >= 1/7 high; lead median 3h elite; CFR (strict) 3/5 low; TTR median 30m elite.
@@ -543,7 +538,7 @@ fn expected(
         ("future", 1),
         ("oversized", 0),
     ] {
-        exact.insert(events(deploys_topic, o), n as f64);
+        exact.insert(events(deploys_topic, o), f64::from(n));
     }
     // 8 incident records: 7 accepted, i4 (staging) ignored.
     for (o, n) in [
@@ -555,7 +550,7 @@ fn expected(
         ("late", 0),
         ("future", 0),
     ] {
-        exact.insert(events(incidents_topic, o), n as f64);
+        exact.insert(events(incidents_topic, o), f64::from(n));
     }
     exact.insert(
         format!(
@@ -620,6 +615,7 @@ fn publish_dataset(deploys: &str, incidents: &str, now: i64) {
 
 #[test]
 fn hand_computed_dataset_through_real_kafka_scrapes_exactly_and_survives_sigkill() {
+    let _isolation = common::shared();
     let (deploys, incidents, usage) = (unique("deploys"), unique("incidents"), unique("usage"));
     create_topics(&[(&deploys, 3), (&incidents, 2), (&usage, 1)]);
     let now = OffsetDateTime::now_utc().unix_timestamp();
@@ -680,6 +676,7 @@ fn hand_computed_dataset_through_real_kafka_scrapes_exactly_and_survives_sigkill
 
 #[test]
 fn replay_alone_rebuilds_state_when_the_daemon_starts_after_the_events() {
+    let _isolation = common::shared();
     let (deploys, incidents, usage) = (unique("deploys"), unique("incidents"), unique("usage"));
     create_topics(&[(&deploys, 2), (&incidents, 1), (&usage, 2)]);
     let now = OffsetDateTime::now_utc().unix_timestamp();

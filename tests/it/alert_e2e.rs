@@ -4,12 +4,10 @@
 //! is changed: every `for:` becomes 5s, and scrape/evaluation run every
 //! second, so the test takes seconds instead of half an hour.
 
-mod common;
-
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Daemon, at, create_topics, free_port, http_get, produce, unique};
+use crate::common::{self, Daemon, at, create_topics, free_port, http_get, produce, unique};
 use time::OffsetDateTime;
 
 const H: i64 = 3600;
@@ -108,7 +106,7 @@ impl Prometheus {
         }
     }
 
-    /// `(service, state)` of every ValuepulseChangeFailureRateDegraded alert.
+    /// `(service, state)` of every `ValuepulseChangeFailureRateDegraded` alert.
     fn cfr_alerts(&self) -> Vec<(String, String)> {
         let Some((200, _, body)) = http_get(&self.addr, "/api/v1/alerts", &[]) else {
             return Vec::new();
@@ -156,6 +154,7 @@ fn firing(alerts: &[(String, String)], service: &str) -> bool {
 
 #[test]
 fn change_failure_alert_fires_for_the_degraded_service_only_and_resolves_after_recovery() {
+    let _isolation = common::shared();
     let (deploys, incidents, usage) = (unique("deploys"), unique("incidents"), unique("usage"));
     create_topics(&[(&deploys, 2), (&incidents, 1), (&usage, 1)]);
     let now = OffsetDateTime::now_utc().unix_timestamp();
@@ -210,5 +209,8 @@ fn change_failure_alert_fires_for_the_degraded_service_only_and_resolves_after_r
         })
         .collect();
     produce(&deploys, &recovery);
-    prometheus.wait_for("checkout resolved", |a| a.is_empty());
+    prometheus.wait_for(
+        "checkout resolved",
+        <[(std::string::String, std::string::String)]>::is_empty,
+    );
 }

@@ -13,12 +13,12 @@
 //! cannot move an event across an edge. Distances between events (the 24 h
 //! attribution window) are exact.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{Daemon, assert_scrape, at, create_topics, normalize, parse, produce, unique};
+use crate::common::{
+    self, Daemon, assert_scrape, at, create_topics, normalize, parse, produce, unique,
+};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -34,7 +34,7 @@ fn team(service: &str) -> &'static str {
     }
 }
 
-/// A production deploy; `extra` adds fields (artifact, rollback_of, fixes_incident).
+/// A production deploy; `extra` adds fields (artifact, `rollback_of`, `fixes_incident`).
 fn deploy(
     now: i64,
     id: &str,
@@ -52,7 +52,7 @@ fn deploy(
 }
 
 /// The opened event of an incident and, when `resolved` is given, its
-/// resolved event; `extra` (caused_by_deploy, artifact) goes on both.
+/// resolved event; `extra` (`caused_by_deploy`, artifact) goes on both.
 fn incident(
     now: i64,
     id: &str,
@@ -309,7 +309,7 @@ fn expected() -> (BTreeMap<String, f64>, BTreeMap<String, f64>) {
                     r#"valuepulse_incidents_unattributed{{{},window="{w}"}}"#,
                     key(svc, env)
                 ),
-                n as f64,
+                f64::from(n),
             );
         }
     }
@@ -383,6 +383,7 @@ fn assert_matches_expected(scrape: &BTreeMap<String, f64>) {
 
 #[test]
 fn each_attribution_rule_recovery_and_rework_scrape_exactly() {
+    let _isolation = common::shared();
     let (deploys, incidents, usage) = (unique("deploys"), unique("incidents"), unique("usage"));
     create_topics(&[(&deploys, 2), (&incidents, 2), (&usage, 1)]);
     let now = OffsetDateTime::now_utc().unix_timestamp();

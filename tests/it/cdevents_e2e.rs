@@ -23,14 +23,14 @@
 // The event builders take every field positionally so the dataset reads as a table.
 #![allow(clippy::too_many_arguments)]
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::common::cloudevents::{Wire, cloudevent_record, native_record};
+use crate::common::{
+    self, Daemon, HeaderedRecord, create_topics, produce_with_headers, scrape_after, unique,
+};
 use cdevents_sdk::{CDEvent, Subject, spec_0_4_1 as v04, spec_0_5_1 as v05};
-use common::cloudevents::{Wire, cloudevent_record, native_record};
-use common::{Daemon, HeaderedRecord, create_topics, produce_with_headers, scrape_after, unique};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -593,6 +593,7 @@ impl Topics {
 
 #[test]
 fn the_scenario_as_cdevents_scrapes_exactly_as_the_scenario_as_native_events() {
+    let _isolation = common::shared();
     let (native, cdevents) = (Topics::new("native"), Topics::new("cdevents"));
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let (native_records, cdevents_records) = (native_feed(now), cdevents_feed(now));
@@ -657,7 +658,7 @@ fn the_scenario_as_cdevents_scrapes_exactly_as_the_scenario_as_native_events() {
                     r#"valuepulse_deployments{{{},window="{w}"}}"#,
                     key(svc, team)
                 ),
-                n as f64,
+                f64::from(n),
             ));
         }
     }
@@ -681,7 +682,7 @@ fn the_scenario_as_cdevents_scrapes_exactly_as_the_scenario_as_native_events() {
         let k = key(svc, team);
         want.push((
             format!(r#"{metric}_count{{{k},window="{w}"}}"#),
-            count as f64,
+            f64::from(count),
         ));
         want.push((format!(r#"{metric}_sum{{{k},window="{w}"}}"#), sum as f64));
     }
@@ -691,8 +692,8 @@ fn the_scenario_as_cdevents_scrapes_exactly_as_the_scenario_as_native_events() {
         ("search", "discovery", 0),
     ] {
         want.push((
-            format!(r#"valuepulse_incidents_open{{{}}}"#, key(svc, team)),
-            open as f64,
+            format!(r"valuepulse_incidents_open{{{}}}", key(svc, team)),
+            f64::from(open),
         ));
     }
     for (topic, outcome, n) in [
@@ -710,7 +711,7 @@ fn the_scenario_as_cdevents_scrapes_exactly_as_the_scenario_as_native_events() {
     ] {
         want.push((
             format!(r#"valuepulse_events_total{{outcome="{outcome}",topic="{topic}"}}"#),
-            n as f64,
+            f64::from(n),
         ));
     }
     want.push((

@@ -4,13 +4,11 @@
 //! expression in rules and dashboards names only metrics a live daemon
 //! really exports.
 
-mod common;
-
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Daemon, create_topics, unique};
+use crate::common::{self, Daemon, create_topics, unique};
 
 fn repo() -> &'static str {
     env!("CARGO_MANIFEST_DIR")
@@ -34,21 +32,25 @@ fn run(program: &str, args: &[&str]) {
 
 #[test]
 fn prometheus_rules_parse_and_pass_their_promtool_tests() {
+    let _isolation = common::shared();
     run("bash", &["deploy/prometheus/check.sh"]);
 }
 
 #[test]
 fn kubernetes_manifests_render_validate_and_lint_clean() {
+    let _isolation = common::shared();
     run("bash", &["deploy/check-manifests.sh"]);
 }
 
 #[test]
 fn grafana_dashboards_decode_strictly_with_the_grafana_sdk_and_follow_the_dashboard_rules() {
+    let _isolation = common::shared();
     run("bash", &["deploy/grafana/validate.sh"]);
 }
 
 #[test]
 fn every_promql_expression_names_only_metrics_a_live_daemon_exports() {
+    let _isolation = common::shared();
     let (deploys, incidents, usage) = (unique("deploys"), unique("incidents"), unique("usage"));
     create_topics(&[(&deploys, 1), (&incidents, 1), (&usage, 1)]);
     let daemon = Daemon::start(&[
@@ -62,7 +64,7 @@ fn every_promql_expression_names_only_metrics_a_live_daemon_exports() {
         .args([
             "deploy/prometheus/exprs.py",
             "--names-from",
-            "src/telemetry/names.rs",
+            "src/views/names.rs",
             "--exported",
             "-",
         ])

@@ -14,15 +14,13 @@
 
 #![allow(clippy::print_stdout, reason = "the test prints the figures it checks")]
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Daemon, create_topics, produce_many, unique};
+use crate::common::{self, Daemon, create_topics, produce_many, unique};
 
 const EVENTS: usize = 1_000_000;
 
@@ -47,6 +45,7 @@ fn replay(t: &(String, String, String)) -> (Daemon, Duration) {
 
 #[test]
 fn scrapes_slow_clients_and_stalled_readers_leave_ingest_and_probes_alone() {
+    let _isolation = common::exclusive();
     let t = (unique("deploys"), unique("incidents"), unique("usage"));
     create_topics(&[(&t.0, 1), (&t.1, 1), (&t.2, 4)]);
     let now = time::OffsetDateTime::now_utc().unix_timestamp();

@@ -4,16 +4,22 @@
 //!
 //! Nothing here skips: a missing broker or tool fails the test with a message
 //! that says how to provide it.
+//!
+//! Every test takes [`shared`] or [`exclusive`] first ([`isolation`] says
+//! which and why).
 
 #![allow(dead_code)]
 
 pub mod cloudevents;
+pub mod isolation;
+
+pub use isolation::{exclusive, in_own_process, shared};
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,10 +46,7 @@ pub fn brokers() -> String {
 
 /// A topic name no other test (or earlier run) uses.
 pub fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
+    let nanos = valuepulse::clock::now_nanos();
     format!("{prefix}-{}-{nanos}", std::process::id())
 }
 
@@ -122,7 +125,7 @@ impl ClientContext for Acks {}
 impl ProducerContext for Acks {
     type DeliveryOpaque = ();
 
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+    fn delivery(&self, result: &DeliveryResult<'_>, (): ()) {
         match result {
             Ok(_) => {
                 self.ok.fetch_add(1, Ordering::Relaxed);
@@ -449,7 +452,7 @@ pub fn normalize(series: &str) -> String {
         None => series.to_owned(),
         Some((name, rest)) => {
             let mut pairs: Vec<&str> = split_labels(rest.trim_end_matches('}'));
-            pairs.sort();
+            pairs.sort_unstable();
             format!("{name}{{{}}}", pairs.join(","))
         }
     }

@@ -58,7 +58,7 @@ impl ClientContext for LedgerContext {}
 impl ProducerContext for LedgerContext {
     type DeliveryOpaque = ();
 
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+    fn delivery(&self, result: &DeliveryResult<'_>, (): ()) {
         let mut l = self.ledger.lock().unwrap();
         match result {
             Ok(m) => {

@@ -155,7 +155,7 @@ fn pump(shared: &Arc<Shared>, generation: u64, mut from: TcpStream, mut to: TcpS
                     match fault {
                         Fault::Latency(d) => thread::sleep(d),
                         Fault::Bandwidth(bps) => {
-                            thread::sleep(Duration::from_secs_f64(n as f64 / bps as f64))
+                            thread::sleep(Duration::from_secs_f64(n as f64 / bps as f64));
                         }
                         Fault::None | Fault::Reset | Fault::Blackhole => {}
                     }

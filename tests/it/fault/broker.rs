@@ -17,7 +17,7 @@ use crate::common::unique;
 pub struct LocalBroker {
     dir: PathBuf,
     port: u16,
-    /// `VALUEPULSE_TEST_*` addresses: BROKERS, SASL_BROKERS, PROXY_ADDR, ...
+    /// `VALUEPULSE_TEST_*` addresses: BROKERS, `SASL_BROKERS`, `PROXY_ADDR`, ...
     pub env: BTreeMap<String, String>,
 }
 
@@ -39,10 +39,7 @@ fn free_port_block() -> u16 {
 }
 
 fn fastrand_u16() -> u16 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
+    let nanos = (valuepulse::clock::now_nanos() % 1_000_000_000) as u32;
     (nanos / 7 % 40_000) as u16
 }
 

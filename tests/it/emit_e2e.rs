@@ -3,12 +3,10 @@
 //! events are refused before any connection; an unreachable broker is a
 //! bounded, clear failure.
 
-mod common;
-
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::{Daemon, brokers, create_topics, scrape_after, unique};
+use crate::common::{self, Daemon, brokers, create_topics, scrape_after, unique};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -61,6 +59,7 @@ fn emit_ok(args: &[&str]) -> String {
 
 #[test]
 fn emitted_events_in_every_format_are_consumed_and_counted() {
+    let _isolation = common::shared();
     let (deploys, incidents, usage) = (
         unique("emit-deploys"),
         unique("emit-incidents"),
@@ -90,7 +89,7 @@ fn emitted_events_in_every_format_are_consumed_and_counted() {
     let with = |args: &[&str]| -> Vec<String> {
         args.iter()
             .chain(common.iter())
-            .map(|s| s.to_string())
+            .map(std::string::ToString::to_string)
             .collect()
     };
     let run = |args: &[&str]| emit_ok(&with(args).iter().map(String::as_str).collect::<Vec<_>>());
@@ -213,7 +212,7 @@ fn emitted_events_in_every_format_are_consumed_and_counted() {
             format!(r#"valuepulse_time_to_restore_seconds_count{{{k},window="1d"}}"#),
             1.0,
         ),
-        (format!(r#"valuepulse_incidents_open{{{k}}}"#), 0.0),
+        (format!(r"valuepulse_incidents_open{{{k}}}"), 0.0),
     ] {
         let series = common::normalize(&series);
         assert_eq!(scrape.get(&series), Some(&want), "{series}");
@@ -232,6 +231,7 @@ fn emitted_events_in_every_format_are_consumed_and_counted() {
 /// at 127.0.0.1:1, and the command still returns at once with exit 64.
 #[test]
 fn a_bad_flag_combination_fails_fast_without_touching_the_network() {
+    let _isolation = common::shared();
     for args in [
         &[
             "incident",
@@ -315,6 +315,7 @@ fn a_bad_flag_combination_fails_fast_without_touching_the_network() {
 /// clear message and exit 69, printing no id.
 #[test]
 fn an_unacknowledged_event_fails_within_the_timeout() {
+    let _isolation = common::shared();
     let (out, took) = emit(&[
         "deploy",
         "--service",
