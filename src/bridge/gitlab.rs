@@ -227,9 +227,11 @@ fn push(body: &[u8]) -> Result<Mapped, Malformed> {
                 branch: owned(branch),
                 before: owned(before.as_str()),
                 after: owned(after.as_str()),
+                parent: None,
             }))
         })
         .collect::<Result<_, Malformed>>()?;
+    let out = super::map::chain_parents(out);
     Ok(Mapped {
         event: EVENT,
         out,

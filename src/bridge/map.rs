@@ -47,6 +47,20 @@ impl Out {
     }
 }
 
+/// Links each pushed commit to the one before it in the push (the push's
+/// `before` for the first): forges list a push's commits oldest first, the
+/// last being `after`.
+pub fn chain_parents(mut out: Vec<Out>) -> Vec<Out> {
+    let mut previous: Option<Cow<'static, str>> = None;
+    for o in &mut out {
+        if let Out::Change(c) = o {
+            c.parent = Some(previous.take().unwrap_or_else(|| c.before.clone()));
+            previous = Some(c.id.clone());
+        }
+    }
+    out
+}
+
 /// A delivery mapped: the event name (the `event` label of
 /// `valuepulse_bridge_deliveries_total`, from a fixed list per source) and
 /// the events it becomes (none: ignored).

@@ -433,7 +433,7 @@ fn push_event() -> Value {
     })
 }
 
-fn change(id: &str, committed_at: &str) -> Out {
+fn change(id: &str, committed_at: &str, parent: &str) -> Out {
     Out::Change(PushedChangeV1 {
         id: id.to_owned().into(),
         committed_at: committed_at.to_owned().into(),
@@ -441,6 +441,7 @@ fn change(id: &str, committed_at: &str) -> Out {
         branch: "main".into(),
         before: BEFORE.into(),
         after: C2.into(),
+        parent: Some(parent.to_owned().into()),
     })
 }
 
@@ -452,8 +453,8 @@ fn a_push_is_one_change_per_commit_in_utc() {
         Mapped {
             event: "push",
             out: vec![
-                change(C1, "2019-05-15T15:15:04Z"),
-                change(C2, "2019-05-15T15:19:30Z"),
+                change(C1, "2019-05-15T15:15:04Z", BEFORE),
+                change(C2, "2019-05-15T15:19:30Z", C1),
             ],
             truncated_push: false,
         }
@@ -461,7 +462,7 @@ fn a_push_is_one_change_per_commit_in_utc() {
     assert_eq!(m.out[0].key(), "Codertocat/Hello-World");
     assert_eq!(
         String::from_utf8(m.out[1].to_json()).unwrap(),
-        r#"{"id":"0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c","committed_at":"2019-05-15T15:19:30Z","repository":"Codertocat/Hello-World","branch":"main","before":"6113728f27ae82c7b1a177c8d03f9e96e0adf246","after":"0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c"}"#
+        r#"{"id":"0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c","committed_at":"2019-05-15T15:19:30Z","repository":"Codertocat/Hello-World","branch":"main","before":"6113728f27ae82c7b1a177c8d03f9e96e0adf246","after":"0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c","parent":"1c9a8b7f3e2d4c5b6a7980f1e2d3c4b5a6978f0e"}"#
     );
     // Redelivered: the same events.
     assert_eq!(map("push", &body(&push_event()), &cfg()).unwrap(), m);

@@ -386,7 +386,7 @@ fn push_event() -> Value {
     })
 }
 
-fn change(id: &str, committed_at: &str) -> Out {
+fn change(id: &str, committed_at: &str, parent: &str) -> Out {
     Out::Change(PushedChangeV1 {
         id: id.to_owned().into(),
         committed_at: committed_at.to_owned().into(),
@@ -394,6 +394,7 @@ fn change(id: &str, committed_at: &str) -> Out {
         branch: "master".into(),
         before: BEFORE.into(),
         after: AFTER.into(),
+        parent: Some(parent.to_owned().into()),
     })
 }
 
@@ -407,9 +408,14 @@ fn the_documented_push_is_two_changes_and_cut_short() {
             out: vec![
                 change(
                     "b6568db1bc1dcd7f8b4d5a946b0b91f9dacd7327",
-                    "2011-12-12T12:27:31Z"
+                    "2011-12-12T12:27:31Z",
+                    BEFORE
                 ),
-                change(AFTER, "2012-01-03T21:36:29Z"),
+                change(
+                    AFTER,
+                    "2012-01-03T21:36:29Z",
+                    "b6568db1bc1dcd7f8b4d5a946b0b91f9dacd7327"
+                ),
             ],
             // total_commits_count 4, 2 listed.
             truncated_push: true,

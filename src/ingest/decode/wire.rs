@@ -336,6 +336,15 @@ pub struct PushedChangeV1<'a> {
     /// The branch's head after the push.
     #[serde(borrow, deserialize_with = "text")]
     pub after: Cow<'a, str>,
+    /// The commit before this one in the push (the push's `before` for its
+    /// first commit): the link the daemon walks back from a deployed SHA.
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "opt_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub parent: Option<Cow<'a, str>>,
 }
 
 /// A `feature-usage` event: `user` used `feature` at `at`.
