@@ -170,6 +170,7 @@ fn reporter(
                 "feature-usage".into(),
                 "work-items".into(),
                 "satisfaction".into(),
+                "changes".into(),
             ],
             clock: now,
             flow: Arc::new(Mutex::new(Arc::new(
@@ -380,6 +381,8 @@ fn main() {
                     features: vec![],
                     rollback_of: None,
                     fixes_incident: None,
+                    repository: None,
+                    revision: None,
                 }),
                 NOW,
             );

@@ -169,6 +169,7 @@ impl TopicsConfig {
             Stream::FeatureUsage => &self.feature_usage,
             Stream::WorkItems => &self.work_items,
             Stream::Satisfaction => &self.satisfaction,
+            Stream::Changes => &self.changes,
         }
     }
 

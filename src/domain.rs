@@ -20,7 +20,7 @@ pub mod value;
 
 pub use event::{
     Change, Deploy, DeployStatus, Event, FlowCategory, Incident, IncidentStatus, Outcome,
-    Satisfaction, SatisfactionScore, Usage, WorkItem,
+    PushedChange, Satisfaction, SatisfactionScore, Usage, WorkItem,
 };
 pub use stream::Stream;
 pub use time::{Millis, Window, Windows};

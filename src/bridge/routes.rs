@@ -292,6 +292,7 @@ fn stream_label(stream: Stream) -> &'static str {
         Stream::FeatureUsage => "usage",
         Stream::WorkItems => "work_item",
         Stream::Satisfaction => "satisfaction",
+        Stream::Changes => "change",
     }
 }
 
@@ -309,6 +310,7 @@ fn key_of(e: &Event<'_>) -> String {
             .unwrap_or_default()
             .to_owned(),
         Event::Usage(u) => u.user.to_string(),
+        Event::Push(c) => c.repository.to_string(),
     }
 }
 

@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::mem::size_of;
 
-use super::event::{Deploy, DeployStatus, Event, Incident, IncidentStatus, Outcome};
+use super::event::{Deploy, DeployStatus, Event, Incident, IncidentStatus, Outcome, PushedChange};
 use super::labels::{LabelId, Labels};
 use super::tier::DoraBands;
 use super::time::{Millis, TimePolicy, Windows};
@@ -120,6 +120,17 @@ struct DeployRecord {
     rework: bool,
     /// Features this deploy ships (for adoption's "first shipped").
     features: Box<[Box<str>]>,
+    /// `(repository, commit)` deployed, when the producer said: joins a
+    /// deploy that lists no changes to the pushed commits.
+    revision: Option<(Box<str>, Box<str>)>,
+}
+
+/// One retained pushed commit: a link of its repository's push chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PushRecord {
+    /// The commit before it in its push.
+    parent: Option<Box<str>>,
+    committed_at: Millis,
 }
 
 /// One change listed by a retained deploy.
@@ -216,6 +227,8 @@ pub struct DoraState {
     teams: Labels,
     deploys: HashMap<Box<str>, DeployRecord>,
     incidents: HashMap<Box<str>, IncidentRecord>,
+    /// Pushed commits per repository, by commit id (the `changes` topic).
+    pushes: HashMap<Box<str>, HashMap<Box<str>, PushRecord>>,
     /// When records older than the horizon were last dropped.
     last_prune: Millis,
 }
@@ -249,6 +262,7 @@ impl DoraState {
             settings,
             deploys: HashMap::new(),
             incidents: HashMap::new(),
+            pushes: HashMap::new(),
             last_prune: Millis::MIN,
         }
     }
@@ -281,6 +295,7 @@ impl DoraState {
         match event {
             Event::Deploy(d) => self.fold_deploy(d, now),
             Event::Incident(i) => self.fold_incident(i, now),
+            Event::Push(c) => self.fold_push(c, now),
             // Usage, work items and satisfaction belong to other states;
             // they never reach DORA state.
             Event::Usage(_) | Event::WorkItem(_) | Event::Satisfaction(_) => Outcome::Ignored,
@@ -336,6 +351,11 @@ impl DoraState {
             artifact: d.artifact.as_deref().map(Into::into),
             rework: d.rollback_of.is_some() || d.fixes_incident.is_some(),
             features: d.features.iter().map(|f| f.as_ref().into()).collect(),
+            revision: d
+                .repository
+                .as_deref()
+                .zip(d.revision.as_deref())
+                .map(|(r, c)| (r.into(), c.into())),
         };
         if let Some(slot) = self.deploys.get_mut(d.id.as_ref()) {
             *slot = record;
@@ -387,6 +407,30 @@ impl DoraState {
         outcome
     }
 
+    /// Keeps one pushed commit: identical again is a `duplicate`, the same
+    /// commit with another parent or time an `update`.
+    fn fold_push(&mut self, c: &PushedChange<'_>, now: Millis) -> Outcome {
+        if let Some(o) = Outcome::of_time(self.settings.time.check(c.committed_at, now)) {
+            return o;
+        }
+        let record = PushRecord {
+            parent: c.parent.as_deref().map(Into::into),
+            committed_at: c.committed_at,
+        };
+        let commits = self.pushes.entry(c.repository.as_ref().into()).or_default();
+        match commits.get_mut(c.id.as_ref()) {
+            Some(existing) if *existing == record => Outcome::Duplicate,
+            Some(existing) => {
+                *existing = record;
+                Outcome::Updated
+            }
+            None => {
+                commits.insert(c.id.as_ref().into(), record);
+                Outcome::Accepted
+            }
+        }
+    }
+
     /// Drops records older than the horizon, so memory follows the window.
     pub fn prune(&mut self, now: Millis) {
         let horizon = self.settings.time.horizon(now);
@@ -398,6 +442,12 @@ impl DoraState {
                 }
             }
             r.opened.is_some() || r.resolved.is_some()
+        });
+        // A commit older than the horizon gives no lead time any more:
+        // the chain walk stops where the retained commits end.
+        self.pushes.retain(|_, commits| {
+            commits.retain(|_, c| c.committed_at >= horizon);
+            !commits.is_empty()
         });
         self.last_prune = now;
     }
@@ -450,6 +500,7 @@ impl DoraState {
                         + d.service.len()
                         + text(&d.rollback_of)
                         + text(&d.artifact)
+                        + d.revision.as_ref().map_or(0, |(r, c)| r.len() + c.len())
                         + d.changes.len() * size_of::<ChangeRecord>()
                         + d.changes.iter().map(|c| text(&c.id)).sum::<usize>()
                         + d.features.len() * size_of::<Box<str>>()
@@ -467,9 +518,24 @@ impl DoraState {
                 .iter()
                 .map(|(id, r)| id.len() + side(&r.opened) + side(&r.resolved))
                 .sum::<usize>();
+        let pushes = self.pushes.capacity()
+            * slot(size_of::<(Box<str>, HashMap<Box<str>, PushRecord>)>())
+            + self
+                .pushes
+                .iter()
+                .map(|(repo, commits)| {
+                    repo.len()
+                        + commits.capacity() * slot(size_of::<(Box<str>, PushRecord)>())
+                        + commits
+                            .iter()
+                            .map(|(id, c)| id.len() + text(&c.parent))
+                            .sum::<usize>()
+                })
+                .sum::<usize>();
         DoraBytes {
             deploys,
             incidents,
+            pushes,
             labels: self.services.heap_bytes() + self.teams.heap_bytes(),
         }
     }
@@ -482,6 +548,8 @@ pub struct DoraBytes {
     pub deploys: usize,
     /// Incident records.
     pub incidents: usize,
+    /// Pushed commits (the `changes` topic's push chains).
+    pub pushes: usize,
     /// The service and team label tables.
     pub labels: usize,
 }

@@ -91,6 +91,27 @@ pub struct Deploy<'a> {
     pub rollback_of: Option<Cow<'a, str>>,
     /// The incident this deploy is an unplanned fix for (rework).
     pub fixes_incident: Option<Cow<'a, str>>,
+    /// The repository of the deployed revision (`owner/name`), when the
+    /// producer says (the bridge does).
+    pub repository: Option<Cow<'a, str>>,
+    /// The deployed commit. A deploy listing no `changes` is given the
+    /// commits pushed up to it (the `changes` topic) that no earlier
+    /// deployment of its service and environment delivered.
+    pub revision: Option<Cow<'a, str>>,
+}
+
+/// One pushed commit, from the `changes` topic: the links of a
+/// repository's push chain.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PushedChange<'a> {
+    /// The commit.
+    pub id: Cow<'a, str>,
+    /// Its repository.
+    pub repository: Cow<'a, str>,
+    /// The commit before it in its push (the push's `before` for the first).
+    pub parent: Option<Cow<'a, str>>,
+    /// When it was committed.
+    pub committed_at: Millis,
 }
 
 /// Whether an incident event reports the opening or the resolution.
@@ -314,6 +335,8 @@ pub enum Event<'a> {
     WorkItem(WorkItem<'a>),
     /// A customer-satisfaction response.
     Satisfaction(Satisfaction<'a>),
+    /// A pushed commit.
+    Push(PushedChange<'a>),
 }
 
 /// What happened to one Kafka record. Exported as

@@ -14,22 +14,25 @@ pub enum Stream {
     WorkItems,
     /// The satisfaction topic (CSAT and NPS responses, native v1).
     Satisfaction,
+    /// The changes topic (pushed commits, native v1, written by the bridge).
+    Changes,
 }
 
 impl Stream {
     /// Every stream the daemon consumes, in export order. The outcome
     /// counters and the report's topic names are sized by it.
-    pub const ALL: [Stream; 5] = [
+    pub const ALL: [Stream; 6] = [
         Stream::Deploys,
         Stream::Incidents,
         Stream::FeatureUsage,
         Stream::WorkItems,
         Stream::Satisfaction,
+        Stream::Changes,
     ];
 
     /// The same list, under the name the decoders' fuzz test and benches
     /// use (every stream a record can be decoded for).
-    pub const EVERY: [Stream; 5] = Stream::ALL;
+    pub const EVERY: [Stream; 6] = Stream::ALL;
 
     /// Dense index into [`Stream::ALL`].
     pub fn index(self) -> usize {
@@ -46,6 +49,9 @@ impl Stream {
     /// it does not exist (the value-stream inputs), and reads it once it is
     /// created.
     pub fn is_optional(self) -> bool {
-        matches!(self, Stream::WorkItems | Stream::Satisfaction)
+        matches!(
+            self,
+            Stream::WorkItems | Stream::Satisfaction | Stream::Changes
+        )
     }
 }

@@ -162,6 +162,7 @@ pub fn encode(
         Stream::Satisfaction => {
             return Err(EncodeError::NoCdEvent("a satisfaction response"));
         }
+        Stream::Changes => return Err(EncodeError::NoCdEvent("a pushed commit")),
         Stream::Deploys | Stream::Incidents => cloudevent(stream, native, spec, source, upgraded)?,
     };
     Ok(frame(ce, format, source))

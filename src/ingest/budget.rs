@@ -39,11 +39,13 @@ pub enum Component {
     WorkItems,
     /// Satisfaction responses (with their label tables).
     Satisfaction,
+    /// Pushed commits (the `changes` topic's push chains).
+    Pushes,
 }
 
 impl Component {
     /// Every component, in storage order.
-    pub const ALL: [Component; 9] = [
+    pub const ALL: [Component; 10] = [
         Component::Deploys,
         Component::Incidents,
         Component::DoraLabels,
@@ -53,6 +55,7 @@ impl Component {
         Component::AdoptionIndex,
         Component::WorkItems,
         Component::Satisfaction,
+        Component::Pushes,
     ];
 
     /// The exported `component` label: both label tables export as `labels`.
@@ -66,6 +69,7 @@ impl Component {
             Component::AdoptionIndex => "adoption_index",
             Component::WorkItems => "work_items",
             Component::Satisfaction => "satisfaction",
+            Component::Pushes => "pushes",
         }
     }
 }

@@ -120,6 +120,7 @@ pub fn decode<'a>(
         Stream::Incidents | Stream::FeatureUsage => {
             native::decode_incident(payload).map(|(i, sv)| (Event::Incident(i), sv))
         }
+        Stream::Changes => native::decode_push(payload).map(|(c, sv)| (Event::Push(c), sv)),
     };
     match native {
         Ok((event, false)) => Ok(event),

@@ -86,6 +86,7 @@ impl SmallStates {
         budget.set(&[
             (Component::Deploys, dora.deploys),
             (Component::Incidents, dora.incidents),
+            (Component::Pushes, dora.pushes),
             (Component::DoraLabels, dora.labels),
             (Component::WorkItems, flow),
             (Component::Satisfaction, satisfaction),
@@ -143,7 +144,7 @@ fn target(event: &Event<'_>) -> Target {
         Event::WorkItem(_) => Target::Flow,
         Event::Satisfaction(_) => Target::Satisfaction,
         // Usage never comes from a small topic; DORA state ignores it.
-        Event::Deploy(_) | Event::Incident(_) | Event::Usage(_) => Target::Dora,
+        Event::Deploy(_) | Event::Incident(_) | Event::Push(_) | Event::Usage(_) => Target::Dora,
     }
 }
 

@@ -593,3 +593,176 @@ fn check_config_refuses_an_enabled_source_without_a_secret_and_never_prints_one(
     assert!(!all.contains(planted), "check-config printed a secret");
     assert!(all.contains("<redacted>"));
 }
+
+/// A GitHub push of `commits` (id, seconds from now) after `before`.
+fn github_push(now: i64, before: &str, commits: &[(&str, i64)]) -> Vec<u8> {
+    let list: Vec<Value> = commits
+        .iter()
+        .map(|(id, t)| {
+            json!({"id": id, "tree_id": "f9d2a07e9488b91af2641b26b9407fe22a451433", "distinct": true,
+                   "message": "Change", "timestamp": at(now, *t),
+                   "url": format!("https://github.com/acme/checkout/commit/{id}"),
+                   "author": {"name": "Dev", "email": "dev@example.com", "username": "dev"},
+                   "committer": {"name": "Dev", "email": "dev@example.com", "username": "dev"},
+                   "added": [], "removed": [], "modified": ["README.md"]})
+        })
+        .collect();
+    let after = commits.last().map_or(before, |c| c.0);
+    serde_json::to_vec(&json!({
+        "ref": "refs/heads/main", "before": before, "after": after,
+        "repository": repository(), "pusher": {"name": "dev", "email": "dev@example.com"},
+        "sender": {"login": "dev", "id": 4, "type": "User"},
+        "created": false, "deleted": false, "forced": false, "base_ref": null,
+        "compare": format!("https://github.com/acme/checkout/compare/{before}...{after}"),
+        "commits": list, "head_commit": commits.last().map(|_| json!({"id": after}))
+    }))
+    .unwrap()
+}
+
+/// A GitLab push listing `listed` commits of `total`.
+fn gitlab_push(now: i64, listed: usize, total: usize) -> Vec<u8> {
+    let commits: Vec<Value> = (0..listed)
+        .map(|i| {
+            json!({"id": format!("{:040x}", 0xabc0 + i), "message": "Change", "title": "Change",
+                   "timestamp": at(now, -3600 + i as i64), "url": "http://gitlab.example.com/acme/web/-/commit/x",
+                   "author": {"name": "Dev", "email": "dev@example.com"},
+                   "added": [], "modified": ["README.md"], "removed": []})
+        })
+        .collect();
+    serde_json::to_vec(&json!({
+        "object_kind": "push", "event_name": "push",
+        "before": format!("{:040x}", 0xabb0), "after": format!("{:040x}", 0xabc0 + listed - 1),
+        "ref": "refs/heads/main", "checkout_sha": format!("{:040x}", 0xabc0 + listed - 1),
+        "user_id": 4, "user_name": "Dev", "project_id": 30,
+        "project": {"id": 30, "name": "web", "path_with_namespace": "acme/web",
+                    "web_url": "http://gitlab.example.com/acme/web", "default_branch": "main"},
+        "commits": commits, "total_commits_count": total,
+        "repository": {"name": "web", "url": "git@gitlab.example.com:acme/web.git"}
+    }))
+    .unwrap()
+}
+
+#[test]
+fn pushes_give_deploys_their_lead_time_whatever_arrives_first() {
+    let _isolation = common::shared();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let deploys = unique("push-deploys");
+    let incidents = unique("push-incidents");
+    let changes = unique("push-changes");
+    create_topics(&[(&deploys, 1), (&incidents, 1), (&changes, 1)]);
+    let topics = [
+        ("VALUEPULSE__TOPICS__DEPLOYS", deploys.as_str()),
+        ("VALUEPULSE__TOPICS__INCIDENTS", incidents.as_str()),
+        ("VALUEPULSE__TOPICS__CHANGES", changes.as_str()),
+    ];
+    let rules = std::env::temp_dir().join(unique("push-rules") + ".toml");
+    std::fs::write(&rules, "[bridge.github]\nproduction = \"prod\"\n").unwrap();
+    let daemon = Daemon::start(&topics);
+    let mut env: Vec<(&str, &str)> = topics.to_vec();
+    env.extend([
+        ("VALUEPULSE__BRIDGE__GITHUB__SECRETS", GITHUB_SECRET),
+        ("VALUEPULSE__BRIDGE__GITLAB__SECRETS", "gl-token"),
+    ]);
+    let bridge = Bridge::start(&rules, &env);
+    daemon.wait_ready(Duration::from_secs(60));
+    let (b0, c1, c2, c3) = (
+        "1111111111111111111111111111111111111111",
+        "2222222222222222222222222222222222222222",
+        "3333333333333333333333333333333333333333",
+        "4444444444444444444444444444444444444444",
+    );
+    // The deploy of c2 (3 h ago) arrives before the push that carries c2.
+    let mut d1: Value =
+        serde_json::from_slice(&deployment_status(now, 2001, "success", -3 * 3600)).unwrap();
+    d1["deployment"]["sha"] = json!(c2);
+    let d1 = serde_json::to_vec(&d1).unwrap();
+    assert_eq!(
+        bridge
+            .post(
+                "/hooks/github",
+                &github("deployment_status", &d1, Some(GITHUB_SECRET)),
+                &d1
+            )
+            .0,
+        200
+    );
+    // c1 committed 5 h ago, c2 4 h ago; c3 (2 h ago) is pushed but not deployed.
+    let p1 = github_push(now, b0, &[(c1, -5 * 3600), (c2, -4 * 3600)]);
+    assert_eq!(
+        bridge
+            .post(
+                "/hooks/github",
+                &github("push", &p1, Some(GITHUB_SECRET)),
+                &p1
+            )
+            .0,
+        200
+    );
+    let p2 = github_push(now, c2, &[(c3, -2 * 3600)]);
+    assert_eq!(
+        bridge
+            .post(
+                "/hooks/github",
+                &github("push", &p2, Some(GITHUB_SECRET)),
+                &p2
+            )
+            .0,
+        200
+    );
+    // Lead times by hand: c2 3 h − 4 h ago = 1 h, c1 2 h: count 2, sum
+    // 10 800 s, nearest-rank median 3 600 s.
+    let k = r#"environment="production",service="checkout",team="unknown",window="1d""#;
+    wait_for(
+        &daemon,
+        &format!("valuepulse_lead_time_seconds_count{{{k}}}"),
+        2.0,
+    );
+    wait_for(
+        &daemon,
+        &format!("valuepulse_lead_time_seconds_sum{{{k}}}"),
+        10_800.0,
+    );
+    wait_for(
+        &daemon,
+        &format!(r#"valuepulse_lead_time_seconds{{{k},quantile="0.5"}}"#),
+        3600.0,
+    );
+    // The same deliveries again change nothing.
+    for (event, body) in [("push", &p1), ("deployment_status", &d1), ("push", &p2)] {
+        assert_eq!(
+            bridge
+                .post(
+                    "/hooks/github",
+                    &github(event, body, Some(GITHUB_SECRET)),
+                    body
+                )
+                .0,
+            200
+        );
+    }
+    wait_for(
+        &daemon,
+        &format!(r#"valuepulse_events_total{{outcome="duplicate",topic="{changes}"}}"#),
+        3.0,
+    );
+    wait_for(
+        &daemon,
+        &format!("valuepulse_lead_time_seconds_count{{{k}}}"),
+        2.0,
+    );
+    // A GitLab push listing 20 of its 25 commits is counted as cut short.
+    let gl = gitlab_push(now, 20, 25);
+    let token = [
+        ("X-Gitlab-Event", "Push Hook".to_owned()),
+        ("X-Gitlab-Token", "gl-token".to_owned()),
+    ];
+    assert_eq!(bridge.post("/hooks/gitlab", &token, &gl).0, 200);
+    let m = parse(&bridge.metrics());
+    assert_eq!(
+        m.get(&normalize(
+            r#"valuepulse_bridge_push_commits_truncated_total{source="gitlab"}"#
+        )),
+        Some(&1.0)
+    );
+    let _ = std::fs::remove_file(&rules);
+}

@@ -94,6 +94,7 @@ fn every_event_decodes_and_keeps_the_contract_and_the_time_limits() {
                 // Not made by this generator (see `value.rs`).
                 Event::WorkItem(w) => (w.id.as_ref(), w.at),
                 Event::Satisfaction(s) => (s.service.as_deref().unwrap_or_default(), s.at),
+                Event::Push(c) => (c.repository.as_ref(), c.committed_at),
             };
             assert_eq!(key, r.key, "seed {seed}: wrong key: {r:?}");
             // Inside the 30 days, never in the future of its publication.
@@ -140,7 +141,7 @@ fn every_event_decodes_and_keeps_the_contract_and_the_time_limits() {
                         assert!(u.at >= shipped, "seed {seed}: used before shipping: {r:?}");
                     }
                 }
-                Event::WorkItem(_) | Event::Satisfaction(_) => {
+                Event::WorkItem(_) | Event::Satisfaction(_) | Event::Push(_) => {
                     panic!("seed {seed}: the DORA generator made a value-stream event: {r:?}")
                 }
             }
@@ -181,7 +182,7 @@ fn the_backfill_tells_the_whole_story() {
                 set.insert(i.id.to_string());
             }
             Ok(Event::Usage(_)) => usage += 1,
-            Ok(Event::WorkItem(_) | Event::Satisfaction(_)) | Err(_) => {}
+            Ok(Event::WorkItem(_) | Event::Satisfaction(_) | Event::Push(_)) | Err(_) => {}
         }
     }
     // Modest enough to publish in seconds.

@@ -93,14 +93,17 @@ impl DoraState {
     /// Ties at the same millisecond go to the smaller deploy id. Derived from
     /// the whole retained history, so arrival order, redeliveries and replay
     /// cannot change it.
-    fn first_deploys_of_changes(&self) -> HashMap<(&str, u8, &str), (Millis, &str)> {
+    fn first_deploys_of_changes<'s>(
+        &'s self,
+        changes: &HashMap<&'s str, Vec<(Option<&'s str>, Millis)>>,
+    ) -> HashMap<(&'s str, u8, &'s str), (Millis, &'s str)> {
         let mut first: HashMap<(&str, u8, &str), (Millis, &str)> = HashMap::new();
         for (id, d) in &self.deploys {
-            if !d.status.reached_environment() {
+            let Some(listed) = changes.get(&**id) else {
                 continue;
-            }
-            for c in &d.changes {
-                let Some(cid) = c.id.as_deref() else { continue };
+            };
+            for &(cid, _) in listed {
+                let Some(cid) = cid else { continue };
                 let candidate = (d.finished_at, &**id);
                 first
                     .entry((&*d.service, d.key.environment, cid))
@@ -109,6 +112,62 @@ impl DoraState {
             }
         }
         first
+    }
+
+    /// The commits pushed up to `revision` of `repository`, walking the
+    /// retained push chain back through each commit's parent: (commit,
+    /// committed at), newest first. Empty when the revision was not pushed
+    /// (or not yet: a deploy that arrives before its push is joined when the
+    /// push arrives, since the walk happens at each report).
+    fn pushed_up_to(&self, repository: &str, revision: &str) -> Vec<(&str, Millis)> {
+        let Some(commits) = self.pushes.get(repository) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut next = Some(revision);
+        while let Some(id) = next {
+            let Some((id, c)) = commits.get_key_value(id) else {
+                break;
+            };
+            // A chain never holds more commits than the repository: more
+            // means a cycle in bad input; stop.
+            if out.len() >= commits.len() {
+                break;
+            }
+            out.push((&**id, c.committed_at));
+            next = c.parent.as_deref();
+        }
+        out
+    }
+
+    /// The changes of every retained deployment (a deploy that reached its
+    /// environment), with their lead times: the ones it lists; or, when it
+    /// lists none and names its repository and revision, every retained
+    /// commit pushed up to that revision committed before it finished. The
+    /// first-deployment rule then counts each commit once, at the first
+    /// deployment of its service and environment that delivered it.
+    fn deployed_changes(&self) -> HashMap<&str, Vec<(Option<&str>, Millis)>> {
+        let mut out = HashMap::new();
+        for (id, d) in &self.deploys {
+            if !d.status.reached_environment() {
+                continue;
+            }
+            let listed: Vec<(Option<&str>, Millis)> = match &d.revision {
+                Some((repository, revision)) if d.changes.is_empty() => self
+                    .pushed_up_to(repository, revision)
+                    .into_iter()
+                    .map(|(cid, at)| (Some(cid), d.finished_at - at))
+                    .filter(|(_, lead)| *lead > 0)
+                    .collect(),
+                _ => d
+                    .changes
+                    .iter()
+                    .map(|c| (c.id.as_deref(), c.lead_time))
+                    .collect(),
+            };
+            out.insert(&**id, listed);
+        }
+        out
     }
 
     /// Computes every DORA figure at `now`.
@@ -123,7 +182,8 @@ impl DoraState {
 
         let mut acc: BTreeMap<(&str, &str, &str), Accumulator> = BTreeMap::new();
         let new = || Accumulator::new(windows.len());
-        let first_deploys = self.first_deploys_of_changes();
+        let deployed_changes = self.deployed_changes();
+        let first_deploys = self.first_deploys_of_changes(&deployed_changes);
         let deploy_teams = self.deploy_teams();
         let incident_names = |key: Key| self.names(self.incident_key(key, &deploy_teams));
 
@@ -141,21 +201,22 @@ impl DoraState {
                 None
             };
             // Lead time of the changes this deploy is the first deployment of.
-            let lead_times: Vec<Millis> = if deployment {
-                d.changes
-                    .iter()
-                    .filter(|c| match &c.id {
-                        None => true,
-                        Some(cid) => {
-                            first_deploys.get(&(&*d.service, d.key.environment, &**cid))
-                                == Some(&(d.finished_at, &**id))
-                        }
-                    })
-                    .map(|c| c.lead_time)
-                    .collect()
-            } else {
-                Vec::new()
-            };
+            let lead_times: Vec<Millis> = deployed_changes
+                .get(&**id)
+                .map(|listed| {
+                    listed
+                        .iter()
+                        .filter(|(cid, _)| match cid {
+                            None => true,
+                            Some(cid) => {
+                                first_deploys.get(&(&*d.service, d.key.environment, *cid))
+                                    == Some(&(d.finished_at, &**id))
+                            }
+                        })
+                        .map(|(_, lead)| *lead)
+                        .collect()
+                })
+                .unwrap_or_default();
             let a = acc.entry(self.names(d.key)).or_insert_with(new);
             for (w, window) in windows.iter().enumerate() {
                 if !window.contains(d.finished_at, now) {

@@ -14,6 +14,7 @@ mod bands;
 mod changes;
 mod incident_team;
 mod pairing;
+mod pushes;
 
 pub(super) use crate::testkit::NOW;
 pub(super) const H: Millis = 3_600_000;
@@ -65,6 +66,8 @@ pub(super) fn deploy(
         features: vec![],
         rollback_of: None,
         fixes_incident: None,
+        repository: None,
+        revision: None,
     })
 }
 

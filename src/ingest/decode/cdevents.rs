@@ -440,6 +440,8 @@ fn to_event(stream: Stream, ev: CdEvent<'_>) -> Result<Event<'_>, DecodeError> {
                 features: custom.features.into_iter().map(|t| t.0).collect(),
                 rollback_of,
                 fixes_incident,
+                repository: None,
+                revision: None,
             };
             d.validate()?;
             Ok(Event::Deploy(d))

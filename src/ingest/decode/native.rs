@@ -6,11 +6,11 @@ use std::borrow::Cow;
 
 use super::json::{DEFAULT_ENVIRONMENT, changes, check_object, classify, parse_time};
 use super::usage_scan;
-use super::wire::{DeployV1, IncidentV1, SatisfactionV1, UsageV1, WorkItemV1};
+use super::wire::{DeployV1, IncidentV1, PushedChangeV1, SatisfactionV1, UsageV1, WorkItemV1};
 use crate::domain::event::{FlowCategory, InvalidReason};
 use crate::domain::{
-    Deploy, DeployStatus, Incident, IncidentStatus, Satisfaction, SatisfactionScore, Usage,
-    WorkItem,
+    Deploy, DeployStatus, Incident, IncidentStatus, PushedChange, Satisfaction, SatisfactionScore,
+    Usage, WorkItem,
 };
 
 /// A native deploy, and whether the object also has a `specversion`.
@@ -39,6 +39,8 @@ pub(super) fn decode_deploy(payload: &[u8]) -> Result<(Deploy<'_>, bool), Invali
         features: w.features,
         rollback_of: w.rollback_of,
         fixes_incident: w.fixes_incident,
+        repository: w.repository,
+        revision: w.revision,
     };
     d.validate()?;
     Ok((d, is_cloudevent))
@@ -114,6 +116,21 @@ pub(super) fn decode_satisfaction(
     };
     s.validate()?;
     Ok((s, w.specversion.is_some()))
+}
+
+/// A pushed commit of the `changes` topic (native v1 only).
+pub(super) fn decode_push(payload: &[u8]) -> Result<(PushedChange<'_>, bool), InvalidReason> {
+    let w: PushedChangeV1<'_> = serde_json::from_slice(payload).map_err(|e| classify(&e))?;
+    if w.id.is_empty() || w.repository.is_empty() {
+        return Err(InvalidReason::EmptyField);
+    }
+    let c = PushedChange {
+        id: w.id,
+        repository: w.repository,
+        parent: w.parent.filter(|p| !p.is_empty()),
+        committed_at: parse_time(&w.committed_at)?,
+    };
+    Ok((c, false))
 }
 
 /// Decodes a `feature-usage` payload (native v1, the only format of that

@@ -103,13 +103,22 @@ pub struct DeployV1<'a> {
     )]
     pub fixes_incident: Option<Cow<'a, str>>,
     /// The repository the deployed revision belongs to (`owner/name`), as
-    /// the bridge writes it. Written, not yet read: the join of deploys to
-    /// the `changes` topic's pushes will read it.
-    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
+    /// the bridge writes it.
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "opt_text",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub repository: Option<Cow<'a, str>>,
-    /// The deployed commit (a full SHA), as the bridge writes it. Written,
-    /// not yet read (see `repository`).
-    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
+    /// The deployed commit (a full SHA): with `repository`, what joins a
+    /// deploy that lists no `changes` to the pushed commits.
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "opt_text",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub revision: Option<Cow<'a, str>>,
     /// Not part of the contract: set by decoding when the object also has a
     /// top-level `specversion` (it is then a CloudEvent). Never written;

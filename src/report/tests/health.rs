@@ -31,7 +31,14 @@ fn sources() -> Sources {
             budget.clone(),
         )),
         budget,
-        topics: ["d".into(), "i".into(), "u".into(), "w".into(), "s".into()],
+        topics: [
+            "d".into(),
+            "i".into(),
+            "u".into(),
+            "w".into(),
+            "s".into(),
+            "c".into(),
+        ],
         clock,
         flow: Arc::new(Mutex::new(Arc::new(FlowState::new(config.flow_settings())))),
         satisfaction: Arc::new(Mutex::new(Arc::new(SatisfactionState::new(
@@ -67,7 +74,7 @@ fn health_reads_counters_budget_and_windows_once() {
         assert!(h.window_complete.iter().all(|w| w.len() == 3));
         assert_eq!(r.windows.len(), 3);
         // Nothing assigned: nothing to replay, no lag.
-        assert_eq!(h.replay_remaining, [0; 5]);
+        assert_eq!(h.replay_remaining, [0; 6]);
         assert!(h.lag.is_empty());
         assert_eq!(r.overflow, LabelOverflow::default());
     });

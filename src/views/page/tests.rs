@@ -48,6 +48,7 @@ fn sources() -> Sources {
             "feature-usage".into(),
             "work-items".into(),
             "satisfaction".into(),
+            "changes".into(),
         ],
         clock,
         flow: Arc::new(Mutex::new(Arc::new(FlowState::new(config.flow_settings())))),
@@ -78,6 +79,8 @@ fn deploy(
         features: vec![],
         rollback_of: None,
         fixes_incident: None,
+        repository: None,
+        revision: None,
     })
 }
 

@@ -322,6 +322,8 @@ fn service_deployed_maps_to_a_succeeded_deploy_in_both_modes_and_versions() {
                 features: vec!["one-click-checkout".into()],
                 rollback_of: None,
                 fixes_incident: None,
+                repository: None,
+                revision: None,
             };
             assert_eq!(d, want, "{spec:?} {mode}");
             // Text is borrowed from the record value.
