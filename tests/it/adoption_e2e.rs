@@ -32,11 +32,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
+use crate::common::events::Event;
 use crate::common::{
     self, Daemon, create_topics, normalize, parse, produce_many, promtool_check_metrics, unique,
 };
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use valuepulse::ingest::decode::{DeployV1, UsageV1, format_time};
+use valuepulse::rng::Rng;
 
 const S: i64 = 1000;
 const MIN: i64 = 60 * S;
@@ -59,40 +60,8 @@ const EXACT_UP_TO: usize = 100;
 /// Bound of every wait for the daemons.
 const WAIT: Duration = Duration::from_secs(180);
 
-/// RFC 3339 (UTC, millisecond precision) of a Unix time in ms.
-fn rfc3339(ms: i64) -> String {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap()
-        .format(&Rfc3339)
-        .unwrap()
-}
-
 fn now_ms() -> i64 {
     valuepulse::clock::now_millis()
-}
-
-/// SplitMix64: small, seeded, good enough for test data.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (modulo bias is negligible for these sizes).
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    /// Uniform in `lo..=hi`.
-    fn between(&mut self, lo: i64, hi: i64) -> i64 {
-        assert!(lo <= hi, "empty range {lo}..={hi}");
-        lo + self.below((hi - lo + 1) as u64) as i64
-    }
 }
 
 fn user_name(user: u64) -> String {
@@ -111,13 +80,13 @@ struct UsageEvent {
 
 impl UsageEvent {
     fn record(&self, features: &[String]) -> (String, String) {
-        let user = user_name(self.user);
-        let json = format!(
-            r#"{{"feature":"{}","user":"{user}","account":"acme","at":"{}"}}"#,
-            features[self.feature],
-            rfc3339(self.at)
-        );
-        (user, json)
+        UsageV1 {
+            feature: features[self.feature].as_str().into(),
+            user: user_name(self.user).into(),
+            account: Some("acme".into()),
+            at: format_time(self.at).into(),
+        }
+        .record()
     }
 }
 
@@ -135,18 +104,18 @@ struct Deploy {
 
 impl Deploy {
     fn record(&self) -> (String, String) {
-        let features: Vec<String> = self.features.iter().map(|f| format!("\"{f}\"")).collect();
-        let json = format!(
-            r#"{{"id":"{}","service":"{}","team":"{}","environment":"{}","status":"{}","finished_at":"{}","version":"1.0.0","changes":[],"features":[{}]}}"#,
-            self.id,
-            self.service,
-            self.team,
-            self.environment,
-            self.status,
-            rfc3339(self.finished_at),
-            features.join(",")
-        );
-        (self.service.to_owned(), json)
+        DeployV1 {
+            id: self.id.into(),
+            service: self.service.into(),
+            team: Some(self.team.into()),
+            environment: Some(self.environment.into()),
+            status: self.status.into(),
+            finished_at: format_time(self.finished_at).into(),
+            version: Some("1.0.0".into()),
+            features: self.features.iter().map(|&f| f.into()).collect(),
+            ..DeployV1::default()
+        }
+        .record()
     }
 }
 
@@ -238,7 +207,7 @@ impl Dataset {
                 .min()
         };
 
-        let mut rng = Rng(0x5EED_ADD0_0000_0003);
+        let mut rng = Rng::new(0x5EED_ADD0_0000_0003);
         let features: Vec<String> = (0..30).map(|k| format!("feat-{k:02}")).collect();
         let lo = now - 30 * D + MARGIN;
         let hi = now - MIN;
@@ -1060,7 +1029,7 @@ fn ten_times_max_features_folds_into_other_with_bounded_memory() {
     // so "the first 50 distinct features" is well defined.
     let topics = topics(1);
     let now = now_ms();
-    let mut rng = Rng(0x0FE4_7E55_CA90_0050);
+    let mut rng = Rng::new(0x0FE4_7E55_CA90_0050);
     let (lo, hi) = (now - 30 * D + MARGIN, now - MIN);
     let mut events: Vec<UsageEvent> = (0..EVENTS)
         .map(|_| UsageEvent {

@@ -7,20 +7,16 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{self, Daemon, at, create_topics, free_port, http_get, produce, unique};
+use crate::common::events::{self, Event};
+use crate::common::{self, Daemon, create_topics, free_port, http_get, produce, unique};
 use time::OffsetDateTime;
 
 const H: i64 = 3600;
 const D: i64 = 86_400;
 
+/// A production deploy of `service` by team `t-<service>`.
 fn deploy(now: i64, id: &str, service: &str, status: &str, finished: i64) -> (String, String) {
-    (
-        service.to_owned(),
-        format!(
-            r#"{{"id":"{id}","service":"{service}","team":"t-{service}","environment":"production","status":"{status}","finished_at":"{}"}}"#,
-            at(now, finished)
-        ),
-    )
+    events::deploy(now, id, service, &format!("t-{service}"), status, finished).record()
 }
 
 /// 40 deploys over days 8–30 (2 of them rolled back) and 4 in the last week, all

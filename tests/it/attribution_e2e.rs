@@ -16,11 +16,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::common::events::{self, DeployExt, Event, IncidentExt};
 use crate::common::{
     self, Daemon, assert_scrape, at, create_topics, normalize, parse, produce, unique,
 };
-use serde_json::{Value, json};
 use time::OffsetDateTime;
+use valuepulse::ingest::decode::{DeployV1, IncidentV1};
 
 const H: i64 = 3600;
 const D: i64 = 86_400;
@@ -34,25 +35,14 @@ fn team(service: &str) -> &'static str {
     }
 }
 
-/// A production deploy; `extra` adds fields (artifact, `rollback_of`, `fixes_incident`).
-fn deploy(
-    now: i64,
-    id: &str,
-    service: &str,
-    status: &str,
-    t: i64,
-    extra: Value,
-) -> (String, String) {
-    let mut v = json!({
-        "id": id, "service": service, "team": team(service), "environment": "production",
-        "status": status, "finished_at": at(now, t),
-    });
-    merge(&mut v, extra);
-    (service.to_owned(), v.to_string())
+/// A production deploy; the caller adds artifact, `rollback_of` or
+/// `fixes_incident`.
+fn deploy(now: i64, id: &str, service: &str, status: &str, t: i64) -> DeployV1<'static> {
+    events::deploy(now, id, service, team(service), status, t)
 }
 
 /// The opened event of an incident and, when `resolved` is given, its
-/// resolved event; `extra` (`caused_by_deploy`, artifact) goes on both.
+/// resolved event; `cause` and `artifact` go on both.
 fn incident(
     now: i64,
     id: &str,
@@ -60,72 +50,82 @@ fn incident(
     env: &str,
     opened: i64,
     resolved: Option<i64>,
-    extra: Value,
+    (cause, artifact): (Option<&str>, Option<&str>),
 ) -> Vec<(String, String)> {
-    let mut v = json!({
-        "id": id, "service": service, "team": team(service), "environment": env,
-        "severity": "sev2", "status": "opened", "opened_at": at(now, opened),
-    });
-    merge(&mut v, extra);
-    let mut out = vec![(service.to_owned(), v.to_string())];
+    let opened_event = events::incident(now, id, service, team(service), opened, None)
+        .with_env(env)
+        .with_cause(cause);
+    let opened_event = IncidentV1 {
+        artifact: artifact.map(|a| a.to_owned().into()),
+        ..opened_event
+    };
+    let mut out = vec![opened_event.record()];
     if let Some(r) = resolved {
-        v["status"] = json!("resolved");
-        v["resolved_at"] = json!(at(now, r));
-        out.push((service.to_owned(), v.to_string()));
+        out.push(
+            IncidentV1 {
+                status: "resolved".into(),
+                resolved_at: Some(at(now, r).into()),
+                ..opened_event
+            }
+            .record(),
+        );
     }
     out
-}
-
-fn merge(v: &mut Value, extra: Value) {
-    if let Value::Object(m) = extra {
-        for (k, x) in m {
-            v[k] = x;
-        }
-    }
 }
 
 /// (deploy records, incident records), `(key, payload)` in publish order.
 type Records = Vec<(String, String)>;
 
 fn scenario(now: i64) -> (Records, Records) {
-    let none = json!({});
-    let art = |a: &str| json!({ "artifact": a });
+    let none = (None, None);
+    let art = |a| (None, Some(a));
+    let cause = |d| (Some(d), None);
     let ok = "succeeded";
-    let d = |id: &str, svc: &str, status: &str, t: i64, extra: Value| {
-        deploy(now, id, svc, status, t, extra)
-    };
+    let d = |id: &str, svc: &str, status: &str, t: i64| deploy(now, id, svc, status, t);
     let deploys = vec![
         // --- checkout / payments / production
         // c1: i1 names it (explicit).
-        d("c1", "checkout", ok, -20 * D, art("sha256:a1")),
+        d("c1", "checkout", ok, -20 * D)
+            .with_artifact("sha256:a1")
+            .record(),
         // c2: clean (i8, in the untracked dev environment, names it).
-        d("c2", "checkout", ok, -18 * D, art("sha256:a2")),
+        d("c2", "checkout", ok, -18 * D)
+            .with_artifact("sha256:a2")
+            .record(),
         // c3: shipped a3, which i2 runs (artifact).
-        d("c3", "checkout", ok, -12 * D, art("sha256:a3")),
+        d("c3", "checkout", ok, -12 * D)
+            .with_artifact("sha256:a3")
+            .record(),
         // c4: clean.
-        d("c4", "checkout", ok, -9 * D, art("sha256:a4")),
+        d("c4", "checkout", ok, -9 * D)
+            .with_artifact("sha256:a4")
+            .record(),
         // c5: failed by status.
-        d("c5", "checkout", "failed", -6 * D, none.clone()),
+        d("c5", "checkout", "failed", -6 * D).record(),
         // c6: rolls c5 back (rework).
-        d("c6", "checkout", ok, -5 * D, json!({ "rollback_of": "c5" })),
+        d("c6", "checkout", ok, -5 * D)
+            .with_rollback_of("c5")
+            .record(),
         // c7: i3 opens 6 h later with nothing else to link it (loose only).
-        d("c7", "checkout", ok, -3 * D, art("sha256:a7")),
+        d("c7", "checkout", ok, -3 * D)
+            .with_artifact("sha256:a7")
+            .record(),
         // c8: a fix for i3 (rework).
-        d(
-            "c8",
-            "checkout",
-            ok,
-            -2 * D,
-            json!({ "fixes_incident": "i3" }),
-        ),
+        DeployV1 {
+            fixes_incident: Some("i3".into()),
+            ..d("c8", "checkout", ok, -2 * D)
+        }
+        .record(),
         // c9: failed by status, nothing after it: never recovered.
-        d("c9", "checkout", "failed", -30 * H, none.clone()),
+        d("c9", "checkout", "failed", -30 * H).record(),
         // --- search / discovery / production
         // s0: failed by status; i6 names it too.
-        d("s0", "search", "failed", -25 * D, art("sha256:s0")),
-        d("s1", "search", ok, -24 * D + 12 * H, none.clone()),
+        d("s0", "search", "failed", -25 * D)
+            .with_artifact("sha256:s0")
+            .record(),
+        d("s1", "search", ok, -24 * D + 12 * H).record(),
         // s2: the last search deploy.
-        d("s2", "search", ok, -6 * D, none.clone()),
+        d("s2", "search", ok, -6 * D).record(),
     ];
     let mut incidents = Vec::new();
     // explicit: c1, resolved 3 h after c1 finished.
@@ -136,7 +136,7 @@ fn scenario(now: i64) -> (Records, Records) {
         "production",
         -20 * D + H,
         Some(-20 * D + 3 * H),
-        json!({ "caused_by_deploy": "c1" }),
+        cause("c1"),
     ));
     // artifact: a3 was shipped by c3 only; opened two days after c3 (beyond the 24 h window).
     incidents.extend(incident(
@@ -166,7 +166,7 @@ fn scenario(now: i64) -> (Records, Records) {
         "production",
         -3 * D,
         Some(-3 * D + H),
-        none.clone(),
+        none,
     ));
     // explicit: s0, resolved 2 days after s0 finished (s1 came first).
     incidents.extend(incident(
@@ -176,7 +176,7 @@ fn scenario(now: i64) -> (Records, Records) {
         "production",
         -25 * D + H,
         Some(-23 * D),
-        json!({ "caused_by_deploy": "s0" }),
+        cause("s0"),
     ));
     // 3 h after s2, no cause, no artifact: loose only.
     incidents.extend(incident(
@@ -186,7 +186,7 @@ fn scenario(now: i64) -> (Records, Records) {
         "production",
         -6 * D + 3 * H,
         Some(-6 * D + 4 * H),
-        none.clone(),
+        none,
     ));
     // Another tracked environment: staging runs a7, which only production
     // deploys shipped. Attribution never crosses environments: unattributed.
@@ -207,7 +207,7 @@ fn scenario(now: i64) -> (Records, Records) {
         "dev",
         -2 * D,
         None,
-        json!({ "caused_by_deploy": "c2" }),
+        cause("c2"),
     ));
     (deploys, incidents)
 }

@@ -10,10 +10,12 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::common::events::{self, Event};
 use crate::common::{self, Daemon, at, create_topics, free_port, normalize, parse, unique};
 use base64::Engine as _;
 use serde_json::{Value, json};
 use valuepulse::bridge::verify::sign_hmac_sha256_hex;
+use valuepulse::ingest::decode::DeployV1;
 
 const GITHUB_SECRET: &str = "gh-current-secret";
 const GITHUB_RETIRED: &str = "gh-retired-secret";
@@ -480,11 +482,12 @@ team = "payments"
     );
 
     // POST /events: a native deploy of "search", with the bearer token.
-    let native = serde_json::to_vec(&json!({
-        "id": "d-search-1", "service": "search", "team": "discovery", "status": "succeeded",
-        "finished_at": at(now, -900)
-    }))
-    .unwrap();
+    let native = DeployV1 {
+        environment: None,
+        ..events::deploy(now, "d-search-1", "search", "discovery", "succeeded", -900)
+    }
+    .json()
+    .into_bytes();
     let bearer = [("Authorization", format!("Bearer {EVENTS_TOKEN}"))];
     assert_eq!(
         bridge

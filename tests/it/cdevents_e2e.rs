@@ -27,13 +27,14 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::common::cloudevents::{Wire, cloudevent_record, native_record};
+use crate::common::events::{self, DeployExt, Event, IncidentExt};
 use crate::common::{
     self, Daemon, HeaderedRecord, create_topics, produce_with_headers, scrape_after, unique,
 };
 use cdevents_sdk::{CDEvent, Subject, spec_0_4_1 as v04, spec_0_5_1 as v05};
-use serde_json::{Value, json};
+use serde_json::json;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use valuepulse::ingest::decode::{ChangeV1, DeployV1};
 
 const M: i64 = 60;
 const H: i64 = 3600;
@@ -325,45 +326,37 @@ fn at(now: i64, offset: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(now + offset).unwrap()
 }
 
-fn rfc3339(now: i64, offset: i64) -> String {
-    at(now, offset).format(&Rfc3339).unwrap()
+/// The row as a native deploy of version 1.0.0, shipping its artifact.
+fn native(now: i64, r: &DeployRow) -> DeployV1<'static> {
+    let d = events::deploy(now, r.id, r.service, r.team, r.status, r.finished)
+        .with_env(r.env)
+        .with_version("1.0.0")
+        .with_artifact(&artifact(r.id))
+        .with_leads(r.leads);
+    match r.rollback_of {
+        Some(of) => d.with_rollback_of(of),
+        None => d,
+    }
 }
 
-fn changes(now: i64, r: &DeployRow) -> Vec<Value> {
-    r.leads
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            json!({"id": format!("{}-c{i}", r.id), "committed_at": rfc3339(now, r.finished - l)})
-        })
-        .collect()
+/// The changes of the row, as the native deploy lists them.
+fn changes(now: i64, r: &DeployRow) -> Vec<ChangeV1<'static>> {
+    native(now, r).changes
 }
 
 fn native_deploy(now: i64, r: &DeployRow) -> String {
-    json!({
-        "id": r.id, "service": r.service, "team": r.team, "environment": r.env,
-        "status": r.status, "finished_at": rfc3339(now, r.finished), "version": "1.0.0",
-        "artifact": artifact(r.id), "changes": changes(now, r), "rollback_of": r.rollback_of,
-    })
-    .to_string()
+    native(now, r).json()
 }
 
 fn native_incident(now: i64, r: &IncidentRow) -> String {
-    let mut v = json!({
-        "id": r.id, "service": r.service, "team": r.team, "environment": r.env,
-        "severity": "sev2", "status": if r.resolved.is_some() { "resolved" } else { "opened" },
-        "opened_at": rfc3339(now, r.opened),
-    });
-    if let Some(t) = r.resolved {
-        v["resolved_at"] = json!(rfc3339(now, t));
+    let i = events::incident(now, r.id, r.service, r.team, r.opened, r.resolved)
+        .with_env(r.env)
+        .with_cause(r.cause);
+    match r.artifact_of {
+        Some(d) => i.with_artifact(&artifact(d)),
+        None => i,
     }
-    if let Some(c) = r.cause {
-        v["caused_by_deploy"] = json!(c);
-    }
-    if let Some(d) = r.artifact_of {
-        v["artifact"] = json!(artifact(d));
-    }
-    v.to_string()
+    .json()
 }
 
 /// The deploy as a CDEvent, built with cdevents-sdk.
@@ -444,7 +437,7 @@ fn cdevent_incident(now: i64, r: &IncidentRow) -> CDEvent {
         custom["caused_by_deploy"] = json!(c);
     }
     if r.resolved.is_some() {
-        custom["opened_at"] = json!(rfc3339(now, r.opened));
+        custom["opened_at"] = json!(common::at(now, r.opened));
     }
     let predicate = if r.resolved.is_some() {
         "resolved"

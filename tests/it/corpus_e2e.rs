@@ -14,8 +14,10 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde::Deserialize;
 
+use crate::common::events::{self, Event};
 use crate::common::{self, at, brokers, unique};
 use crate::fault::{self, Captured, config_file, daemon_env, sum_series};
+use valuepulse::ingest::decode::{DeployV1, IncidentV1};
 
 /// Every corpus payload that names anything carries this; no log may.
 const MARKER: &str = "payload-marker";
@@ -109,15 +111,25 @@ fn replace(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
 
 /// A good event of the topic, numbered `i`.
 fn good(topic: &str, now: i64, i: usize) -> Vec<u8> {
-    let t = at(now, -300);
+    let (id, t) = (format!("good-{i}"), at(now, -300));
     match topic {
-        "deploys" => format!(
-            r#"{{"id":"good-{i}","service":"good","status":"succeeded","finished_at":"{t}"}}"#
-        ),
-        "incidents" => {
-            format!(r#"{{"id":"good-{i}","service":"good","status":"opened","opened_at":"{t}"}}"#)
+        "deploys" => DeployV1 {
+            id: id.into(),
+            service: "good".into(),
+            status: "succeeded".into(),
+            finished_at: t.into(),
+            ..DeployV1::default()
         }
-        _ => format!(r#"{{"feature":"good","user":"u-{i}","at":"{t}"}}"#),
+        .json(),
+        "incidents" => IncidentV1 {
+            id: id.into(),
+            service: "good".into(),
+            status: "opened".into(),
+            opened_at: t.into(),
+            ..IncidentV1::default()
+        }
+        .json(),
+        _ => events::usage(now, "good", &format!("u-{i}"), -300).json(),
     }
     .into_bytes()
 }

@@ -13,16 +13,19 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::common::events::{self, DeployExt, Event, IncidentExt};
 use crate::common::{
-    self, Daemon, assert_scrape, at, create_topics, normalize, parse, produce,
-    promtool_check_metrics, unique,
+    self, Daemon, assert_scrape, create_topics, normalize, parse, produce, promtool_check_metrics,
+    unique,
 };
 use time::OffsetDateTime;
+use valuepulse::ingest::decode::DeployV1;
 
 const M: i64 = 60;
 const H: i64 = 3600;
 const D: i64 = 86_400;
 
+/// A deploy of version 1.0.0 in `env`, one change per lead time.
 fn deploy(
     now: i64,
     id: &str,
@@ -32,26 +35,11 @@ fn deploy(
     status: &str,
     finished: i64,
     leads: &[i64],
-) -> String {
-    let changes: Vec<String> = leads
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            format!(
-                r#"{{"id":"{id}-c{i}","committed_at":"{}"}}"#,
-                at(now, finished - l)
-            )
-        })
-        .collect();
-    format!(
-        r#"{{"id":"{id}","service":"{service}","team":"{team}","environment":"{env}","status":"{status}","finished_at":"{}","version":"1.0.0","changes":[{}]}}"#,
-        at(now, finished),
-        changes.join(",")
-    )
-}
-
-fn with_rollback_of(json: String, of: &str) -> String {
-    json.replacen('{', &format!(r#"{{"rollback_of":"{of}","#), 1)
+) -> DeployV1<'static> {
+    events::deploy(now, id, service, team, status, finished)
+        .with_env(env)
+        .with_version("1.0.0")
+        .with_leads(leads)
 }
 
 fn incident(
@@ -64,23 +52,10 @@ fn incident(
     resolved: Option<i64>,
     cause: Option<&str>,
 ) -> String {
-    let mut s = format!(
-        r#"{{"id":"{id}","service":"{service}","team":"{team}","environment":"{env}","severity":"sev2","status":"{}","opened_at":"{}""#,
-        if resolved.is_some() {
-            "resolved"
-        } else {
-            "opened"
-        },
-        at(now, opened)
-    );
-    if let Some(r) = resolved {
-        s.push_str(&format!(r#","resolved_at":"{}""#, at(now, r)));
-    }
-    if let Some(c) = cause {
-        s.push_str(&format!(r#","caused_by_deploy":"{c}""#));
-    }
-    s.push('}');
-    s
+    events::incident(now, id, service, team, opened, resolved)
+        .with_env(env)
+        .with_cause(cause)
+        .json()
 }
 
 /// (deploy records, incident records), each `(key, payload)`, in publish order.
@@ -92,7 +67,7 @@ fn dataset(now: i64) -> (Records, Records) {
     let d = |id: &str, svc: &str, team: &str, status: &str, t: i64, leads: &[i64]| {
         (
             svc.to_owned(),
-            deploy(now, id, svc, team, p, status, t, leads),
+            deploy(now, id, svc, team, p, status, t, leads).json(),
         )
     };
     let c3 = d("c3", "checkout", "payments", "succeeded", -10 * D, &[5 * H]);
@@ -121,19 +96,18 @@ fn dataset(now: i64) -> (Records, Records) {
         d("c5", "checkout", "payments", "succeeded", -20 * D, &[D]), // rolled back later by c6
         (
             "checkout".into(),
-            with_rollback_of(
-                deploy(
-                    now,
-                    "c6",
-                    "checkout",
-                    "payments",
-                    p,
-                    "succeeded",
-                    -19 * D,
-                    &[30 * M],
-                ),
-                "c5",
-            ),
+            deploy(
+                now,
+                "c6",
+                "checkout",
+                "payments",
+                p,
+                "succeeded",
+                -19 * D,
+                &[30 * M],
+            )
+            .with_rollback_of("c5")
+            .json(),
         ),
         // cart / payments
         d("k1", "cart", "payments", "succeeded", -3 * D, &[6 * H]),
@@ -170,7 +144,8 @@ fn dataset(now: i64) -> (Records, Records) {
                 "failed",
                 -D,
                 &[],
-            ),
+            )
+            .json(),
         ),
         // invalid JSON, late (beyond 30d + 1h grace), future (beyond 5m skew)
         (

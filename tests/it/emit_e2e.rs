@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use crate::common::{self, Daemon, brokers, create_topics, scrape_after, unique};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// RFC 3339 of the test's start (whole seconds, taken once) plus
 /// `offset_s`, so that timestamps built by separate calls differ by exactly
@@ -16,10 +15,7 @@ use time::format_description::well_known::Rfc3339;
 fn rfc3339(offset_s: i64) -> String {
     static START: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
     let start = *START.get_or_init(|| OffsetDateTime::now_utc().unix_timestamp());
-    OffsetDateTime::from_unix_timestamp(start + offset_s)
-        .unwrap()
-        .format(&Rfc3339)
-        .unwrap()
+    common::at(start, offset_s)
 }
 
 /// Runs `valuepulse emit …` with a clean environment for valuepulse's keys.

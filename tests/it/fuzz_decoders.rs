@@ -23,23 +23,9 @@ use valuepulse::ingest::Stream;
 use valuepulse::ingest::decode::{Headers, decode, decode_usage};
 use valuepulse::ingest::fold::{SmallRecord, SmallStates, fold_small_records};
 use valuepulse::ingest::outcome::{self, BatchCounts, Counters, Position, Rejected};
+use valuepulse::rng::Rng;
 
 use crate::common;
-
-/// xorshift64*: small, seeded, good enough to pick mutations.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 fn seeds() -> Vec<Vec<u8>> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
@@ -102,46 +88,46 @@ const TOKENS: &[&[u8]] = &[
 ];
 
 fn mutate(rng: &mut Rng, seeds: &[Vec<u8>], input: &mut Vec<u8>) {
-    for _ in 0..=rng.below(4) {
+    for _ in 0..=rng.index(4) {
         let len = input.len();
-        match rng.below(8) {
+        match rng.index(8) {
             0 if len > 0 => {
-                let i = rng.below(len);
-                input[i] ^= 1 << rng.below(8);
+                let i = rng.index(len);
+                input[i] ^= 1 << rng.index(8);
             }
             1 => {
-                let t = TOKENS[rng.below(TOKENS.len())];
-                let i = rng.below(len + 1);
+                let t = TOKENS[rng.index(TOKENS.len())];
+                let i = rng.index(len + 1);
                 input.splice(i..i, t.iter().copied());
             }
             2 if len > 0 => {
-                let i = rng.below(len);
-                let n = rng.below(len - i + 1).min(16);
+                let i = rng.index(len);
+                let n = rng.index(len - i + 1).min(16);
                 input.drain(i..i + n);
             }
             3 => {
-                let other = &seeds[rng.below(seeds.len())];
+                let other = &seeds[rng.index(seeds.len())];
                 if !other.is_empty() {
-                    let from = rng.below(other.len());
-                    let to = from + rng.below(other.len() - from + 1);
-                    let i = rng.below(len + 1);
+                    let from = rng.index(other.len());
+                    let to = from + rng.index(other.len() - from + 1);
+                    let i = rng.index(len + 1);
                     input.splice(i..i, other[from..to].iter().copied());
                 }
             }
             4 => {
-                let n = 1 + rng.below(300);
-                let open = if rng.below(2) == 0 { b'[' } else { b'{' };
-                let i = rng.below(len + 1);
+                let n = 1 + rng.index(300);
+                let open = if rng.index(2) == 0 { b'[' } else { b'{' };
+                let i = rng.index(len + 1);
                 input.splice(i..i, std::iter::repeat_n(open, n));
             }
-            5 if len > 0 => input.truncate(rng.below(len)),
+            5 if len > 0 => input.truncate(rng.index(len)),
             6 if len > 1 => {
-                let (a, b) = (rng.below(len), rng.below(len));
+                let (a, b) = (rng.index(len), rng.index(len));
                 input.swap(a, b);
             }
             _ => {
-                let i = rng.below(len + 1);
-                input.insert(i, rng.next() as u8);
+                let i = rng.index(len + 1);
+                input.insert(i, rng.next_u64() as u8);
             }
         }
     }
@@ -162,10 +148,10 @@ fn headers<'h>(rng: &mut Rng) -> Headers<'h> {
         b"\xff",
     ];
     let pick = |rng: &mut Rng, opts: &[&'static [u8]]| -> Option<&'static [u8]> {
-        let i = rng.below(opts.len() + 1);
+        let i = rng.index(opts.len() + 1);
         opts.get(i).copied()
     };
-    match rng.below(3) {
+    match rng.index(3) {
         0 => Headers::NONE,
         _ => Headers {
             content_type: pick(rng, &CT),
@@ -192,16 +178,16 @@ fn mutated_inputs_never_panic_and_every_one_is_counted_once() {
     let config = Config::load_with_env(None, Vec::<(String, String)>::new()).unwrap();
     let states = SmallStates::from_config(&config);
     let now = 1_795_000_000_000; // 2026-11-18, near the seeds' timestamps
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed);
     let deadline = Instant::now() + Duration::from_secs(secs);
     let (mut inputs, mut decoded_ok) = (0u64, 0u64);
     while Instant::now() < deadline {
         // A batch of 64 mutated inputs per round.
         let mut batch: Vec<(Vec<u8>, Headers<'static>, Stream)> = Vec::with_capacity(64);
         for _ in 0..64 {
-            let mut input = seeds[rng.below(seeds.len())].clone();
+            let mut input = seeds[rng.index(seeds.len())].clone();
             mutate(&mut rng, &seeds, &mut input);
-            let stream = Stream::EVERY[rng.below(Stream::EVERY.len())];
+            let stream = Stream::EVERY[rng.index(Stream::EVERY.len())];
             batch.push((input, headers(&mut rng), stream));
         }
         let mut counts = BatchCounts::default();

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::common::events::{self, Event};
 use crate::common::{self, Daemon, create_topics, produce_many, unique};
 
 const EVENTS: usize = 1_000_000;
@@ -52,14 +53,8 @@ fn scrapes_slow_clients_and_stalled_readers_leave_ingest_and_probes_alone() {
     let records: Vec<(String, String)> = (0..EVENTS)
         .map(|i| {
             let user = format!("u-{}", i % 50_000);
-            let at = common::at(now, -((i as i64 * 7919) % (20 * 86_400)) - 60);
-            (
-                user.clone(),
-                format!(
-                    r#"{{"feature":"f-{}","user":"{user}","at":"{at}"}}"#,
-                    i % 40
-                ),
-            )
+            let at = -((i as i64 * 7919) % (20 * 86_400)) - 60;
+            events::usage(now, &format!("f-{}", i % 40), &user, at).record()
         })
         .collect();
     produce_many(&t.2, &records);

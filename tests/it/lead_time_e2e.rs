@@ -12,18 +12,19 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::common::events::{self, DeployExt, Event};
 use crate::common::{
-    self, Daemon, assert_scrape, at, create_topics, normalize, parse, produce, unique,
+    self, Daemon, assert_scrape, create_topics, normalize, parse, produce, unique,
 };
-use serde_json::{Value, json};
 use time::OffsetDateTime;
+use valuepulse::ingest::decode::DeployV1;
 
 const M: i64 = 60;
 const H: i64 = 3600;
 const D: i64 = 86_400;
 
-/// A deploy of `service` (team "t") finished at `now + finished`, listing
-/// `(commit id, committed at now + offset)`.
+/// A production deploy of `service` (team "t") finished at `now + finished`,
+/// listing `(commit id, committed at now + offset)`.
 fn deploy(
     now: i64,
     id: &str,
@@ -31,22 +32,12 @@ fn deploy(
     status: &str,
     finished: i64,
     changes: &[(&str, i64)],
-    extra: Value,
-) -> (String, String) {
-    let mut v = json!({
-        "id": id, "service": service, "team": "t", "environment": "production",
-        "status": status, "finished_at": at(now, finished),
-        "changes": changes.iter().map(|(c, t)| json!({"id": c, "committed_at": at(now, *t)})).collect::<Vec<_>>(),
-    });
-    if let (Value::Object(m), Value::Object(x)) = (&mut v, extra) {
-        m.extend(x);
-    }
-    (service.to_owned(), v.to_string())
+) -> DeployV1<'static> {
+    events::deploy(now, id, service, "t", status, finished).with_changes(now, changes)
 }
 
 /// Deploy records in publish order.
 fn dataset(now: i64) -> Vec<(String, String)> {
-    let none = json!({});
     let mut out = vec![
         // cumul: the cumulative changelog, the later deploy published first.
         // d2 (-2h) lists c1 (-15h) and c2 (-3h); d1 (-5h) lists c1.
@@ -57,17 +48,9 @@ fn dataset(now: i64) -> Vec<(String, String)> {
             "succeeded",
             -2 * H,
             &[("c1", -15 * H), ("c2", -3 * H)],
-            none.clone(),
-        ),
-        deploy(
-            now,
-            "d1",
-            "cumul",
-            "succeeded",
-            -5 * H,
-            &[("c1", -15 * H)],
-            none.clone(),
-        ),
+        )
+        .record(),
+        deploy(now, "d1", "cumul", "succeeded", -5 * H, &[("c1", -15 * H)]).record(),
         // redeploy: the same version twice.
         deploy(
             now,
@@ -76,8 +59,8 @@ fn dataset(now: i64) -> Vec<(String, String)> {
             "succeeded",
             -6 * H,
             &[("a1", -8 * H), ("a2", -7 * H)],
-            none.clone(),
-        ),
+        )
+        .record(),
         deploy(
             now,
             "r2",
@@ -85,8 +68,8 @@ fn dataset(now: i64) -> Vec<(String, String)> {
             "succeeded",
             -H,
             &[("a1", -8 * H), ("a2", -7 * H)],
-            none.clone(),
-        ),
+        )
+        .record(),
         // rollfwd: f1 ships b1 b2, f2 rolls it back, f3 rolls forward with
         // b1 b2 and a fix b3.
         deploy(
@@ -96,17 +79,11 @@ fn dataset(now: i64) -> Vec<(String, String)> {
             "succeeded",
             -10 * H,
             &[("b1", -12 * H), ("b2", -11 * H)],
-            none.clone(),
-        ),
-        deploy(
-            now,
-            "f2",
-            "rollfwd",
-            "succeeded",
-            -9 * H,
-            &[],
-            json!({"rollback_of": "f1"}),
-        ),
+        )
+        .record(),
+        deploy(now, "f2", "rollfwd", "succeeded", -9 * H, &[])
+            .with_rollback_of("f1")
+            .record(),
         deploy(
             now,
             "f3",
@@ -114,27 +91,19 @@ fn dataset(now: i64) -> Vec<(String, String)> {
             "succeeded",
             -5 * H,
             &[("b1", -12 * H), ("b2", -11 * H), ("b3", -6 * H)],
-            none.clone(),
-        ),
+        )
+        .record(),
         // staged: s1 goes to staging (ignored), then to production.
-        {
-            let (k, v) = deploy(
-                now,
-                "stg",
-                "staged",
-                "succeeded",
-                -10 * H,
-                &[("s1", -20 * H)],
-                none.clone(),
-            );
-            (
-                k,
-                v.replace(
-                    r#""environment":"production""#,
-                    r#""environment":"staging""#,
-                ),
-            )
-        },
+        deploy(
+            now,
+            "stg",
+            "staged",
+            "succeeded",
+            -10 * H,
+            &[("s1", -20 * H)],
+        )
+        .with_env("staging")
+        .record(),
         deploy(
             now,
             "prd",
@@ -142,8 +111,8 @@ fn dataset(now: i64) -> Vec<(String, String)> {
             "succeeded",
             -4 * H,
             &[("s1", -20 * H)],
-            none.clone(),
-        ),
+        )
+        .record(),
         // pipeline: one deployment two days ago (p1 committed a day before
         // it), and ten failed runs in the last two hours, the first of which
         // lists p2 (never shipped).
@@ -154,20 +123,22 @@ fn dataset(now: i64) -> Vec<(String, String)> {
             "succeeded",
             -2 * D,
             &[("p1", -3 * D)],
-            none.clone(),
-        ),
+        )
+        .record(),
     ];
     for i in 0..10 {
         let changes: &[(&str, i64)] = if i == 0 { &[("p2", -3 * H)] } else { &[] };
-        out.push(deploy(
-            now,
-            &format!("fail{i}"),
-            "pipeline",
-            "failed",
-            -H - i * 10 * M,
-            changes,
-            none.clone(),
-        ));
+        out.push(
+            deploy(
+                now,
+                &format!("fail{i}"),
+                "pipeline",
+                "failed",
+                -H - i * 10 * M,
+                changes,
+            )
+            .record(),
+        );
     }
     out
 }

@@ -7,7 +7,8 @@
 //! - [`common`]: the shared harness (the broker's address, topics,
 //!   producers, the daemon as a child process, scrape parsing) and the
 //!   lock that keeps disruptive tests apart from the others
-//!   ([`common::isolation`]: every test takes it);
+//!   ([`common::isolation`]: every test takes it), and the builders of
+//!   native events on the daemon's wire types ([`common::events`]);
 //! - [`fault`]: the fault suite's harness (a broker of a test's own, a TCP
 //!   proxy, the oracle), also used by the corpus and secrets tests;
 //! - the bad-input corpus they read is `tests/corpus/`.

@@ -21,6 +21,7 @@ use valuepulse::domain::adoption::hash_user;
 use valuepulse::domain::time::{DAY_MS, Millis};
 use valuepulse::ingest::budget::StateBudget;
 use valuepulse::ingest::shards::{AdoptionShared, PartitionShard, lock};
+use valuepulse::rng::Rng;
 
 use crate::common;
 
@@ -29,18 +30,6 @@ const FEATURES: usize = 200;
 const USERS: u64 = 200_000;
 const EVENTS: usize = 2_000_000;
 const PARTITIONS: i32 = 4;
-
-/// splitmix64.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
 
 fn rss_bytes() -> usize {
     std::fs::read_to_string("/proc/self/status")
@@ -69,16 +58,16 @@ fn state_bytes_track_rss_and_stay_within_the_documented_cost() {
         cdf.push(acc);
     }
     let hashes: Vec<u64> = (0..USERS).map(|u| hash_user(&format!("u-{u}"))).collect();
-    let mut rng = Rng(0x5EED_0501);
+    let mut rng = Rng::new(0x5EED_0501);
     // The events, and the exact counts the documented cost needs.
     let mut events: Vec<(usize, u64, Millis)> = Vec::with_capacity(EVENTS);
     let mut pairs: HashSet<(usize, u64)> = HashSet::new();
     let mut minutes: HashSet<(usize, i32, i64)> = HashSet::new();
     for _ in 0..EVENTS {
-        let x = (rng.next() >> 11) as f64 / (1u64 << 53) as f64 * acc;
+        let x = rng.unit() * acc;
         let f = cdf.partition_point(|&c| c < x).min(FEATURES - 1);
-        let h = hashes[(rng.next() % USERS) as usize];
-        let at = NOW - (rng.next() % (30 * DAY_MS as u64)) as Millis;
+        let h = hashes[rng.below(USERS) as usize];
+        let at = NOW - rng.between(0, 30 * DAY_MS);
         let p = (h % PARTITIONS as u64) as i32;
         pairs.insert((f, h));
         minutes.insert((f, p, at.div_euclid(60_000)));

@@ -51,11 +51,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{self, Daemon, at, create_topics, parse, produce, scrape_after, unique};
+use crate::common::events::{self, DeployExt, Event, IncidentExt};
+use crate::common::{self, Daemon, create_topics, parse, produce, scrape_after, unique};
+use valuepulse::ingest::decode::UsageV1;
 
 const M: i64 = 60;
 const H: i64 = 3600;
 
+/// A production deploy; `lead` adds one change `<id>-c` committed that
+/// long before it finished.
 fn deploy(
     now: i64,
     id: &str,
@@ -66,20 +70,15 @@ fn deploy(
     lead: Option<i64>,
     features: &[&str],
 ) -> String {
-    let changes = lead
-        .map(|l| {
-            format!(
-                r#"{{"id":"{id}-c","committed_at":"{}"}}"#,
-                at(now, finished - l)
-            )
-        })
-        .unwrap_or_default();
-    let features: Vec<String> = features.iter().map(|f| format!("\"{f}\"")).collect();
-    format!(
-        r#"{{"id":"{id}","service":"{service}","team":"{team}","environment":"production","status":"{status}","finished_at":"{}","changes":[{changes}],"features":[{}]}}"#,
-        at(now, finished),
-        features.join(",")
-    )
+    let change = format!("{id}-c");
+    let changes: Vec<(&str, i64)> = lead
+        .map(|l| (change.as_str(), finished - l))
+        .into_iter()
+        .collect();
+    events::deploy(now, id, service, team, status, finished)
+        .with_changes(now, &changes)
+        .with_features(features)
+        .json()
 }
 
 fn incident(
@@ -91,33 +90,18 @@ fn incident(
     resolved: Option<i64>,
     cause: Option<&str>,
 ) -> String {
-    let mut s = format!(
-        r#"{{"id":"{id}","service":"{service}","team":"{team}","environment":"production","severity":"sev2","status":"{}","opened_at":"{}""#,
-        if resolved.is_some() {
-            "resolved"
-        } else {
-            "opened"
-        },
-        at(now, opened)
-    );
-    if let Some(r) = resolved {
-        s.push_str(&format!(r#","resolved_at":"{}""#, at(now, r)));
-    }
-    if let Some(c) = cause {
-        s.push_str(&format!(r#","caused_by_deploy":"{c}""#));
-    }
-    s.push('}');
-    s
+    events::incident(now, id, service, team, opened, resolved)
+        .with_cause(cause)
+        .json()
 }
 
+/// A usage event of account `acme`.
 fn usage(now: i64, feature: &str, user: &str, offset: i64) -> (String, String) {
-    (
-        user.to_owned(),
-        format!(
-            r#"{{"feature":"{feature}","user":"{user}","account":"acme","at":"{}"}}"#,
-            at(now, offset)
-        ),
-    )
+    UsageV1 {
+        account: Some("acme".into()),
+        ..events::usage(now, feature, user, offset)
+    }
+    .record()
 }
 
 /// Runs Debian's chromium headless on `url` with `args`; its stdout.

@@ -8,6 +8,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::common::events::{self, Event};
 use crate::common::{self, Daemon, create_topics, normalize, parse, produce_many, unique};
 
 const EVENTS: usize = 1_500_000;
@@ -25,14 +26,8 @@ fn scrapes_during_heavy_replay_return_promptly_and_ingest_keeps_folding() {
     let records: Vec<(String, String)> = (0..EVENTS)
         .map(|i| {
             let user = format!("u-{}", i % 50_000);
-            let at = common::at(now, -((i as i64 * 7919) % (20 * 86_400)) - 60);
-            (
-                user.clone(),
-                format!(
-                    r#"{{"feature":"f-{}","user":"{user}","at":"{at}"}}"#,
-                    i % 40
-                ),
-            )
+            let at = -((i as i64 * 7919) % (20 * 86_400)) - 60;
+            events::usage(now, &format!("f-{}", i % 40), &user, at).record()
         })
         .collect();
     produce_many(&usage, &records);

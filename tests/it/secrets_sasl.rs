@@ -5,8 +5,10 @@
 
 use std::time::{Duration, Instant};
 
+use crate::common::events::Event;
 use crate::common::{self, at, create_topics, produce, unique};
 use crate::fault::{self, Captured, config_file, daemon_env, run_to_end, sum_series};
+use valuepulse::ingest::decode::DeployV1;
 
 /// The secret every config here plants; no output may contain it.
 const PLANTED: &str = "planted-Secret-7f3a9";
@@ -123,13 +125,14 @@ fn sasl_scram_as_documented_is_ready_and_folds_events_and_prints_no_password() {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let deploys: Vec<(String, String)> = (0..5)
         .map(|i| {
-            (
-                "checkout".to_owned(),
-                format!(
-                    r#"{{"id":"sasl-{i}","service":"checkout","status":"succeeded","finished_at":"{}"}}"#,
-                    at(now, -600 - i)
-                ),
-            )
+            DeployV1 {
+                id: format!("sasl-{i}").into(),
+                service: "checkout".into(),
+                status: "succeeded".into(),
+                finished_at: at(now, -600 - i).into(),
+                ..DeployV1::default()
+            }
+            .record()
         })
         .collect();
     produce(&t[0], &deploys);

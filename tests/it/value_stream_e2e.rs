@@ -15,14 +15,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use crate::common::cloudevents::{Wire, cloudevent_record, native_record};
+use crate::common::events::{self, DeployExt, Event, IncidentExt};
 use crate::common::{
     self, Daemon, HeaderedRecord, assert_scrape, create_topics, normalize, produce_with_headers,
     scrape_after, unique,
 };
 use cdevents_sdk::{CDEvent, Subject, spec_0_4_1 as v04, spec_0_5_1 as v05};
-use serde_json::{Value, json};
+use serde_json::json;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use valuepulse::ingest::decode::{DeployV1, IncidentV1, SatisfactionV1, WorkItemV1};
 
 const M: i64 = 60;
 const H: i64 = 3600;
@@ -39,10 +40,6 @@ use Wire::{Bare, Binary, Native, Structured};
 
 fn at(now: i64, offset: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(now + offset).unwrap()
-}
-
-fn rfc3339(now: i64, offset: i64) -> String {
-    at(now, offset).format(&Rfc3339).unwrap()
 }
 
 /// Unique topics of one daemon, with the role of each.
@@ -329,10 +326,21 @@ fn transitions() -> Vec<Transition> {
 }
 
 fn native_transition(now: i64, t: &Transition) -> String {
-    let mut v = json!({"id": t.id, "team": t.team, "state": t.state, "at": rfc3339(now, t.at)});
-    if let Some(s) = t.service {
-        v["service"] = json!(s);
+    let item = WorkItemV1 {
+        id: t.id.into(),
+        service: t.service.unwrap_or_default().into(),
+        team: Some(t.team.into()),
+        state: t.state.into(),
+        at: common::at(now, t.at).into(),
+        ..WorkItemV1::default()
+    };
+    if t.service.is_some() {
+        return item.json();
     }
+    // The invalid input under test: the wire type cannot leave out its
+    // required service, so it is taken out of the JSON.
+    let mut v = serde_json::to_value(&item).unwrap();
+    v.as_object_mut().unwrap().remove("service");
     v.to_string()
 }
 
@@ -661,7 +669,8 @@ fn work_items_native_and_as_cdevents_tickets_scrape_alike_with_the_hand_computed
 // Satisfaction and the value delivery score
 // ---------------------------------------------------------------------------
 
-/// A native deploy: `leads` are the changes' lead times in seconds.
+/// A native deploy with no environment (production, to the daemon):
+/// `leads` are the changes' lead times in seconds.
 fn deploy(
     now: i64,
     id: &str,
@@ -672,23 +681,15 @@ fn deploy(
     leads: &[i64],
     features: &[&str],
 ) -> HeaderedRecord {
-    let changes: Vec<Value> = leads
-        .iter()
-        .enumerate()
-        .map(|(i, l)| json!({"id": format!("{id}-c{i}"), "committed_at": rfc3339(now, finished - l)}))
-        .collect();
-    native_record(
-        service,
-        json!({
-            "id": id, "service": service, "team": team, "status": status,
-            "finished_at": rfc3339(now, finished), "changes": changes, "features": features,
-        })
-        .to_string(),
-    )
+    let d = DeployV1 {
+        environment: None,
+        ..events::deploy(now, id, service, team, status, finished)
+    };
+    native_record(service, d.with_leads(leads).with_features(features).json())
 }
 
 /// A native resolved incident (no opening event needed: it carries
-/// `opened_at`).
+/// `opened_at`), with no environment and no severity.
 fn resolved(
     now: i64,
     id: &str,
@@ -698,14 +699,12 @@ fn resolved(
     resolved: i64,
     cause: Option<&str>,
 ) -> HeaderedRecord {
-    let mut v = json!({
-        "id": id, "service": service, "team": team, "status": "resolved",
-        "opened_at": rfc3339(now, opened), "resolved_at": rfc3339(now, resolved),
-    });
-    if let Some(c) = cause {
-        v["caused_by_deploy"] = json!(c);
-    }
-    native_record(service, v.to_string())
+    let i = IncidentV1 {
+        environment: None,
+        severity: None,
+        ..events::incident(now, id, service, team, opened, Some(resolved))
+    };
+    native_record(service, i.with_cause(cause).json())
 }
 
 /// A native satisfaction response.
@@ -719,13 +718,17 @@ fn response(
     score: i64,
     at: i64,
 ) -> HeaderedRecord {
-    let mut v = json!({"id": id, "kind": kind, "score": score, "at": rfc3339(now, at)});
-    for (k, x) in [("service", service), ("team", team), ("feature", feature)] {
-        if let Some(x) = x {
-            v[k] = json!(x);
-        }
-    }
-    native_record(service.or(feature).unwrap_or("none"), v.to_string())
+    let r = SatisfactionV1 {
+        id: id.into(),
+        service: service.map(Into::into),
+        team: team.map(Into::into),
+        feature: feature.map(Into::into),
+        kind: kind.into(),
+        score,
+        at: common::at(now, at).into(),
+        ..SatisfactionV1::default()
+    };
+    native_record(&r.key(), r.json())
 }
 
 /// (deploys, incidents, responses). Per service and team:
@@ -1159,15 +1162,16 @@ fn spec_shaped(now: i64, p: &Pair, resolution: bool) -> HeaderedRecord {
 
 /// The same incident event natively (no team either).
 fn native_incident(now: i64, p: &Pair, resolution: bool) -> HeaderedRecord {
-    let mut v = json!({
-        "id": p.id, "service": "checkout", "environment": "production",
-        "status": if resolution { "resolved" } else { "opened" },
-        "opened_at": rfc3339(now, p.opened),
-    });
-    if resolution {
-        v["resolved_at"] = json!(rfc3339(now, p.resolved));
-    }
-    native_record("checkout", v.to_string())
+    let i = IncidentV1 {
+        id: p.id.into(),
+        service: "checkout".into(),
+        environment: Some("production".into()),
+        status: if resolution { "resolved" } else { "opened" }.into(),
+        opened_at: common::at(now, p.opened).into(),
+        resolved_at: resolution.then(|| common::at(now, p.resolved).into()),
+        ..IncidentV1::default()
+    };
+    native_record("checkout", i.json())
 }
 
 /// The restore-time series and the pairing gauges of a scrape.
@@ -1351,11 +1355,14 @@ fn a_missing_work_items_topic_does_not_hold_readiness_and_is_read_once_created()
     create_topics(&[(&work_items, 2)]);
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let item = |state: &str, at: i64| {
-        native_record(
-            "PAY-1",
-            json!({"id": "PAY-1", "service": "checkout", "state": state, "at": rfc3339(now, at)})
-                .to_string(),
-        )
+        let item = WorkItemV1 {
+            id: "PAY-1".into(),
+            service: "checkout".into(),
+            state: state.into(),
+            at: common::at(now, at).into(),
+            ..WorkItemV1::default()
+        };
+        native_record("PAY-1", item.json())
     };
     produce_with_headers(
         &work_items,

@@ -11,6 +11,7 @@
 #![allow(dead_code)]
 
 pub mod cloudevents;
+pub mod events;
 pub mod isolation;
 
 pub use isolation::{exclusive, in_own_process, shared};
@@ -204,12 +205,11 @@ pub fn produce_many<K: AsRef<str>, P: AsRef<str>>(topic: &str, records: &[(K, P)
     );
 }
 
-/// RFC 3339 (UTC) of `now + offset`, both in Unix seconds.
+/// RFC 3339 (UTC, `…SSZ`) of `now + offset`, both in Unix seconds, as
+/// every producer of events writes it
+/// (`valuepulse::ingest::decode::format_time`).
 pub fn at(now: i64, offset: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(now + offset)
-        .unwrap()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap()
+    valuepulse::ingest::decode::format_time((now + offset) * 1000)
 }
 
 /// A free loopback port.

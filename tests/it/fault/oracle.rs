@@ -192,7 +192,7 @@ impl LedgerProducer {
 
 /// The datasets: deterministic event streams near `now` (Unix seconds).
 pub mod dataset {
-    use crate::common::at;
+    use crate::common::events::{self, Event};
 
     /// Services deploys are spread over.
     pub const SERVICES: [&str; 3] = ["checkout", "search", "billing"];
@@ -208,22 +208,16 @@ pub mod dataset {
         } else {
             "succeeded"
         };
-        let payload = format!(
-            r#"{{"id":"{run}-d{i}","service":"{service}","team":"team-{service}","environment":"production","status":"{status}","finished_at":"{}"}}"#,
-            at(now, -((i % 3000) as i64) - 60)
-        );
-        (service.to_owned(), payload)
+        let id = format!("{run}-d{i}");
+        let team = format!("team-{service}");
+        events::deploy(now, &id, service, &team, status, -((i % 3000) as i64) - 60).record()
     }
 
     /// Usage event number `i`: user `i % users`, feature by a fixed mix.
     pub fn usage(i: u64, users: u64, now: i64) -> (String, String) {
         let user = format!("u-{}", i % users);
         let feature = FEATURES[((i / 3 + i % 5) % 4) as usize];
-        let payload = format!(
-            r#"{{"feature":"{feature}","user":"{user}","at":"{}"}}"#,
-            at(now, -((i % 3000) as i64) - 60)
-        );
-        (user, payload)
+        events::usage(now, feature, &user, -((i % 3000) as i64) - 60).record()
     }
 }
 
