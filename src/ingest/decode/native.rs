@@ -1,4 +1,4 @@
-//! The native v1 JSON contract of the five topics (see the README, "Event
+//! The native v1 JSON contract of the six topics (see the README, "Event
 //! schema", and "Value stream" for work items and satisfaction): the wire
 //! types of `wire.rs` to domain events, validated.
 

@@ -1,4 +1,4 @@
-//! The native v1 wire types: one struct per event of the five topics (see
+//! The native v1 wire types: one struct per event of the six topics (see
 //! the README, "Event schema" and "Value stream"), read by the decoder and
 //! written by `valuepulse emit`, the demo and the load generator.
 //!
