@@ -206,21 +206,31 @@ async fn serve_connection<I>(
 async fn authorize(State(s): State<AdminState>, request: Request, next: Next) -> Response {
     if let Some(auth) = &s.auth
         && !auth::OPEN_PATHS.contains(&request.uri().path())
+        && let Some(refused) = challenge(auth, request.headers()).await
     {
-        let header = request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        if !auth.allows(header).await {
-            return (
-                StatusCode::UNAUTHORIZED,
-                [(header::WWW_AUTHENTICATE, "Basic realm=\"valuepulse\"")],
-                "Unauthorized\n",
-            )
-                .into_response();
-        }
+        return refused;
     }
     next.run(request).await
+}
+
+/// `None` when the request's credentials pass `auth`, else the 401 with a
+/// Basic challenge to answer (the daemon's admin server and the bridge's
+/// `/metrics` alike).
+pub async fn challenge(auth: &BasicAuth, headers: &HeaderMap) -> Option<Response> {
+    let header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if auth.allows(header).await {
+        return None;
+    }
+    Some(
+        (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Basic realm=\"valuepulse\"")],
+            "Unauthorized\n",
+        )
+            .into_response(),
+    )
 }
 
 /// The value pulse page of the latest snapshot (see [`page`]): the same

@@ -56,7 +56,7 @@ use serde::Deserialize;
 
 use super::map::{self, Field, Malformed, Mapped, Out, owned};
 use crate::config::bridge::GithubSource;
-use crate::ingest::decode::{DeployV1, IncidentV1, PushedChangeV1};
+use crate::ingest::decode::{DeployV1, IncidentV1};
 
 /// The delivery as native v1 events, or nothing (ignored); `Malformed`
 /// names the first field that is missing, mistyped or unreadable.
@@ -164,11 +164,7 @@ fn deployment_status(body: &[u8], cfg: &GithubSource) -> Result<Mapped, Malforme
         repository: Some(owned(full_name)),
         ..DeployV1::default()
     };
-    Ok(Mapped {
-        event: EVENT,
-        out: vec![Out::Deploy(deploy)],
-        truncated_push: false,
-    })
+    Ok(Mapped::one(EVENT, Out::Deploy(deploy)))
 }
 
 #[derive(Deserialize, Default)]
@@ -180,15 +176,8 @@ struct PushEvent {
     after: Field<String>,
     deleted: Field<bool>,
     size: Field<u64>,
-    commits: Field<Vec<Field<Commit>>>,
+    commits: Field<Vec<Field<map::PushedCommit>>>,
     repository: Field<Repository>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Commit {
-    id: Field<String>,
-    timestamp: Field<String>,
 }
 
 fn push(body: &[u8]) -> Result<Mapped, Malformed> {
@@ -215,23 +204,15 @@ fn push(body: &[u8]) -> Result<Mapped, Malformed> {
         .size
         .optional("size")?
         .is_some_and(|size| size > listed as u64);
-    let out = commits
-        .into_iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let c = c.required(&format!("commits[{i}]"))?;
-            Ok(Out::Change(PushedChangeV1 {
-                id: owned(c.id.text(&format!("commits[{i}].id"))?),
-                committed_at: owned(c.timestamp.time(&format!("commits[{i}].timestamp"))?),
-                repository: owned(repository.as_str()),
-                branch: owned(branch),
-                before: owned(before.as_str()),
-                after: owned(after.as_str()),
-                parent: None,
-            }))
-        })
-        .collect::<Result<_, Malformed>>()?;
-    let out = super::map::chain_parents(out);
+    let out = map::pushed_changes(
+        commits,
+        &map::Push {
+            repository: &repository,
+            branch,
+            before: &before,
+            after: &after,
+        },
+    )?;
     Ok(Mapped {
         event: EVENT,
         out,
@@ -320,11 +301,7 @@ fn workflow_run(body: &[u8], cfg: &GithubSource) -> Result<Mapped, Malformed> {
         repository: Some(owned(full_name)),
         ..DeployV1::default()
     };
-    Ok(Mapped {
-        event: EVENT,
-        out: vec![Out::Deploy(deploy)],
-        truncated_push: false,
-    })
+    Ok(Mapped::one(EVENT, Out::Deploy(deploy)))
 }
 
 #[derive(Deserialize, Default)]
@@ -414,11 +391,7 @@ fn issues(body: &[u8], cfg: &GithubSource) -> Result<Mapped, Malformed> {
         resolved_at: resolved_at.map(owned),
         ..IncidentV1::default()
     };
-    Ok(Mapped {
-        event: EVENT,
-        out: vec![Out::Incident(incident)],
-        truncated_push: false,
-    })
+    Ok(Mapped::one(EVENT, Out::Incident(incident)))
 }
 
 #[cfg(test)]

@@ -49,7 +49,7 @@ use serde::Deserialize;
 
 use super::map::{self, Field, Malformed, Mapped, Out, owned};
 use crate::config::bridge::GitlabSource;
-use crate::ingest::decode::{DeployV1, IncidentV1, PushedChangeV1};
+use crate::ingest::decode::{DeployV1, IncidentV1};
 
 /// The delivery as native v1 events, or nothing (ignored); `Malformed`
 /// names the first field that is missing, mistyped or unreadable.
@@ -160,11 +160,7 @@ fn deployment(body: &[u8], cfg: &GitlabSource) -> Result<Mapped, Malformed> {
         revision: Some(owned(revision)),
         ..DeployV1::default()
     };
-    Ok(Mapped {
-        event: EVENT,
-        out: vec![Out::Deploy(deploy)],
-        truncated_push: false,
-    })
+    Ok(Mapped::one(EVENT, Out::Deploy(deploy)))
 }
 
 /// The commit SHA (40 or 64 hex digits) that ends a `…/-/commit/<sha>` URL.
@@ -180,16 +176,9 @@ struct PushEvent {
     git_ref: Field<String>,
     before: Field<String>,
     after: Field<String>,
-    commits: Field<Vec<Field<Commit>>>,
+    commits: Field<Vec<Field<map::PushedCommit>>>,
     total_commits_count: Field<u64>,
     project: Field<Project>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Commit {
-    id: Field<String>,
-    timestamp: Field<String>,
 }
 
 fn push(body: &[u8]) -> Result<Mapped, Malformed> {
@@ -215,23 +204,15 @@ fn push(body: &[u8]) -> Result<Mapped, Malformed> {
         .total_commits_count
         .optional("total_commits_count")?
         .is_some_and(|total| total > listed as u64);
-    let out = commits
-        .into_iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let c = c.required(&format!("commits[{i}]"))?;
-            Ok(Out::Change(PushedChangeV1 {
-                id: owned(c.id.text(&format!("commits[{i}].id"))?),
-                committed_at: owned(c.timestamp.time(&format!("commits[{i}].timestamp"))?),
-                repository: owned(repository.as_str()),
-                branch: owned(branch),
-                before: owned(before.as_str()),
-                after: owned(after.as_str()),
-                parent: None,
-            }))
-        })
-        .collect::<Result<_, Malformed>>()?;
-    let out = super::map::chain_parents(out);
+    let out = map::pushed_changes(
+        commits,
+        &map::Push {
+            repository: &repository,
+            branch,
+            before: &before,
+            after: &after,
+        },
+    )?;
     Ok(Mapped {
         event: EVENT,
         out,
@@ -369,11 +350,7 @@ fn issue(body: &[u8], cfg: &GitlabSource) -> Result<Mapped, Malformed> {
         resolved_at: resolved_at.map(owned),
         ..IncidentV1::default()
     };
-    Ok(Mapped {
-        event: EVENT,
-        out: vec![Out::Incident(incident)],
-        truncated_push: false,
-    })
+    Ok(Mapped::one(EVENT, Out::Incident(incident)))
 }
 
 #[cfg(test)]

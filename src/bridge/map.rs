@@ -47,18 +47,50 @@ impl Out {
     }
 }
 
-/// Links each pushed commit to the one before it in the push (the push's
-/// `before` for the first): forges list a push's commits oldest first, the
-/// last being `after`.
-pub fn chain_parents(mut out: Vec<Out>) -> Vec<Out> {
-    let mut previous: Option<Cow<'static, str>> = None;
-    for o in &mut out {
-        if let Out::Change(c) = o {
-            c.parent = Some(previous.take().unwrap_or_else(|| c.before.clone()));
-            previous = Some(c.id.clone());
-        }
+/// One commit of a push, as GitHub and GitLab both list it.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct PushedCommit {
+    id: Field<String>,
+    timestamp: Field<String>,
+}
+
+/// Where a push went: the repository, the branch and the push's `before`
+/// and `after`.
+pub struct Push<'p> {
+    /// `owner/name` (GitLab: `path_with_namespace`).
+    pub repository: &'p str,
+    /// Without `refs/heads/`.
+    pub branch: &'p str,
+    /// The branch's head before the push.
+    pub before: &'p str,
+    /// The branch's head after it.
+    pub after: &'p str,
+}
+
+/// One change per commit of a push, each linked to the commit before it in
+/// the push (the push's `before` for the first): forges list a push's
+/// commits oldest first, the last being `after`.
+pub fn pushed_changes(
+    commits: Vec<Field<PushedCommit>>,
+    push: &Push<'_>,
+) -> Result<Vec<Out>, Malformed> {
+    let mut parent = push.before.to_owned();
+    let mut out = Vec::with_capacity(commits.len());
+    for (i, c) in commits.into_iter().enumerate() {
+        let c = c.required(&format!("commits[{i}]"))?;
+        let id = c.id.text(&format!("commits[{i}].id"))?;
+        out.push(Out::Change(PushedChangeV1 {
+            id: owned(id.as_str()),
+            committed_at: owned(c.timestamp.time(&format!("commits[{i}].timestamp"))?),
+            repository: owned(push.repository),
+            branch: owned(push.branch),
+            before: owned(push.before),
+            after: owned(push.after),
+            parent: Some(owned(std::mem::replace(&mut parent, id))),
+        }));
     }
-    out
+    Ok(out)
 }
 
 /// A delivery mapped: the event name (the `event` label of
@@ -77,6 +109,15 @@ pub struct Mapped {
 }
 
 impl Mapped {
+    /// An event that maps to exactly one native event.
+    pub fn one(event: &'static str, out: Out) -> Self {
+        Self {
+            event,
+            out: vec![out],
+            truncated_push: false,
+        }
+    }
+
     /// An authentic event that maps to nothing.
     pub fn ignored(event: &'static str) -> Self {
         Self {

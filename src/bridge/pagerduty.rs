@@ -74,11 +74,7 @@ pub fn map(body: &[u8], cfg: &PagerDutySource) -> Result<Mapped, Malformed> {
         resolved_at: resolved_at.map(owned),
         ..IncidentV1::default()
     };
-    Ok(Mapped {
-        event: label,
-        out: vec![Out::Incident(incident)],
-        truncated_push: false,
-    })
+    Ok(Mapped::one(label, Out::Incident(incident)))
 }
 
 /// The `event` label of an event type: one of the v3 types PagerDuty

@@ -346,19 +346,10 @@ async fn metrics(State(s): State<BridgeState>) -> Response {
 
 /// Basic auth on `/metrics` when the web config names users.
 async fn authorize(State(s): State<BridgeState>, request: Request, next: Next) -> Response {
-    if let Some(auth) = &s.auth {
-        let header = request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        if !auth.allows(header).await {
-            return (
-                StatusCode::UNAUTHORIZED,
-                [(header::WWW_AUTHENTICATE, "Basic realm=\"valuepulse\"")],
-                "Unauthorized\n",
-            )
-                .into_response();
-        }
+    if let Some(auth) = &s.auth
+        && let Some(refused) = crate::http::challenge(auth, request.headers()).await
+    {
+        return refused;
     }
     next.run(request).await
 }

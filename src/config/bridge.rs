@@ -105,6 +105,10 @@ pub struct WorkflowRule {
     pub environment: String,
 }
 
+// Each source lists the shared fields (enabled, secrets, secrets_file,
+// insecure, services) itself: serde's `flatten` does not combine with
+// `deny_unknown_fields`, and a misspelled key must stay an error.
+
 /// `[bridge.github]`
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

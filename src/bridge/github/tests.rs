@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::config::bridge::{ServiceRule, WorkflowRule};
 use crate::config::values::regex::compile;
+use crate::ingest::decode::PushedChangeV1;
 
 const SHA: &str = "f95f852bd8fca8fcc58a9a2d6c842781e32a215e";
 

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::config::bridge::ServiceRule;
 use crate::config::values::regex::compile;
+use crate::ingest::decode::PushedChangeV1;
 
 fn cfg() -> GitlabSource {
     GitlabSource {
