@@ -771,3 +771,93 @@ fn pushes_give_deploys_their_lead_time_whatever_arrives_first() {
     );
     let _ = std::fs::remove_file(&rules);
 }
+
+#[test]
+fn kafka_down_gets_503_and_not_ready_then_redelivery_gives_exact_figures() {
+    let _isolation = common::exclusive();
+    let b = crate::fault::broker::LocalBroker::start();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let (deploys, incidents, changes, usage) = (
+        unique("down-deploys"),
+        unique("down-incidents"),
+        unique("down-changes"),
+        unique("down-usage"),
+    );
+    b.create_topics(
+        &[(&deploys, 1), (&incidents, 1), (&changes, 1), (&usage, 1)],
+        &[],
+    );
+    let brokers = b.bootstrap();
+    let env = [
+        ("VALUEPULSE__KAFKA__BROKERS", brokers.as_str()),
+        ("VALUEPULSE__KAFKA__REQUEST_TIMEOUT", "2s"),
+        ("VALUEPULSE__TOPICS__DEPLOYS", deploys.as_str()),
+        ("VALUEPULSE__TOPICS__INCIDENTS", incidents.as_str()),
+        ("VALUEPULSE__TOPICS__CHANGES", changes.as_str()),
+        ("VALUEPULSE__TOPICS__FEATURE_USAGE", usage.as_str()),
+        ("VALUEPULSE__BRIDGE__GITHUB__SECRETS", GITHUB_SECRET),
+    ];
+    let rules = std::env::temp_dir().join(unique("down-rules") + ".toml");
+    std::fs::write(&rules, "[bridge.github]\nproduction = \"prod\"\n").unwrap();
+    let bridge = Bridge::start(&rules, &env);
+    let daemon = Daemon::start(&env);
+    daemon.wait_ready(Duration::from_secs(60));
+    let send = |body: &[u8]| {
+        bridge
+            .post(
+                "/hooks/github",
+                &github("deployment_status", body, Some(GITHUB_SECRET)),
+                body,
+            )
+            .0
+    };
+    let first = deployment_status(now, 3001, "success", -2 * 3600);
+    assert_eq!(send(&first), 200);
+
+    // Kafka gone: the delivery is not acknowledged, so the source is told
+    // to come back, and the bridge is not ready.
+    b.kill();
+    let second = deployment_status(now, 3002, "success", -3600);
+    assert_eq!(send(&second), 503, "Kafka down must answer 503");
+    let ready = |want: u16| {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(90) {
+            if post_or_get(&bridge.addr, "GET", "/readyz", &[], b"").map(|r| r.0) == Some(want) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("/readyz never answered {want}");
+    };
+    ready(503);
+    assert_eq!(
+        post_or_get(&bridge.addr, "GET", "/livez", &[], b"").map(|r| r.0),
+        Some(200),
+        "alive while Kafka is down"
+    );
+
+    // Kafka back: the source redelivers both; nothing lost, nothing doubled.
+    b.restart();
+    ready(200);
+    assert_eq!(send(&second), 200);
+    assert_eq!(send(&first), 200);
+    let k = r#"environment="production",service="checkout",team="unknown",window="1d""#;
+    wait_for(
+        &daemon,
+        &format!(r#"valuepulse_deploy_attempts{{{k},status="succeeded"}}"#),
+        2.0,
+    );
+    wait_for(
+        &daemon,
+        &format!(r#"valuepulse_events_total{{outcome="accepted",topic="{deploys}"}}"#),
+        2.0,
+    );
+    let m = parse(&bridge.metrics());
+    assert_eq!(
+        m.get(&normalize(
+            r#"valuepulse_bridge_deliveries_total{source="github",event="deployment_status",outcome="unavailable"}"#
+        )),
+        Some(&1.0)
+    );
+    let _ = std::fs::remove_file(&rules);
+}
