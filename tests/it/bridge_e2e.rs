@@ -269,21 +269,49 @@ fn wait_for(daemon: &Daemon, series: &str, want: f64) -> f64 {
     panic!("{series}: want {want}, last {last:?}");
 }
 
+/// The four topics a bridge test and its daemon share, named after the
+/// test, created with `create`, and the environment that names them.
+struct Topics {
+    deploys: String,
+    incidents: String,
+    changes: String,
+    usage: String,
+}
+
+impl Topics {
+    fn create(prefix: &str, create: impl FnOnce(&[(&str, i32)])) -> Self {
+        let t = Self {
+            deploys: unique(&format!("{prefix}-deploys")),
+            incidents: unique(&format!("{prefix}-incidents")),
+            changes: unique(&format!("{prefix}-changes")),
+            usage: unique(&format!("{prefix}-usage")),
+        };
+        create(&[
+            (&t.deploys, 1),
+            (&t.incidents, 1),
+            (&t.changes, 1),
+            (&t.usage, 1),
+        ]);
+        t
+    }
+
+    fn env(&self) -> [(&'static str, &str); 4] {
+        [
+            ("VALUEPULSE__TOPICS__DEPLOYS", self.deploys.as_str()),
+            ("VALUEPULSE__TOPICS__INCIDENTS", self.incidents.as_str()),
+            ("VALUEPULSE__TOPICS__CHANGES", self.changes.as_str()),
+            ("VALUEPULSE__TOPICS__FEATURE_USAGE", self.usage.as_str()),
+        ]
+    }
+}
+
 #[test]
 fn signed_webhooks_become_deploys_and_incidents_the_daemon_reports_exactly() {
     let _isolation = common::shared();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let deploys = unique("bridge-deploys");
-    let incidents = unique("bridge-incidents");
-    let changes = unique("bridge-changes");
-    let usage = unique("bridge-usage");
-    create_topics(&[(&deploys, 1), (&incidents, 1), (&changes, 1), (&usage, 1)]);
-    let topics = [
-        ("VALUEPULSE__TOPICS__DEPLOYS", deploys.as_str()),
-        ("VALUEPULSE__TOPICS__INCIDENTS", incidents.as_str()),
-        ("VALUEPULSE__TOPICS__CHANGES", changes.as_str()),
-        ("VALUEPULSE__TOPICS__FEATURE_USAGE", usage.as_str()),
-    ];
+    let t = Topics::create("bridge", create_topics);
+    let deploys = &t.deploys;
+    let topics = t.env();
     let rules = std::env::temp_dir().join(unique("bridge-rules") + ".toml");
     std::fs::write(
         &rules,
@@ -649,17 +677,9 @@ fn gitlab_push(now: i64, listed: usize, total: usize) -> Vec<u8> {
 fn pushes_give_deploys_their_lead_time_whatever_arrives_first() {
     let _isolation = common::shared();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let deploys = unique("push-deploys");
-    let incidents = unique("push-incidents");
-    let changes = unique("push-changes");
-    let usage = unique("push-usage");
-    create_topics(&[(&deploys, 1), (&incidents, 1), (&changes, 1), (&usage, 1)]);
-    let topics = [
-        ("VALUEPULSE__TOPICS__DEPLOYS", deploys.as_str()),
-        ("VALUEPULSE__TOPICS__INCIDENTS", incidents.as_str()),
-        ("VALUEPULSE__TOPICS__CHANGES", changes.as_str()),
-        ("VALUEPULSE__TOPICS__FEATURE_USAGE", usage.as_str()),
-    ];
+    let t = Topics::create("push", create_topics);
+    let changes = &t.changes;
+    let topics = t.env();
     let rules = std::env::temp_dir().join(unique("push-rules") + ".toml");
     std::fs::write(&rules, "[bridge.github]\nproduction = \"prod\"\n").unwrap();
     let daemon = Daemon::start(&topics);
@@ -777,26 +797,15 @@ fn kafka_down_gets_503_and_not_ready_then_redelivery_gives_exact_figures() {
     let _isolation = common::exclusive();
     let b = crate::fault::broker::LocalBroker::start();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let (deploys, incidents, changes, usage) = (
-        unique("down-deploys"),
-        unique("down-incidents"),
-        unique("down-changes"),
-        unique("down-usage"),
-    );
-    b.create_topics(
-        &[(&deploys, 1), (&incidents, 1), (&changes, 1), (&usage, 1)],
-        &[],
-    );
+    let t = Topics::create("down", |topics| b.create_topics(topics, &[]));
+    let deploys = &t.deploys;
     let brokers = b.bootstrap();
-    let env = [
+    let mut env = vec![
         ("VALUEPULSE__KAFKA__BROKERS", brokers.as_str()),
         ("VALUEPULSE__KAFKA__REQUEST_TIMEOUT", "2s"),
-        ("VALUEPULSE__TOPICS__DEPLOYS", deploys.as_str()),
-        ("VALUEPULSE__TOPICS__INCIDENTS", incidents.as_str()),
-        ("VALUEPULSE__TOPICS__CHANGES", changes.as_str()),
-        ("VALUEPULSE__TOPICS__FEATURE_USAGE", usage.as_str()),
         ("VALUEPULSE__BRIDGE__GITHUB__SECRETS", GITHUB_SECRET),
     ];
+    env.extend(t.env());
     let rules = std::env::temp_dir().join(unique("down-rules") + ".toml");
     std::fs::write(&rules, "[bridge.github]\nproduction = \"prod\"\n").unwrap();
     let bridge = Bridge::start(&rules, &env);
