@@ -151,6 +151,9 @@ fn scrapes_slow_clients_and_stalled_readers_leave_ingest_and_probes_alone() {
         slowest_livez = slowest_livez.max(answer);
         std::thread::sleep(Duration::from_millis(100));
     }
+    // Scrapes that race the shutdown below may fail (connection refused once
+    // the listener closes); only failures while the daemon was up count.
+    let failed_while_up = failed.load(Ordering::Relaxed);
     let status = d
         .terminate(Duration::from_secs(10))
         .expect("exits within 10 s of SIGTERM under abuse");
@@ -160,12 +163,13 @@ fn scrapes_slow_clients_and_stalled_readers_leave_ingest_and_probes_alone() {
     }
     println!(
         "replay of {EVENTS} events: undisturbed {undisturbed:?}, under abuse {disturbed:?} \
-         ({:+.1} %); {} scrapes served ({} failed); slowest /livez {slowest_livez:?} \
+         ({:+.1} %); {} scrapes served ({} failed while up, {} during shutdown); slowest /livez {slowest_livez:?} \
          (connect {slowest_connect:?}); \
          {} of 50 slowloris clients cut off",
         100.0 * (disturbed.as_secs_f64() / undisturbed.as_secs_f64() - 1.0),
         scrapes.load(Ordering::Relaxed),
-        failed.load(Ordering::Relaxed),
+        failed_while_up,
+        failed.load(Ordering::Relaxed) - failed_while_up,
         cut_off.load(Ordering::Relaxed),
     );
     assert!(status.success(), "exit status {status}");
@@ -184,7 +188,7 @@ fn scrapes_slow_clients_and_stalled_readers_leave_ingest_and_probes_alone() {
         scrapes.load(Ordering::Relaxed) > 200,
         "scrapes were not served"
     );
-    assert_eq!(failed.load(Ordering::Relaxed), 0, "scrapes failed");
+    assert_eq!(failed_while_up, 0, "scrapes failed while the daemon was up");
     assert!(
         cut_off.load(Ordering::Relaxed) >= 45,
         "slowloris clients were not cut off by the header-read timeout"
