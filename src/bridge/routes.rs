@@ -13,6 +13,11 @@
 //! | 404 | the source is not enabled (`disabled`) |
 //! | 413 | over `bridge.max_body_bytes` (`too_large`) |
 //! | 503 + `Retry-After` | Kafka did not acknowledge within the source's budget (`unavailable`): the source redelivers |
+//!
+//! Refusals are counted every time and logged at most
+//! [`LOG_LINES_PER_SECOND`](crate::ingest::outcome::LOG_LINES_PER_SECOND) lines a second per kind (the daemon's
+//! [`LogBudget`]): a flood of bad signatures cannot flood the log, and the
+//! next line says how many were `suppressed`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,6 +39,12 @@ use crate::config::Config;
 use crate::domain::{Event, Stream};
 use crate::http::auth::BasicAuth;
 use crate::ingest::decode::{DecodeError, Headers, decode};
+use crate::ingest::outcome::LogBudget;
+
+static UNAUTHORIZED_LOGS: LogBudget = LogBudget::new();
+static MALFORMED_LOGS: LogBudget = LogBudget::new();
+static BODY_LOGS: LogBudget = LogBudget::new();
+static UNAVAILABLE_LOGS: LogBudget = LogBudget::new();
 
 /// What every handler reads.
 #[derive(Clone)]
@@ -113,7 +124,9 @@ async fn hook(
     let mapped = match sources::map(&s.config.bridge, source, &headers, &body) {
         Ok(m) => m,
         Err(e) => {
-            tracing::warn!(source = label, reason = %e, "Refused a malformed delivery.");
+            if let Some(suppressed) = MALFORMED_LOGS.take() {
+                tracing::warn!(source = label, reason = %e, suppressed, "Refused a malformed delivery.");
+            }
             s.metrics.delivered(label, "unknown", Outcome::Malformed);
             return (StatusCode::BAD_REQUEST, format!("malformed: {e}\n")).into_response();
         }
@@ -168,7 +181,9 @@ async fn send(
             (StatusCode::OK, format!("ok: {} event(s)\n", records.len())).into_response()
         }
         Err(e) => {
-            tracing::warn!(source = label, event, error = %e, "Kafka did not acknowledge; answered 503.");
+            if let Some(suppressed) = UNAVAILABLE_LOGS.take() {
+                tracing::warn!(source = label, event, error = %e, suppressed, "Kafka did not acknowledge; answered 503.");
+            }
             s.metrics.delivered(label, event, Outcome::Unavailable);
             (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -182,7 +197,9 @@ async fn send(
 
 /// 401, counted and logged (never with the header's value).
 fn unauthorized(s: &BridgeState, label: &str, why: Refused) -> Response {
-    tracing::warn!(source = label, reason = %why, "Refused an unauthenticated delivery.");
+    if let Some(suppressed) = UNAUTHORIZED_LOGS.take() {
+        tracing::warn!(source = label, reason = %why, suppressed, "Refused an unauthenticated delivery.");
+    }
     s.metrics
         .delivered(label, "unverified", Outcome::Unauthorized);
     (StatusCode::UNAUTHORIZED, format!("unauthorized: {why}\n")).into_response()
@@ -201,11 +218,14 @@ fn body_refused(
         Outcome::Malformed
     };
     s.metrics.delivered(label, "unverified", outcome);
-    tracing::warn!(
-        source = label,
-        status = status.as_u16(),
-        "Refused a request body."
-    );
+    if let Some(suppressed) = BODY_LOGS.take() {
+        tracing::warn!(
+            source = label,
+            status = status.as_u16(),
+            suppressed,
+            "Refused a request body."
+        );
+    }
     (status, format!("{}\n", e.body_text())).into_response()
 }
 

@@ -34,6 +34,7 @@ mod admin_tls;
 mod adoption_e2e;
 mod alert_e2e;
 mod attribution_e2e;
+mod bridge_abuse;
 mod bridge_e2e;
 mod cdevents_e2e;
 mod corpus_e2e;

@@ -10,6 +10,7 @@
 
 #![allow(dead_code)]
 
+pub mod bridge;
 pub mod cloudevents;
 pub mod events;
 pub mod isolation;
