@@ -17,13 +17,21 @@
 //! | [`github`] | GitHub's `deployment_status`, `workflow_run` (deploys), `push` (changes) and labelled `issues` (incidents) as native v1 |
 //! | [`gitlab`] | GitLab's Deployment, Push and Issue hooks (issues of type Incident or labelled) as native v1 |
 //! | [`pagerduty`] | PagerDuty v3 `incident.triggered`, `.resolved` and `.reopened` as native v1 incidents |
+//! | [`argocd`] | Argo CD notifications (the template shipped in `deploy/argocd/`) as native v1 deploys |
+//! | [`flux`] | Flux notification-controller events (Kustomization, HelmRelease) as native v1 deploys |
+//! | [`jira`] | Jira Cloud `jira:issue_updated` status changes as work items; matching issues as incidents |
+//! | [`linear`] | Linear `Issue` state changes as work items |
 //! | [`routes`] | the HTTP routes and their answers |
 //! | [`deliver`] | the producer, the source's acknowledgement budget, Kafka's reachability |
 //! | [`metrics`] | `valuepulse_bridge_*` |
 
+pub mod argocd;
 pub mod deliver;
+pub mod flux;
 pub mod github;
 pub mod gitlab;
+pub mod jira;
+pub mod linear;
 pub mod map;
 pub mod metrics;
 pub mod pagerduty;

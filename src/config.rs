@@ -335,6 +335,10 @@ impl Config {
                 .with_list_parse_key("bridge.github.secrets")
                 .with_list_parse_key("bridge.gitlab.secrets")
                 .with_list_parse_key("bridge.pagerduty.secrets")
+                .with_list_parse_key("bridge.argocd.secrets")
+                .with_list_parse_key("bridge.flux.secrets")
+                .with_list_parse_key("bridge.jira.secrets")
+                .with_list_parse_key("bridge.linear.secrets")
                 .with_list_parse_key("bridge.events.secrets")
                 .try_parsing(true)
                 .source(Some(vars)),

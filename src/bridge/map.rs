@@ -11,7 +11,9 @@ use serde::Serialize;
 
 use crate::config::bridge::ServiceRule;
 use crate::domain::Millis;
-use crate::ingest::decode::{DeployV1, IncidentV1, PushedChangeV1, format_time, parse_time};
+use crate::ingest::decode::{
+    DeployV1, IncidentV1, PushedChangeV1, WorkItemV1, format_time, parse_time,
+};
 
 /// One native v1 event to produce.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +24,8 @@ pub enum Out {
     Incident(IncidentV1<'static>),
     /// To `topics.changes`, keyed by repository.
     Change(PushedChangeV1<'static>),
+    /// To `topics.work_items`, keyed by the item.
+    WorkItem(WorkItemV1<'static>),
 }
 
 impl Out {
@@ -31,6 +35,7 @@ impl Out {
             Out::Deploy(d) => &d.service,
             Out::Incident(i) => &i.service,
             Out::Change(c) => &c.repository,
+            Out::WorkItem(w) => &w.id,
         }
     }
 
@@ -43,6 +48,7 @@ impl Out {
             Out::Deploy(d) => json(d),
             Out::Incident(i) => json(i),
             Out::Change(c) => json(c),
+            Out::WorkItem(w) => json(w),
         }
     }
 }

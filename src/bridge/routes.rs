@@ -83,11 +83,18 @@ pub fn router(state: BridgeState) -> Router {
 
 /// How long Kafka may take to acknowledge before the source is told to
 /// come back: within each source's own delivery timeout (PagerDuty waits
-/// 5 s, GitHub and GitLab 10 s), less a margin for the network.
+/// 5 s and Linear asks for an answer within about 5 s; GitHub and GitLab
+/// wait 10 s, the others as long or longer), less a margin for the
+/// network.
 pub fn budget(source: Source) -> Duration {
     match source {
-        Source::PagerDuty => Duration::from_secs(4),
-        Source::Github | Source::Gitlab | Source::Events => Duration::from_secs(8),
+        Source::PagerDuty | Source::Linear => Duration::from_secs(4),
+        Source::Github
+        | Source::Gitlab
+        | Source::Argocd
+        | Source::Flux
+        | Source::Jira
+        | Source::Events => Duration::from_secs(8),
     }
 }
 
@@ -157,6 +164,7 @@ async fn produce(s: &BridgeState, source: Source, mapped: &Mapped, started: Inst
                 Out::Deploy(_) => topics.deploys.clone(),
                 Out::Incident(_) => topics.incidents.clone(),
                 Out::Change(_) => topics.changes.clone(),
+                Out::WorkItem(_) => topics.work_items.clone(),
             },
             key: o.key().to_owned(),
             value: o.to_json(),

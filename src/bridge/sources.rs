@@ -5,7 +5,7 @@ use axum::http::HeaderMap;
 
 use super::map::{Malformed, Mapped};
 use super::verify::{self, Refused, StandardHeaders};
-use super::{github, gitlab, pagerduty};
+use super::{argocd, flux, github, gitlab, jira, linear, pagerduty};
 use crate::config::bridge::BridgeConfig;
 
 /// A source, as named in `/hooks/<source>`, the config and the `source`
@@ -18,16 +18,28 @@ pub enum Source {
     Gitlab,
     /// PagerDuty v3 webhooks.
     PagerDuty,
+    /// Argo CD notifications (the template in `deploy/argocd/`).
+    Argocd,
+    /// Flux notification-controller, provider `generic-hmac`.
+    Flux,
+    /// Jira Cloud admin webhooks.
+    Jira,
+    /// Linear webhooks.
+    Linear,
     /// `POST /events/<topic>`.
     Events,
 }
 
 impl Source {
     /// Every source, in config order.
-    pub const ALL: [Source; 4] = [
+    pub const ALL: [Source; 8] = [
         Source::Github,
         Source::Gitlab,
         Source::PagerDuty,
+        Source::Argocd,
+        Source::Flux,
+        Source::Jira,
+        Source::Linear,
         Source::Events,
     ];
 
@@ -37,6 +49,10 @@ impl Source {
             Source::Github => "github",
             Source::Gitlab => "gitlab",
             Source::PagerDuty => "pagerduty",
+            Source::Argocd => "argocd",
+            Source::Flux => "flux",
+            Source::Jira => "jira",
+            Source::Linear => "linear",
             Source::Events => "events",
         }
     }
@@ -97,6 +113,21 @@ pub fn verify(
         Source::PagerDuty => {
             verify::pagerduty(secrets, body, header(headers, "x-pagerduty-signature"))
         }
+        Source::Argocd => verify::static_header_or_basic(
+            secrets,
+            header(headers, &cfg.argocd.header),
+            header(headers, "authorization"),
+        ),
+        Source::Flux => verify::hmac_sha256_hex(secrets, body, header(headers, "x-signature")),
+        Source::Jira => verify::hmac_sha256_hex(secrets, body, header(headers, "x-hub-signature")),
+        Source::Linear => {
+            verify::bare_hmac_sha256_hex(secrets, body, header(headers, "linear-signature"))?;
+            linear::fresh(
+                body,
+                now_secs,
+                i64::try_from(cfg.linear.timestamp_tolerance.as_secs()).unwrap_or(i64::MAX),
+            )
+        }
         Source::Events => verify::token(
             secrets,
             header(headers, "authorization").map(|v| v.strip_prefix("Bearer ").unwrap_or(v)),
@@ -123,6 +154,10 @@ pub fn map(
             &cfg.gitlab,
         ),
         Source::PagerDuty => pagerduty::map(body, &cfg.pagerduty),
+        Source::Argocd => argocd::map(body, &cfg.argocd),
+        Source::Flux => flux::map(body, &cfg.flux),
+        Source::Jira => jira::map(body, &cfg.jira),
+        Source::Linear => linear::map(body, &cfg.linear),
         Source::Events => Ok(Mapped::ignored("other")),
     }
 }

@@ -5,8 +5,10 @@
 //! | scheme | who | header |
 //! |---|---|---|
 //! | [`hmac_sha256_hex`] | GitHub (`X-Hub-Signature-256`), Flux `generic-hmac` (`X-Signature`), Jira Cloud (`X-Hub-Signature`) | `sha256=<hex HMAC-SHA256 of the body>` |
+//! | [`bare_hmac_sha256_hex`] | Linear (`Linear-Signature`) | `<hex HMAC-SHA256 of the body>` |
+//! | [`static_header_or_basic`] | Argo CD (a configured header, or basic auth) | the secret, or `user:password` |
 //! | [`pagerduty`] | PagerDuty v3 (`X-PagerDuty-Signature`) | `v1=<hex>[,v1=<hex>…]` |
-//! | [`token`] | GitLab (`X-Gitlab-Token`), a static header or basic auth (Argo CD) | the secret itself |
+//! | [`token`] | GitLab (`X-Gitlab-Token`), `POST /events` (`Authorization: Bearer`) | the secret itself |
 //! | [`standard_webhooks`] | GitLab's signing token | `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64> …` over `id.timestamp.body` |
 //!
 //! A secret is never logged, never part of an error, and never compared
@@ -46,6 +48,40 @@ pub fn hmac_sha256_hex(
     let hex = header.strip_prefix("sha256=").ok_or(Refused::Malformed)?;
     let tag = decode_hex(hex).ok_or(Refused::Malformed)?;
     any_secret_signs(secrets, body, &tag)
+}
+
+/// `<hex>` without a prefix (Linear's `Linear-Signature`): the
+/// HMAC-SHA256 of `body` keyed by one of `secrets`.
+pub fn bare_hmac_sha256_hex(
+    secrets: &[String],
+    body: &[u8],
+    header: Option<&str>,
+) -> Result<(), Refused> {
+    let hex = header.ok_or(Refused::Missing)?.trim();
+    let tag = decode_hex(hex).ok_or(Refused::Malformed)?;
+    any_secret_signs(secrets, body, &tag)
+}
+
+/// A static header carrying one of `secrets` (a leading `Bearer ` is
+/// dropped), or `Authorization: Basic` whose `user:password` is one of
+/// `secrets` (Argo CD's webhook service sends either).
+pub fn static_header_or_basic(
+    secrets: &[String],
+    static_header: Option<&str>,
+    authorization: Option<&str>,
+) -> Result<(), Refused> {
+    if let Some(v) = static_header {
+        return token(secrets, Some(v.strip_prefix("Bearer ").unwrap_or(v)));
+    }
+    let basic = authorization
+        .ok_or(Refused::Missing)?
+        .strip_prefix("Basic ")
+        .ok_or(Refused::Malformed)?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(basic.trim())
+        .map_err(|_| Refused::Malformed)?;
+    let pair = std::str::from_utf8(&decoded).map_err(|_| Refused::Malformed)?;
+    token(secrets, Some(pair))
 }
 
 /// `v1=<hex>[,v1=<hex>…]`: PagerDuty signs with every secret of the

@@ -1,6 +1,7 @@
 //! `[bridge]`: the webhook bridge (`valuepulse bridge`), typed at load.
 //!
-//! Each source (`github`, `gitlab`, `pagerduty`, and `events`, the plain
+//! Each source (`github`, `gitlab`, `pagerduty`, `argocd`, `flux`, `jira`,
+//! `linear`, and `events`, the plain
 //! `POST /events/<topic>` of native v1 and CDEvents) is enabled when it has
 //! a secret or says `insecure = true`; `enabled = true` without either is a
 //! configuration error (exit 64), so a source is never open by mistake.
@@ -41,6 +42,15 @@ pub struct BridgeConfig {
     pub gitlab: GitlabSource,
     /// PagerDuty v3 webhooks (`POST /hooks/pagerduty`).
     pub pagerduty: PagerDutySource,
+    /// Argo CD notifications (`POST /hooks/argocd`).
+    pub argocd: ArgocdSource,
+    /// Flux notification-controller, provider `generic-hmac`
+    /// (`POST /hooks/flux`).
+    pub flux: FluxSource,
+    /// Jira Cloud admin webhooks (`POST /hooks/jira`).
+    pub jira: JiraSource,
+    /// Linear webhooks (`POST /hooks/linear`).
+    pub linear: LinearSource,
     /// Native v1 and CDEvents over HTTP (`POST /events/<topic>`), for tools
     /// that can only send a request: `Authorization: Bearer <secret>`.
     pub events: EventsSource,
@@ -192,6 +202,105 @@ pub struct PagerDutySource {
     pub services: Vec<ServiceRule>,
 }
 
+/// `[bridge.argocd]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArgocdSource {
+    /// As for GitHub.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Tokens sent in [`ArgocdSource::header`], or `user:password` pairs
+    /// sent with basic auth (the webhook service's `headers` or
+    /// `basicAuth`, from `argocd-notifications-secret`).
+    #[serde(default)]
+    pub secrets: Secrets,
+    /// A file of secrets, one per line, added to `secrets`.
+    #[serde(default)]
+    pub secrets_file: String,
+    /// Accept unauthenticated deliveries (logged loudly at start).
+    #[serde(default)]
+    pub insecure: bool,
+    /// The header that carries the token.
+    pub header: String,
+    /// Environment names that are production.
+    #[serde(default, with = "values::opt_regex")]
+    pub production: Option<Regex>,
+    /// Application name → service and team; the first match wins.
+    #[serde(default)]
+    pub services: Vec<ServiceRule>,
+}
+
+/// `[bridge.flux]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FluxSource {
+    /// As for GitHub.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// The Provider Secret's `token` (`X-Signature: sha256=<hex>`).
+    #[serde(default)]
+    pub secrets: Secrets,
+    /// A file of secrets, one per line, added to `secrets`.
+    #[serde(default)]
+    pub secrets_file: String,
+    /// Accept unsigned deliveries (logged loudly at start).
+    #[serde(default)]
+    pub insecure: bool,
+    /// Environment names that are production.
+    #[serde(default, with = "values::opt_regex")]
+    pub production: Option<Regex>,
+    /// Object name (`Kind/namespace/name`) → service and team; the first
+    /// match wins.
+    #[serde(default)]
+    pub services: Vec<ServiceRule>,
+}
+
+/// `[bridge.jira]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct JiraSource {
+    /// As for GitHub.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// The admin webhook's secret (`X-Hub-Signature: sha256=<hex>`).
+    #[serde(default)]
+    pub secrets: Secrets,
+    /// A file of secrets, one per line, added to `secrets`.
+    #[serde(default)]
+    pub secrets_file: String,
+    /// Accept unsigned deliveries (logged loudly at start).
+    #[serde(default)]
+    pub insecure: bool,
+    /// Project key → service and team; the first match wins.
+    #[serde(default)]
+    pub services: Vec<ServiceRule>,
+}
+
+/// `[bridge.linear]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinearSource {
+    /// As for GitHub.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// The webhook's signing secret (`Linear-Signature: <hex>`).
+    #[serde(default)]
+    pub secrets: Secrets,
+    /// A file of secrets, one per line, added to `secrets`.
+    #[serde(default)]
+    pub secrets_file: String,
+    /// Accept unsigned deliveries (logged loudly at start).
+    #[serde(default)]
+    pub insecure: bool,
+    /// A delivery whose `webhookTimestamp` is further than this from now
+    /// is refused (a replay).
+    #[serde(with = "values::duration")]
+    pub timestamp_tolerance: Duration,
+    /// Team key → service and team; the first match wins.
+    #[serde(default)]
+    pub services: Vec<ServiceRule>,
+}
+
 /// `[bridge.events]`
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -232,33 +341,63 @@ impl Access<'_> {
 }
 
 impl BridgeConfig {
-    /// Every source's access settings.
-    pub fn access(&self) -> [Access<'_>; 4] {
+    /// Every source's access settings, in `Source::ALL`'s order.
+    pub fn access(&self) -> [Access<'_>; 8] {
+        let a = |key, enabled, secrets, insecure| Access {
+            key,
+            enabled,
+            secrets,
+            insecure,
+        };
         [
-            Access {
-                key: "bridge.github",
-                enabled: self.github.enabled,
-                secrets: &self.github.secrets,
-                insecure: self.github.insecure,
-            },
-            Access {
-                key: "bridge.gitlab",
-                enabled: self.gitlab.enabled,
-                secrets: &self.gitlab.secrets,
-                insecure: self.gitlab.insecure,
-            },
-            Access {
-                key: "bridge.pagerduty",
-                enabled: self.pagerduty.enabled,
-                secrets: &self.pagerduty.secrets,
-                insecure: self.pagerduty.insecure,
-            },
-            Access {
-                key: "bridge.events",
-                enabled: self.events.enabled,
-                secrets: &self.events.secrets,
-                insecure: self.events.insecure,
-            },
+            a(
+                "bridge.github",
+                self.github.enabled,
+                &self.github.secrets,
+                self.github.insecure,
+            ),
+            a(
+                "bridge.gitlab",
+                self.gitlab.enabled,
+                &self.gitlab.secrets,
+                self.gitlab.insecure,
+            ),
+            a(
+                "bridge.pagerduty",
+                self.pagerduty.enabled,
+                &self.pagerduty.secrets,
+                self.pagerduty.insecure,
+            ),
+            a(
+                "bridge.argocd",
+                self.argocd.enabled,
+                &self.argocd.secrets,
+                self.argocd.insecure,
+            ),
+            a(
+                "bridge.flux",
+                self.flux.enabled,
+                &self.flux.secrets,
+                self.flux.insecure,
+            ),
+            a(
+                "bridge.jira",
+                self.jira.enabled,
+                &self.jira.secrets,
+                self.jira.insecure,
+            ),
+            a(
+                "bridge.linear",
+                self.linear.enabled,
+                &self.linear.secrets,
+                self.linear.insecure,
+            ),
+            a(
+                "bridge.events",
+                self.events.enabled,
+                &self.events.secrets,
+                self.events.insecure,
+            ),
         ]
     }
 
@@ -280,6 +419,26 @@ impl BridgeConfig {
                 "bridge.pagerduty.secrets_file",
                 &self.pagerduty.secrets_file,
                 &mut self.pagerduty.secrets,
+            ),
+            (
+                "bridge.argocd.secrets_file",
+                &self.argocd.secrets_file,
+                &mut self.argocd.secrets,
+            ),
+            (
+                "bridge.flux.secrets_file",
+                &self.flux.secrets_file,
+                &mut self.flux.secrets,
+            ),
+            (
+                "bridge.jira.secrets_file",
+                &self.jira.secrets_file,
+                &mut self.jira.secrets,
+            ),
+            (
+                "bridge.linear.secrets_file",
+                &self.linear.secrets_file,
+                &mut self.linear.secrets,
             ),
             (
                 "bridge.events.secrets_file",

@@ -457,7 +457,7 @@ pub const BRIDGE_DELIVERIES: MetricDef = MetricDef {
     name: "valuepulse_bridge_deliveries_total",
     kind: Kind::Counter,
     labels: &["source", "event", "outcome"],
-    help: "Webhook deliveries (and POST /events requests) the bridge answered, by source (github, gitlab, pagerduty, events), event (the source's event name from a fixed list; unverified before the signature is checked) and outcome: produced (2xx after Kafka acknowledged), ignored (authentic, maps to nothing: 202), unauthorized (401), malformed (400), too_large (413), unavailable (503: Kafka did not acknowledge in the source's budget), disabled (404).",
+    help: "Webhook deliveries (and POST /events requests) the bridge answered, by source (github, gitlab, pagerduty, argocd, flux, jira, linear, events), event (the source's event name from a fixed list; unverified before the signature is checked) and outcome: produced (2xx after Kafka acknowledged), ignored (authentic, maps to nothing: 202), unauthorized (401), malformed (400), too_large (413), unavailable (503: Kafka did not acknowledge in the source's budget), disabled (404).",
 };
 /// From the request to Kafka's acknowledgement.
 pub const BRIDGE_ACK_SECONDS: MetricDef = MetricDef {
