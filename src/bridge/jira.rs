@@ -286,10 +286,7 @@ impl Status {
             "done" => "done",
             _ => return None,
         };
-        cfg.status_categories
-            .iter()
-            .any(|c| *c == key)
-            .then_some(category)
+        cfg.status_categories.contains(&key).then_some(category)
     }
 }
 

@@ -62,7 +62,7 @@ pub fn map(body: &[u8], cfg: &LinearSource) -> Result<Mapped, Malformed> {
     let state = data.state.required("data.state")?;
     let name = state.name.text("data.state.name")?;
     let category = match state.kind.optional("data.state.type")? {
-        Some(t) if cfg.state_types.iter().any(|c| *c == t) => category(&t),
+        Some(t) if cfg.state_types.contains(&t) => category(&t),
         _ => None,
     };
     let team_key = match data.team.optional("data.team")? {

@@ -265,7 +265,6 @@ fn an_update_without_a_status_change_is_ignored() {
         map(&body(&v), &cfg()),
         Ok(Mapped::ignored("jira:issue_updated"))
     );
-    let mut v = v;
     v.as_object_mut().unwrap().remove("changelog");
     assert_eq!(
         map(&body(&v), &cfg()),
