@@ -274,6 +274,24 @@ pub struct JiraSource {
     /// Project key → service and team; the first match wins.
     #[serde(default)]
     pub services: Vec<ServiceRule>,
+    /// Jira status categories (`new`, `indeterminate`, `done`) whose
+    /// meaning a transition carries as its `category` (`new` → waiting,
+    /// `indeterminate` → active, `done` → done); a status of another
+    /// category leaves it to `flow.states`. `indeterminate` ("In Progress")
+    /// is not in the default: Jira files review and blocked statuses there
+    /// too, which the value stream counts as waiting.
+    pub status_categories: Vec<String>,
+    /// Issues of these types (`fields.issuetype.name`, case-insensitive)
+    /// are also incidents.
+    #[serde(default)]
+    pub incident_types: Vec<String>,
+    /// Issues of these priorities (`fields.priority.name`) are also
+    /// incidents.
+    #[serde(default)]
+    pub incident_priorities: Vec<String>,
+    /// Issues carrying one of these labels are also incidents.
+    #[serde(default)]
+    pub incident_labels: Vec<String>,
 }
 
 /// `[bridge.linear]`
@@ -299,6 +317,13 @@ pub struct LinearSource {
     /// Team key → service and team; the first match wins.
     #[serde(default)]
     pub services: Vec<ServiceRule>,
+    /// Linear state types (`triage`, `backlog`, `unstarted`, `started`,
+    /// `completed`, `canceled`) whose meaning a transition carries as its
+    /// `category` (`started` → active, `completed` → done, `canceled` and
+    /// the rest → waiting); a state of another type leaves it to
+    /// `flow.states`. `started` is not in the default: Linear's "In Review"
+    /// is a started state, which the value stream counts as waiting.
+    pub state_types: Vec<String>,
 }
 
 /// `[bridge.events]`
