@@ -75,7 +75,7 @@ pub async fn run(
         .collect();
     if enabled.is_empty() {
         tracing::warn!(
-            "No source is enabled: give bridge.<source>.secrets (github, gitlab, pagerduty, events)."
+            "No source is enabled: give bridge.<source>.secrets (github, gitlab, pagerduty, argocd, flux, jira, linear, events)."
         );
     }
     let kafka = deliver::Kafka::new(&config).context("creating the Kafka producer")?;
