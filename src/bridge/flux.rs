@@ -25,7 +25,7 @@
 //! pattern takes it whole, else none (the daemon reads `production`);
 //! `finished_at` = `timestamp`; `revision` = the commit of a Kustomization's
 //! source (`main@sha1:<sha>` gives `<sha>`), the chart version of a
-//! HelmRelease; no `changes` (Flux reports the configuration repository's
+//! `HelmRelease`; no `changes` (Flux reports the configuration repository's
 //! commit, not the application's: no lead time).
 //!
 //! Repeats. kustomize-controller reports `ReconciliationSucceeded` after

@@ -64,6 +64,10 @@ fn deploy(status: &'static str) -> DeployV1<'static> {
     }
 }
 
+#[allow(
+    clippy::unnecessary_wraps,
+    reason = "the expected value, compared with what map returns"
+)]
 fn one(event: &'static str, d: DeployV1<'static>) -> Result<Mapped, Malformed> {
     Ok(Mapped {
         event,

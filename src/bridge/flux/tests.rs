@@ -68,6 +68,10 @@ fn run(v: &Value) -> Result<Mapped, Malformed> {
     map(&serde_json::to_vec(v).unwrap(), &cfg())
 }
 
+#[allow(
+    clippy::unnecessary_wraps,
+    reason = "the expected value, compared with what map returns"
+)]
 fn one(event: &'static str, d: DeployV1<'static>) -> Result<Mapped, Malformed> {
     Ok(Mapped {
         event,
