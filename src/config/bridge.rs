@@ -228,6 +228,12 @@ pub struct ArgocdSource {
     /// Application name → service and team; the first match wins.
     #[serde(default)]
     pub services: Vec<ServiceRule>,
+    /// The synced commit (with the date the template asks the repo server
+    /// for) is the deploy's change: true only when Applications' sources
+    /// are the application repositories themselves. By default it is not
+    /// (a GitOps config repository's commit is not the application's).
+    #[serde(default)]
+    pub sync_commit_is_change: bool,
 }
 
 /// `[bridge.flux]`

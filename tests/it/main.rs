@@ -36,6 +36,7 @@ mod alert_e2e;
 mod attribution_e2e;
 mod bridge_abuse;
 mod bridge_e2e;
+mod bridge_gitops;
 mod bridge_work;
 mod cdevents_e2e;
 mod corpus_e2e;

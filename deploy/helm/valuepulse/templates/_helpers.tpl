@@ -158,7 +158,7 @@ app.kubernetes.io/component: monitoring
 
 {{/*
 The Secret holding the webhook secrets (keys github, gitlab, pagerduty,
-events): the one the chart creates, else bridge.secrets.existingSecret;
+argocd, flux, jira, linear, events): the one the chart creates, else bridge.secrets.existingSecret;
 empty when neither (the secrets then come from config or extraEnv).
 */}}
 {{- define "valuepulse.bridge.secretName" -}}
