@@ -30,12 +30,10 @@
 //!
 //! Repeats. kustomize-controller reports `ReconciliationSucceeded` after
 //! every reconciliation, every interval, at the same revision, with a new
-//! `timestamp`. Its deploy is the same (`<object>@<revision>`), so the
-//! daemon counts it once; but the event carries nothing that stays the
-//! same from one repeat to the next and tells when the revision was first
-//! applied, so a stateless bridge cannot keep `finished_at` fixed: each
-//! repeat moves the deploy to its `timestamp` (the daemon counts it
-//! `updated`, not `duplicate`). An identical redelivery is `duplicate`.
+//! `timestamp` and nothing else that changes. Its deploy is the same
+//! (`<object>@<revision>`), and the daemon counts a deploy reported again
+//! with nothing changed but a later `finished_at` as a `duplicate`: the
+//! first report's time stands, whatever the order of arrival.
 //!
 //! Helm rollbacks. helm-controller's `RollbackSucceeded` carries, as
 //! `revision`, the chart version of the release rolled back *to*, and as

@@ -252,6 +252,37 @@ fn fingerprint<T: Hash>(value: &T) -> u64 {
     h.finish()
 }
 
+/// A deploy's content apart from when it finished.
+fn content_fingerprint(d: &Deploy<'_>) -> u64 {
+    let mut h = DefaultHasher::new();
+    let Deploy {
+        id,
+        service,
+        team,
+        environment,
+        status,
+        finished_at: _,
+        artifact,
+        changes,
+        features,
+        rollback_of,
+        fixes_incident,
+        repository,
+        revision,
+    } = d;
+    (id, service, team, environment, status, artifact).hash(&mut h);
+    (
+        changes,
+        features,
+        rollback_of,
+        fixes_incident,
+        repository,
+        revision,
+    )
+        .hash(&mut h);
+    h.finish()
+}
+
 impl DoraState {
     /// Empty state, grading tiers with [`DoraSettings::bands`].
     pub fn new(settings: DoraSettings) -> Self {
@@ -325,11 +356,15 @@ impl DoraState {
         let Some(env) = self.environment_index(&d.environment) else {
             return Outcome::Ignored;
         };
-        let fp = fingerprint(d);
+        let fp = content_fingerprint(d);
+        // The same deploy reported again, unchanged but for a later finish
+        // (Flux repeats a Kustomization's success every interval), is a
+        // duplicate: the first finish stands. An earlier finish replaces
+        // it, so the state is the same in any arrival order.
         if self
             .deploys
             .get(d.id.as_ref())
-            .is_some_and(|e| e.fingerprint == fp)
+            .is_some_and(|e| e.fingerprint == fp && e.finished_at <= d.finished_at)
         {
             return Outcome::Duplicate;
         }

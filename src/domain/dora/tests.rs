@@ -311,6 +311,34 @@ fn late_rollback_turns_an_earlier_deploy_into_a_failure_in_every_window() {
 }
 
 #[test]
+fn a_repeat_with_a_later_finish_is_a_duplicate_and_the_first_finish_stands_in_any_order() {
+    use DeployStatus::Succeeded;
+    let early = deploy("k", Succeeded, NOW - 30 * H, &[]);
+    let late = deploy("k", Succeeded, NOW - 2 * H, &[]);
+    // In order: the repeat changes nothing, so the deploy stays outside the
+    // last day.
+    let mut a = DoraState::new(settings());
+    assert_eq!(a.fold(&early, NOW), Outcome::Accepted);
+    assert_eq!(a.fold(&late, NOW), Outcome::Duplicate);
+    // Out of order: the earlier finish replaces the later one.
+    let mut b = DoraState::new(settings());
+    assert_eq!(b.fold(&late, NOW), Outcome::Accepted);
+    assert_eq!(b.fold(&early, NOW), Outcome::Updated);
+    for s in [a, b] {
+        let w = &s.report(NOW).series[0].windows;
+        assert_eq!(w[0].deployments, 0, "1d: finished 30 h ago");
+        assert_eq!(w[1].deployments, 1, "7d");
+    }
+    // Anything else changed (here the status, at a later time) is an update.
+    let mut c = DoraState::new(settings());
+    c.fold(&early, NOW);
+    assert_eq!(
+        c.fold(&deploy("k", DeployStatus::Failed, NOW - 2 * H, &[]), NOW),
+        Outcome::Updated
+    );
+}
+
+#[test]
 fn redelivery_is_a_duplicate_and_changed_content_is_an_update() {
     use DeployStatus::*;
     let mut s = DoraState::new(settings());
