@@ -115,239 +115,197 @@ pub struct WorkflowRule {
     pub environment: String,
 }
 
-// Each source lists the shared fields (enabled, secrets, secrets_file,
-// insecure, services) itself: serde's `flatten` does not combine with
-// `deny_unknown_fields`, and a misspelled key must stay an error.
+/// Declares the config of one source: the fields every source has
+/// (`enabled`, `secrets`, `secrets_file`, `insecure`), each documented
+/// once here, then its own. The shared fields are written into each struct
+/// rather than flattened from one: serde's `flatten` does not combine with
+/// `deny_unknown_fields`, and a misspelled key must stay an error.
+macro_rules! source {
+    (
+        $(#[$doc:meta])*
+        $name:ident = $key:literal, secrets: $secrets:literal,
+        { $($(#[$fdoc:meta])* pub $field:ident: $ty:ty,)* }
+    ) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Deserialize, Serialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            /// `true` or `false` forces it; absent: enabled when it has a
+            /// secret or is insecure.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub enabled: Option<bool>,
+            #[doc = $secrets]
+            #[serde(default)]
+            pub secrets: Secrets,
+            /// A file of secrets, one per line, added to `secrets`.
+            #[serde(default)]
+            pub secrets_file: String,
+            /// Accept unauthenticated deliveries (logged loudly at start).
+            #[serde(default)]
+            pub insecure: bool,
+            $($(#[$fdoc])* pub $field: $ty,)*
+        }
 
-/// `[bridge.github]`
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct GithubSource {
-    /// `true` or `false` forces it; absent: enabled when it has a secret or
-    /// is insecure.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-    /// The webhook secrets (`X-Hub-Signature-256`).
-    #[serde(default)]
-    pub secrets: Secrets,
-    /// A file of secrets, one per line, added to `secrets`.
-    #[serde(default)]
-    pub secrets_file: String,
-    /// Accept unsigned deliveries (logged loudly at start).
-    #[serde(default)]
-    pub insecure: bool,
-    /// Environment names that are production: they become `production`;
-    /// others pass through unchanged. Empty: none is renamed.
-    #[serde(default, with = "values::opt_regex")]
-    pub production: Option<Regex>,
-    /// Repository → service and team; the first match wins.
-    #[serde(default)]
-    pub services: Vec<ServiceRule>,
-    /// Workflows whose completed runs are deploys.
-    #[serde(default)]
-    pub workflows: Vec<WorkflowRule>,
-    /// Issues with this label are incidents (opened, closed, reopened).
-    pub incident_label: String,
+        impl $name {
+            /// What lets a delivery in.
+            fn access(&self) -> Access<'_> {
+                Access {
+                    key: $key,
+                    enabled: self.enabled,
+                    secrets: &self.secrets,
+                    insecure: self.insecure,
+                }
+            }
+
+            /// `secrets_file`'s key, its path and the secrets it adds to.
+            fn secrets_file(&mut self) -> (&'static str, &str, &mut Secrets) {
+                (
+                    concat!($key, ".secrets_file"),
+                    &self.secrets_file,
+                    &mut self.secrets,
+                )
+            }
+        }
+    };
 }
 
-/// `[bridge.gitlab]`
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct GitlabSource {
-    /// As for GitHub.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-    /// The hook's secret token (`X-Gitlab-Token`) or signing token
-    /// (`webhook-signature`, Standard Webhooks).
-    #[serde(default)]
-    pub secrets: Secrets,
-    /// A file of secrets, one per line, added to `secrets`.
-    #[serde(default)]
-    pub secrets_file: String,
-    /// Accept unauthenticated deliveries (logged loudly at start).
-    #[serde(default)]
-    pub insecure: bool,
-    /// Environment names that are production.
-    #[serde(default, with = "values::opt_regex")]
-    pub production: Option<Regex>,
-    /// Project → service and team; the first match wins.
-    #[serde(default)]
-    pub services: Vec<ServiceRule>,
-    /// Issues with this label are incidents, as are issues of type Incident.
-    pub incident_label: String,
-    /// A signing-token delivery whose `webhook-timestamp` is further than
-    /// this from now is refused (a replay).
-    #[serde(with = "values::duration")]
-    pub signing_tolerance: Duration,
+source! {
+    /// `[bridge.github]`
+    GithubSource = "bridge.github", secrets: "The webhook secrets (`X-Hub-Signature-256`).",
+    {
+        /// Environment names that are production: they become `production`;
+        /// others pass through unchanged. Empty: none is renamed.
+        #[serde(default, with = "values::opt_regex")]
+        pub production: Option<Regex>,
+        /// Repository → service and team; the first match wins.
+        #[serde(default)]
+        pub services: Vec<ServiceRule>,
+        /// Workflows whose completed runs are deploys.
+        #[serde(default)]
+        pub workflows: Vec<WorkflowRule>,
+        /// Issues with this label are incidents (opened, closed, reopened).
+        pub incident_label: String,
+    }
 }
 
-/// `[bridge.pagerduty]`
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct PagerDutySource {
-    /// As for GitHub.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-    /// The subscription's signing secrets (`X-PagerDuty-Signature`).
-    #[serde(default)]
-    pub secrets: Secrets,
-    /// A file of secrets, one per line, added to `secrets`.
-    #[serde(default)]
-    pub secrets_file: String,
-    /// Accept unsigned deliveries (logged loudly at start).
-    #[serde(default)]
-    pub insecure: bool,
-    /// PagerDuty service name → service and team; the first match wins.
-    #[serde(default)]
-    pub services: Vec<ServiceRule>,
+source! {
+    /// `[bridge.gitlab]`
+    GitlabSource = "bridge.gitlab", secrets: "The hook's secret token (`X-Gitlab-Token`) or signing token (`webhook-signature`, Standard Webhooks).",
+    {
+        /// Environment names that are production.
+        #[serde(default, with = "values::opt_regex")]
+        pub production: Option<Regex>,
+        /// Project → service and team; the first match wins.
+        #[serde(default)]
+        pub services: Vec<ServiceRule>,
+        /// Issues with this label are incidents, as are issues of type Incident.
+        pub incident_label: String,
+        /// A signing-token delivery whose `webhook-timestamp` is further than
+        /// this from now is refused (a replay).
+        #[serde(with = "values::duration")]
+        pub signing_tolerance: Duration,
+    }
 }
 
-/// `[bridge.argocd]`
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ArgocdSource {
-    /// As for GitHub.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-    /// Tokens sent in [`ArgocdSource::header`], or `user:password` pairs
-    /// sent with basic auth (the webhook service's `headers` or
-    /// `basicAuth`, from `argocd-notifications-secret`).
-    #[serde(default)]
-    pub secrets: Secrets,
-    /// A file of secrets, one per line, added to `secrets`.
-    #[serde(default)]
-    pub secrets_file: String,
-    /// Accept unauthenticated deliveries (logged loudly at start).
-    #[serde(default)]
-    pub insecure: bool,
-    /// The header that carries the token.
-    pub header: String,
-    /// Environment names that are production.
-    #[serde(default, with = "values::opt_regex")]
-    pub production: Option<Regex>,
-    /// Application name → service and team; the first match wins.
-    #[serde(default)]
-    pub services: Vec<ServiceRule>,
-    /// The synced commit (with the date the template asks the repo server
-    /// for) is the deploy's change: true only when Applications' sources
-    /// are the application repositories themselves. By default it is not
-    /// (a GitOps config repository's commit is not the application's).
-    #[serde(default)]
-    pub sync_commit_is_change: bool,
+source! {
+    /// `[bridge.pagerduty]`
+    PagerDutySource = "bridge.pagerduty", secrets: "The subscription's signing secrets (`X-PagerDuty-Signature`).",
+    {
+        /// PagerDuty service name → service and team; the first match wins.
+        #[serde(default)]
+        pub services: Vec<ServiceRule>,
+    }
 }
 
-/// `[bridge.flux]`
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct FluxSource {
-    /// As for GitHub.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-    /// The Provider Secret's `token` (`X-Signature: sha256=<hex>`).
-    #[serde(default)]
-    pub secrets: Secrets,
-    /// A file of secrets, one per line, added to `secrets`.
-    #[serde(default)]
-    pub secrets_file: String,
-    /// Accept unsigned deliveries (logged loudly at start).
-    #[serde(default)]
-    pub insecure: bool,
-    /// Environment names that are production.
-    #[serde(default, with = "values::opt_regex")]
-    pub production: Option<Regex>,
-    /// Object name (`Kind/namespace/name`) → service and team; the first
-    /// match wins.
-    #[serde(default)]
-    pub services: Vec<ServiceRule>,
+source! {
+    /// `[bridge.argocd]`
+    ArgocdSource = "bridge.argocd", secrets: "Tokens sent in [`ArgocdSource::header`], or `user:password` pairs sent with basic auth (the webhook service's `headers` or `basicAuth`, from `argocd-notifications-secret`).",
+    {
+        /// The header that carries the token.
+        pub header: String,
+        /// Environment names that are production.
+        #[serde(default, with = "values::opt_regex")]
+        pub production: Option<Regex>,
+        /// Application name → service and team; the first match wins.
+        #[serde(default)]
+        pub services: Vec<ServiceRule>,
+        /// The synced commit (with the date the template asks the repo server
+        /// for) is the deploy's change: true only when Applications' sources
+        /// are the application repositories themselves. By default it is not
+        /// (a GitOps config repository's commit is not the application's).
+        #[serde(default)]
+        pub sync_commit_is_change: bool,
+    }
 }
 
-/// `[bridge.jira]`
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct JiraSource {
-    /// As for GitHub.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-    /// The admin webhook's secret (`X-Hub-Signature: sha256=<hex>`).
-    #[serde(default)]
-    pub secrets: Secrets,
-    /// A file of secrets, one per line, added to `secrets`.
-    #[serde(default)]
-    pub secrets_file: String,
-    /// Accept unsigned deliveries (logged loudly at start).
-    #[serde(default)]
-    pub insecure: bool,
-    /// Project key → service and team; the first match wins.
-    #[serde(default)]
-    pub services: Vec<ServiceRule>,
-    /// Jira status categories (`new`, `indeterminate`, `done`) whose
-    /// meaning a transition carries as its `category` (`new` → waiting,
-    /// `indeterminate` → active, `done` → done); a status of another
-    /// category leaves it to `flow.states`. `indeterminate` ("In Progress")
-    /// is not in the default: Jira files review and blocked statuses there
-    /// too, which the value stream counts as waiting.
-    pub status_categories: Vec<String>,
-    /// Issues of these types (`fields.issuetype.name`, case-insensitive)
-    /// are also incidents.
-    #[serde(default)]
-    pub incident_types: Vec<String>,
-    /// Issues of these priorities (`fields.priority.name`) are also
-    /// incidents.
-    #[serde(default)]
-    pub incident_priorities: Vec<String>,
-    /// Issues carrying one of these labels are also incidents.
-    #[serde(default)]
-    pub incident_labels: Vec<String>,
+source! {
+    /// `[bridge.flux]`
+    FluxSource = "bridge.flux", secrets: "The Provider Secret's `token` (`X-Signature: sha256=<hex>`).",
+    {
+        /// Environment names that are production.
+        #[serde(default, with = "values::opt_regex")]
+        pub production: Option<Regex>,
+        /// Object name (`Kind/namespace/name`) → service and team; the first
+        /// match wins.
+        #[serde(default)]
+        pub services: Vec<ServiceRule>,
+    }
 }
 
-/// `[bridge.linear]`
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct LinearSource {
-    /// As for GitHub.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-    /// The webhook's signing secret (`Linear-Signature: <hex>`).
-    #[serde(default)]
-    pub secrets: Secrets,
-    /// A file of secrets, one per line, added to `secrets`.
-    #[serde(default)]
-    pub secrets_file: String,
-    /// Accept unsigned deliveries (logged loudly at start).
-    #[serde(default)]
-    pub insecure: bool,
-    /// A delivery whose `webhookTimestamp` is further than this from now
-    /// is refused (a replay).
-    #[serde(with = "values::duration")]
-    pub timestamp_tolerance: Duration,
-    /// Team key → service and team; the first match wins.
-    #[serde(default)]
-    pub services: Vec<ServiceRule>,
-    /// Linear state types (`triage`, `backlog`, `unstarted`, `started`,
-    /// `completed`, `canceled`) whose meaning a transition carries as its
-    /// `category` (`started` → active, `completed` → done, `canceled` and
-    /// the rest → waiting); a state of another type leaves it to
-    /// `flow.states`. `started` is not in the default: Linear's "In Review"
-    /// is a started state, which the value stream counts as waiting.
-    pub state_types: Vec<String>,
+source! {
+    /// `[bridge.jira]`
+    JiraSource = "bridge.jira", secrets: "The admin webhook's secret (`X-Hub-Signature: sha256=<hex>`).",
+    {
+        /// Project key → service and team; the first match wins.
+        #[serde(default)]
+        pub services: Vec<ServiceRule>,
+        /// Jira status categories (`new`, `indeterminate`, `done`) whose
+        /// meaning a transition carries as its `category` (`new` → waiting,
+        /// `indeterminate` → active, `done` → done); a status of another
+        /// category leaves it to `flow.states`. `indeterminate` ("In Progress")
+        /// is not in the default: Jira files review and blocked statuses there
+        /// too, which the value stream counts as waiting.
+        pub status_categories: Vec<String>,
+        /// Issues of these types (`fields.issuetype.name`, case-insensitive)
+        /// are also incidents.
+        #[serde(default)]
+        pub incident_types: Vec<String>,
+        /// Issues of these priorities (`fields.priority.name`) are also
+        /// incidents.
+        #[serde(default)]
+        pub incident_priorities: Vec<String>,
+        /// Issues carrying one of these labels are also incidents.
+        #[serde(default)]
+        pub incident_labels: Vec<String>,
+    }
 }
 
-/// `[bridge.events]`
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct EventsSource {
-    /// As for GitHub.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-    /// Bearer tokens (`Authorization: Bearer <secret>`).
-    #[serde(default)]
-    pub secrets: Secrets,
-    /// A file of secrets, one per line, added to `secrets`.
-    #[serde(default)]
-    pub secrets_file: String,
-    /// Accept requests without a token (logged loudly at start).
-    #[serde(default)]
-    pub insecure: bool,
+source! {
+    /// `[bridge.linear]`
+    LinearSource = "bridge.linear", secrets: "The webhook's signing secret (`Linear-Signature: <hex>`).",
+    {
+        /// A delivery whose `webhookTimestamp` is further than this from now
+        /// is refused (a replay).
+        #[serde(with = "values::duration")]
+        pub timestamp_tolerance: Duration,
+        /// Team key → service and team; the first match wins.
+        #[serde(default)]
+        pub services: Vec<ServiceRule>,
+        /// Linear state types (`triage`, `backlog`, `unstarted`, `started`,
+        /// `completed`, `canceled`) whose meaning a transition carries as its
+        /// `category` (`started` → active, `completed` → done, `canceled` and
+        /// the rest → waiting); a state of another type leaves it to
+        /// `flow.states`. `started` is not in the default: Linear's "In Review"
+        /// is a started state, which the value stream counts as waiting.
+        pub state_types: Vec<String>,
+    }
+}
+
+source! {
+    /// `[bridge.events]`
+    EventsSource = "bridge.events", secrets: "Bearer tokens (`Authorization: Bearer <secret>`).",
+    {
+    }
 }
 
 /// What the bridge needs to know of one source to let a delivery in.
@@ -374,61 +332,15 @@ impl Access<'_> {
 impl BridgeConfig {
     /// Every source's access settings, in `Source::ALL`'s order.
     pub fn access(&self) -> [Access<'_>; 8] {
-        let a = |key, enabled, secrets, insecure| Access {
-            key,
-            enabled,
-            secrets,
-            insecure,
-        };
         [
-            a(
-                "bridge.github",
-                self.github.enabled,
-                &self.github.secrets,
-                self.github.insecure,
-            ),
-            a(
-                "bridge.gitlab",
-                self.gitlab.enabled,
-                &self.gitlab.secrets,
-                self.gitlab.insecure,
-            ),
-            a(
-                "bridge.pagerduty",
-                self.pagerduty.enabled,
-                &self.pagerduty.secrets,
-                self.pagerduty.insecure,
-            ),
-            a(
-                "bridge.argocd",
-                self.argocd.enabled,
-                &self.argocd.secrets,
-                self.argocd.insecure,
-            ),
-            a(
-                "bridge.flux",
-                self.flux.enabled,
-                &self.flux.secrets,
-                self.flux.insecure,
-            ),
-            a(
-                "bridge.jira",
-                self.jira.enabled,
-                &self.jira.secrets,
-                self.jira.insecure,
-            ),
-            a(
-                "bridge.linear",
-                self.linear.enabled,
-                &self.linear.secrets,
-                self.linear.insecure,
-            ),
-            a(
-                "bridge.events",
-                self.events.enabled,
-                &self.events.secrets,
-                self.events.insecure,
-            ),
+            self.github.access(),
+            self.gitlab.access(),
+            self.pagerduty.access(),
+            self.argocd.access(),
+            self.flux.access(),
+            self.jira.access(),
+            self.linear.access(),
+            self.events.access(),
         ]
     }
 
@@ -436,46 +348,14 @@ impl BridgeConfig {
     /// that no source is enabled without a secret unless it is insecure.
     pub(super) fn load_secrets_and_check(&mut self) -> Result<(), ConfigError> {
         for (key, file, secrets) in [
-            (
-                "bridge.github.secrets_file",
-                &self.github.secrets_file,
-                &mut self.github.secrets,
-            ),
-            (
-                "bridge.gitlab.secrets_file",
-                &self.gitlab.secrets_file,
-                &mut self.gitlab.secrets,
-            ),
-            (
-                "bridge.pagerduty.secrets_file",
-                &self.pagerduty.secrets_file,
-                &mut self.pagerduty.secrets,
-            ),
-            (
-                "bridge.argocd.secrets_file",
-                &self.argocd.secrets_file,
-                &mut self.argocd.secrets,
-            ),
-            (
-                "bridge.flux.secrets_file",
-                &self.flux.secrets_file,
-                &mut self.flux.secrets,
-            ),
-            (
-                "bridge.jira.secrets_file",
-                &self.jira.secrets_file,
-                &mut self.jira.secrets,
-            ),
-            (
-                "bridge.linear.secrets_file",
-                &self.linear.secrets_file,
-                &mut self.linear.secrets,
-            ),
-            (
-                "bridge.events.secrets_file",
-                &self.events.secrets_file,
-                &mut self.events.secrets,
-            ),
+            self.github.secrets_file(),
+            self.gitlab.secrets_file(),
+            self.pagerduty.secrets_file(),
+            self.argocd.secrets_file(),
+            self.flux.secrets_file(),
+            self.jira.secrets_file(),
+            self.linear.secrets_file(),
+            self.events.secrets_file(),
         ] {
             secrets.0.retain(|s| !s.trim().is_empty());
             if file.trim().is_empty() {
