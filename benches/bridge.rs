@@ -439,6 +439,21 @@ fn cpu_seconds(pid: &str) -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
+/// CPU seconds the whole machine spent busy (all cores, `/proc/stat`:
+/// everything but idle and iowait), to tell what other processes took.
+fn machine_busy_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let ticks: Vec<f64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .map(|t| t.parse().unwrap_or(0.0))
+        .collect();
+    let (idle, iowait) = (*ticks.get(3)?, *ticks.get(4)?);
+    Some((ticks.iter().sum::<f64>() - idle - iowait) / 100.0)
+}
+
 /// Counters shared by the connections of a run.
 #[derive(Default)]
 struct Tally {
@@ -510,6 +525,7 @@ async fn load(
             cpu_seconds(&server),
             cpu_seconds("self"),
             cpu_seconds(&broker),
+            machine_busy_seconds(),
         ]
     };
     tokio::time::sleep(warmup).await;
@@ -536,13 +552,14 @@ async fn load(
     };
     println!(
         "LOAD label={label} connections={connections} seconds={elapsed:.2} ok={} errors={} \
-         rate={rate:.0} server_cpu={:.2} loadgen_cpu={:.2} broker_cpu={:.2} per_cpu_s={:.0} \
-         p50_ms={:.2} p99_ms={:.2} max_ms={:.2}",
+         rate={rate:.0} server_cpu={:.2} loadgen_cpu={:.2} broker_cpu={:.2} other_cpu={:.2} \
+         per_cpu_s={:.0} p50_ms={:.2} p99_ms={:.2} max_ms={:.2}",
         ok1 - ok0,
         tally.errors.load(Ordering::Relaxed),
         cpu(0),
         cpu(1),
         cpu(2),
+        cpu(3) - cpu(0) - cpu(1) - cpu(2),
         rate / cpu(0),
         ms(&h, 0.5),
         ms(&h, 0.99),
@@ -734,8 +751,19 @@ async fn visible(
             tokio::time::sleep(poll).await;
         }
     }
+    // How long the daemon's last report took to compute (its state holds
+    // every deploy of the run).
+    let report_ms = match scraper.exchange(&scrape).await {
+        Ok((200, page)) => String::from_utf8_lossy(&page)
+            .lines()
+            .find(|l| l.starts_with("valuepulse_report_duration_seconds "))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .map_or(f64::NAN, |s| s * 1000.0),
+        _ => f64::NAN,
+    };
     println!(
-        "VISIBLE probes={} errors={errors} timeouts={timeouts} p50_ms={:.1} p99_ms={:.1} max_ms={:.1}",
+        "VISIBLE probes={} errors={errors} timeouts={timeouts} p50_ms={:.1} p99_ms={:.1} \
+         max_ms={:.1} report_ms={report_ms:.1}",
         h.len(),
         ms(&h, 0.5),
         ms(&h, 0.99),

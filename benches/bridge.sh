@@ -218,25 +218,29 @@ lat=$(grep '^LATENCY' "$OUT")
 vis=$(grep '^VISIBLE' "$OUT")
 h1=$(median hello-core0 rate) b1=$(median bridge-core0 rate)
 h2=$(median hello-2cores rate) b2=$(median bridge-2cores rate)
+hc=$(median hello-core0 per_cpu_s) bc=$(median bridge-core0 per_cpu_s)
 verdict() { awk -v a="$1" -v op="$2" -v b="$3" 'BEGIN { ok = (op == ">=") ? a >= b : a <= b; print ok ? "met" : "MISSED" }'; }
-r1=$(awk -v a="$b1" -v b="$h1" 'BEGIN { printf "%.2f", a / b }')
-r2=$(awk -v a="$b2" -v b="$h2" 'BEGIN { printf "%.2f", a / b }')
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+rc=$(ratio "$bc" "$hc") r1=$(ratio "$b1" "$h1") r2=$(ratio "$b2" "$h2")
 {
-  printf '\nbridge bench (%s round(s) of %s s, %s connections; medians)\n\n' "$ROUNDS" "$SECONDS_RUN" "$CONNECTIONS"
-  printf '| figure | value | target | |\n|---|---|---|---|\n'
-  printf '| hello-world, 1 core (req/s) | %.0f (server CPU %s) | | |\n' "$h1" "$(median hello-core0 server_cpu)"
-  printf '| bridge, 1 core (deliveries/s) | %.0f (server CPU %s, %s per CPU-s) | | |\n' "$b1" "$(median bridge-core0 server_cpu)" "$(median bridge-core0 per_cpu_s)"
-  printf '| bridge ÷ hello-world, 1 core | %s | >= 0.5 | %s |\n' "$r1" "$(verdict "$r1" '>=' 0.5)"
-  printf '| hello-world, 2 cores unpinned (req/s) | %.0f | | |\n' "$h2"
-  printf '| bridge, 2 cores unpinned (deliveries/s) | %.0f | >= 10000 | %s |\n' "$b2" "$(verdict "$b2" '>=' 10000)"
-  printf '| bridge ÷ hello-world, 2 cores | %s | | |\n' "$r2"
-  printf '| POST -> 200 at %s/s, p50 / p99 / p99.9 / max (ms) | %s / %s / %s / %s | p99 <= 50 | %s |\n' "$RATE" \
+  printf '\nbridge bench (%s round(s) of %s s, %s connections; medians of the rounds)\n\n' "$ROUNDS" "$SECONDS_RUN" "$CONNECTIONS"
+  printf '| figure | hello-world | bridge | bridge / hello | target | |\n|---|---|---|---|---|---|\n'
+  printf '| per core: requests per CPU-second of the server (core 0) | %.0f | %.0f | %s | >= 0.5 | %s |\n' "$hc" "$bc" "$rc" "$(verdict "$rc" '>=' 0.5)"
+  printf '| requests/s, server on core 0 (its CPU use) | %.0f (%s) | %.0f (%s) | %s | | |\n' \
+    "$h1" "$(median hello-core0 server_cpu)" "$b1" "$(median bridge-core0 server_cpu)" "$r1"
+  printf '| requests/s, 2 cores unpinned | %.0f | %.0f | %s | bridge >= 10000 | %s |\n' "$h2" "$b2" "$r2" "$(verdict "$b2" '>=' 10000)"
+  printf '| CPU of other processes during the runs (cores; median, max) | %s, %s | %s, %s | | | |\n' \
+    "$(median hello-core0 other_cpu)" "$(grep '^LOAD label=hello' "$OUT" | sed -n 's/.* other_cpu=\([^ ]*\).*/\1/p' | sort -g | tail -1)" \
+    "$(median bridge-core0 other_cpu)" "$(grep '^LOAD label=bridge' "$OUT" | sed -n 's/.* other_cpu=\([^ ]*\).*/\1/p' | sort -g | tail -1)"
+  printf '\n| figure | p50 | p99 | p99.9 | max | target | |\n|---|---|---|---|---|---|---|\n'
+  printf '| POST -> 200 at %s/s (ms) | %s | %s | %s | %s | p99 <= 50 | %s |\n' "$RATE" \
     "$(field "$lat" p50_ms)" "$(field "$lat" p99_ms)" "$(field "$lat" p999_ms)" "$(field "$lat" max_ms)" \
     "$(verdict "$(field "$lat" p99_ms)" '<=' 50)"
-  printf '| POST -> visible in /metrics, p50 / p99 / max (ms), %s probes | %s / %s / %s | p99 <= 600 | %s |\n' \
+  printf '| POST -> visible in the daemon'"'"'s /metrics (ms), %s probes | %s | %s | | %s | p99 <= 600 | %s |\n' \
     "$(field "$vis" probes)" "$(field "$vis" p50_ms)" "$(field "$vis" p99_ms)" "$(field "$vis" max_ms)" \
     "$(verdict "$(field "$vis" p99_ms)" '<=' 600)"
-  printf '| errors (non-200, broken connections, probes not visible in 10 s) | %s | 0 | |\n' "$((errors + $(field "$vis" timeouts)))"
+  printf '\nthe daemon'"'"'s last report took %s ms; errors (non-200, broken connections, probes not visible in 10 s): %s\n' \
+    "$(field "$vis" report_ms)" "$((errors + $(field "$vis" timeouts)))"
 }
 [[ -n $PERF_DIR ]] && say "profile: $PERF_DIR/perf.txt (by symbol), $PERF_DIR/perf-threads.txt (by thread)"
 if ((errors > 0)) || [[ $(field "$vis" timeouts) != 0 ]] || [[ $(field "$vis" probes) == 0 ]] ||
