@@ -217,11 +217,16 @@ pub enum Field<T> {
 
 impl<'de, T: serde::de::DeserializeOwned> serde::Deserialize<'de> for Field<T> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = <serde_json::Value as serde::Deserialize>::deserialize(d)?;
-        if v.is_null() {
+        // The field's JSON text, borrowed from the body unparsed, then read
+        // as `T` on its own: a mistyped field fails only this second parse.
+        // (Through a `serde_json::Value` instead, every object the payload
+        // nests was built as a tree of maps and strings first: a fifth of
+        // the bridge's CPU per GitHub deployment.)
+        let raw = <&'de serde_json::value::RawValue as serde::Deserialize>::deserialize(d)?;
+        if raw.get() == "null" {
             return Ok(Field::Absent);
         }
-        Ok(T::deserialize(v).map_or(Field::Wrong, Field::Ok))
+        Ok(serde_json::from_str::<T>(raw.get()).map_or(Field::Wrong, Field::Ok))
     }
 }
 
