@@ -39,6 +39,15 @@ const POLL: Duration = Duration::from_millis(100);
 const PRUNE_EVERY_MS: Millis = 60_000;
 /// How often the adoption state is measured against the budget.
 const MEASURE_EVERY_MS: Millis = 1_000;
+/// How long the consumer may go without a new assignment once it lost
+/// one before it is recreated. librdkafka can keep a group coordinator
+/// connection wedged after a broker came back from a pause (requests
+/// queued, never sent; seen after a 60 s SIGSTOP), and then the consumer
+/// never rejoins while the process looks alive. A healthy consumer rejoins
+/// within seconds of the coordinator's return; this bound is well past
+/// that, and a recreated consumer that still gets nothing is recreated
+/// again (with the fatal path's backoff).
+const STALLED_AFTER: Duration = Duration::from_secs(60);
 
 /// Consumer context: logs and lag like every consumer, plus the rebalance
 /// handling that positions new partitions by time.
@@ -47,6 +56,10 @@ struct UsageContext {
     /// Rebalances so far; records are tagged with it when polled. Shared by
     /// every consumer this loop creates, so it only grows.
     generation: Arc<AtomicU64>,
+    /// Since when the consumer has been waiting for an assignment after
+    /// losing one (or after being recreated for that): the watchdog's
+    /// clock ([`STALLED_AFTER`]). `None` while assigned.
+    awaiting_since: Mutex<Option<Instant>>,
     shared: Arc<AdoptionShared>,
     config: Arc<Config>,
     clock: fn() -> Millis,
@@ -79,6 +92,7 @@ impl ConsumerContext for UsageContext {
         );
         match err {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                *lock(&self.awaiting_since) = None;
                 let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
                 let entries = self.position_by_time(consumer, tpl);
                 {
@@ -111,6 +125,7 @@ impl ConsumerContext for UsageContext {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
                 self.generation.fetch_add(1, Ordering::Relaxed);
                 if consumer.assignment_lost() {
+                    lock(&self.awaiting_since).get_or_insert_with(Instant::now);
                     // The group moved on without us (e.g. the broker was
                     // away longer than the session): what we held is gone,
                     // and we are not ready until a new assignment replays.
@@ -208,10 +223,23 @@ impl UsageIngest {
     pub fn run_blocking(self, cancel: CancellationToken) -> anyhow::Result<()> {
         let generation = Arc::new(AtomicU64::new(0));
         let mut backoff = Duration::from_millis(500);
+        let mut awaiting = None;
         loop {
-            match self.run_consumer(&cancel, &generation)? {
+            match self.run_consumer(&cancel, &generation, awaiting)? {
                 Ended::Cancelled => return Ok(()),
+                Ended::Stalled(since) => {
+                    tracing::warn!(
+                        waited = ?since.elapsed(),
+                        "Feature-usage consumer got no assignment since it lost one; recreating it."
+                    );
+                    self.progress.set_pending(
+                        NAME,
+                        "recreating the consumer: no assignment since the last one was lost",
+                    );
+                    awaiting = Some(Instant::now());
+                }
                 Ended::Fatal(e) => {
+                    awaiting = None;
                     // librdkafka's consumer is unusable after a fatal error
                     // (e.g. FencedInstanceId: our own static member name came
                     // back after the group expired us). Drop everything it
@@ -239,11 +267,14 @@ impl UsageIngest {
         }
     }
 
-    /// One consumer's life: until cancelled, or until it fails fatally.
+    /// One consumer's life: until cancelled, until it fails fatally, or
+    /// until it has waited [`STALLED_AFTER`] for an assignment after losing
+    /// one (`awaiting`: since when a recreated consumer's predecessor did).
     fn run_consumer(
         &self,
         cancel: &CancellationToken,
         generation: &Arc<AtomicU64>,
+        awaiting: Option<Instant>,
     ) -> anyhow::Result<Ended> {
         self.progress
             .set_pending(NAME, "joining the feature-usage consumer group");
@@ -263,6 +294,7 @@ impl UsageIngest {
                 name: NAME,
             },
             generation: generation.clone(),
+            awaiting_since: Mutex::new(awaiting),
             shared: self.shared.clone(),
             config: self.config.clone(),
             clock: self.clock,
@@ -285,7 +317,8 @@ impl UsageIngest {
         let mut polled: HashMap<i32, i64> = HashMap::new();
         let mut folded: HashMap<i32, i64> = HashMap::new();
         let mut fatal: Option<KafkaError> = None;
-        while !cancel.is_cancelled() && fatal.is_none() {
+        let mut stalled: Option<Instant> = None;
+        while !cancel.is_cancelled() && fatal.is_none() && stalled.is_none() {
             let now = (self.clock)();
             self.progress.heartbeat(NAME, now);
             let awaiting = self.progress.awaiting_earliest(&topic);
@@ -361,12 +394,15 @@ impl UsageIngest {
                 self.shared.measure();
                 last_measure = now;
             }
+            stalled = lock(&consumer.context().awaiting_since)
+                .filter(|since| since.elapsed() >= STALLED_AFTER);
         }
         pipeline.stop();
         consumer.unsubscribe();
-        Ok(match fatal {
-            Some(e) => Ended::Fatal(e),
-            None => Ended::Cancelled,
+        Ok(match (fatal, stalled) {
+            (Some(e), _) => Ended::Fatal(e),
+            (None, Some(since)) => Ended::Stalled(since),
+            (None, None) => Ended::Cancelled,
         })
     }
 }
@@ -377,6 +413,9 @@ enum Ended {
     Cancelled,
     /// librdkafka raised a fatal error: the consumer must be recreated.
     Fatal(KafkaError),
+    /// No assignment for [`STALLED_AFTER`] after losing one (since then):
+    /// the consumer is recreated.
+    Stalled(Instant),
 }
 
 impl UsageIngest {
