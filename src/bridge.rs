@@ -1,5 +1,5 @@
 //! `valuepulse bridge`: webhooks from the tools teams already run (GitHub,
-//! GitLab, PagerDuty), and native v1 or CDEvents over plain HTTP, verified,
+//! GitLab, PagerDuty, Argo CD, Flux, Jira, Linear), and native v1 or CDEvents over plain HTTP, verified,
 //! mapped to native v1 events and produced to the daemon's topics.
 //!
 //! Stateless: every delivery is verified on its raw bytes, mapped by a pure

@@ -52,7 +52,7 @@
 //! | [`http`] | the admin server: `/` (the page), `/metrics`, `/livez`, `/readyz`; optional TLS and basic auth from an exporter-toolkit web config |
 //! | [`app`] | task wiring: start, wait, ordered drain |
 //! | [`emit`] | `valuepulse emit`: publish one validated event (native or CDEvents) |
-//! | [`bridge`] | `valuepulse bridge`: webhooks (GitHub, GitLab, PagerDuty) verified, mapped to native v1 and produced |
+//! | [`bridge`] | `valuepulse bridge`: webhooks (GitHub, GitLab, PagerDuty, Argo CD, Flux, Jira, Linear) verified, mapped to native v1 and produced |
 //! | [`demo`] | `valuepulse demo`: embedded broker, event generator and the daemon |
 //! | [`loadgen`] | `valuepulse loadgen`: publish a seeded benchmark dataset fast |
 //! | [`rng`] | the one seeded random number generator (SplitMix64) of the demo, loadgen, tests and benches |

@@ -34,7 +34,7 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
-    /// Run the webhook bridge: GitHub, GitLab and PagerDuty webhooks (and native v1 or CDEvents over HTTP) verified, mapped to native v1 events and produced to the daemon's topics.
+    /// Run the webhook bridge: GitHub, GitLab, PagerDuty, Argo CD, Flux, Jira and Linear webhooks (and native v1 or CDEvents over HTTP) verified, mapped to native v1 events and produced to the daemon's topics.
     Bridge {
         /// TOML file layered over the embedded defaults ([bridge] section).
         #[arg(long, short)]
