@@ -5,5 +5,7 @@
 //! | module | job |
 //! |---|---|
 //! | [`model`] | the pulse as data: the JSON schema `valuepulse.pulse/v1` |
+//! | [`deliver`] | `valuepulse pulse send`: each team's pulse posted to Slack, Teams or a JSON webhook, once per ISO week |
 
+pub mod deliver;
 pub mod model;
