@@ -153,7 +153,11 @@ fn pulse_send(args: &valuepulse::pulse::deliver::SendArgs) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    valuepulse::telemetry::logging::init(c.log.format.as_str(), c.log.level.as_str());
+    valuepulse::telemetry::logging::init_quieting(
+        c.log.format.as_str(),
+        c.log.level.as_str(),
+        valuepulse::pulse::deliver::QUIET_LOGS,
+    );
     match valuepulse::pulse::deliver::run(&c, args) {
         Ok(report) => {
             eprintln!("valuepulse pulse send: {}", report.summary());

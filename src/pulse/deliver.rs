@@ -57,6 +57,10 @@ pub const EXIT_UNAVAILABLE: u8 = 69;
 /// (`EX_TEMPFAIL`: the next run tries again).
 pub const EXIT_TEMPFAIL: u8 = 75;
 
+/// Log directives `pulse send` always adds: the HTTP client logs each
+/// request's URL at debug level, and a webhook URL is a secret.
+pub const QUIET_LOGS: &[&str] = &["ureq=warn", "ureq_proto=warn"];
+
 /// `valuepulse pulse send`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SendArgs {
