@@ -201,6 +201,10 @@ fn send(daemon: &Server, config: &str, topic: &str) -> Output {
         .env("VALUEPULSE__PULSE__DELIVERY__MAX_BACKOFF", "2s")
         .env("VALUEPULSE__PULSE__DELIVERY__TIMEOUT", "5s")
         .env("VALUEPULSE__LOG__FORMAT", "json")
+        // Most verbose (RUST_LOG wins over log.level): whatever any library
+        // logs is checked for secrets.
+        .env("VALUEPULSE__LOG__LEVEL", "trace")
+        .env("RUST_LOG", "trace")
         .output()
         .unwrap();
     std::fs::remove_file(&file).unwrap();
@@ -490,4 +494,51 @@ fn a_team_the_daemon_does_not_know_is_reported_and_nothing_is_posted() {
         .collect();
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0]["team"], "ghosts");
+}
+
+#[test]
+fn check_config_never_prints_a_destination_url_good_or_bad() {
+    let _guard = common::shared();
+    let run = |config: &str| {
+        let file = std::env::temp_dir().join(unique("valuepulse-pulse-check") + ".toml");
+        std::fs::write(&file, config).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_valuepulse"))
+            .arg("check-config")
+            .arg("--config")
+            .arg(&file)
+            .output()
+            .unwrap();
+        std::fs::remove_file(&file).unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !all.contains(PLANTED),
+            "check-config printed a webhook secret:\n{all}"
+        );
+        (out.status.code(), all)
+    };
+    let good = destination(
+        "payments-slack",
+        Some("payments"),
+        "slack",
+        &format!("https://hooks.slack.com/services/T0/B0/{PLANTED}"),
+    );
+    let (code, text) = run(&good);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("url = \"https://hooks.slack.com/<redacted>\""),
+        "{text}"
+    );
+    let bad = destination(
+        "payments-slack",
+        Some("payments"),
+        "slack",
+        &format!("hooks.slack.com/{PLANTED}"),
+    );
+    let (code, text) = run(&bad);
+    assert_eq!(code, Some(64), "{text}");
+    assert!(text.contains("pulse.delivery.destinations.0.url"), "{text}");
 }
