@@ -6,7 +6,8 @@
 #      validated, strictly (unknown fields are errors), against the Kubernetes
 #      JSON schemas bundled in kubernetes-validate, for each of $K8S_VERSIONS
 #      (overlays/ha-bridge is ha with components/bridge and bridge-ingress; its
-#      two Deployments must run the same image);
+#      two Deployments must run the same image; overlays/ha-pulse is ha with
+#      components/pulse, the Weekly Value Pulse's delivery CronJob);
 #   4. deploy/kubernetes/secret.example.yaml and bridge-secret.example.yaml,
 #      likewise;
 #   5. deploy/kubernetes/monitoring/: built-in kinds validated, Prometheus
@@ -196,7 +197,8 @@ say "== helm $("$HELM" version --template '{{.Version}}') ($HELM_VERSION): $char
 deploy/helm/sync-chart-files.sh --check || fail "$chart/files: stale copies (run deploy/helm/sync-chart-files.sh --write)"
 # helm_args NAME: sets ARGS to the helm arguments of a render and AGAINST to
 # the kustomize render it must agree with. "bridge" is values-ha.yaml with
-# the bridge and its Ingress (overlays/ha-bridge). "all" switches on
+# the bridge and its Ingress (overlays/ha-bridge). "pulse" is values-ha.yaml
+# with the pulse delivery CronJob (overlays/ha-pulse). "all" switches on
 # everything the defaults leave off: monitoring, the bridge, and the Secrets
 # created by the chart; it is compared with overlays/ha-bridge and
 # deploy/kubernetes/monitoring together.
@@ -208,6 +210,7 @@ helm_args() {
     default) ARGS=() AGAINST=$WORK/overlay-single.yaml ;;
     ha) ARGS=(-f "$chart/values-ha.yaml") AGAINST=$WORK/overlay-ha.yaml ;;
     bridge) ARGS=(-f "$chart/values-ha.yaml" "${BRIDGE_ARGS[@]}") AGAINST=$WORK/overlay-ha-bridge.yaml ;;
+    pulse) ARGS=(-f "$chart/values-ha.yaml" --set pulse.enabled=true) AGAINST=$WORK/overlay-ha-pulse.yaml ;;
     all)
       # shellcheck disable=SC2054 # the commas belong to --set
       ARGS=(-f "$chart/values-ha.yaml" "${BRIDGE_ARGS[@]}"
@@ -228,7 +231,7 @@ else
   say "  ok    helm: a misspelt value (serviceMonitr) fails helm lint"
 fi
 oldest=${K8S_VERSIONS%% *}
-for name in default ha bridge all; do
+for name in default ha bridge pulse all; do
   helm_args "$name"
   out=$WORK/helm-$name.yaml
   if "$HELM" lint --strict --quiet "$chart" "${ARGS[@]}" >"$WORK/helm.log" 2>&1; then

@@ -19,6 +19,7 @@
 //! rule in [`Config::validate`] only if the type alone does not say it all.
 
 pub mod bridge;
+pub mod pulse_delivery;
 pub mod secrets;
 pub mod value_stream;
 pub mod values;
@@ -112,6 +113,16 @@ pub struct Config {
     pub log: LogConfig,
     /// The webhook bridge (`valuepulse bridge`).
     pub bridge: bridge::BridgeConfig,
+    /// The Weekly Value Pulse.
+    pub pulse: PulseConfig,
+}
+
+/// `[pulse]`: the Weekly Value Pulse.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PulseConfig {
+    /// `[pulse.delivery]`: where `valuepulse pulse send` posts it.
+    pub delivery: pulse_delivery::DeliveryConfig,
 }
 
 /// `[kafka]`
@@ -158,6 +169,10 @@ pub struct TopicsConfig {
     /// Pushed commits (native v1 change events), keyed by repository,
     /// written by the bridge from push webhooks.
     pub changes: String,
+    /// The Weekly Value Pulse's delivery record (compacted; key
+    /// `<team>/<week>/<destination>`), written by `valuepulse pulse send`
+    /// after each post a destination accepted.
+    pub pulse_deliveries: String,
 }
 
 impl TopicsConfig {
@@ -347,6 +362,7 @@ impl Config {
         let mut cfg: Config = raw.try_deserialize().map_err(from_config_error)?;
         cfg.validate()?;
         cfg.bridge.load_secrets_and_check()?;
+        cfg.pulse.delivery.load_urls_and_check()?;
         secrets::check_librdkafka(
             &cfg.kafka.properties,
             &cfg.kafka.brokers,
@@ -379,6 +395,7 @@ impl Config {
             ("topics.work_items", &self.topics.work_items),
             ("topics.satisfaction", &self.topics.satisfaction),
             ("topics.changes", &self.topics.changes),
+            ("topics.pulse_deliveries", &self.topics.pulse_deliveries),
         ];
         for (i, (key, topic)) in topics.iter().enumerate() {
             if topic.trim().is_empty() {

@@ -93,6 +93,7 @@ pub mod emit;
 pub mod http;
 pub mod ingest;
 pub mod loadgen;
+pub mod pulse;
 pub mod report;
 pub mod rng;
 pub mod telemetry;

@@ -55,12 +55,24 @@ enum Command {
     ///
     /// Exit 64 on bad flags, 69 when Kafka does not take the records.
     Loadgen(Box<valuepulse::loadgen::LoadgenArgs>),
+    /// The Weekly Value Pulse of a running daemon.
+    #[command(subcommand)]
+    Pulse(PulseCommand),
     /// Start an embedded Kafka, a realistic event generator and the daemon.
     Demo {
         /// Address of the value pulse page (/) and /metrics.
         #[arg(long, default_value = "127.0.0.1:9464")]
         listen: String,
     },
+}
+
+/// `valuepulse pulse …`.
+#[derive(Subcommand)]
+enum PulseCommand {
+    /// Post each team's pulse to its destinations in [pulse.delivery] (Slack, Teams, a JSON webhook), at most once per team, ISO week and destination.
+    ///
+    /// Exit 0 when every destination has this week's pulse, 64 on bad config or flags, 69 when the daemon or Kafka cannot be used, 75 when a destination failed every try (nothing recorded: the next run tries again).
+    Send(Box<valuepulse::pulse::deliver::SendArgs>),
 }
 
 /// The one load step: layers, types, rules and the librdkafka property
@@ -127,9 +139,33 @@ fn main() -> ExitCode {
                 ExitCode::from(e.exit_code())
             }
         },
+        Command::Pulse(PulseCommand::Send(args)) => pulse_send(&args),
         Command::Demo { listen } => {
             valuepulse::telemetry::logging::init("text", "info,librdkafka=warn");
             runtime_exit(valuepulse::demo::run(listen))
+        }
+    }
+}
+
+/// `valuepulse pulse send`: load, log, run, summarise.
+fn pulse_send(args: &valuepulse::pulse::deliver::SendArgs) -> ExitCode {
+    let c = match load(args.config.as_deref()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    valuepulse::telemetry::logging::init_quieting(
+        c.log.format.as_str(),
+        c.log.level.as_str(),
+        valuepulse::pulse::deliver::QUIET_LOGS,
+    );
+    match valuepulse::pulse::deliver::run(&c, args) {
+        Ok(report) => {
+            eprintln!("valuepulse pulse send: {}", report.summary());
+            ExitCode::from(report.exit_code())
+        }
+        Err(e) => {
+            eprintln!("valuepulse pulse send: {e}");
+            ExitCode::from(e.exit_code())
         }
     }
 }

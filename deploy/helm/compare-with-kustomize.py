@@ -13,6 +13,8 @@ Helm render must have the same kind and name, and the same:
                resources, security context, volume mounts; the volumes
                (the config ConfigMap by name without kustomize's hash: the
                daemon's and the bridge's Deployment mount the same one)
+  CronJob      schedule, time zone, concurrency and history; the Job's
+               limits; the pod and its container as for a Deployment
   ConfigMap    data (valuepulse.toml; the dashboards, compared as JSON)
   Service      type and ports
   ServiceAccount, PodDisruptionBudget (without selector), NetworkPolicy
@@ -77,6 +79,26 @@ def deployment(d):
     }
 
 
+def cronjob(d):
+    spec = d["spec"]
+    job = spec["jobTemplate"]["spec"]
+    pod = job["template"]["spec"]
+    (c,) = pod["containers"]
+    vols = []
+    for v in pod.get("volumes", []):
+        v = json.loads(json.dumps(v))
+        if "configMap" in v:
+            v["configMap"]["name"] = CONFIG_HASH.sub(r"\1", v["configMap"]["name"])
+        vols.append(v)
+    return {
+        "schedule": without(spec, "jobTemplate"),
+        "job": without(job, "template"),
+        "pod": without(pod, "containers", "volumes"),
+        "container": without(c, "name"),
+        "volumes": vols,
+    }
+
+
 def configmap(d):
     out = {}
     for k, v in (d.get("data") or {}).items():
@@ -86,6 +108,7 @@ def configmap(d):
 
 PICK = {
     "Deployment": deployment,
+    "CronJob": cronjob,
     "ConfigMap": configmap,
     "Service": lambda d: without(d["spec"], "selector"),
     "ServiceAccount": lambda d: d.get("automountServiceAccountToken"),

@@ -179,3 +179,38 @@ httpGet:
   scheme: HTTPS
   {{- end }}
 {{- end -}}
+
+{{/*
+The Weekly Value Pulse's delivery CronJob (pulse.enabled): its own names and
+selector (app.kubernetes.io/name NAME-pulse), so the daemon's Service,
+PodDisruptionBudget and NetworkPolicy never select its pods.
+*/}}
+{{- define "valuepulse.pulse.fullname" -}}
+{{- printf "%s-pulse" (include "valuepulse.fullname" .) | trunc 52 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "valuepulse.pulse.selectorLabels" -}}
+app.kubernetes.io/name: {{ printf "%s-pulse" (include "valuepulse.name" .) | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "valuepulse.pulse.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "valuepulse.pulse.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | trunc 63 | trimSuffix "-" | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: valuepulse
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+app.kubernetes.io/component: pulse-delivery
+{{- end }}
+
+{{/* The daemon's admin URL the pulse job fetches from. */}}
+{{- define "valuepulse.pulse.url" -}}
+{{- if .Values.pulse.url }}
+{{- .Values.pulse.url }}
+{{- else }}
+{{- printf "%s://%s:%v" (ternary "https" "http" .Values.webConfig.tls) (include "valuepulse.fullname" .) .Values.service.port }}
+{{- end }}
+{{- end }}
