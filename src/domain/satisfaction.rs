@@ -252,6 +252,20 @@ impl SatisfactionState {
         self.last_prune = now;
     }
 
+    /// The state as it stood at `cutoff`: only the responses dated before
+    /// it (the weekly pulse's "last week").
+    #[must_use]
+    pub fn as_of(&self, cutoff: Millis) -> Self {
+        let mut s = self.clone();
+        s.responses.retain(|_, r| r.at < cutoff);
+        s
+    }
+
+    /// Every team label value interned so far (not `__other__`).
+    pub fn teams(&self) -> impl Iterator<Item = &str> {
+        (1..self.teams.len()).map(|id| self.teams.name(id as LabelId))
+    }
+
     /// Number of retained responses.
     pub fn response_count(&self) -> usize {
         self.responses.len()
@@ -272,8 +286,18 @@ impl SatisfactionState {
     /// ships of DORA state ([`crate::domain::dora::DoraState::first_ships`]):
     /// they attribute responses that name only a feature.
     pub fn report<'s>(&'s self, now: Millis, owners: &[FirstShip<'s>]) -> SatisfactionReport<'s> {
-        let windows = &self.settings.windows;
-        let longest = self.settings.windows.longest();
+        self.report_over(now, owners, &self.settings.windows)
+    }
+
+    /// [`Self::report`] over `windows` instead of the configured ones (the
+    /// weekly pulse).
+    pub fn report_over<'s>(
+        &'s self,
+        now: Millis,
+        owners: &[FirstShip<'s>],
+        windows: &Windows,
+    ) -> SatisfactionReport<'s> {
+        let longest = windows.longest();
         let by_feature: HashMap<&str, (&str, &str)> = owners
             .iter()
             .map(|f| (f.feature, (f.service, f.team)))
