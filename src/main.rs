@@ -61,7 +61,7 @@ enum Command {
     ///
     /// Exit 69 when the daemon cannot be reached or answers with an error (an unknown team: 404 with the list of teams).
     Pulse {
-        /// The daemon's admin address, e.g. http://valuepulse:9464 (plain HTTP).
+        /// The daemon's admin address, e.g. `http://valuepulse:9464` (plain HTTP).
         #[arg(long, default_value = "http://127.0.0.1:9464")]
         url: String,
         /// The team; the organisation without one.

@@ -3,6 +3,7 @@
 //! terminal or a script. A tiny HTTP/1.1 client on `std::net`: one
 //! request, `Connection: close`, read to the end.
 
+use std::fmt::Write as _;
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -119,7 +120,7 @@ pub fn get(target: &Target, path: &str, user: Option<&str>) -> Result<String, Cl
     );
     if let Some(u) = user {
         let token = base64::engine::general_purpose::STANDARD.encode(u);
-        request.push_str(&format!("Authorization: Basic {token}\r\n"));
+        let _ = write!(request, "Authorization: Basic {token}\r\n");
     }
     request.push_str("\r\n");
     s.write_all(request.as_bytes()).map_err(io)?;

@@ -50,6 +50,7 @@ mod lead_time_e2e;
 mod lifecycle;
 mod memory;
 mod page_e2e;
+mod pulse_e2e;
 mod scrape_under_load;
 mod secrets_sasl;
 mod value_stream_e2e;

@@ -221,7 +221,7 @@ fn dataset(s: &Sources) {
     let small: Vec<SmallRecord<'_>> = records
         .iter()
         .map(|(topic, stream, offset, p)| SmallRecord {
-            topic: *topic,
+            topic,
             stream: *stream,
             partition: 0,
             offset: *offset,

@@ -72,7 +72,7 @@ pub(super) fn section(out: &mut String, r: &Reports<'_>) {
     }
     if !keys.is_empty() {
         out.push_str("<table><tr><th>service</th><th>team</th><th>flow band</th>");
-        for w in windows.iter() {
+        for w in windows {
             let _ = write!(
                 out,
                 "<th>flow {0}</th><th>satisfaction {0}</th><th>NPS {0}</th>",
@@ -148,7 +148,7 @@ pub(super) fn section(out: &mut String, r: &Reports<'_>) {
     }
     if !r.value.is_empty() {
         out.push_str("<table><tr><th>service</th><th>team</th><th>environment</th>");
-        for w in windows.iter() {
+        for w in windows {
             let _ = write!(out, "<th>value score {}</th>", esc(&w.label));
         }
         out.push_str("</tr>");
