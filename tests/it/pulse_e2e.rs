@@ -331,6 +331,34 @@ fn the_pulse_of_a_team_is_the_hand_computed_one_in_json_html_and_markdown() {
     );
     assert!(md.contains("\n- 2 deployments (last week 2)\n"), "{md}");
 
+    // `valuepulse pulse` prints the same markdown; an unknown team exits 69
+    // with the teams on stderr.
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_valuepulse"))
+            .arg("pulse")
+            .arg("--url")
+            .arg(format!("http://{}", daemon.addr))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = cli(&["--team", "payments"]);
+    assert!(out.status.success(), "{out:?}");
+    // The same but for the instant in its third line (computed again).
+    let sections = |m: &str| m.split_once("## Value created").unwrap().1.to_owned();
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(printed.lines().next(), md.lines().next());
+    assert_eq!(sections(&printed), sections(&md));
+    let out = cli(&["--team", "payments", "--format", "json"]);
+    let printed: Pulse = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed.created, p.created);
+    let out = cli(&["--team", "nobody"]);
+    assert_eq!(out.status.code(), Some(69));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("\"teams\":[\"discovery\",\"payments\"]"),
+        "{out:?}"
+    );
+
     let (status, _, teams) = daemon.get("/pulse/teams").unwrap();
     assert_eq!(status, 200);
     let teams: Teams = serde_json::from_slice(&teams).unwrap();
