@@ -190,7 +190,8 @@ fn query_value(v: &str) -> String {
 const PULSE_STYLE: &str = ".pulse ul{list-style:none;margin:0;padding:0}\
 .pulse li{display:flex;align-items:center;justify-content:space-between;gap:10px;padding:5px 0;border-bottom:1px solid var(--line)}\
 .pulse li:last-child{border-bottom:0}.pulse li .text{flex:1}.pulse svg.bars{flex:none}\
-.pulse li small{color:var(--mute);font-size:11px}.pulse .more{margin:6px 0 0}";
+.pulse li small{color:var(--mute);font-size:11px}.pulse .more{margin:6px 0 0}\
+header .meta a{color:#cfd6e4}";
 
 #[cfg(test)]
 mod tests;

@@ -1,8 +1,12 @@
 //! The Weekly Value Pulse, end to end: a two-week dataset through a real
 //! Kafka broker into the daemon, `/pulse?format=json&team=payments` equal
-//! to the pulse worked out by hand below, the page's figures equal to the
-//! JSON's, markdown, `/pulse/teams`, 404 for an unknown team (with the
-//! teams) and 400 for a malformed format.
+//! to the pulse worked out by hand below, the page's figures (read from the
+//! DOM headless Chromium built) equal to the JSON's, markdown, `valuepulse
+//! pulse`, `/pulse/teams`, 404 for an unknown team (with the teams) and 400
+//! for a malformed format. It leaves a screenshot at
+//! `target/tmp/weekly-value-pulse.png` (and at
+//! `$VALUEPULSE_PULSE_SCREENSHOT` when set: that is how
+//! `docs/weekly-value-pulse.png` is made).
 //!
 //! Dataset (offsets from the start of the test; every event is at least
 //! 5 hours from the week boundary at −7 d):
@@ -31,10 +35,12 @@
 //!   both); inc-2 opened this week and inc-1 last week, both of `ledger`,
 //!   which has no deploy: 1 unattributed incident, last week 1.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::common::events::{self, DeployExt, Event};
 use crate::common::{self, Daemon, create_topics, produce, scrape_after, unique};
+use crate::page_e2e::chromium;
 use valuepulse::ingest::decode::format_time;
 use valuepulse::pulse::model::{Comparison, Item, Pulse, Teams};
 
@@ -281,10 +287,12 @@ fn the_pulse_of_a_team_is_the_hand_computed_one_in_json_html_and_markdown() {
         assert_eq!(s.more, 0);
     }
 
-    // Every figure on the page is its fact's in the JSON, in order.
-    let (status, _, html) = daemon.get("/pulse?team=payments").unwrap();
+    // Every figure on the page, as headless Chromium built it, is its
+    // fact's in the JSON, in order.
+    let (status, _, _) = daemon.get("/pulse?team=payments").unwrap();
     assert_eq!(status, 200);
-    let html = String::from_utf8(html).unwrap();
+    let url = format!("http://{}/pulse?team=payments", daemon.addr);
+    let html = chromium(&url, &["--dump-dom".to_owned()]);
     let json_figures: Vec<(&str, Option<f64>, Option<f64>)> =
         [&p.created, &p.blocked, &p.opportunities, &p.risks]
             .iter()
@@ -316,6 +324,22 @@ fn the_pulse_of_a_team_is_the_hand_computed_one_in_json_html_and_markdown() {
         }
     }
     assert!(html.contains("<svg class=\"bars\""));
+    // The screenshot (`docs/weekly-value-pulse.png` is made with
+    // VALUEPULSE_PULSE_SCREENSHOT).
+    let png = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("weekly-value-pulse.png");
+    let _ = std::fs::remove_file(&png);
+    chromium(
+        &url,
+        &[
+            format!("--screenshot={}", png.display()),
+            "--window-size=1280,900".to_owned(),
+        ],
+    );
+    let bytes = std::fs::read(&png).expect("chromium wrote no screenshot");
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    if let Ok(copy) = std::env::var("VALUEPULSE_PULSE_SCREENSHOT") {
+        std::fs::copy(&png, Path::new(&copy)).unwrap();
+    }
 
     let (status, head, md) = daemon.get("/pulse?format=markdown&team=payments").unwrap();
     assert_eq!(status, 200);
