@@ -36,7 +36,7 @@ use std::sync::Arc;
 use crate::domain::adoption::AdoptionReport;
 use crate::domain::dora::{DoraReport, DoraState, FirstShip, OpenIncident};
 use crate::domain::flow::{FlowReport, FlowState, ItemView};
-use crate::domain::satisfaction::{SatisfactionReport, SatisfactionState};
+use crate::domain::satisfaction::{FeatureSatisfaction, SatisfactionReport, SatisfactionState};
 use crate::domain::time::DAY_MS;
 use crate::domain::value::{self, ValueSeries};
 use crate::domain::{Millis, Outcome, Stream, Window, Windows};
@@ -61,6 +61,8 @@ struct Week<'a> {
     dora: DoraReport<'a>,
     flow: FlowReport<'a>,
     satisfaction: SatisfactionReport<'a>,
+    /// Satisfaction per feature named by responses.
+    features: Vec<FeatureSatisfaction<'a>>,
     value: Vec<ValueSeries<'a>>,
 }
 
@@ -74,12 +76,14 @@ impl<'a> Week<'a> {
         end: Millis,
     ) -> Self {
         let dora = dora.report_over(end, window);
+        let features = satisfaction.features_in(end, ships, &window[0]);
         let satisfaction = satisfaction.report_over(end, ships, window);
         let value = value::value_scores(&dora, window, &satisfaction);
         Self {
             dora,
             flow: flow.report_over(end, window),
             satisfaction,
+            features,
             value,
         }
     }

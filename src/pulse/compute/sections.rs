@@ -8,7 +8,7 @@ use crate::domain::dora::{Attribution, SeriesReport};
 use crate::domain::flow::{FlowReport, measure_sorted, waits_sorted};
 use crate::domain::health::{self, HealthTier};
 use crate::domain::labels::OTHER;
-use crate::domain::satisfaction::SatisfactionReport;
+use crate::domain::satisfaction::{SatisfactionFigures, SatisfactionReport};
 use crate::domain::tier::TierMetric;
 use crate::domain::{FlowCategory, Millis};
 use crate::ingest::decode::format_time;
@@ -499,8 +499,9 @@ impl Scope<'_, '_> {
             })
             .collect();
 
+        // Services and features, lowest score first, then most detractors.
         let last = &cx.last.satisfaction.series;
-        let mut lowest: Vec<_> = cx
+        let mut lowest: Vec<(String, &str, &SatisfactionFigures, f64, Option<f64>)> = cx
             .this
             .satisfaction
             .series
@@ -508,31 +509,54 @@ impl Scope<'_, '_> {
             .filter(|s| self.ours(s.team))
             .filter_map(|s| {
                 let f = &s.windows[0];
-                let score = f.score?;
                 let before = last
                     .binary_search_by(|x| (x.service, x.team).cmp(&(s.service, s.team)))
                     .ok()
                     .and_then(|i| last[i].windows[0].score);
-                Some((s, f, score, before))
+                Some((s.service.to_owned(), s.service, f, f.score?, before))
             })
             .collect();
-        lowest.sort_by(|x, y| x.2.total_cmp(&y.2).then(x.0.service.cmp(y.0.service)));
+        lowest.extend(
+            cx.this
+                .features
+                .iter()
+                .filter(|f| self.ours_feature(f.team))
+                .filter_map(|f| {
+                    let before = cx
+                        .last
+                        .features
+                        .iter()
+                        .find(|l| (l.feature, l.team) == (f.feature, f.team))
+                        .and_then(|l| l.figures.score);
+                    Some((
+                        format!("feature {}", f.feature),
+                        f.feature,
+                        &f.figures,
+                        f.figures.score?,
+                        before,
+                    ))
+                }),
+        );
+        lowest.sort_by(|x, y| {
+            x.3.total_cmp(&y.3)
+                .then(y.2.detractors.cmp(&x.2.detractors))
+                .then(x.0.cmp(&y.0))
+        });
         let lowest = lowest
             .into_iter()
-            .map(|(s, f, score, before)| {
-                let nps = f
-                    .net_promoter
-                    .map_or_else(String::new, |n| format!(", NPS {:.0}", n * 100.0));
+            .map(|(name, subject, f, score, before)| {
+                let nps = f.net_promoter.map_or_else(String::new, |n| {
+                    format!(", NPS {:.0} ({} detractors)", n * 100.0, f.detractors)
+                });
                 item(
                     "lowest_satisfaction",
                     format!(
-                        "{}: satisfaction {} from {} responses{nps} (last week {})",
-                        s.service,
+                        "{name}: satisfaction {} from {} responses{nps} (last week {})",
                         pct(score),
                         f.responses(),
                         or_none(before.map(pct))
                     ),
-                    Some(s.service),
+                    Some(subject),
                     (Some(score), before),
                     "score",
                     Comparison::State,

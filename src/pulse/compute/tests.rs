@@ -205,6 +205,12 @@ fn dataset(s: &Sources) {
         response("r1", "csat", 5, NOW - DAY),
         response("r2", "nps", 3, NOW - 2 * DAY),
         response("r3", "csat", 4, NOW - 8 * DAY),
+        // About a feature too: it counts for checkout and for saved-cards.
+        json(&SatisfactionV1 {
+            feature: Some("saved-cards".into()),
+            team: Some("payments".into()),
+            ..testkit::satisfaction("r4", "nps", 2, NOW - 3 * DAY)
+        }),
     ];
     let mut records = Vec::new();
     let mut offset = 0;
@@ -335,7 +341,7 @@ fn value_created_takes_the_best_of_each_kind_first() {
             ),
             (
                 "satisfaction",
-                "satisfaction 65 % from 2 responses (last week 75 % from 1)"
+                "satisfaction 50 % from 3 responses (last week 75 % from 1)"
             ),
             // The boundary deploy d4 (at exactly NOW − 7d) shipped express
             // this week; gift-wrap, 1 ms earlier, is last week's.
@@ -372,7 +378,8 @@ fn value_created_takes_the_best_of_each_kind_first() {
         "{lead:?}"
     );
     let sat = find(&p.created, "satisfaction", None);
-    assert_eq!((sat.value, sat.previous), (Some(0.65), Some(0.75)));
+    // (1 + 0.3 + 0.2) / 3 against 0.75.
+    assert_eq!((sat.value, sat.previous), (Some(0.5), Some(0.75)));
 }
 
 #[test]
@@ -460,7 +467,7 @@ fn value_opportunities_name_unused_features_low_satisfaction_and_falling_usage()
             ),
             (
                 "lowest_satisfaction",
-                "checkout: satisfaction 65 % from 2 responses, NPS -100 (last week 75 %)"
+                "feature saved-cards: satisfaction 20 % from 1 responses, NPS -100 (1 detractors) (last week none)"
             ),
             (
                 "adoption_falling",
@@ -469,6 +476,10 @@ fn value_opportunities_name_unused_features_low_satisfaction_and_falling_usage()
             (
                 "feature_unused",
                 "express (checkout) shipped 7.0 d ago, 0 users since: not adopted"
+            ),
+            (
+                "lowest_satisfaction",
+                "checkout: satisfaction 50 % from 3 responses, NPS -100 (2 detractors) (last week 75 %)"
             ),
         ]
     );
