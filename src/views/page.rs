@@ -65,7 +65,7 @@ pub fn render(r: &Reports<'_>) -> String {
          <meta http-equiv=\"refresh\" content=\"{REFRESH_SECONDS}\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
          <title>valuepulse · value pulse</title><style>{STYLE}</style></head><body>\
-         <header><h1>value<span>pulse</span></h1><nav><a href=\"/metrics\">/metrics</a>\
+         <header><h1>value<span>pulse</span></h1><nav><a href=\"/pulse\">weekly pulse</a><a href=\"/metrics\">/metrics</a>\
          <a href=\"/livez\">/livez</a><a href=\"/readyz\">/readyz</a></nav>{}\
          <div class=\"meta\" id=\"computed-at\" data-computed-at=\"{}\">report of {} · \
          refreshes every {REFRESH_SECONDS} s · valuepulse {} ({})</div></header><main>",
