@@ -109,12 +109,12 @@ async fn start(config: Config) -> anyhow::Result<Running> {
         flow: states.flow.clone(),
         satisfaction: states.satisfaction.clone(),
     };
-    let pulse = PulseSource {
-        sources: sources.clone(),
-        settings: PulseSettings {
+    let pulse = PulseSource::new(
+        sources.clone(),
+        PulseSettings {
             max_items: config.pulse.max_items,
         },
-    };
+    );
     let (reporter, snapshots) = snapshot::reporter(sources, config.report_interval());
     reporter.request_first();
     let report_stop = CancellationToken::new();

@@ -48,13 +48,28 @@ use auth::BasicAuth;
 pub const LIVENESS_TIMEOUT_MS: Millis = 30_000;
 
 /// What `/pulse` computes from, on request (a weekly read is rare; it is
-/// computed off the async runtime, never on the scrape path).
+/// computed off the async runtime, never on the scrape path, one request
+/// at a time: more wait, up to [`REQUEST_TIMEOUT`]).
 #[derive(Clone)]
 pub struct PulseSource {
     /// The state and ingest's bookkeeping, as the reporter reads them.
     pub sources: Sources,
     /// `[pulse]`.
     pub settings: PulseSettings,
+    /// One pulse computed at a time, so a burst of requests cannot take a
+    /// thread and a copy of the state each.
+    gate: Arc<Semaphore>,
+}
+
+impl PulseSource {
+    /// The pulse's source.
+    pub fn new(sources: Sources, settings: PulseSettings) -> Self {
+        Self {
+            sources,
+            settings,
+            gate: Arc::new(Semaphore::new(1)),
+        }
+    }
 }
 
 /// What the handlers read.
@@ -383,8 +398,12 @@ fn pulse_query(query: Option<&str>) -> Result<(Option<String>, PulseFormat), Str
 /// the clock's now, computed on a blocking thread.
 async fn compute_pulse(s: &AdminState, team: Option<String>) -> Option<(Option<Pulse>, Teams)> {
     let source = s.pulse.clone();
+    // Held by the computation itself: a request that times out while it
+    // runs does not let the next one start a second.
+    let turn = source.gate.clone().acquire_owned().await.ok()?;
     let now = (s.clock)();
     tokio::task::spawn_blocking(move || {
+        let _turn = turn;
         with_pulses(&source.sources, now, source.settings, |cx| {
             (cx.pulse(team.as_deref()), cx.teams())
         })
