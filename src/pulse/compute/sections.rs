@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use super::{Context, WEEK, human, item, pct};
 use crate::domain::dora::{Attribution, SeriesReport};
 use crate::domain::flow::{FlowReport, measure_sorted, waits_sorted};
-use crate::domain::health::{self, HealthTier};
+use crate::domain::health::{self, HealthMetric, HealthTier};
 use crate::domain::labels::OTHER;
+use crate::domain::quantiles::{self, Samples};
 use crate::domain::satisfaction::{SatisfactionFigures, SatisfactionReport};
 use crate::domain::tier::TierMetric;
 use crate::domain::{FlowCategory, Millis};
@@ -53,7 +54,103 @@ fn or_none(v: Option<String>) -> String {
     v.unwrap_or_else(|| "none".to_owned())
 }
 
+/// What the features first shipped in one week add up to, as they stood
+/// at its end.
+struct ShippedWeek {
+    shipped: u64,
+    used: u64,
+    /// Median time to first use, seconds, of the used ones.
+    feedback: Option<f64>,
+}
+
+impl ShippedWeek {
+    fn bands(&self) -> [(HealthMetric, Option<HealthTier>); 2] {
+        let realization = (self.shipped > 0).then(|| self.used as f64 / self.shipped as f64);
+        [
+            (
+                HealthMetric::ValueRealization,
+                realization.map(|r| HealthMetric::ValueRealization.grade(r)),
+            ),
+            (
+                HealthMetric::ValueFeedbackCycle,
+                self.feedback
+                    .map(|f| HealthMetric::ValueFeedbackCycle.grade(f)),
+            ),
+        ]
+    }
+}
+
 impl Scope<'_, '_> {
+    /// The features of this scope first shipped in `[from, to)`, used (a
+    /// first use) before `to`, and their median time to first use. Exact
+    /// for both weeks only when a feature counts as used from its first
+    /// user (`adoption.min_users` 1): first uses are kept to the second,
+    /// distinct users of an earlier week are not.
+    fn shipped_week(&self, from: Millis, to: Millis) -> ShippedWeek {
+        let mut w = ShippedWeek {
+            shipped: 0,
+            used: 0,
+            feedback: None,
+        };
+        let mut samples = Samples::default();
+        for f in self
+            .cx
+            .adoption
+            .shipped_features
+            .iter()
+            .filter(|f| self.ours(f.team) && f.shipped_at >= from && f.shipped_at < to)
+        {
+            w.shipped += 1;
+            if let Some(t) = f.time_to_first_use.filter(|t| f.shipped_at + t < to) {
+                w.used += 1;
+                samples.record(t as u64);
+            }
+        }
+        w.feedback = samples
+            .quantiles(&mut quantiles::scratch())
+            .map(|q| q.values[0].1);
+        w
+    }
+
+    /// The value-stream bands of adoption (value realization, the value
+    /// feedback cycle) of this week's first ships against last week's,
+    /// where they dropped: `(subject, text, now, then)`.
+    fn adoption_bands_dropped(&self) -> Vec<(String, String, u8, u8)> {
+        if self.cx.min_users != 1 {
+            return Vec::new();
+        }
+        let now = self.cx.now;
+        let (this, last) = (
+            // This week's end is now: every first use so far (a use is never
+            // after now beyond the clock skew).
+            self.shipped_week(now - WEEK, Millis::MAX),
+            self.shipped_week(now - 2 * WEEK, now - WEEK),
+        );
+        let mut out = Vec::new();
+        for ((metric, a), (_, b)) in this.bands().into_iter().zip(last.bands()) {
+            if let (Some(a), Some(b)) = (a, b)
+                && a < b
+            {
+                out.push((
+                    metric.as_str().to_owned(),
+                    format!(
+                        "{} band dropped from {} to {} ({} of {} features first shipped this week used, {} of {} last week)",
+                        metric.as_str(),
+                        b.as_str(),
+                        a.as_str(),
+                        this.used,
+                        this.shipped,
+                        last.used,
+                        last.shipped
+                    ),
+                    a as u8,
+                    b as u8,
+                ));
+            }
+        }
+        out
+    }
+
     /// Whether a fact of `team` belongs to this pulse.
     fn ours(&self, team: &str) -> bool {
         self.team.is_none_or(|t| t == team)
@@ -732,6 +829,7 @@ impl Scope<'_, '_> {
                 ));
             }
         }
+        dropped.extend(self.adoption_bands_dropped());
         dropped.sort_by(|x, y| (y.3 - y.2).cmp(&(x.3 - x.2)).then(x.1.cmp(&y.1)));
         let dropped = dropped
             .into_iter()

@@ -602,3 +602,87 @@ fn an_empty_state_has_no_teams_and_an_empty_organisation_pulse() {
     assert_eq!(p.created, Section::default());
     assert_eq!(p.risks, Section::default());
 }
+
+#[test]
+fn a_value_realization_band_that_dropped_is_a_risk_and_first_uses_are_taken_as_they_stood() {
+    let s = sources();
+    // Last week: f1 shipped −10 d, first used an hour later (1 of 1 used,
+    // feedback 1 h: elite, elite); f3 shipped −8 d, first used −6 d, after
+    // the week ended: not used *then* (so 1 of 2: 50 %, below). This week:
+    // f2 shipped −2 d, never used (0 of 1: below). Realization below both
+    // weeks; the feedback cycle has no figure this week. Nothing dropped.
+    // With f3 left out, last week is 1 of 1 (elite): it dropped to below.
+    for with_f3 in [true, false] {
+        let s2 = sources();
+        let s = if with_f3 { &s } else { &s2 };
+        let mut deploys = vec![
+            deploy("a1", "app", "x", NOW - 10 * DAY, HOUR, &["f1"]),
+            deploy("a2", "app", "x", NOW - 2 * DAY, HOUR, &["f2"]),
+        ];
+        let mut usage = vec![json(&testkit::usage("f1", "u1", NOW - 10 * DAY + HOUR))];
+        if with_f3 {
+            deploys.push(deploy("a3", "app", "x", NOW - 8 * DAY, HOUR, &["f3"]));
+            usage.push(json(&testkit::usage("f3", "u1", NOW - 6 * DAY)));
+        }
+        let small: Vec<SmallRecord<'_>> = deploys
+            .iter()
+            .enumerate()
+            .map(|(i, p)| SmallRecord {
+                topic: "deploys",
+                stream: Stream::Deploys,
+                partition: 0,
+                offset: i as i64,
+                payload: p.as_bytes(),
+                headers: Headers::NONE,
+            })
+            .collect();
+        let states = SmallStates {
+            dora: s.dora.clone(),
+            flow: s.flow.clone(),
+            satisfaction: s.satisfaction.clone(),
+        };
+        fold_small_records(&states, &small, 1 << 20, NOW, &s.counters);
+        let records: Vec<UsageRecord<'_>> = usage
+            .iter()
+            .enumerate()
+            .map(|(i, p)| UsageRecord {
+                partition: 0,
+                offset: i as i64,
+                generation: 0,
+                payload: p.as_bytes(),
+            })
+            .collect();
+        fold_usage_records(
+            &s.adoption,
+            "feature-usage",
+            &records,
+            1 << 20,
+            NOW,
+            &s.counters,
+        );
+        let p = with_pulses(s, NOW, PulseSettings { max_items: 20 }, |cx| {
+            cx.pulse(Some("x"))
+        })
+        .unwrap();
+        let dropped: Vec<&Item> = p
+            .risks
+            .items
+            .iter()
+            .filter(|i| i.kind == "tier_dropped")
+            .collect();
+        if with_f3 {
+            assert!(dropped.is_empty(), "{dropped:#?}");
+        } else {
+            assert_eq!(dropped.len(), 1, "{:#?}", p.risks);
+            assert_eq!(
+                dropped[0].text,
+                "value_realization band dropped from elite to below (0 of 1 features first shipped this week used, 1 of 1 last week)"
+            );
+            assert_eq!(dropped[0].subject.as_deref(), Some("value_realization"));
+            assert_eq!(
+                (dropped[0].value, dropped[0].previous),
+                (Some(1.0), Some(3.0))
+            );
+        }
+    }
+}
