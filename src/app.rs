@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::{self, Clock};
 use crate::config::Config;
-use crate::http::{self, AdminState};
+use crate::http::{self, AdminState, PulseSource};
 use crate::ingest::budget::StateBudget;
 use crate::ingest::fold::SmallStates;
 use crate::ingest::outcome::Counters;
@@ -28,6 +28,7 @@ use crate::ingest::progress::Progress;
 use crate::ingest::shards::AdoptionShared;
 use crate::ingest::small_topics::{self, SmallTopicsIngest};
 use crate::ingest::usage::{self, UsageIngest};
+use crate::pulse::compute::PulseSettings;
 use crate::report::Sources;
 use crate::telemetry::snapshot;
 
@@ -97,20 +98,24 @@ async fn start(config: Config) -> anyhow::Result<Running> {
         budget.clone(),
     ));
 
-    let (reporter, snapshots) = snapshot::reporter(
-        Sources {
-            dora: states.dora.clone(),
-            counters: counters.clone(),
-            progress: progress.clone(),
-            adoption: adoption.clone(),
-            budget: budget.clone(),
-            topics: config.topics.all(),
-            clock,
-            flow: states.flow.clone(),
-            satisfaction: states.satisfaction.clone(),
+    let sources = Sources {
+        dora: states.dora.clone(),
+        counters: counters.clone(),
+        progress: progress.clone(),
+        adoption: adoption.clone(),
+        budget: budget.clone(),
+        topics: config.topics.all(),
+        clock,
+        flow: states.flow.clone(),
+        satisfaction: states.satisfaction.clone(),
+    };
+    let pulse = PulseSource::new(
+        sources.clone(),
+        PulseSettings {
+            max_items: config.pulse.max_items,
         },
-        config.report_interval(),
     );
+    let (reporter, snapshots) = snapshot::reporter(sources, config.report_interval());
     reporter.request_first();
     let report_stop = CancellationToken::new();
     let token = report_stop.clone();
@@ -129,7 +134,7 @@ async fn start(config: Config) -> anyhow::Result<Running> {
         address = %address,
         tls = web.tls.is_some(),
         basic_auth = web.auth_required(),
-        "Serving /, /metrics, /livez and /readyz."
+        "Serving /, /metrics, /livez, /readyz and /pulse."
     );
     let http_stop = CancellationToken::new();
     let http = tokio::spawn(http::serve(
@@ -139,6 +144,7 @@ async fn start(config: Config) -> anyhow::Result<Running> {
             progress: progress.clone(),
             clock,
             auth: AdminState::auth_from(web),
+            pulse,
         },
         web.tls.clone(),
         http_stop.clone().cancelled_owned(),

@@ -111,16 +111,19 @@ pub struct Config {
     pub http: HttpConfig,
     /// Logging.
     pub log: LogConfig,
+    /// The Weekly Value Pulse (`/pulse`).
+    pub pulse: PulseConfig,
     /// The webhook bridge (`valuepulse bridge`).
     pub bridge: bridge::BridgeConfig,
-    /// The Weekly Value Pulse.
-    pub pulse: PulseConfig,
 }
 
 /// `[pulse]`: the Weekly Value Pulse.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PulseConfig {
+    /// Most facts per section of a pulse (the rest are counted in the
+    /// section's `more`), 1 to [`MAX_PULSE_ITEMS`].
+    pub max_items: usize,
     /// `[pulse.delivery]`: where `valuepulse pulse send` posts it.
     pub delivery: pulse_delivery::DeliveryConfig,
 }
@@ -295,6 +298,9 @@ pub struct HttpConfig {
     pub web_config: web::WebConfig,
 }
 
+/// Highest `pulse.max_items`: a pulse is read by people.
+pub const MAX_PULSE_ITEMS: usize = 50;
+
 /// `[log]`
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -432,6 +438,12 @@ impl Config {
             if v == 0 {
                 return Err(ConfigError::new(key, "must be greater than zero"));
             }
+        }
+        if !(1..=MAX_PULSE_ITEMS).contains(&self.pulse.max_items) {
+            return Err(ConfigError::new(
+                "pulse.max_items",
+                format!("must be between 1 and {MAX_PULSE_ITEMS}"),
+            ));
         }
         if self.adoption.bucket.is_some() {
             return Err(ConfigError::new("adoption.bucket", values::BUCKET_RETIRED));

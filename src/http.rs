@@ -1,5 +1,5 @@
 //! The admin HTTP server: `/` (the value pulse page), `/metrics`, `/livez`,
-//! `/readyz`; over TLS and behind basic auth when `http.web_config` says so
+//! `/readyz`, `/pulse` and `/pulse/teams` (the Weekly Value Pulse); over TLS and behind basic auth when `http.web_config` says so
 //! ([`crate::config::web`], [`auth`]: the probes stay open).
 //!
 //! It holds under abuse: at most [`MAX_CONNECTIONS`] connections at once
@@ -37,12 +37,40 @@ use tower_http::timeout::TimeoutLayer;
 use crate::config::web::WebConfig;
 use crate::domain::Millis;
 use crate::ingest::progress::Progress;
+use crate::pulse::compute::{PulseSettings, with_pulses};
+use crate::pulse::model::{Pulse, Teams};
+use crate::report::Sources;
 use crate::telemetry::snapshot::Snapshots;
-use crate::views::page;
+use crate::views::{page, pulse as pulse_view};
 use auth::BasicAuth;
 
 /// A consumer loop whose heartbeat is older than this is considered stuck.
 pub const LIVENESS_TIMEOUT_MS: Millis = 30_000;
+
+/// What `/pulse` computes from, on request (a weekly read is rare; it is
+/// computed off the async runtime, never on the scrape path, one request
+/// at a time: more wait, up to [`REQUEST_TIMEOUT`]).
+#[derive(Clone)]
+pub struct PulseSource {
+    /// The state and ingest's bookkeeping, as the reporter reads them.
+    pub sources: Sources,
+    /// `[pulse]`.
+    pub settings: PulseSettings,
+    /// One pulse computed at a time, so a burst of requests cannot take a
+    /// thread and a copy of the state each.
+    gate: Arc<Semaphore>,
+}
+
+impl PulseSource {
+    /// The pulse's source.
+    pub fn new(sources: Sources, settings: PulseSettings) -> Self {
+        Self {
+            sources,
+            settings,
+            gate: Arc::new(Semaphore::new(1)),
+        }
+    }
+}
 
 /// What the handlers read.
 #[derive(Clone)]
@@ -55,6 +83,8 @@ pub struct AdminState {
     pub clock: fn() -> Millis,
     /// Basic auth, when `http.web_config` names users.
     pub auth: Option<Arc<BasicAuth>>,
+    /// The Weekly Value Pulse's source.
+    pub pulse: PulseSource,
 }
 
 impl AdminState {
@@ -84,6 +114,8 @@ pub fn router(state: AdminState) -> Router {
         .route("/metrics", get(metrics))
         .route("/livez", get(livez))
         .route("/readyz", get(readyz))
+        .route("/pulse", get(pulse))
+        .route("/pulse/teams", get(pulse_teams))
         .layer(middleware::from_fn_with_state(state.clone(), authorize))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -321,3 +353,121 @@ async fn readyz(State(s): State<AdminState>) -> Response {
             .into_response(),
     }
 }
+
+/// What `/pulse` answers in (`format=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PulseFormat {
+    /// The page (default).
+    Html,
+    /// The model, schema `valuepulse.pulse/v1`.
+    Json,
+    /// Markdown.
+    Markdown,
+}
+
+impl PulseFormat {
+    /// The value of `format=`; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "html" => Some(Self::Html),
+            "json" => Some(Self::Json),
+            "markdown" | "md" => Some(Self::Markdown),
+            _ => None,
+        }
+    }
+}
+
+/// `team` and `format` of a `/pulse` query (an empty `team` is the
+/// organisation), or why the query is refused (answered 400).
+fn pulse_query(query: Option<&str>) -> Result<(Option<String>, PulseFormat), String> {
+    let (mut team, mut format) = (None, PulseFormat::Html);
+    for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        match &*k {
+            "team" => team = (!v.is_empty()).then(|| v.into_owned()),
+            "format" => {
+                format = PulseFormat::parse(&v)
+                    .ok_or_else(|| format!("unknown format {v:?}: html, json or markdown\n"))?;
+            }
+            _ => {}
+        }
+    }
+    Ok((team, format))
+}
+
+/// The pulse of `team` (the organisation without one) and the teams, at
+/// the clock's now, computed on a blocking thread.
+async fn compute_pulse(s: &AdminState, team: Option<String>) -> Option<(Option<Pulse>, Teams)> {
+    let source = s.pulse.clone();
+    // Held by the computation itself: a request that times out while it
+    // runs does not let the next one start a second.
+    let turn = source.gate.clone().acquire_owned().await.ok()?;
+    let now = (s.clock)();
+    tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        with_pulses(&source.sources, now, source.settings, |cx| {
+            (cx.pulse(team.as_deref()), cx.teams())
+        })
+    })
+    .await
+    .ok()
+}
+
+/// `GET /pulse?team=&format=`: the Weekly Value Pulse of a team (or the
+/// organisation) as a page, JSON or markdown. An unknown team gets 404 with
+/// the list of teams, a malformed `format` 400.
+async fn pulse(State(s): State<AdminState>, request: Request) -> Response {
+    let (team, format) = match pulse_query(request.uri().query()) {
+        Ok(q) => q,
+        Err(why) => return (StatusCode::BAD_REQUEST, why).into_response(),
+    };
+    let Some((found, teams)) = compute_pulse(&s, team.clone()).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "pulse failed\n").into_response();
+    };
+    let Some(p) = found else {
+        let body = serde_json::json!({
+            "error": format!("unknown team {:?}", team.unwrap_or_default()),
+            "teams": teams.teams,
+        });
+        return (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "application/json")],
+            body.to_string(),
+        )
+            .into_response();
+    };
+    let (content_type, body) = match format {
+        PulseFormat::Html => ("text/html; charset=utf-8", pulse_view::html(&p, &teams)),
+        PulseFormat::Markdown => ("text/markdown; charset=utf-8", pulse_view::markdown(&p)),
+        PulseFormat::Json => (
+            "application/json",
+            serde_json::to_string(&p).expect("a pulse always serializes"),
+        ),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET /pulse/teams`: the teams a pulse can be asked for, as JSON.
+async fn pulse_teams(State(s): State<AdminState>) -> Response {
+    match compute_teams(&s).await {
+        Some(teams) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            serde_json::to_string(&teams).expect("teams always serialize"),
+        )
+            .into_response(),
+        None => (StatusCode::INTERNAL_SERVER_ERROR, "pulse failed\n").into_response(),
+    }
+}
+
+async fn compute_teams(s: &AdminState) -> Option<Teams> {
+    compute_pulse(s, None).await.map(|(_, teams)| teams)
+}
+
+#[cfg(test)]
+mod tests;

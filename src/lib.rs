@@ -30,6 +30,9 @@
 //!                       ─► views::metrics ─► encoded text + gzip,
 //!                          views::page from the same Reports ─► HTML
 //! scrape             ─► http /metrics, /  serve the latest snapshot; never compute
+//! /pulse (rare)      ─► pulse::compute::with_pulses  on a blocking thread: both weeks'
+//!                       reports from the same states (`report_over`, `as_of`)
+//!                       ─► views::pulse (HTML, markdown) or JSON
 //! ```
 //!
 //! On (re)assignment a partition is replayed from `now − longest window −
@@ -46,10 +49,11 @@
 //! | [`domain`] | events, windows, label caps, DORA state and report, adoption sketches, quantiles, tiers: pure, clock passed in |
 //! | [`ingest`] | the two Kafka consumer loops, replay positioning, readiness, the decode seam, batch folds and record outcomes |
 //! | [`report`] | the report step: state and ingest's bookkeeping → one [`report::Reports`], read-only |
-//! | [`views`] | `Reports` → bytes: metric names and help texts, the metric families, the value pulse page |
+//! | [`views`] | `Reports` → bytes: metric names and help texts, the metric families, the value pulse page; a `Pulse` → its page and markdown |
+//! | [`pulse`] | the Weekly Value Pulse: its data model (`valuepulse.pulse/v1`), computed per team from the states on request (`/pulse`), and `valuepulse pulse`'s client |
 //! | [`telemetry`] | the reporter thread and the snapshot every scrape shares; log setup |
 //! | [`clock`] | the wall clock, the one place that reads it |
-//! | [`http`] | the admin server: `/` (the page), `/metrics`, `/livez`, `/readyz`; optional TLS and basic auth from an exporter-toolkit web config |
+//! | [`http`] | the admin server: `/` (the page), `/metrics`, `/livez`, `/readyz`, `/pulse`; optional TLS and basic auth from an exporter-toolkit web config |
 //! | [`app`] | task wiring: start, wait, ordered drain |
 //! | [`emit`] | `valuepulse emit`: publish one validated event (native or CDEvents) |
 //! | [`bridge`] | `valuepulse bridge`: webhooks (GitHub, GitLab, PagerDuty, Argo CD, Flux, Jira, Linear) verified, mapped to native v1 and produced |
@@ -60,8 +64,8 @@
 //!
 //! # Rules of the house
 //!
-//! - **Dependencies point one way**: `domain ← ingest ← report ← views ←
-//!   telemetry ← http ← app`, with [`config`] and [`clock`] beside them.
+//! - **Dependencies point one way**: `domain ← ingest ← report ← pulse ←
+//!   views ← telemetry ← http ← app`, with [`config`] and [`clock`] beside them.
 //!   [`domain`] imports no I/O crate (no tokio, rdkafka, prometheus or
 //!   HTTP) and reads no clock: callers pass `now`. [`ingest`] feeds the
 //!   domain and owns the state, measuring it for the budget as it folds;

@@ -14,6 +14,8 @@ use valuepulse::config::Config;
 
 /// Exit code for a configuration error (EX_CONFIG-like, as sysexits' `EX_USAGE`).
 const EXIT_CONFIG: u8 = 64;
+/// Exit code when the daemon cannot be reached or refuses (sysexits' `EX_UNAVAILABLE`).
+const EXIT_UNAVAILABLE: u8 = 69;
 
 #[derive(Parser)]
 #[command(
@@ -55,15 +57,36 @@ enum Command {
     ///
     /// Exit 64 on bad flags, 69 when Kafka does not take the records.
     Loadgen(Box<valuepulse::loadgen::LoadgenArgs>),
-    /// The Weekly Value Pulse of a running daemon.
-    #[command(subcommand)]
-    Pulse(PulseCommand),
+    /// The Weekly Value Pulse of a running daemon: print it (GET /pulse on its admin port) as markdown or JSON, or `send` it to each team's destinations.
+    ///
+    /// Printing exits 69 when the daemon cannot be reached or answers with an error (an unknown team: 404 with the list of teams).
+    Pulse(Box<PulseArgs>),
     /// Start an embedded Kafka, a realistic event generator and the daemon.
     Demo {
         /// Address of the value pulse page (/) and /metrics.
         #[arg(long, default_value = "127.0.0.1:9464")]
         listen: String,
     },
+}
+
+/// `valuepulse pulse [--url …]` prints; `valuepulse pulse send …` sends.
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct PulseArgs {
+    #[command(subcommand)]
+    command: Option<PulseCommand>,
+    /// The daemon's admin address, e.g. `http://valuepulse:9464` (plain HTTP).
+    #[arg(long, default_value = "http://127.0.0.1:9464")]
+    url: String,
+    /// The team; the organisation without one.
+    #[arg(long)]
+    team: Option<String>,
+    /// `markdown` or `json`.
+    #[arg(long, default_value = "markdown", value_parser = ["markdown", "json"])]
+    format: String,
+    /// Basic auth as `user:password`, when the admin port asks for it.
+    #[arg(long)]
+    user: Option<String>,
 }
 
 /// `valuepulse pulse …`.
@@ -139,7 +162,10 @@ fn main() -> ExitCode {
                 ExitCode::from(e.exit_code())
             }
         },
-        Command::Pulse(PulseCommand::Send(args)) => pulse_send(&args),
+        Command::Pulse(p) => match &p.command {
+            Some(PulseCommand::Send(args)) => pulse_send(args),
+            None => print_pulse(&p.url, p.team.as_deref(), &p.format, p.user.as_deref()),
+        },
         Command::Demo { listen } => {
             valuepulse::telemetry::logging::init("text", "info,librdkafka=warn");
             runtime_exit(valuepulse::demo::run(listen))
@@ -166,6 +192,35 @@ fn pulse_send(args: &valuepulse::pulse::deliver::SendArgs) -> ExitCode {
         Err(e) => {
             eprintln!("valuepulse pulse send: {e}");
             ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// `valuepulse pulse`: the body of `/pulse` on stdout.
+fn print_pulse(url: &str, team: Option<&str>, format: &str, user: Option<&str>) -> ExitCode {
+    use valuepulse::pulse::client;
+    let target = match client::Target::parse(url) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("valuepulse pulse: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    match client::get(
+        &target,
+        &client::pulse_path(&target.prefix, team, format),
+        user,
+    ) {
+        Ok(body) => {
+            print!("{body}");
+            if !body.ends_with('\n') {
+                println!();
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("valuepulse pulse: {e}");
+            ExitCode::from(EXIT_UNAVAILABLE)
         }
     }
 }

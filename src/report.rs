@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 pub use health::{Health, LabelOverflow};
 
 use crate::clock::Clock;
-use crate::domain::adoption::{AdoptionReport, Features, ReportBuilder};
+use crate::domain::adoption::{AdoptionReport, AdoptionSettings, Features, ReportBuilder};
 use crate::domain::dora::{DoraReport, DoraState, FirstShip};
 use crate::domain::flow::{FlowReport, FlowState};
 use crate::domain::health::{HealthMetric, HealthTier};
@@ -87,7 +87,7 @@ pub fn with_reports<T>(s: &Sources, now: Millis, view: impl FnOnce(&Reports<'_>)
     let satisfaction: Arc<SatisfactionState> = lock(&s.satisfaction).clone();
     let ships = dora.first_ships();
     let features = lock(&s.adoption.features).clone();
-    let adoption = adoption_report(&s.adoption, &ships, &features, now);
+    let adoption = adoption_report(&s.adoption, &s.adoption.settings, &ships, &features, now);
     let windows = &dora.settings().windows;
     let dora_report = dora.report(now);
     let satisfaction = satisfaction.report(now, &ships);
@@ -111,17 +111,19 @@ pub fn with_reports<T>(s: &Sources, now: Millis, view: impl FnOnce(&Reports<'_>)
     view(&reports)
 }
 
-/// The adoption report. Shards are read one feature at a time, each under
+/// The adoption report of `a`'s shards over `settings`' windows (its own,
+/// or the weekly pulse's). Shards are read one feature at a time, each under
 /// its shard's lock, yielding between features, so ingest never waits
 /// longer than one feature's evaluation; the feature table is a copy (a few
 /// microseconds to take), so its lock is not held at all.
-fn adoption_report<'f>(
+pub(crate) fn adoption_report<'f>(
     a: &AdoptionShared,
+    settings: &AdoptionSettings,
     ships: &[FirstShip<'f>],
     features: &'f Features,
     now: Millis,
 ) -> AdoptionReport<'f> {
-    let mut builder = ReportBuilder::new(&a.settings, ships, features, now);
+    let mut builder = ReportBuilder::new(settings, ships, features, now);
     for (_, shard) in a.shards() {
         builder.add_active(lock(&shard).shard.active());
         let ids = lock(&shard).shard.feature_ids();

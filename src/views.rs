@@ -7,7 +7,9 @@
 //! | [`names`] | every metric's name, type, labels and help text |
 //! | [`metrics`] | a report as Prometheus metric families |
 //! | [`page`] | a report as the value pulse page (HTML) served at `/` |
+//! | [`pulse`] | a Weekly Value Pulse as its page (`/pulse`) and as markdown |
 
 pub mod metrics;
 pub mod names;
 pub mod page;
+pub mod pulse;

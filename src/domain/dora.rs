@@ -37,7 +37,7 @@ pub mod attribution;
 mod report;
 
 pub use attribution::{Attribution, IncidentLink, Rule};
-pub use report::{DoraReport, SeriesReport, WindowFigures};
+pub use report::{DoraReport, OpenIncident, SeriesReport, WindowFigures};
 
 /// Label value used when an event names no team.
 pub const UNKNOWN_TEAM: &str = "unknown";
@@ -514,6 +514,34 @@ impl DoraState {
             }
         }
         first.into_values().collect()
+    }
+
+    /// The state as it stood at `cutoff`, as far as retained history
+    /// knows: only the deploys finished, incident events and pushes dated
+    /// before it (the weekly pulse's "last week" is this state reported at
+    /// `cutoff`). Labels and settings are kept.
+    #[must_use]
+    pub fn as_of(&self, cutoff: Millis) -> Self {
+        let mut s = self.clone();
+        s.deploys.retain(|_, d| d.finished_at < cutoff);
+        s.incidents.retain(|_, r| {
+            for side in [&mut r.opened, &mut r.resolved] {
+                if side.as_ref().is_some_and(|s| s.at >= cutoff) {
+                    *side = None;
+                }
+            }
+            r.opened.is_some() || r.resolved.is_some()
+        });
+        s.pushes.retain(|_, commits| {
+            commits.retain(|_, c| c.committed_at < cutoff);
+            !commits.is_empty()
+        });
+        s
+    }
+
+    /// Every team label value interned so far (not `__other__`).
+    pub fn teams(&self) -> impl Iterator<Item = &str> {
+        (1..self.teams.len()).map(|id| self.teams.name(id as LabelId))
     }
 
     /// Number of retained deploy records.

@@ -38,7 +38,7 @@ mod item;
 mod report;
 mod states;
 
-pub use item::{ItemTimes, measure, measure_sorted};
+pub use item::{ItemTimes, measure, measure_sorted, waits_sorted};
 pub use report::{FlowFigures, FlowReport, FlowSeries};
 pub use states::{
     DEFAULT_ACTIVE, DEFAULT_DONE, DEFAULT_WAITING, StateMap, StateMapError, normalize,
@@ -49,6 +49,10 @@ pub use super::dora::UNKNOWN_TEAM;
 
 /// How often folding prunes transitions older than the horizon.
 const PRUNE_EVERY: Millis = 60_000;
+
+/// Most distinct state names remembered (a tracker has tens); beyond it a
+/// state is named `__other__` (its category is kept).
+pub const MAX_STATES: usize = 500;
 
 /// What flow state needs from configuration. [`Default`] holds the proposed
 /// defaults (the same windows, horizon and caps as DORA).
@@ -103,6 +107,9 @@ struct Transition {
     key: Key,
     /// Whether the category came from no mapping (counted as waiting).
     unmapped: bool,
+    /// The state as the tracker named it, normalised ([`normalize`]):
+    /// what the weekly pulse names when it says where an item waited.
+    state: LabelId,
 }
 
 /// Flow state of this process. `Clone` so that ingest can copy it on write
@@ -112,6 +119,8 @@ pub struct FlowState {
     settings: FlowSettings,
     services: Labels,
     teams: Labels,
+    /// Normalised state names, capped at [`MAX_STATES`].
+    states: Labels,
     /// Item id → its transitions, sorted by `at` (unique per item).
     items: HashMap<Box<str>, Vec<Transition>>,
     /// When transitions older than the horizon were last dropped.
@@ -130,6 +139,7 @@ impl FlowState {
         Self {
             services: Labels::new(settings.max_services),
             teams: Labels::new(settings.max_teams),
+            states: Labels::new(MAX_STATES),
             settings,
             items: HashMap::new(),
             last_prune: Millis::MIN,
@@ -182,6 +192,7 @@ impl FlowState {
                 team: self.teams.intern(w.team.as_deref().unwrap_or(UNKNOWN_TEAM)),
             },
             unmapped,
+            state: self.states.intern(&normalize(&w.state)),
         };
         match existing {
             Some((Ok(i), _)) => {
@@ -229,6 +240,53 @@ impl FlowState {
                 .sum::<usize>()
             + self.services.heap_bytes()
             + self.teams.heap_bytes()
+            + self.states.heap_bytes()
+    }
+
+    /// The state as it stood at `cutoff`, as far as retained history
+    /// knows: only the transitions dated before it (the weekly pulse's
+    /// "last week" is this state reported at `cutoff`).
+    #[must_use]
+    pub fn as_of(&self, cutoff: Millis) -> Self {
+        let mut s = self.clone();
+        s.items.retain(|_, ts| {
+            ts.retain(|t| t.at < cutoff);
+            !ts.is_empty()
+        });
+        s
+    }
+
+    /// Every team label value interned so far (not `__other__`).
+    pub fn teams(&self) -> impl Iterator<Item = &str> {
+        (1..self.teams.len()).map(|id| self.teams.name(id as LabelId))
+    }
+
+    /// Every retained item with its transitions, sorted by id: what the
+    /// weekly pulse lists items from.
+    pub fn items(&self) -> Vec<ItemView<'_>> {
+        let mut out: Vec<ItemView<'_>> = self
+            .items
+            .iter()
+            .map(|(id, ts)| {
+                let key = ts.last().expect("items are never empty").key;
+                ItemView {
+                    id,
+                    service: self.services.name(key.service),
+                    team: self.teams.name(key.team),
+                    transitions: ts
+                        .iter()
+                        .map(|t| ItemTransition {
+                            at: t.at,
+                            category: t.category,
+                            state: self.states.name(t.state),
+                            unmapped: t.unmapped,
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        out.sort_unstable_by_key(|i| i.id);
+        out
     }
 
     /// The active and waiting time of one retained item (`None` when it has
@@ -238,6 +296,32 @@ impl FlowState {
             .get(id)
             .map(|ts| measure_sorted(ts.iter().map(|t| (t.at, t.category))))
     }
+}
+
+/// One retained item, as [`FlowState::items`] lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemView<'s> {
+    /// Item id.
+    pub id: &'s str,
+    /// `service` label of its latest transition.
+    pub service: &'s str,
+    /// `team` label of its latest transition.
+    pub team: &'s str,
+    /// Its retained transitions, in time order.
+    pub transitions: Vec<ItemTransition<'s>>,
+}
+
+/// One transition of an [`ItemView`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ItemTransition<'s> {
+    /// When the item entered the state.
+    pub at: Millis,
+    /// The state's category (its own, mapped, or waiting when unmapped).
+    pub category: FlowCategory,
+    /// The state's normalised name.
+    pub state: &'s str,
+    /// Whether the state maps to nothing.
+    pub unmapped: bool,
 }
 
 #[cfg(test)]

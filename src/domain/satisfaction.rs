@@ -115,6 +115,8 @@ pub struct SatisfactionFigures {
     /// Net Promoter over the NPS responses: (promoters 9–10 − detractors
     /// 0–6) ÷ NPS responses, −1 to 1 (NPS ÷ 100); `None` without them.
     pub net_promoter: Option<f64>,
+    /// NPS detractors (0–6) among them.
+    pub detractors: u64,
 }
 
 impl SatisfactionFigures {
@@ -182,6 +184,19 @@ fn fingerprint<T: Hash>(value: &T) -> u64 {
     h.finish()
 }
 
+/// Satisfaction of one feature in one window, as the weekly pulse lists
+/// it ([`SatisfactionState::features_in`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureSatisfaction<'s> {
+    /// Feature named by the responses.
+    pub feature: &'s str,
+    /// The responses' team, else the team of the feature's first ship;
+    /// `None` when neither is known.
+    pub team: Option<&'s str>,
+    /// Its figures in the window.
+    pub figures: SatisfactionFigures,
+}
+
 /// Per-key sums while a report is built.
 #[derive(Clone, Default)]
 struct Sums {
@@ -190,6 +205,32 @@ struct Sums {
     normalized: f64,
     promoters: u64,
     detractors: u64,
+}
+
+impl Sums {
+    fn add(&mut self, score: SatisfactionScore) {
+        self.normalized += score.normalized();
+        match score {
+            SatisfactionScore::Csat(_) => self.csat += 1,
+            SatisfactionScore::Nps(v) => {
+                self.nps += 1;
+                self.promoters += u64::from(v >= 9);
+                self.detractors += u64::from(v <= 6);
+            }
+        }
+    }
+
+    fn figures(&self) -> SatisfactionFigures {
+        let n = self.csat + self.nps;
+        SatisfactionFigures {
+            csat_responses: self.csat,
+            nps_responses: self.nps,
+            score: (n > 0).then(|| self.normalized / n as f64),
+            net_promoter: (self.nps > 0)
+                .then(|| (self.promoters as f64 - self.detractors as f64) / self.nps as f64),
+            detractors: self.detractors,
+        }
+    }
 }
 
 impl SatisfactionState {
@@ -252,6 +293,55 @@ impl SatisfactionState {
         self.last_prune = now;
     }
 
+    /// Per feature (and team) named by responses in `window` at `now`: its
+    /// figures, sorted by (feature, team). A response counts for the team
+    /// it names, else for the team of the feature's first ship (`owners`,
+    /// as for [`Self::report`]); features over the cap (`__other__`) are
+    /// left out.
+    pub fn features_in<'s>(
+        &'s self,
+        now: Millis,
+        owners: &[FirstShip<'s>],
+        window: &Window,
+    ) -> Vec<FeatureSatisfaction<'s>> {
+        let owner: HashMap<&str, &str> = owners.iter().map(|f| (f.feature, f.team)).collect();
+        let mut acc: BTreeMap<(&str, Option<&str>), Sums> = BTreeMap::new();
+        for r in self.responses.values() {
+            let Some(feature) = r.feature.map(|f| self.features.name(f)) else {
+                continue;
+            };
+            if feature == OTHER || !window.contains(r.at, now) {
+                continue;
+            }
+            let team = r
+                .team
+                .map(|t| self.teams.name(t))
+                .or_else(|| owner.get(feature).copied());
+            acc.entry((feature, team)).or_default().add(r.score);
+        }
+        acc.into_iter()
+            .map(|((feature, team), s)| FeatureSatisfaction {
+                feature,
+                team,
+                figures: s.figures(),
+            })
+            .collect()
+    }
+
+    /// The state as it stood at `cutoff`: only the responses dated before
+    /// it (the weekly pulse's "last week").
+    #[must_use]
+    pub fn as_of(&self, cutoff: Millis) -> Self {
+        let mut s = self.clone();
+        s.responses.retain(|_, r| r.at < cutoff);
+        s
+    }
+
+    /// Every team label value interned so far (not `__other__`).
+    pub fn teams(&self) -> impl Iterator<Item = &str> {
+        (1..self.teams.len()).map(|id| self.teams.name(id as LabelId))
+    }
+
     /// Number of retained responses.
     pub fn response_count(&self) -> usize {
         self.responses.len()
@@ -272,8 +362,18 @@ impl SatisfactionState {
     /// ships of DORA state ([`crate::domain::dora::DoraState::first_ships`]):
     /// they attribute responses that name only a feature.
     pub fn report<'s>(&'s self, now: Millis, owners: &[FirstShip<'s>]) -> SatisfactionReport<'s> {
-        let windows = &self.settings.windows;
-        let longest = self.settings.windows.longest();
+        self.report_over(now, owners, &self.settings.windows)
+    }
+
+    /// [`Self::report`] over `windows` instead of the configured ones (the
+    /// weekly pulse).
+    pub fn report_over<'s>(
+        &'s self,
+        now: Millis,
+        owners: &[FirstShip<'s>],
+        windows: &Windows,
+    ) -> SatisfactionReport<'s> {
+        let longest = windows.longest();
         let by_feature: HashMap<&str, (&str, &str)> = owners
             .iter()
             .map(|f| (f.feature, (f.service, f.team)))
@@ -313,16 +413,7 @@ impl SatisfactionState {
                 if !inside {
                     continue;
                 }
-                let s = &mut sums[w];
-                s.normalized += r.score.normalized();
-                match r.score {
-                    SatisfactionScore::Csat(_) => s.csat += 1,
-                    SatisfactionScore::Nps(v) => {
-                        s.nps += 1;
-                        s.promoters += u64::from(v >= 9);
-                        s.detractors += u64::from(v <= 6);
-                    }
-                }
+                sums[w].add(r.score);
             }
         }
         let series = acc
@@ -330,19 +421,7 @@ impl SatisfactionState {
             .map(|((service, team), sums)| SatisfactionSeries {
                 service,
                 team,
-                windows: sums
-                    .iter()
-                    .map(|s| {
-                        let n = s.csat + s.nps;
-                        SatisfactionFigures {
-                            csat_responses: s.csat,
-                            nps_responses: s.nps,
-                            score: (n > 0).then(|| s.normalized / n as f64),
-                            net_promoter: (s.nps > 0)
-                                .then(|| (s.promoters as f64 - s.detractors as f64) / s.nps as f64),
-                        }
-                    })
-                    .collect(),
+                windows: sums.iter().map(Sums::figures).collect(),
             })
             .collect();
         SatisfactionReport {

@@ -23,6 +23,7 @@
 //! | this file | the page's frame and headline figures |
 //! | `dora` | one card per service, team and environment |
 //! | `adoption` | top features, realization and the feedback cycle |
+//! | `value_stream` | flow efficiency, satisfaction, value delivery score and bands per service and team |
 //! | `quality` | records by outcome, invalid records, window completeness, label overflow |
 //! | `html` | escaping, number formats and the `data-series` attributes |
 
@@ -30,6 +31,7 @@ mod adoption;
 mod dora;
 mod html;
 mod quality;
+mod value_stream;
 
 use std::fmt::Write as _;
 
@@ -49,7 +51,8 @@ pub const TOP_FEATURES: usize = 12;
 /// Served before the first report exists.
 pub const STARTING: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"2\"><title>valuepulse</title></head><body><h1>valuepulse</h1><p>Starting: the first report is being computed.</p><p><a href=\"/metrics\">/metrics</a> · <a href=\"/livez\">/livez</a> · <a href=\"/readyz\">/readyz</a></p></body></html>\n";
 
-const STYLE: &str = include_str!("page/style.css");
+/// The page's style sheet (the pulse page uses it too).
+pub(crate) const STYLE: &str = include_str!("page/style.css");
 
 /// The page of one report.
 pub fn render(r: &Reports<'_>) -> String {
@@ -62,7 +65,7 @@ pub fn render(r: &Reports<'_>) -> String {
          <meta http-equiv=\"refresh\" content=\"{REFRESH_SECONDS}\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
          <title>valuepulse · value pulse</title><style>{STYLE}</style></head><body>\
-         <header><h1>value<span>pulse</span></h1><nav><a href=\"/metrics\">/metrics</a>\
+         <header><h1>value<span>pulse</span></h1><nav><a href=\"/pulse\">weekly pulse</a><a href=\"/metrics\">/metrics</a>\
          <a href=\"/livez\">/livez</a><a href=\"/readyz\">/readyz</a></nav>{}\
          <div class=\"meta\" id=\"computed-at\" data-computed-at=\"{}\">report of {} · \
          refreshes every {REFRESH_SECONDS} s · valuepulse {} ({})</div></header><main>",
@@ -79,6 +82,7 @@ pub fn render(r: &Reports<'_>) -> String {
     summary(&mut out, r);
     dora::section(&mut out, r);
     adoption::section(&mut out, r);
+    value_stream::section(&mut out, r);
     quality::section(&mut out, r);
     out.push_str("</main></body></html>\n");
     out

@@ -190,6 +190,13 @@ fn tls_with_basic_auth_serves_metrics_to_the_right_password_only_and_leaves_prob
     let (status, _, body) = https_get(&d.addr, "/", &client, Some((USER, PASSWORD))).unwrap();
     assert_eq!(status, 200);
     assert!(body.contains("href=\"/metrics\""), "{body}");
+    // The weekly pulse is behind the same auth as the page.
+    for path in ["/pulse?format=json", "/pulse/teams"] {
+        let (status, _, body) = https_get(&d.addr, path, &client, None).unwrap();
+        assert_eq!(status, 401, "{path} is guarded: {body}");
+        let (status, _, body) = https_get(&d.addr, path, &client, Some((USER, PASSWORD))).unwrap();
+        assert_eq!(status, 200, "{path}: {body}");
+    }
 
     // Probes answer without credentials (a kubelet has none).
     let (status, _, _) = https_get(&d.addr, "/livez", &client, None).unwrap();

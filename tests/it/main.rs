@@ -51,6 +51,7 @@ mod lifecycle;
 mod memory;
 mod page_e2e;
 mod pulse_delivery;
+mod pulse_e2e;
 mod scrape_under_load;
 mod secrets_sasl;
 mod value_stream_e2e;

@@ -104,8 +104,9 @@ fn usage(now: i64, feature: &str, user: &str, offset: i64) -> (String, String) {
     .record()
 }
 
-/// Runs Debian's chromium headless on `url` with `args`; its stdout.
-fn chromium(url: &str, args: &[String]) -> String {
+/// Runs Debian's chromium headless on `url` with `args`; its stdout (the
+/// pulse test uses it too).
+pub(crate) fn chromium(url: &str, args: &[String]) -> String {
     let profile = std::env::temp_dir().join(unique("vp-chromium"));
     let mut cmd = Command::new("chromium");
     cmd.args([

@@ -11,7 +11,7 @@ use super::{DoraState, FailedDeploys, Key};
 use crate::domain::labels::LabelId;
 use crate::domain::quantiles::{self, Quantiles, Samples};
 use crate::domain::tier::{DoraBands, Tier, TierMetric};
-use crate::domain::time::{Millis, Window};
+use crate::domain::time::{Millis, Window, Windows};
 
 impl DoraState {
     /// Label values of a key.
@@ -64,6 +64,32 @@ impl DoraState {
             Some(&team) => Key { team, ..key },
             None => key,
         }
+    }
+
+    /// Every open incident (an opening with no resolution of the same
+    /// incident), with its series labels as the report files it, sorted by
+    /// opening time then id.
+    pub fn open_incidents(&self) -> Vec<OpenIncident<'_>> {
+        let deploy_teams = self.deploy_teams();
+        let mut out: Vec<OpenIncident<'_>> = self
+            .incidents
+            .iter()
+            .filter(|(_, r)| r.is_open())
+            .filter_map(|(id, r)| {
+                let o = r.opened.as_ref()?;
+                let (service, team, environment) =
+                    self.names(self.incident_key(o.key, &deploy_teams));
+                Some(OpenIncident {
+                    id,
+                    service,
+                    team,
+                    environment,
+                    opened_at: o.opened_at.unwrap_or(o.at),
+                })
+            })
+            .collect();
+        out.sort_unstable_by_key(|i| (i.opened_at, i.id));
+        out
     }
 
     /// How every retained incident is attributed, sorted by incident id:
@@ -172,8 +198,14 @@ impl DoraState {
 
     /// Computes every DORA figure at `now`.
     pub fn report(&self, now: Millis) -> DoraReport<'_> {
-        let windows = &self.settings.windows;
-        let longest = self.settings.windows.longest();
+        self.report_over(now, &self.settings.windows)
+    }
+
+    /// Computes every DORA figure at `now` over `windows` instead of the
+    /// configured ones (the weekly pulse: one window of 7 days), tiers
+    /// graded on the longest of them.
+    pub fn report_over(&self, now: Millis, windows: &Windows) -> DoraReport<'_> {
+        let longest = windows.longest();
         let links = Links::new(
             &self.deploys,
             &self.incidents,
@@ -307,6 +339,22 @@ impl DoraState {
             bands: self.bands.label(),
         }
     }
+}
+
+/// An incident still open, as [`DoraState::open_incidents`] lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenIncident<'s> {
+    /// Incident id.
+    pub id: &'s str,
+    /// `service` label of its series.
+    pub service: &'s str,
+    /// `team` label of its series (its service's latest deploy's team when
+    /// it names none).
+    pub team: &'s str,
+    /// `environment` label.
+    pub environment: &'s str,
+    /// When it opened.
+    pub opened_at: Millis,
 }
 
 /// Figures of one series key in one window.

@@ -76,3 +76,30 @@ pub fn measure_sorted(transitions: impl IntoIterator<Item = (Millis, FlowCategor
     times.finished_at = done_since;
     times
 }
+
+/// Where an item waited: its waiting time (as [`measure_sorted`] counts
+/// it, from the first active transition on) per state, from its
+/// transitions `(time, category, state)` sorted by time. Longest first,
+/// ties by state name.
+pub fn waits_sorted<'s>(
+    transitions: impl IntoIterator<Item = (Millis, FlowCategory, &'s str)>,
+) -> Vec<(&'s str, Millis)> {
+    let mut waits: Vec<(&str, Millis)> = Vec::new();
+    let mut started = false;
+    let mut previous: Option<(Millis, FlowCategory, &str)> = None;
+    for (at, category, state) in transitions {
+        if let Some((since, FlowCategory::Waiting, s)) = previous
+            && started
+        {
+            match waits.iter_mut().find(|(name, _)| *name == s) {
+                Some((_, t)) => *t += at - since,
+                None => waits.push((s, at - since)),
+            }
+        }
+        started |= category == FlowCategory::Active;
+        previous = Some((at, category, state));
+    }
+    waits.retain(|(_, t)| *t > 0);
+    waits.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    waits
+}

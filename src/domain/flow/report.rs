@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::{FlowState, Key, measure_sorted};
 use crate::domain::health::{self, HealthTier};
 use crate::domain::quantiles::{RatioQuantiles, ratio_quantiles};
-use crate::domain::time::Millis;
+use crate::domain::time::{Millis, Windows};
 
 /// Figures of one series in one window.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -67,8 +67,13 @@ struct Accumulator {
 impl FlowState {
     /// Computes every flow figure at `now`.
     pub fn report(&self, now: Millis) -> FlowReport<'_> {
-        let windows = &self.settings.windows;
-        let longest = self.settings.windows.longest();
+        self.report_over(now, &self.settings.windows)
+    }
+
+    /// Computes every flow figure at `now` over `windows` instead of the
+    /// configured ones (the weekly pulse), bands graded on the longest.
+    pub fn report_over(&self, now: Millis, windows: &Windows) -> FlowReport<'_> {
+        let longest = windows.longest();
         let mut acc: BTreeMap<Key, Accumulator> = BTreeMap::new();
         let mut unmapped = 0;
         for ts in self.items.values() {

@@ -320,3 +320,35 @@ fn an_item_is_reported_under_the_labels_of_its_latest_transition() {
     );
     assert_eq!(r.series.len(), 1);
 }
+
+#[test]
+fn as_of_keeps_only_the_transitions_before_the_cutoff_and_items_list_their_states() {
+    // i1 done at NOW − 3 D, reopened at NOW − D; as of NOW − 2 D it is done.
+    let s = state_of(&[
+        t("i1", "checkout", "In Progress", NOW - 4 * D),
+        t("i1", "checkout", "done", NOW - 3 * D),
+        t("i1", "checkout", "in-review", NOW - D),
+        t("i2", "checkout", "in_progress", NOW - H),
+    ]);
+    let then = s.as_of(NOW - 2 * D);
+    assert_eq!(then.item_count(), 1);
+    assert_eq!(then.item("i1").unwrap().finished_at, Some(NOW - 3 * D));
+    assert_eq!(s.item("i1").unwrap().finished_at, None);
+    let items = s.items();
+    let ids: Vec<&str> = items.iter().map(|i| i.id).collect();
+    assert_eq!(ids, ["i1", "i2"]);
+    let states: Vec<(&str, FlowCategory)> = items[0]
+        .transitions
+        .iter()
+        .map(|t| (t.state, t.category))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("in_progress", FlowCategory::Active),
+            ("done", FlowCategory::Done),
+            ("in_review", FlowCategory::Waiting),
+        ]
+    );
+    assert_eq!((items[0].service, items[0].team), ("checkout", "payments"));
+}

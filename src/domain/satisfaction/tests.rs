@@ -115,6 +115,7 @@ fn hand_checked_dataset_gives_exact_scores_per_window() {
             nps_responses: 0,
             score: Some(1.0),
             net_promoter: None,
+            detractors: 0,
         }
     );
     // 7d: r1, r2 (its feature does not matter: it names its service): 0.75.
@@ -235,4 +236,33 @@ fn services_beyond_the_cap_fold_into_other() {
     let names: Vec<&str> = r.series.iter().map(|x| x.service).collect();
     assert_eq!(names, ["__other__", "checkout"]);
     assert_eq!(r.service_overflow, 1);
+}
+
+#[test]
+fn features_in_a_window_count_for_the_responses_team_else_the_owners() {
+    let s = state();
+    let owners = owners();
+    // 7 days: r2 (one-click, names payments: CSAT 3 → 0.5), r6 (voice-search,
+    // no team: the owner's, discovery; CSAT 2 → 0.25), r7 (teleport: no
+    // team, no owner). r3–r5 are older.
+    let week = Window::new("7d", 7 * D);
+    let f = s.features_in(NOW, &owners, &week);
+    let got: Vec<(&str, Option<&str>, Option<f64>, u64)> = f
+        .iter()
+        .map(|x| (x.feature, x.team, x.figures.score, x.figures.responses()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("one-click", Some("payments"), Some(0.5), 1),
+            ("teleport", None, Some(1.0), 1),
+            ("voice-search", Some("discovery"), Some(0.25), 1),
+        ]
+    );
+    // As it stood at NOW − 2 D: r6 and r7 came later, r3 is older than the
+    // week ending then; only r2 is left.
+    let then = s.as_of(NOW - 2 * D);
+    let f = then.features_in(NOW - 2 * D, &owners, &week);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!((f[0].feature, f[0].figures.detractors), ("one-click", 0));
 }

@@ -220,3 +220,90 @@ fn durations_read_in_the_best_unit() {
         "m{a=\"x\\\"y\",b=\"2\"}"
     );
 }
+
+#[test]
+fn the_value_stream_section_shows_flow_satisfaction_and_the_value_score_as_their_series() {
+    use crate::domain::Stream;
+    use crate::ingest::decode::{Headers, IncidentV1, SatisfactionV1, WorkItemV1, format_time};
+    use crate::ingest::fold::{SmallRecord, SmallStates, fold_small_records};
+    use crate::testkit::{self, json};
+    let s = sources();
+    {
+        let mut guard = s.dora.lock().unwrap();
+        Arc::make_mut(&mut guard).fold(
+            &deploy("d1", "checkout", DeployStatus::Succeeded, 5 * HOUR),
+            NOW,
+        );
+    }
+    let team = || Some(Cow::Borrowed("payments"));
+    let step = |id: &'static str, state: &'static str, ago: Millis| {
+        json(&WorkItemV1 {
+            team: team(),
+            ..testkit::work_item(id, state, NOW - ago)
+        })
+    };
+    let opened = IncidentV1 {
+        team: team(),
+        ..testkit::incident("i1", NOW - 4 * HOUR)
+    };
+    let resolved = IncidentV1 {
+        status: "resolved".into(),
+        resolved_at: Some(format_time(NOW - 3 * HOUR).into()),
+        ..opened.clone()
+    };
+    let records = [
+        (Stream::WorkItems, step("w1", "in_progress", 10 * HOUR)),
+        (Stream::WorkItems, step("w1", "blocked", 7 * HOUR)),
+        (Stream::WorkItems, step("w1", "done", HOUR)),
+        (Stream::Incidents, json(&opened)),
+        (Stream::Incidents, json(&resolved)),
+        (
+            Stream::Satisfaction,
+            json(&SatisfactionV1 {
+                team: team(),
+                ..testkit::satisfaction("r1", "nps", 9, NOW - HOUR)
+            }),
+        ),
+    ];
+    let small: Vec<SmallRecord<'_>> = records
+        .iter()
+        .enumerate()
+        .map(|(i, (stream, p))| SmallRecord {
+            topic: "t",
+            stream: *stream,
+            partition: 0,
+            offset: i as i64,
+            payload: p.as_bytes(),
+            headers: Headers::NONE,
+        })
+        .collect();
+    let states = SmallStates {
+        dora: s.dora.clone(),
+        flow: s.flow.clone(),
+        satisfaction: s.satisfaction.clone(),
+    };
+    fold_small_records(&states, &small, 1 << 20, NOW, &s.counters);
+    let (text, page) = render_both(&s);
+    let metrics = parse(&text);
+    let shown = numbers(&page);
+    for (series, value) in &shown {
+        let exported = metrics
+            .get(series)
+            .unwrap_or_else(|| panic!("{series} is on the page, not in the metrics"));
+        assert_eq!(value, exported, "{series}");
+    }
+    let has = |name: &str| shown.iter().any(|(s, _)| s.starts_with(name));
+    // w1: active 3 h, waiting 6 h: flow efficiency 1/3, band good (above 0.25).
+    let flow =
+        r#"valuepulse_flow_efficiency_ratio{service="checkout",team="payments",window="1d"}"#;
+    assert!(shown.contains(&(flow.to_owned(), 1.0 / 3.0)), "{shown:?}");
+    let band =
+        r#"valuepulse_flow_efficiency_tier{service="checkout",team="payments",window="30d"}"#;
+    assert!(shown.contains(&(band.to_owned(), 2.0)), "{shown:?}");
+    // One NPS 9: score 0.9, Net Promoter 1.
+    let score = r#"valuepulse_satisfaction_score{service="checkout",team="payments",window="7d"}"#;
+    assert!(shown.contains(&(score.to_owned(), 0.9)), "{shown:?}");
+    assert!(has("valuepulse_net_promoter_ratio{"));
+    assert!(has("valuepulse_value_delivery_score{"), "{shown:?}");
+    assert!(page.contains("id=\"value-stream\""));
+}

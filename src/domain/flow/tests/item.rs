@@ -2,7 +2,7 @@
 //! transitions listed.
 
 use crate::domain::FlowCategory::{Active, Done, Waiting};
-use crate::domain::flow::{ItemTimes, measure};
+use crate::domain::flow::{ItemTimes, measure, waits_sorted};
 use crate::domain::{FlowCategory, Millis};
 
 const H: Millis = 3_600_000;
@@ -130,5 +130,33 @@ fn an_unfinished_item_counts_its_time_so_far_but_is_not_finished() {
             waiting: 0,
             finished_at: None,
         }
+    );
+}
+
+#[test]
+fn waits_are_summed_per_state_after_work_started_longest_first() {
+    // backlog 0 (not counted: before work), in progress 1 h, blocked 2 h,
+    // in review 5 h, blocked 6 h, done 7 h, reopened in review 9 h (the
+    // done gap 7→9 is neither), in progress 10 h. Blocked 2→5 and 6→7 = 4 h,
+    // in review 5→6 and 9→10 = 2 h: the 6 h measure_sorted counts.
+    let t = [
+        (0, Waiting, "backlog"),
+        (H, Active, "in_progress"),
+        (2 * H, Waiting, "blocked"),
+        (5 * H, Waiting, "in_review"),
+        (6 * H, Waiting, "blocked"),
+        (7 * H, Done, "done"),
+        (9 * H, Waiting, "in_review"),
+        (10 * H, Active, "in_progress"),
+    ];
+    assert_eq!(
+        waits_sorted(t.iter().copied()),
+        vec![("blocked", 4 * H), ("in_review", 2 * H)]
+    );
+    let measured = times(&t.map(|(at, c, _)| (at, c)));
+    assert_eq!(measured.waiting, 6 * H);
+    assert_eq!(
+        waits_sorted([(0, Waiting, "backlog"), (H, Done, "done")]),
+        vec![]
     );
 }
