@@ -232,9 +232,9 @@ impl UsageIngest {
                         waited = ?since.elapsed(),
                         "Feature-usage consumer got no assignment since it lost one; recreating it."
                     );
-                    self.progress.set_pending(
-                        NAME,
-                        "recreating the consumer: no assignment since the last one was lost",
+                    self.drop_held(
+                        "recreating the consumer: no assignment since the last one was lost"
+                            .to_owned(),
                     );
                     awaiting = Some(Instant::now());
                 }
@@ -245,14 +245,7 @@ impl UsageIngest {
                     // back after the group expired us). Drop everything it
                     // held and start a new one.
                     tracing::warn!(error = %e, retry_in = ?backoff, "Feature-usage consumer failed fatally; recreating it.");
-                    let dropped: Vec<(String, i32)> = lock(&self.shared.shards)
-                        .keys()
-                        .map(|p| (self.config.topics.feature_usage.clone(), *p))
-                        .collect();
-                    lock(&self.shared.shards).clear();
-                    self.progress.revoke(&dropped);
-                    self.progress
-                        .set_pending(NAME, format!("recreating the consumer after: {e}"));
+                    self.drop_held(format!("recreating the consumer after: {e}"));
                     let deadline = Instant::now() + backoff;
                     while Instant::now() < deadline {
                         if cancel.is_cancelled() {
@@ -265,6 +258,19 @@ impl UsageIngest {
                 }
             }
         }
+    }
+
+    /// Before a consumer is recreated: drops every partition's state it
+    /// held and its progress, so the process is not ready until the new
+    /// consumer's assignment has replayed.
+    fn drop_held(&self, why: String) {
+        let dropped: Vec<(String, i32)> = lock(&self.shared.shards)
+            .keys()
+            .map(|p| (self.config.topics.feature_usage.clone(), *p))
+            .collect();
+        lock(&self.shared.shards).clear();
+        self.progress.revoke(&dropped);
+        self.progress.set_pending(NAME, why);
     }
 
     /// One consumer's life: until cancelled, until it fails fatally, or
