@@ -404,7 +404,22 @@ impl UsageIngest {
                 .filter(|since| since.elapsed() >= STALLED_AFTER);
         }
         pipeline.stop();
-        consumer.unsubscribe();
+        if stalled.is_some() {
+            // Closing a consumer whose coordinator connection is wedged
+            // blocks (its requests wait in a queue that is never sent):
+            // close it on a thread of its own and go on with a new one.
+            let closing = std::thread::Builder::new()
+                .name("usage-close".to_owned())
+                .spawn(move || {
+                    consumer.unsubscribe();
+                    drop(consumer);
+                });
+            if let Err(e) = closing {
+                tracing::warn!(error = %e, "Could not start a thread to close the stalled consumer.");
+            }
+        } else {
+            consumer.unsubscribe();
+        }
         Ok(match (fatal, stalled) {
             (Some(e), _) => Ended::Fatal(e),
             (None, Some(since)) => Ended::Stalled(since),
