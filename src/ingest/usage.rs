@@ -46,7 +46,7 @@ const MEASURE_EVERY_MS: Millis = 1_000;
 /// never rejoins while the process looks alive. A healthy consumer rejoins
 /// within seconds of the coordinator's return; this bound is well past
 /// that, and a recreated consumer that still gets nothing is recreated
-/// again (with the fatal path's backoff).
+/// again after another such wait.
 const STALLED_AFTER: Duration = Duration::from_secs(60);
 
 /// Consumer context: logs and lag like every consumer, plus the rebalance
