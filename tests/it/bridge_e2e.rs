@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::bridge::{
     Bridge, GITHUB_SECRET, Topics, deployment_status, github, post_or_get, repository, wait_for,
+    wait_for_outcome,
 };
 use crate::common::events::{self, Event};
 use crate::common::{self, Daemon, at, create_topics, normalize, parse, unique};
@@ -382,16 +383,8 @@ team = "payments"
     wait_for(&daemon, &format!("valuepulse_deployments{{{search}}}"), 1.0);
     // Four deploys accepted (1001, 1002, web, search); the redelivery of
     // 1001 is a duplicate; nothing unauthenticated arrived.
-    wait_for(
-        &daemon,
-        &format!(r#"valuepulse_events_total{{outcome="accepted",topic="{deploys}"}}"#),
-        4.0,
-    );
-    wait_for(
-        &daemon,
-        &format!(r#"valuepulse_events_total{{outcome="duplicate",topic="{deploys}"}}"#),
-        1.0,
-    );
+    wait_for_outcome(&daemon, deploys, "accepted", 4.0);
+    wait_for_outcome(&daemon, deploys, "duplicate", 1.0);
 
     let m = parse(&bridge.metrics());
     let count = |source: &str, event: &str, outcome: &str| {
@@ -587,11 +580,7 @@ fn pushes_give_deploys_their_lead_time_whatever_arrives_first() {
             200
         );
     }
-    wait_for(
-        &daemon,
-        &format!(r#"valuepulse_events_total{{outcome="duplicate",topic="{changes}"}}"#),
-        3.0,
-    );
+    wait_for_outcome(&daemon, changes, "duplicate", 3.0);
     wait_for(
         &daemon,
         &format!("valuepulse_lead_time_seconds_count{{{k}}}"),
@@ -695,11 +684,7 @@ fn kafka_down_gets_503_and_not_ready_then_redelivery_gives_exact_figures() {
         &format!(r#"valuepulse_deploy_attempts{{{k},status="succeeded"}}"#),
         2.0,
     );
-    wait_for(
-        &daemon,
-        &format!(r#"valuepulse_events_total{{outcome="accepted",topic="{deploys}"}}"#),
-        2.0,
-    );
+    wait_for_outcome(&daemon, deploys, "accepted", 2.0);
     let m = parse(&bridge.metrics());
     assert_eq!(
         m.get(&normalize(

@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use valuepulse::bridge::verify::sign_hmac_sha256_hex;
 
-use crate::common::bridge::{Bridge, GITHUB_SECRET, Topics, github, wait_for};
+use crate::common::bridge::{Bridge, GITHUB_SECRET, Topics, github, wait_for, wait_for_outcome};
 use crate::common::{self, Daemon, at, create_topics, normalize, parse, unique};
 
 const ARGOCD_TOKEN: &str = "argocd-token-3f9a";
@@ -297,21 +297,9 @@ fn argocd_notifications_rendered_from_the_shipped_template_become_exact_deploys(
         &format!("valuepulse_lead_time_seconds_sum{{{k}}}"),
         10_800.0,
     );
-    wait_for(
-        &daemon,
-        &format!(r#"valuepulse_events_total{{outcome="accepted",topic="{deploys}"}}"#),
-        2.0,
-    );
-    wait_for(
-        &daemon,
-        &format!(r#"valuepulse_events_total{{outcome="duplicate",topic="{deploys}"}}"#),
-        1.0,
-    );
-    wait_for(
-        &daemon,
-        &format!(r#"valuepulse_events_total{{outcome="accepted",topic="{changes}"}}"#),
-        2.0,
-    );
+    wait_for_outcome(&daemon, &deploys, "accepted", 2.0);
+    wait_for_outcome(&daemon, &deploys, "duplicate", 1.0);
+    wait_for_outcome(&daemon, &changes, "accepted", 2.0);
 
     assert_eq!(deliveries(&bridge, "argocd", "deployed", "produced"), 2.0);
     assert_eq!(
@@ -494,11 +482,7 @@ team = "web"
     // nothing else changed: the first finish stands) duplicates; the
     // rollback an update.
     for (outcome, n) in [("accepted", 2.0), ("duplicate", 2.0), ("updated", 1.0)] {
-        wait_for(
-            &daemon,
-            &format!(r#"valuepulse_events_total{{outcome="{outcome}",topic="{deploys}"}}"#),
-            n,
-        );
+        wait_for_outcome(&daemon, &deploys, outcome, n);
     }
     let scrape = parse(&daemon.scrape());
     assert_eq!(

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use valuepulse::bridge::verify::sign_hmac_sha256_hex;
 use valuepulse::ingest::decode::WorkItemV1;
 
-use crate::common::bridge::{Bridge, Topics, wait_for};
+use crate::common::bridge::{Bridge, Topics, wait_for, wait_for_outcome};
 use crate::common::{self, Daemon, at, create_topics, normalize, parse, produce, unique};
 
 const JIRA_SECRET: &str = "jira-admin-webhook-secret";
@@ -358,16 +358,8 @@ fn jira_status_history_out_of_order_gives_the_native_flow_and_incidents_their_re
     // redeliveries (PAY-1's Done, OPS-3's Resolved) duplicates; nothing
     // refused reached Kafka (PAY-9 never appears).
     let wi = &s.work_items;
-    wait_for(
-        &s.daemon,
-        &format!(r#"valuepulse_events_total{{outcome="accepted",topic="{wi}"}}"#),
-        18.0,
-    );
-    wait_for(
-        &s.daemon,
-        &format!(r#"valuepulse_events_total{{outcome="duplicate",topic="{wi}"}}"#),
-        2.0,
-    );
+    wait_for_outcome(&s.daemon, wi, "accepted", 18.0);
+    wait_for_outcome(&s.daemon, wi, "duplicate", 2.0);
     let k = r#"environment="production",service="OPS",team="unknown",window="1d""#;
     wait_for(
         &s.daemon,
@@ -380,16 +372,8 @@ fn jira_status_history_out_of_order_gives_the_native_flow_and_incidents_their_re
         3600.0,
     );
     let inc = &s.incidents;
-    wait_for(
-        &s.daemon,
-        &format!(r#"valuepulse_events_total{{outcome="accepted",topic="{inc}"}}"#),
-        2.0,
-    );
-    wait_for(
-        &s.daemon,
-        &format!(r#"valuepulse_events_total{{outcome="duplicate",topic="{inc}"}}"#),
-        1.0,
-    );
+    wait_for_outcome(&s.daemon, inc, "accepted", 2.0);
+    wait_for_outcome(&s.daemon, inc, "duplicate", 1.0);
     assert_same_as_native(&s.daemon, "checkout");
 
     let c = |event: &str, outcome: &str| {
@@ -577,16 +561,8 @@ fn linear_state_history_out_of_order_gives_the_native_flow_and_canceled_items_ar
     assert_hand_figures(&s.daemon, "native");
     let wi = &s.work_items;
     // 13 Linear + 8 native accepted, one duplicate; ENG-9 never arrived.
-    wait_for(
-        &s.daemon,
-        &format!(r#"valuepulse_events_total{{outcome="accepted",topic="{wi}"}}"#),
-        21.0,
-    );
-    wait_for(
-        &s.daemon,
-        &format!(r#"valuepulse_events_total{{outcome="duplicate",topic="{wi}"}}"#),
-        1.0,
-    );
+    wait_for_outcome(&s.daemon, wi, "accepted", 21.0);
+    wait_for_outcome(&s.daemon, wi, "duplicate", 1.0);
     assert_same_as_native(&s.daemon, "checkout");
     // Canceled was sent as waiting, not left unmapped.
     let scrape = parse(&s.daemon.scrape());

@@ -158,6 +158,15 @@ pub fn wait_for(daemon: &Daemon, series: &str, want: f64) -> f64 {
     panic!("{series}: want {want}, last {last:?}");
 }
 
+/// The daemon's `valuepulse_events_total{outcome, topic}`, once it is `want`.
+pub fn wait_for_outcome(daemon: &Daemon, topic: &str, outcome: &str, want: f64) -> f64 {
+    wait_for(
+        daemon,
+        &format!(r#"valuepulse_events_total{{outcome="{outcome}",topic="{topic}"}}"#),
+        want,
+    )
+}
+
 /// The four topics a bridge test and its daemon share, named after the
 /// test, created with `create`, and the environment that names them.
 pub struct Topics {
