@@ -57,6 +57,13 @@ pub enum ReplayError {
 /// lookup may take up to `timeout`; `before_each` runs before each
 /// partition's watermark lookup (to beat a heartbeat) and stops positioning
 /// when it returns false.
+///
+/// The watermarks are read before the offsets by time, never after: a
+/// partition with no record at or after the horizon starts at its high
+/// watermark, and a high watermark read later could pass records produced
+/// in between (a new partition written while it is being assigned lost
+/// them in CI). Read first, it can only be early, and records between it
+/// and the lookup are older than the horizon, read and dropped as late.
 pub fn position_by_time<C: ConsumerContext>(
     consumer: &BaseConsumer<C>,
     partitions: &[(String, i32)],
@@ -65,6 +72,27 @@ pub fn position_by_time<C: ConsumerContext>(
     on_error: OnError,
     mut before_each: impl FnMut() -> bool,
 ) -> Result<Vec<Assignment>, ReplayError> {
+    let mut watermarks = Vec::with_capacity(partitions.len());
+    for (topic, partition) in partitions {
+        if !before_each() {
+            return Err(ReplayError::Cancelled);
+        }
+        let partition = *partition;
+        watermarks.push(match consumer.fetch_watermarks(topic, partition, timeout) {
+            Ok(w) => Some(w),
+            Err(source) if on_error == OnError::Fail => {
+                return Err(ReplayError::Watermarks {
+                    topic: topic.clone(),
+                    partition,
+                    source,
+                });
+            }
+            Err(err) => {
+                tracing::warn!(topic, partition, error = %err, "Cannot read the watermarks; not ready until they are known.");
+                None
+            }
+        });
+    }
     let mut query = TopicPartitionList::new();
     for (topic, partition) in partitions {
         query
@@ -80,29 +108,27 @@ pub fn position_by_time<C: ConsumerContext>(
         }
     };
     let mut entries = Vec::with_capacity(partitions.len());
-    for (topic, partition) in partitions {
-        if !before_each() {
-            return Err(ReplayError::Cancelled);
-        }
+    for ((topic, partition), watermarks) in partitions.iter().zip(watermarks) {
         let partition = *partition;
-        let watermarks = match consumer.fetch_watermarks(topic, partition, timeout) {
-            Ok(w) => Some(w),
-            Err(source) if on_error == OnError::Fail => {
-                return Err(ReplayError::Watermarks {
-                    topic: topic.clone(),
-                    partition,
-                    source,
-                });
-            }
-            Err(err) => {
-                tracing::warn!(topic, partition, error = %err, "Cannot read the watermarks; not ready until they are known.");
-                None
-            }
-        };
-        let by_time = found
+        // A partition whose own lookup failed (its leader not known yet,
+        // say) is treated as a failed lookup, never as "no record that
+        // recent", which would start it at the end and pass its records.
+        let by_time = match found
             .as_ref()
             .and_then(|f| f.find_partition(topic, partition))
-            .map(|p| p.offset());
+        {
+            Some(p) => match p.error() {
+                Ok(()) => Some(p.offset()),
+                Err(e) if on_error == OnError::Fail => {
+                    return Err(ReplayError::OffsetsForTimes(e));
+                }
+                Err(e) => {
+                    tracing::warn!(topic, partition, error = %e, "Cannot look up this partition's offset by time; replaying it from the beginning.");
+                    None
+                }
+            },
+            None => None,
+        };
         entries.push(place(topic, partition, by_time, watermarks));
     }
     Ok(entries)

@@ -607,7 +607,8 @@ fn deploy_and_incident_partitions_added_while_running_are_read_within_the_metada
                 &[("topic", &t[0]), ("outcome", "accepted")],
             ) >= 20.0
         }),
-        "deploys on the added partitions were not read within 30 s"
+        "deploys on the added partitions were not read within 30 s; the daemon's log ends:\n{}",
+        fault::tail(&d.text(), 40)
     );
 }
 
