@@ -114,6 +114,7 @@ async fn start(config: Config) -> anyhow::Result<Running> {
         PulseSettings {
             max_items: config.pulse.max_items,
         },
+        &config.pulse.prometheus_url,
     );
     let (reporter, snapshots) = snapshot::reporter(sources, config.report_interval());
     reporter.request_first();

@@ -124,6 +124,12 @@ pub struct PulseConfig {
     /// Most facts per section of a pulse (the rest are counted in the
     /// section's `more`), 1 to [`MAX_PULSE_ITEMS`].
     pub max_items: usize,
+    /// A Prometheus that scrapes the daemon (its HTTP API's base URL);
+    /// last week's distinct users come from its history (`offset 7d`).
+    /// Empty: none, and the pulse says those figures have no comparison.
+    /// Shown redacted, as a webhook URL is (it may carry credentials).
+    #[serde(default)]
+    pub prometheus_url: pulse_delivery::WebhookUrl,
     /// `[pulse.delivery]`: where `valuepulse pulse send` posts it.
     pub delivery: pulse_delivery::DeliveryConfig,
 }
@@ -444,6 +450,11 @@ impl Config {
                 "pulse.max_items",
                 format!("must be between 1 and {MAX_PULSE_ITEMS}"),
             ));
+        }
+        if !self.pulse.prometheus_url.is_empty()
+            && let Some(p) = self.pulse.prometheus_url.problem()
+        {
+            return Err(ConfigError::new("pulse.prometheus_url", p));
         }
         if self.adoption.bucket.is_some() {
             return Err(ConfigError::new("adoption.bucket", values::BUCKET_RETIRED));

@@ -34,10 +34,13 @@ use tokio_util::sync::CancellationToken;
 use tower::Service;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::config::pulse_delivery::WebhookUrl;
 use crate::config::web::WebConfig;
 use crate::domain::Millis;
 use crate::ingest::progress::Progress;
 use crate::pulse::compute::{PulseSettings, with_pulses};
+use crate::pulse::deliver::client::Client;
+use crate::pulse::history::{self, History};
 use crate::pulse::model::{Pulse, Teams};
 use crate::report::Sources;
 use crate::telemetry::snapshot::Snapshots;
@@ -59,15 +62,24 @@ pub struct PulseSource {
     /// One pulse computed at a time, so a burst of requests cannot take a
     /// thread and a copy of the state each.
     gate: Arc<Semaphore>,
+    /// `pulse.prometheus_url` and a client for it, when set.
+    prometheus: Option<(Arc<WebhookUrl>, Arc<Client>)>,
 }
 
 impl PulseSource {
-    /// The pulse's source.
-    pub fn new(sources: Sources, settings: PulseSettings) -> Self {
+    /// The pulse's source; last week's distinct users from the Prometheus
+    /// at `prometheus_url` unless it is empty.
+    pub fn new(sources: Sources, settings: PulseSettings, prometheus_url: &WebhookUrl) -> Self {
         Self {
             sources,
             settings,
             gate: Arc::new(Semaphore::new(1)),
+            prometheus: (!prometheus_url.is_empty()).then(|| {
+                (
+                    Arc::new(prometheus_url.clone()),
+                    Arc::new(Client::new(history::QUERY_TIMEOUT)),
+                )
+            }),
         }
     }
 }
@@ -404,7 +416,13 @@ async fn compute_pulse(s: &AdminState, team: Option<String>) -> Option<(Option<P
     let now = (s.clock)();
     tokio::task::spawn_blocking(move || {
         let _turn = turn;
-        with_pulses(&source.sources, now, source.settings, |cx| {
+        let history = source
+            .prometheus
+            .as_ref()
+            .map_or(History::Off, |(url, client)| {
+                History::fetch(client, url.expose(), now)
+            });
+        with_pulses(&source.sources, now, source.settings, &history, |cx| {
             (cx.pulse(team.as_deref()), cx.teams())
         })
     })

@@ -7,6 +7,7 @@
 //! | [`model`] | the pulse as data: the JSON schema `valuepulse.pulse/v1` |
 //! | [`compute`] | the pulse of each team and of the organisation, from the state the daemon holds |
 //! | [`client`] | `valuepulse pulse`: fetch a running daemon's pulse over HTTP |
+//! | [`history`] | last week's distinct users from Prometheus (`pulse.prometheus_url`) |
 //! | [`deliver`] | `valuepulse pulse send`: each team's pulse posted to Slack, Teams or a JSON webhook, once per ISO week |
 //!
 //! `/pulse` and `/pulse/teams` are served by [`crate::http`], rendered by
@@ -15,4 +16,5 @@
 pub mod client;
 pub mod compute;
 pub mod deliver;
+pub mod history;
 pub mod model;

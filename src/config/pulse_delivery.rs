@@ -138,7 +138,7 @@ impl WebhookUrl {
     }
 
     /// Why it cannot be a webhook URL (never quoting it), if it cannot.
-    fn problem(&self) -> Option<&'static str> {
+    pub(crate) fn problem(&self) -> Option<&'static str> {
         let url = self.0.trim();
         let Some((scheme, rest)) = url.split_once("://") else {
             return Some("is not an http:// or https:// URL (value not shown)");
@@ -164,7 +164,12 @@ impl std::fmt::Debug for WebhookUrl {
 }
 
 impl Serialize for WebhookUrl {
+    /// Redacted; an unset URL stays empty (it hides nothing, and the
+    /// printed configuration loads back).
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.is_empty() {
+            return s.serialize_str("");
+        }
         s.serialize_str(&self.redacted())
     }
 }

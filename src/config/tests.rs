@@ -126,6 +126,16 @@ fn bad_values_name_their_key() {
             "",
             "topics.feature_usage",
         ),
+        (
+            "VALUEPULSE__PULSE__PROMETHEUS_URL",
+            "prometheus:9090",
+            "pulse.prometheus_url",
+        ),
+        (
+            "VALUEPULSE__PULSE__PROMETHEUS_URL",
+            "http://",
+            "pulse.prometheus_url",
+        ),
     ];
     for (k, v, key) in cases {
         let e = Config::load_with_env(None, env(&[(k, v)])).unwrap_err();

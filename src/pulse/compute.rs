@@ -44,6 +44,7 @@ use crate::ingest::decode::format_time;
 use crate::ingest::shards::lock;
 use crate::report::{self, Sources};
 
+use super::history::History;
 use super::model::{Comparison, Item, Pulse, SCHEMA, Section, Teams};
 
 /// One week.
@@ -109,6 +110,8 @@ pub struct Context<'a> {
     /// Usage records refused over the state budget since start.
     refused: u64,
     teams: Vec<&'a str>,
+    /// Last week's distinct users, from Prometheus when configured.
+    history: &'a History,
 }
 
 impl Context<'_> {
@@ -152,7 +155,9 @@ impl Context<'_> {
     }
 }
 
-/// Reads the state at `now` and hands the pulses' [`Context`] to `view`.
+/// Reads the state at `now` and hands the pulses' [`Context`] to `view`,
+/// with what Prometheus said of last week (`history`, asked beforehand:
+/// never while the state is held).
 /// Like [`report::with_reports`], it reads and never writes: DORA, flow and
 /// satisfaction through one copy-on-write version each, adoption one
 /// feature at a time under its shard's lock.
@@ -160,6 +165,7 @@ pub fn with_pulses<T>(
     s: &Sources,
     now: Millis,
     settings: PulseSettings,
+    history: &History,
     view: impl FnOnce(&Context<'_>) -> T,
 ) -> T {
     let dora: Arc<DoraState> = lock(&s.dora).clone();
@@ -209,6 +215,7 @@ pub fn with_pulses<T>(
         incomplete,
         refused: s.counters.events(Stream::FeatureUsage, Outcome::OverBudget),
         teams: teams.into_iter().collect(),
+        history,
     };
     view(&cx)
 }

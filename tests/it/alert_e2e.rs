@@ -4,11 +4,11 @@
 //! is changed: every `for:` becomes 5s, and scrape/evaluation run every
 //! second, so the test takes seconds instead of half an hour.
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::events::{self, Event};
-use crate::common::{self, Daemon, create_topics, free_port, http_get, produce, unique};
+use crate::common::prometheus::Prometheus;
+use crate::common::{self, Daemon, create_topics, http_get, produce, unique};
 use time::OffsetDateTime;
 
 const H: i64 = 3600;
@@ -49,99 +49,68 @@ fn healthy_history(now: i64, service: &str) -> Vec<(String, String)> {
     out
 }
 
-/// A Prometheus server on loopback, stopped on drop.
-struct Prometheus {
-    child: Child,
-    addr: String,
-    _dir: std::path::PathBuf,
-}
-
-impl Prometheus {
-    fn start(target: &str) -> Self {
-        let dir = std::env::temp_dir().join(unique("valuepulse-prometheus"));
-        std::fs::create_dir_all(dir.join("data")).unwrap();
-        let repo = env!("CARGO_MANIFEST_DIR");
-        let mut rule_files = Vec::new();
-        for name in ["dora.rules.yml", "alerts.rules.yml"] {
-            let text = std::fs::read_to_string(format!("{repo}/deploy/prometheus/{name}")).unwrap();
-            let shortened: String = text
-                .lines()
-                .map(|l| match l.trim_start().strip_prefix("for: ") {
-                    Some(_) => format!("{}for: 5s", &l[..l.len() - l.trim_start().len()]),
-                    None => l.to_owned(),
-                })
-                .collect::<Vec<_>>()
-                .join("\n");
-            let path = dir.join(name);
-            std::fs::write(&path, shortened).unwrap();
-            rule_files.push(path);
-        }
-        let config = format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n{}\nscrape_configs:\n  - job_name: valuepulse\n    static_configs:\n      - targets: ['{target}']\n",
-            rule_files
-                .iter()
-                .map(|p| format!("  - {}\n", p.display()))
-                .collect::<String>()
-        );
-        std::fs::write(dir.join("prometheus.yml"), config).unwrap();
-        let addr = format!("127.0.0.1:{}", free_port());
-        let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
-            .arg(format!("--web.listen-address={addr}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start the prometheus server ({e}): install Debian's `prometheus` package (deploy/test.sh checks for it)")
-            });
-        Self {
-            child,
-            addr,
-            _dir: dir,
-        }
-    }
-
-    /// `(service, state)` of every `ValuepulseChangeFailureRateDegraded` alert.
-    fn cfr_alerts(&self) -> Vec<(String, String)> {
-        let Some((200, _, body)) = http_get(&self.addr, "/api/v1/alerts", &[]) else {
-            return Vec::new();
-        };
-        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        v["data"]["alerts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|a| a["labels"]["alertname"] == "ValuepulseChangeFailureRateDegraded")
-            .map(|a| {
-                (
-                    a["labels"]["service"].as_str().unwrap_or("").to_owned(),
-                    a["state"].as_str().unwrap_or("").to_owned(),
-                )
+/// The repository's rules, every `for:` shortened to 5 s, and a scrape of
+/// `target` every second.
+fn start_prometheus(target: &str) -> Prometheus {
+    let dir = Prometheus::dir();
+    let repo = env!("CARGO_MANIFEST_DIR");
+    let mut rule_files = Vec::new();
+    for name in ["dora.rules.yml", "alerts.rules.yml"] {
+        let text = std::fs::read_to_string(format!("{repo}/deploy/prometheus/{name}")).unwrap();
+        let shortened: String = text
+            .lines()
+            .map(|l| match l.trim_start().strip_prefix("for: ") {
+                Some(_) => format!("{}for: 5s", &l[..l.len() - l.trim_start().len()]),
+                None => l.to_owned(),
             })
-            .collect()
+            .collect::<Vec<_>>()
+            .join("\n");
+        let path = dir.join(name);
+        std::fs::write(&path, shortened).unwrap();
+        rule_files.push(path);
     }
-
-    /// Polls until `cond` holds on the CFR alerts, or panics with the last answer.
-    fn wait_for(&self, what: &str, cond: impl Fn(&[(String, String)]) -> bool) {
-        let start = Instant::now();
-        let mut last = Vec::new();
-        while start.elapsed() < Duration::from_secs(90) {
-            last = self.cfr_alerts();
-            if cond(&last) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(500));
-        }
-        panic!("Prometheus never reported {what}; last CFR alerts: {last:?}");
-    }
+    let config = format!(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n{}\nscrape_configs:\n  - job_name: valuepulse\n    static_configs:\n      - targets: ['{target}']\n",
+        rule_files
+            .iter()
+            .map(|p| format!("  - {}\n", p.display()))
+            .collect::<String>()
+    );
+    Prometheus::start(dir, &config)
 }
 
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// `(service, state)` of every `ValuepulseChangeFailureRateDegraded` alert.
+fn cfr_alerts(p: &Prometheus) -> Vec<(String, String)> {
+    let Some((200, _, body)) = http_get(&p.addr, "/api/v1/alerts", &[]) else {
+        return Vec::new();
+    };
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    v["data"]["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["labels"]["alertname"] == "ValuepulseChangeFailureRateDegraded")
+        .map(|a| {
+            (
+                a["labels"]["service"].as_str().unwrap_or("").to_owned(),
+                a["state"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Polls until `cond` holds on the CFR alerts, or panics with the last answer.
+fn wait_for(p: &Prometheus, what: &str, cond: impl Fn(&[(String, String)]) -> bool) {
+    let start = Instant::now();
+    let mut last = Vec::new();
+    while start.elapsed() < Duration::from_secs(90) {
+        last = cfr_alerts(p);
+        if cond(&last) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(500));
     }
+    panic!("Prometheus never reported {what}; last CFR alerts: {last:?}");
 }
 
 fn firing(alerts: &[(String, String)], service: &str) -> bool {
@@ -164,11 +133,11 @@ fn change_failure_alert_fires_for_the_degraded_service_only_and_resolves_after_r
         ("VALUEPULSE__TOPICS__FEATURE_USAGE", &usage),
     ]);
     daemon.wait_ready(Duration::from_secs(60));
-    let prometheus = Prometheus::start(&daemon.addr);
+    let prometheus = start_prometheus(&daemon.addr);
 
     // Healthy: both services evaluated, no CFR alert at all.
     std::thread::sleep(Duration::from_secs(8));
-    let alerts = prometheus.cfr_alerts();
+    let alerts = cfr_alerts(&prometheus);
     assert!(alerts.is_empty(), "no CFR alert while healthy: {alerts:?}");
 
     // A burst of 6 rolled-back checkout deploys in the last hours: 7d ratio 6/10,
@@ -185,8 +154,8 @@ fn change_failure_alert_fires_for_the_degraded_service_only_and_resolves_after_r
         })
         .collect();
     produce(&deploys, &burst);
-    prometheus.wait_for("checkout firing", |a| firing(a, "checkout"));
-    let alerts = prometheus.cfr_alerts();
+    wait_for(&prometheus, "checkout firing", |a| firing(a, "checkout"));
+    let alerts = cfr_alerts(&prometheus);
     assert!(
         !alerts.iter().any(|(s, _)| s == "search"),
         "search is healthy: {alerts:?}"
@@ -205,7 +174,8 @@ fn change_failure_alert_fires_for_the_degraded_service_only_and_resolves_after_r
         })
         .collect();
     produce(&deploys, &recovery);
-    prometheus.wait_for(
+    wait_for(
+        &prometheus,
         "checkout resolved",
         <[(std::string::String, std::string::String)]>::is_empty,
     );

@@ -52,6 +52,7 @@ mod memory;
 mod page_e2e;
 mod pulse_delivery;
 mod pulse_e2e;
+mod pulse_history;
 mod scrape_under_load;
 mod secrets_sasl;
 mod value_stream_e2e;

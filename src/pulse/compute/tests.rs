@@ -26,6 +26,7 @@ use crate::ingest::fold::{
 use crate::ingest::outcome::Counters;
 use crate::ingest::progress::Progress;
 use crate::ingest::shards::{AdoptionShared, PartitionShard};
+use crate::pulse::history::History;
 use crate::pulse::model::Item;
 use crate::testkit::{self, HOUR, NOW, json};
 
@@ -278,7 +279,9 @@ fn dataset(s: &Sources) {
 fn pulse_of(team: Option<&str>, max_items: usize) -> Option<Pulse> {
     let s = sources();
     dataset(&s);
-    with_pulses(&s, NOW, PulseSettings { max_items }, |cx| cx.pulse(team))
+    with_pulses(&s, NOW, PulseSettings { max_items }, &History::Off, |cx| {
+        cx.pulse(team)
+    })
 }
 
 fn texts(section: &Section) -> Vec<(&str, &str)> {
@@ -314,6 +317,65 @@ fn the_week_is_the_seven_days_before_now_and_its_iso_week_names_it() {
     assert_eq!(iso_week(NOW - 4 * DAY), "2027-W02"); // Monday 2027-01-11
     assert_eq!(iso_week(NOW - 5 * DAY), "2027-W01"); // Sunday 2027-01-10
     assert_eq!(iso_week(NOW - 14 * DAY), "2026-W53"); // Friday 2027-01-01
+}
+
+/// With Prometheus' figures for last week, the features gaining most users
+/// come first: saved-cards (1 this week from the state, as Prometheus has
+/// no figure for it now; 0 last) gains more than one-click (2 this week,
+/// 5 last); a feature Prometheus has no figure for says so.
+#[test]
+fn last_weeks_users_from_prometheus_rank_by_gain_and_say_where_they_come_from() {
+    let s = sources();
+    dataset(&s);
+    let history = History::Users {
+        this: std::collections::BTreeMap::from([("one-click".to_owned(), 2.0)]),
+        last: std::collections::BTreeMap::from([
+            ("one-click".to_owned(), 5.0),
+            ("saved-cards".to_owned(), 0.0),
+        ]),
+    };
+    let p = with_pulses(&s, NOW, PulseSettings { max_items: 20 }, &history, |cx| {
+        cx.pulse(None)
+    })
+    .unwrap();
+    let gaining: Vec<_> = p
+        .created
+        .items
+        .iter()
+        .filter(|i| i.kind == "feature_gaining_users")
+        .map(|i| (i.text.as_str(), i.value, i.previous, i.comparison))
+        .collect();
+    assert_eq!(
+        gaining,
+        vec![
+            (
+                "saved-cards: 1 distinct users this week (last week 0, from Prometheus)",
+                Some(1.0),
+                Some(0.0),
+                Comparison::Prometheus
+            ),
+            (
+                "one-click: 2 distinct users this week (last week 5, from Prometheus)",
+                Some(2.0),
+                Some(5.0),
+                Comparison::Prometheus
+            ),
+        ]
+    );
+    let failed = History::Failed("cannot reach Prometheus: connection refused".to_owned());
+    let p = with_pulses(&s, NOW, PulseSettings { max_items: 20 }, &failed, |cx| {
+        cx.pulse(None)
+    })
+    .unwrap();
+    let users = find(&p.created, "feature_gaining_users", Some("one-click"));
+    assert_eq!(
+        (users.text.as_str(), users.previous, users.comparison),
+        (
+            "one-click: 2 distinct users this week (no comparison: cannot reach Prometheus: connection refused)",
+            None,
+            Comparison::None
+        )
+    );
 }
 
 #[test]
@@ -580,9 +642,13 @@ fn an_unknown_team_has_no_pulse_and_the_teams_are_listed_sorted() {
     assert_eq!(pulse_of(Some("nobody"), 5), None);
     let s = sources();
     dataset(&s);
-    let (teams, all) = with_pulses(&s, NOW, PulseSettings { max_items: 5 }, |cx| {
-        (cx.teams(), cx.all())
-    });
+    let (teams, all) = with_pulses(
+        &s,
+        NOW,
+        PulseSettings { max_items: 5 },
+        &History::Off,
+        |cx| (cx.teams(), cx.all()),
+    );
     assert_eq!(teams.teams, ["growth", "payments", "search"]);
     let order: Vec<Option<&str>> = all.iter().map(|p| p.team.as_deref()).collect();
     assert_eq!(
@@ -594,10 +660,16 @@ fn an_unknown_team_has_no_pulse_and_the_teams_are_listed_sorted() {
 #[test]
 fn an_empty_state_has_no_teams_and_an_empty_organisation_pulse() {
     let s = sources();
-    let p = with_pulses(&s, NOW, PulseSettings { max_items: 5 }, |cx| {
-        assert!(cx.teams().teams.is_empty());
-        cx.pulse(None)
-    })
+    let p = with_pulses(
+        &s,
+        NOW,
+        PulseSettings { max_items: 5 },
+        &History::Off,
+        |cx| {
+            assert!(cx.teams().teams.is_empty());
+            cx.pulse(None)
+        },
+    )
     .unwrap();
     assert_eq!(p.created, Section::default());
     assert_eq!(p.risks, Section::default());
@@ -660,9 +732,13 @@ fn a_value_realization_band_that_dropped_is_a_risk_and_first_uses_are_taken_as_t
             NOW,
             &s.counters,
         );
-        let p = with_pulses(s, NOW, PulseSettings { max_items: 20 }, |cx| {
-            cx.pulse(Some("x"))
-        })
+        let p = with_pulses(
+            s,
+            NOW,
+            PulseSettings { max_items: 20 },
+            &History::Off,
+            |cx| cx.pulse(Some("x")),
+        )
         .unwrap();
         let dropped: Vec<&Item> = p
             .risks

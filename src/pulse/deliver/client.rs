@@ -94,6 +94,23 @@ impl Client {
         serde_json::from_str(&text).map_err(|e| FetchError::Decode(e.to_string()))
     }
 
+    /// `GET <url>` asking for JSON: the status and the body, whatever the
+    /// status; a transport failure as one of a fixed set of words.
+    pub fn get_json(&self, url: &str) -> Result<(u16, String), &'static str> {
+        let mut response = self
+            .agent
+            .get(url)
+            .header("Accept", "application/json")
+            .call()
+            .map_err(|e| transport_reason(&e))?;
+        let status = response.status().as_u16();
+        let body = response
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| transport_reason(&e))?;
+        Ok((status, body))
+    }
+
     /// POSTs `body` (JSON) to `url` once.
     pub fn post(&self, url: &str, body: &[u8]) -> Posted {
         let response = self

@@ -14,6 +14,7 @@ pub mod bridge;
 pub mod cloudevents;
 pub mod events;
 pub mod isolation;
+pub mod prometheus;
 
 pub use isolation::{exclusive, in_own_process, shared};
 

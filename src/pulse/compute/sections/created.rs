@@ -5,6 +5,7 @@ use super::{Scope, or_none};
 use crate::domain::dora::SeriesReport;
 use crate::domain::labels::OTHER;
 use crate::ingest::decode::format_time;
+use crate::pulse::history::LastWeek;
 use crate::pulse::model::{Comparison, Item};
 
 impl Scope<'_, '_> {
@@ -64,20 +65,58 @@ impl Scope<'_, '_> {
             .iter()
             .filter(|f| f.feature != OTHER && f.users[0] > 0 && self.ours_feature(f.team))
             .collect();
-        gaining.sort_by(|x, y| y.users[0].cmp(&x.users[0]).then(x.feature.cmp(y.feature)));
+        // Most users gained first: this week's distinct users less last
+        // week's, where Prometheus knows last week's; a feature without
+        // that figure ranks by this week's users (as if new), and its item
+        // says there is no comparison. With Prometheus both weeks are its
+        // sums over replicas (this replica's state holds only its share).
+        let users = |f: &crate::domain::adoption::FeatureReport<'_>| {
+            cx.history
+                .this_week_users(f.feature)
+                .unwrap_or(f.users[0] as f64)
+        };
+        let gain = |f: &crate::domain::adoption::FeatureReport<'_>| match cx
+            .history
+            .last_week_users(f.feature)
+        {
+            LastWeek::Known(previous) => users(f) - previous,
+            LastWeek::Unknown(_) => users(f),
+        };
+        gaining.sort_by(|x, y| {
+            gain(y)
+                .total_cmp(&gain(x))
+                .then(users(y).total_cmp(&users(x)))
+                .then(x.feature.cmp(y.feature))
+        });
         let gaining = gaining
             .into_iter()
             .map(|f| {
+                let users = users(f);
+                let (text, previous, comparison) = match cx.history.last_week_users(f.feature) {
+                    LastWeek::Known(previous) => (
+                        format!(
+                            "{}: {users:.0} distinct users this week (last week {previous:.0}, from Prometheus)",
+                            f.feature
+                        ),
+                        Some(previous),
+                        Comparison::Prometheus,
+                    ),
+                    LastWeek::Unknown(why) => (
+                        format!(
+                            "{}: {users:.0} distinct users this week (no comparison: {why})",
+                            f.feature
+                        ),
+                        None,
+                        Comparison::None,
+                    ),
+                };
                 item(
                     "feature_gaining_users",
-                    format!(
-                        "{}: {} distinct users this week (no comparison: distinct users of an earlier week are not kept)",
-                        f.feature, f.users[0]
-                    ),
+                    text,
                     Some(f.feature),
-                    (Some(f.users[0] as f64), None),
+                    (Some(users), previous),
                     "users",
-                    Comparison::None,
+                    comparison,
                 )
             })
             .collect();
