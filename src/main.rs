@@ -75,7 +75,8 @@ enum Command {
 struct PulseArgs {
     #[command(subcommand)]
     command: Option<PulseCommand>,
-    /// The daemon's admin address, e.g. `http://valuepulse:9464` (plain HTTP).
+    /// The daemon's admin address, e.g. `http://valuepulse:9464`
+    /// (`https://` when its `http.web_config` has TLS).
     #[arg(long, default_value = "http://127.0.0.1:9464")]
     url: String,
     /// The team; the organisation without one.
@@ -84,9 +85,9 @@ struct PulseArgs {
     /// `markdown` or `json`.
     #[arg(long, default_value = "markdown", value_parser = ["markdown", "json"])]
     format: String,
-    /// Basic auth as `user:password`, when the admin port asks for it.
-    #[arg(long)]
-    user: Option<String>,
+    /// Basic auth and CA for the daemon's admin port.
+    #[command(flatten)]
+    access: valuepulse::pulse::client::DaemonAccess,
 }
 
 /// `valuepulse pulse …`.
@@ -164,7 +165,7 @@ fn main() -> ExitCode {
         },
         Command::Pulse(p) => match &p.command {
             Some(PulseCommand::Send(args)) => pulse_send(args),
-            None => print_pulse(&p.url, p.team.as_deref(), &p.format, p.user.as_deref()),
+            None => print_pulse(&p),
         },
         Command::Demo { listen } => {
             valuepulse::telemetry::logging::init("text", "info,librdkafka=warn");
@@ -197,20 +198,16 @@ fn pulse_send(args: &valuepulse::pulse::deliver::SendArgs) -> ExitCode {
 }
 
 /// `valuepulse pulse`: the body of `/pulse` on stdout.
-fn print_pulse(url: &str, team: Option<&str>, format: &str, user: Option<&str>) -> ExitCode {
-    use valuepulse::pulse::client;
-    let target = match client::Target::parse(url) {
-        Ok(t) => t,
+fn print_pulse(p: &PulseArgs) -> ExitCode {
+    use valuepulse::pulse::client::{Client, TIMEOUT};
+    let client = match Client::with_daemon_access(TIMEOUT, &p.access) {
+        Ok(c) => c,
         Err(e) => {
             eprintln!("valuepulse pulse: {e}");
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    match client::get(
-        &target,
-        &client::pulse_path(&target.prefix, team, format),
-        user,
-    ) {
+    match client.pulse_text(&p.url, p.team.as_deref(), &p.format) {
         Ok(body) => {
             print!("{body}");
             if !body.ends_with('\n') {

@@ -6,7 +6,7 @@
 //! |---|---|
 //! | [`model`] | the pulse as data: the JSON schema `valuepulse.pulse/v1` |
 //! | [`compute`] | the pulse of each team and of the organisation, from the state the daemon holds |
-//! | [`client`] | `valuepulse pulse`: fetch a running daemon's pulse over HTTP |
+//! | [`client`] | the one HTTP client: a daemon's pulse (TLS, basic auth), webhook posts, Prometheus queries |
 //! | [`history`] | last week's distinct users from Prometheus (`pulse.prometheus_url`) |
 //! | [`deliver`] | `valuepulse pulse send`: each team's pulse posted to Slack, Teams or a JSON webhook, once per ISO week |
 //!

@@ -30,10 +30,8 @@
 //! |---|---|
 //! | [`slack`] | pulse → Block Kit JSON (pure) |
 //! | [`teams`] | pulse → Adaptive Card in the Teams workflow envelope (pure) |
-//! | [`client`] | the HTTP calls: GET the pulse, POST a payload, outcomes without URLs |
 //! | [`ledger`] | the delivery record in Kafka: read back, written after a 2xx |
 
-pub mod client;
 pub mod ledger;
 pub mod slack;
 pub mod teams;
@@ -46,7 +44,7 @@ use crate::config::Config;
 use crate::config::pulse_delivery::{DeliveryConfig, Destination, DestinationKind, ORGANISATION};
 use crate::pulse::model::{Pulse, SCHEMA, Section};
 
-use client::{Client, Posted};
+use crate::pulse::client::{Client, DaemonAccess, Posted};
 use ledger::Ledger;
 
 /// Exit code when the flags name nothing to send (sysexits' `EX_USAGE`).
@@ -64,7 +62,8 @@ pub const QUIET_LOGS: &[&str] = &["ureq=warn", "ureq_proto=warn"];
 /// `valuepulse pulse send`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SendArgs {
-    /// Base URL of the daemon's admin server, e.g. `http://valuepulse:9464`.
+    /// Base URL of the daemon's admin server, e.g. `http://valuepulse:9464`
+    /// (`https://` when its `http.web_config` has TLS).
     #[arg(long)]
     pub url: String,
     /// Send only this team's pulse (`(organisation)` for the organisation's).
@@ -73,6 +72,9 @@ pub struct SendArgs {
     /// TOML file layered over the embedded defaults ([pulse.delivery]).
     #[arg(long, short)]
     pub config: Option<PathBuf>,
+    /// Basic auth and CA for the daemon's admin port.
+    #[command(flatten)]
+    pub access: DaemonAccess,
 }
 
 /// What a run did, destination by destination.
@@ -232,7 +234,8 @@ pub fn run(config: &Config, args: &SendArgs) -> Result<Report, SendError> {
         tracing::warn!("No destination in [pulse.delivery]; nothing to send.");
         return Ok(Report::default());
     }
-    let client = Client::new(delivery.timeout);
+    let client = Client::with_daemon_access(delivery.timeout, &args.access)
+        .map_err(|e| SendError::Usage(e.to_string()))?;
     let mut ledger = Ledger::open(config)?;
     let mut by_team: BTreeMap<Option<&str>, Vec<&Destination>> = BTreeMap::new();
     for d in chosen {

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::deliver::client::{Client, percent_encode};
+use super::client::{Client, percent_encode};
 use crate::domain::Millis;
 
 /// The instant query for this week's distinct users per feature.

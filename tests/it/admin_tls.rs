@@ -209,6 +209,47 @@ fn tls_with_basic_auth_serves_metrics_to_the_right_password_only_and_leaves_prob
         None => {}
         Some((status, head, _)) => panic!("plain HTTP answered {status}: {head}"),
     }
+
+    // `valuepulse pulse` (and `pulse send`, same client) reaches it with
+    // the CA and the credentials from a file; without either it says why.
+    let auth = pki.path("daemon-auth");
+    std::fs::write(&auth, format!("{USER}:{PASSWORD}\n")).unwrap();
+    let wrong = pki.path("wrong-auth");
+    std::fs::write(&wrong, format!("{USER}:wrong")).unwrap();
+    let url = format!("https://{}", d.addr);
+    let ca = pki.path("ca.crt").display().to_string();
+    let pulse = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_valuepulse"))
+            .args(["pulse", "--url", &url, "--format", "json"])
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let auth = auth.display().to_string();
+    let (code, stdout, stderr) = pulse(&["--user-file", &auth, "--ca-file", &ca]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let p: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(p["schema"], "valuepulse.pulse/v1", "{stdout}");
+    let wrong = wrong.display().to_string();
+    let (code, _, stderr) = pulse(&["--user-file", &wrong, "--ca-file", &ca]);
+    assert_eq!(code, Some(69), "{stderr}");
+    assert!(stderr.contains("(401)"), "{stderr}");
+    assert!(
+        !stderr.contains("wrong"),
+        "no credential is printed: {stderr}"
+    );
+    let (code, _, stderr) = pulse(&["--user-file", &auth]);
+    assert_eq!(
+        code,
+        Some(69),
+        "Mozilla's roots do not know the test CA: {stderr}"
+    );
+    assert!(stderr.contains("TLS failed"), "{stderr}");
 }
 
 #[test]

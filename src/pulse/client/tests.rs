@@ -1,49 +1,10 @@
-//! The pulse client: URLs, the request it sends, the answers it reads, on
-//! a local listener standing in for the daemon.
+//! The client against a local listener standing in for the daemon and a
+//! destination: the requests it sends, the answers it reads.
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpListener;
 
 use super::*;
-
-#[test]
-fn a_url_is_plain_http_with_an_optional_port_and_prefix() {
-    let t = |addr: &str, prefix: &str| Target {
-        addr: addr.into(),
-        prefix: prefix.into(),
-    };
-    assert_eq!(
-        Target::parse("http://host:9464").unwrap(),
-        t("host:9464", "")
-    );
-    assert_eq!(
-        Target::parse("http://host:9464/").unwrap(),
-        t("host:9464", "")
-    );
-    assert_eq!(Target::parse("http://host").unwrap(), t("host:80", ""));
-    assert_eq!(Target::parse("http://h:1/vp/").unwrap(), t("h:1", "/vp"));
-    assert_eq!(
-        Target::parse("http://[::1]:9464").unwrap(),
-        t("[::1]:9464", "")
-    );
-    for bad in ["https://host", "host:9464", "http://", "http://u:p@host"] {
-        assert!(Target::parse(bad).is_err(), "{bad}");
-    }
-    assert_eq!(
-        pulse_path("", Some("a&b c"), "markdown"),
-        "/pulse?format=markdown&team=a%26b+c"
-    );
-    assert_eq!(pulse_path("/vp", None, "json"), "/vp/pulse?format=json");
-}
-
-#[test]
-fn chunked_and_plain_bodies_are_read_whole() {
-    let plain = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello";
-    assert_eq!(parse_response(plain).unwrap(), (200, "hello".into()));
-    let chunked = b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
-    assert_eq!(parse_response(chunked).unwrap(), (404, "abcde".into()));
-    assert!(parse_response(b"garbage").is_err());
-}
 
 /// Serves one canned answer and hands back the request it got.
 fn serve_once(answer: &'static str) -> (String, std::thread::JoinHandle<String>) {
@@ -58,36 +19,96 @@ fn serve_once(answer: &'static str) -> (String, std::thread::JoinHandle<String>)
             req.extend_from_slice(&buf[..n]);
         }
         s.write_all(answer.as_bytes()).unwrap();
-        String::from_utf8(req).unwrap()
+        String::from_utf8(req).unwrap().to_ascii_lowercase()
     });
     (addr, h)
 }
 
+fn with_user(user: &str) -> Client {
+    let access = DaemonAccess {
+        user: Some(user.to_owned()),
+        ..DaemonAccess::default()
+    };
+    Client::with_daemon_access(Duration::from_secs(5), &access).unwrap()
+}
+
 #[test]
-fn the_body_of_a_200_is_returned_and_the_request_carries_basic_auth() {
+fn the_daemon_gets_the_credentials_and_a_200s_body_is_returned() {
     let (addr, h) = serve_once("HTTP/1.1 200 OK\r\ncontent-length: 8\r\n\r\n# Pulse\n");
-    let target = Target::parse(&format!("http://{addr}")).unwrap();
-    let body = get(&target, "/pulse?format=markdown", Some("ops:secret")).unwrap();
+    let body = with_user("ops:secret")
+        .pulse_text(&format!("http://{addr}/"), Some("a&b c"), "markdown")
+        .unwrap();
     assert_eq!(body, "# Pulse\n");
     let req = h.join().unwrap();
     assert!(
-        req.starts_with("GET /pulse?format=markdown HTTP/1.1\r\n"),
+        req.starts_with("get /pulse?format=markdown&team=a%26b%20c http/1.1\r\n"),
         "{req}"
     );
     assert!(
-        req.contains("Authorization: Basic b3BzOnNlY3JldA==\r\n"),
+        req.contains("authorization: basic b3bzonnly3jlda==\r\n"),
         "{req}"
     );
 }
 
 #[test]
-fn another_status_is_an_error_with_its_body() {
+fn a_destination_never_gets_the_daemons_credentials() {
+    let (addr, h) = serve_once("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+    let posted = with_user("ops:secret").post(&format!("http://{addr}/hook"), b"{}");
+    assert_eq!(posted, Posted::Accepted(200));
+    let req = h.join().unwrap();
+    assert!(!req.contains("authorization"), "{req}");
+}
+
+#[test]
+fn statuses_say_what_went_wrong() {
     let (addr, h) =
         serve_once("HTTP/1.1 404 Not Found\r\ncontent-length: 17\r\n\r\n{\"teams\":[\"a\"]}\n\n");
-    let target = Target::parse(&format!("http://{addr}")).unwrap();
-    match get(&target, "/pulse?team=x", None) {
-        Err(ClientError::Status { status: 404, body }) => assert_eq!(body, "{\"teams\":[\"a\"]}"),
+    match Client::new(Duration::from_secs(5)).pulse_text(
+        &format!("http://{addr}"),
+        Some("x"),
+        "json",
+    ) {
+        Err(FetchError::UnknownTeam(body)) => assert_eq!(body, "{\"teams\":[\"a\"]}"),
         other => panic!("{other:?}"),
     }
     h.join().unwrap();
+    let (addr, h) = serve_once("HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\n\r\n");
+    assert!(matches!(
+        Client::new(Duration::from_secs(5)).pulse(&format!("http://{addr}"), None),
+        Err(FetchError::Unauthorized)
+    ));
+    h.join().unwrap();
+}
+
+#[test]
+fn access_is_checked_before_any_request() {
+    let dir = std::env::temp_dir().join(format!("vp-client-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let user_file = dir.join("user");
+    std::fs::write(&user_file, "ops:secret\n").unwrap();
+    let access = |user: Option<&str>, user_file: Option<&Path>, ca: Option<&Path>| DaemonAccess {
+        user: user.map(str::to_owned),
+        user_file: user_file.map(Path::to_owned),
+        ca_file: ca.map(Path::to_owned),
+    };
+    let t = Duration::from_secs(1);
+    assert!(Client::with_daemon_access(t, &access(None, Some(&user_file), None)).is_ok());
+    for bad in ["no-colon", ":password-only"] {
+        let e = Client::with_daemon_access(t, &access(Some(bad), None, None))
+            .err()
+            .unwrap();
+        assert!(!e.to_string().contains(bad), "{e}");
+    }
+    let missing = dir.join("missing");
+    assert!(matches!(
+        Client::with_daemon_access(t, &access(None, Some(&missing), None)),
+        Err(AccessError::UserFile(..))
+    ));
+    let not_pem = dir.join("ca.pem");
+    std::fs::write(&not_pem, "hello").unwrap();
+    assert!(matches!(
+        Client::with_daemon_access(t, &access(None, None, Some(&not_pem))),
+        Err(AccessError::Ca(..))
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use super::client::{Posted, classify, percent_encode};
 use super::{Report, backoff, payload, record_key};
 use crate::config::Config;
 use crate::config::pulse_delivery::DestinationKind;
+use crate::pulse::client::{Posted, classify, percent_encode};
 use crate::pulse::model::{Comparison, Item, Pulse, SCHEMA, Section};
 
 /// A pulse of team `payments` in week 2026-W49: two items created (one

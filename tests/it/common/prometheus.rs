@@ -65,7 +65,7 @@ impl Prometheus {
     pub fn query(&self, promql: &str) -> Vec<(serde_json::Value, f64)> {
         let path = format!(
             "/api/v1/query?query={}",
-            valuepulse::pulse::deliver::client::percent_encode(promql)
+            valuepulse::pulse::client::percent_encode(promql)
         );
         let Some((200, _, body)) = http_get(&self.addr, &path, &[]) else {
             return Vec::new();
