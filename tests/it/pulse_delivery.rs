@@ -8,7 +8,9 @@
 //! run in the same ISO week posts nothing; a receiver answering 500 is
 //! tried `attempts` times with growing waits, reported (exit 75, a log line
 //! naming team and destination) and not recorded, so a later run delivers
-//! it; no output ever holds a webhook URL's secret part.
+//! it; no output ever holds a webhook URL's secret part. One more test runs
+//! it against a real daemon on the real broker: the generic webhook gets
+//! what the daemon's `/pulse` serves.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -187,12 +189,13 @@ fn daemon() -> Server {
     })
 }
 
-/// Runs `valuepulse pulse send` with the destinations of `config`.
-fn send(daemon: &Server, config: &str, topic: &str) -> Output {
+/// Runs `valuepulse pulse send` against the daemon at `daemon` (base URL)
+/// with the destinations of `config`.
+fn send(daemon: &str, config: &str, topic: &str) -> Output {
     let file = std::env::temp_dir().join(unique("valuepulse-pulse-send") + ".toml");
     std::fs::write(&file, config).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_valuepulse"))
-        .args(["pulse", "send", "--url", &daemon.url(""), "--config"])
+        .args(["pulse", "send", "--url", daemon, "--config"])
         .arg(&file)
         .env("VALUEPULSE__KAFKA__BROKERS", brokers())
         .env("VALUEPULSE__TOPICS__PULSE_DELIVERIES", topic)
@@ -348,7 +351,7 @@ fn each_destination_gets_its_payload_once_per_week_and_failures_are_retried_repo
     .concat();
 
     // First run: one post each, recorded.
-    let first = send(&daemon, &three, &topic);
+    let first = send(&daemon.url(""), &three, &topic);
     assert_eq!(first.status.code(), Some(0), "{first:?}");
     let slack = hooks.requests("/slack/");
     let teams = hooks.requests("/teams/");
@@ -414,7 +417,7 @@ fn each_destination_gets_its_payload_once_per_week_and_failures_are_retried_repo
     assert_eq!(recorded(&topic), three_keys);
 
     // Second run, same week: nothing posted.
-    let second = send(&daemon, &three, &topic);
+    let second = send(&daemon.url(""), &three, &topic);
     assert_eq!(second.status.code(), Some(0), "{second:?}");
     assert_eq!(hooks.received.lock().unwrap().len(), 3);
     let skipped = log_lines(&second)
@@ -434,7 +437,7 @@ fn each_destination_gets_its_payload_once_per_week_and_failures_are_retried_repo
             &hooks.url(&format!("/broken/{PLANTED}"))
         )
     );
-    let third = send(&daemon, &four, &topic);
+    let third = send(&daemon.url(""), &four, &topic);
     assert_eq!(third.status.code(), Some(75), "{third:?}");
     let broken = hooks.requests("/broken/");
     assert_eq!(broken.len(), 3);
@@ -463,7 +466,7 @@ fn each_destination_gets_its_payload_once_per_week_and_failures_are_retried_repo
 
     // The receiver is back: the next run delivers what was not lost.
     broken_fixed.store(true, Ordering::Relaxed);
-    let fourth = send(&daemon, &four, &topic);
+    let fourth = send(&daemon.url(""), &four, &topic);
     assert_eq!(fourth.status.code(), Some(0), "{fourth:?}");
     assert_eq!(hooks.requests("/broken/").len(), 4);
     assert_eq!(hooks.received.lock().unwrap().len(), 7);
@@ -485,7 +488,7 @@ fn a_team_the_daemon_does_not_know_is_reported_and_nothing_is_posted() {
         "slack",
         &hooks.url(&format!("/slack/{PLANTED}")),
     );
-    let out = send(&daemon, &config, &topic);
+    let out = send(&daemon.url(""), &config, &topic);
     assert_eq!(out.status.code(), Some(69), "{out:?}");
     assert!(hooks.received.lock().unwrap().is_empty());
     let errors: Vec<Value> = log_lines(&out)
@@ -541,4 +544,69 @@ fn check_config_never_prints_a_destination_url_good_or_bad() {
     let (code, text) = run(&bad);
     assert_eq!(code, Some(64), "{text}");
     assert!(text.contains("pulse.delivery.destinations.0.url"), "{text}");
+}
+
+/// Against a real daemon on the real broker: the generic webhook gets
+/// exactly the pulse the daemon's `/pulse?format=json&team=payments`
+/// serves (but for its instants, which move with the clock).
+#[test]
+fn the_generic_webhook_gets_what_a_real_daemon_serves() {
+    use crate::common::events::{self, Event};
+    use crate::common::{Daemon, create_topics, produce, scrape_after};
+
+    let _guard = common::shared();
+    let (deploys, incidents, usage) = (
+        unique("pd-deploys"),
+        unique("pd-incidents"),
+        unique("pd-usage"),
+    );
+    create_topics(&[(&deploys, 1), (&incidents, 1), (&usage, 1)]);
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    produce(
+        &deploys,
+        &[
+            events::deploy(now, "d1", "checkout", "payments", "succeeded", -86_400).record(),
+            events::deploy(now, "d2", "checkout", "payments", "rolled_back", -3_600).record(),
+        ],
+    );
+    let daemon = Daemon::start(&[
+        ("VALUEPULSE__TOPICS__DEPLOYS", &deploys),
+        ("VALUEPULSE__TOPICS__INCIDENTS", &incidents),
+        ("VALUEPULSE__TOPICS__FEATURE_USAGE", &usage),
+    ]);
+    daemon.wait_ready(Duration::from_secs(60));
+    scrape_after(&daemon, 2, Duration::from_secs(30));
+
+    let hooks = Server::start(|_| (200, Vec::new()));
+    let topic = unique("pulse-deliveries");
+    let config = destination(
+        "payments-json",
+        Some("payments"),
+        "webhook",
+        &hooks.url(&format!("/json/{PLANTED}")),
+    );
+    let out = send(&format!("http://{}", daemon.addr), &config, &topic);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let (status, _, served) = daemon.get("/pulse?format=json&team=payments").unwrap();
+    assert_eq!(status, 200);
+    let got = hooks.requests("/json");
+    assert_eq!(got.len(), 1);
+    let without_instants = |body: &[u8]| {
+        let mut v: Value = serde_json::from_slice(body).unwrap();
+        for k in ["from", "to", "previous_from"] {
+            v.as_object_mut().unwrap().remove(k);
+        }
+        v
+    };
+    let posted = without_instants(&got[0].body);
+    assert_eq!(posted, without_instants(&served));
+    assert_eq!(posted["team"], "payments");
+    assert!(
+        posted["created"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["kind"] == "deploys" && i["value"] == 2.0),
+        "{posted}"
+    );
 }
