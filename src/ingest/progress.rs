@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::domain::Millis;
 
@@ -120,6 +120,30 @@ pub struct Progress {
     /// Latched once ready, so readiness does not flap while new messages
     /// keep arriving after replay.
     replayed: AtomicBool,
+    /// Feature-usage consumers recreated since start, per [`Recreation::ALL`].
+    recreations: [AtomicU64; Recreation::ALL.len()],
+}
+
+/// Why the feature-usage consumer was recreated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recreation {
+    /// The watchdog saw no assignment for too long after a revocation.
+    Stalled,
+    /// librdkafka reported a fatal error.
+    Fatal,
+}
+
+impl Recreation {
+    /// Every reason, in label order.
+    pub const ALL: [Self; 2] = [Self::Stalled, Self::Fatal];
+
+    /// The `reason` label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Stalled => "stalled",
+            Self::Fatal => "fatal",
+        }
+    }
 }
 
 /// Why the process is not ready.
@@ -131,6 +155,19 @@ impl Progress {
         self.inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Counts a recreation of the feature-usage consumer.
+    pub fn note_recreated(&self, why: Recreation) {
+        let i = Recreation::ALL.iter().position(|r| *r == why).unwrap_or(0);
+        self.recreations[i].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Feature-usage consumer recreations since start, per [`Recreation::ALL`].
+    pub fn recreations(&self) -> [u64; Recreation::ALL.len()] {
+        self.recreations
+            .each_ref()
+            .map(|n| n.load(Ordering::Relaxed))
     }
 
     /// Marks a loop as not ready, with a reason shown by `/readyz`.

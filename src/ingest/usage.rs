@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use super::kafka::{ClientEvents, advance_progress, consumer_config, poll};
 use super::outcome::Counters;
 use super::pipeline::{FoldContext, Pipeline};
-use super::progress::{Assignment, Progress, replay_total};
+use super::progress::{Assignment, Progress, Recreation, replay_total};
 use super::replay::{self, OnError};
 use super::shards::{AdoptionShared, PartitionShard, lock};
 use crate::config::Config;
@@ -39,8 +39,10 @@ const POLL: Duration = Duration::from_millis(100);
 const PRUNE_EVERY_MS: Millis = 60_000;
 /// How often the adoption state is measured against the budget.
 const MEASURE_EVERY_MS: Millis = 1_000;
-/// How long the consumer may go without a new assignment once it lost
-/// one before it is recreated. librdkafka can keep a group coordinator
+/// How long the consumer may go without a new assignment once partitions
+/// were revoked or lost before it is recreated (counted in
+/// `valuepulse_usage_consumer_recreations_total{reason="stalled"}`; the
+/// process is not ready meanwhile). librdkafka can keep a group coordinator
 /// connection wedged after a broker came back from a pause (requests
 /// queued, never sent; seen after a 60 s SIGSTOP), and then the consumer
 /// never rejoins while the process looks alive. A healthy consumer rejoins
@@ -56,8 +58,8 @@ struct UsageContext {
     /// Rebalances so far; records are tagged with it when polled. Shared by
     /// every consumer this loop creates, so it only grows.
     generation: Arc<AtomicU64>,
-    /// Since when the consumer has been waiting for an assignment after
-    /// losing one (or after being recreated for that): the watchdog's
+    /// Since when the consumer has been waiting for an assignment after a
+    /// revocation (or after being recreated for that): the watchdog's
     /// clock ([`STALLED_AFTER`]). `None` while assigned.
     awaiting_since: Mutex<Option<Instant>>,
     shared: Arc<AdoptionShared>,
@@ -124,16 +126,26 @@ impl ConsumerContext for UsageContext {
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
                 self.generation.fetch_add(1, Ordering::Relaxed);
+                // Whatever the revocation, the rebalance it starts ends with
+                // an assignment (librdkafka calls back with ASSIGN, empty
+                // when nothing is added), and until then the revoked
+                // partitions are nobody's here: not ready, or /readyz would
+                // say 200 with their users missing (seen after a broker
+                // came back from a pause). The watchdog's clock starts too.
+                lock(&self.awaiting_since).get_or_insert_with(Instant::now);
                 if consumer.assignment_lost() {
-                    lock(&self.awaiting_since).get_or_insert_with(Instant::now);
                     // The group moved on without us (e.g. the broker was
-                    // away longer than the session): what we held is gone,
-                    // and we are not ready until a new assignment replays.
+                    // away longer than the session): what we held is gone.
                     self.client.progress.set_pending(
                         NAME,
                         "the group reassigned our partitions (assignment lost); rejoining",
                     );
                     tracing::warn!("Feature-usage assignment lost; rejoining the group.");
+                } else {
+                    self.client.progress.set_pending(
+                        NAME,
+                        "rebalancing: partitions revoked, waiting for the group's new assignment",
+                    );
                 }
                 let revoked: Vec<(String, i32)> = tpl
                     .elements()
@@ -228,6 +240,7 @@ impl UsageIngest {
             match self.run_consumer(&cancel, &generation, awaiting)? {
                 Ended::Cancelled => return Ok(()),
                 Ended::Stalled(since) => {
+                    self.progress.note_recreated(Recreation::Stalled);
                     tracing::warn!(
                         waited = ?since.elapsed(),
                         "Feature-usage consumer got no assignment since it lost one; recreating it."
@@ -239,6 +252,7 @@ impl UsageIngest {
                     awaiting = Some(Instant::now());
                 }
                 Ended::Fatal(e) => {
+                    self.progress.note_recreated(Recreation::Fatal);
                     awaiting = None;
                     // librdkafka's consumer is unusable after a fatal error
                     // (e.g. FencedInstanceId: our own static member name came

@@ -13,6 +13,7 @@ use crate::domain::flow::FlowReport;
 use crate::domain::satisfaction::SatisfactionReport;
 use crate::domain::{Millis, Outcome, Stream, Windows};
 use crate::ingest::budget::BudgetLevel;
+use crate::ingest::progress::Recreation;
 
 /// Ingest's figures at one instant.
 pub struct Health<'a> {
@@ -41,6 +42,9 @@ pub struct Health<'a> {
     pub budget_level: BudgetLevel,
     /// The `process_*` families (CPU, memory, file descriptors).
     pub process: Vec<MetricFamily>,
+    /// Feature-usage consumer recreations since start, per
+    /// [`Recreation::ALL`].
+    pub recreations: [u64; Recreation::ALL.len()],
 }
 
 impl<'a> Health<'a> {
@@ -79,6 +83,7 @@ impl<'a> Health<'a> {
             budget_limit: s.budget.limit(),
             budget_level: s.budget.level(),
             process: super::process::families(),
+            recreations: s.progress.recreations(),
         }
     }
 

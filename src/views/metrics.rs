@@ -14,6 +14,7 @@ use crate::domain::dora::Attribution;
 use crate::domain::event::InvalidReason;
 use crate::domain::quantiles::{Quantiles, RatioQuantiles};
 use crate::domain::{DeployStatus, Millis, Outcome, Stream, Windows};
+use crate::ingest::progress::Recreation;
 use crate::report::{Health, Reports};
 
 /// What the previous report cost, rendered into the next one.
@@ -335,8 +336,13 @@ fn health_families(h: &Health<'_>, now: Millis, cost: ReportCost) -> Vec<Family>
     duration.gauge(&[], cost.duration.as_secs_f64());
     let mut at = Family::new(names::REPORT_TIMESTAMP);
     at.gauge(&[], now as f64 / 1000.0);
+    let mut recreated = Family::new(names::USAGE_CONSUMER_RECREATIONS);
+    for (why, n) in Recreation::ALL.iter().zip(h.recreations) {
+        recreated.counter(&[why.as_str()], n as f64);
+    }
     vec![
         events, invalid, ready, remaining, lag, build, state, budget, level, duration, at,
+        recreated,
     ]
 }
 

@@ -144,6 +144,13 @@ pub const LABEL_OVERFLOW: MetricDef = MetricDef {
     labels: &["label"],
     help: "Events whose service, team or feature label value was replaced by __other__ because the label's cap was reached.",
 };
+/// Feature-usage consumers recreated.
+pub const USAGE_CONSUMER_RECREATIONS: MetricDef = MetricDef {
+    name: "valuepulse_usage_consumer_recreations_total",
+    kind: Kind::Counter,
+    labels: &["reason"],
+    help: "Feature-usage consumers recreated since start: stalled (no assignment for 60 s after a revocation; the watchdog) or fatal (librdkafka's fatal error). Each drops the consumer's state, and the process is not ready until the new one has replayed.",
+};
 /// Readiness.
 pub const READY: MetricDef = MetricDef {
     name: "valuepulse_ready",
@@ -415,6 +422,7 @@ pub const ALL: &[MetricDef] = &[
     EVENTS,
     EVENTS_INVALID,
     LABEL_OVERFLOW,
+    USAGE_CONSUMER_RECREATIONS,
     READY,
     REPLAY_REMAINING,
     CONSUMER_LAG,
