@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::{self, Clock};
 use crate::config::Config;
+use crate::http::tls::ReloadingTls;
 use crate::http::{self, AdminState, PulseSource};
 use crate::ingest::budget::StateBudget;
 use crate::ingest::fold::SmallStates;
@@ -116,7 +117,15 @@ async fn start(config: Config) -> anyhow::Result<Running> {
         },
         &config.pulse.prometheus_url,
     );
-    let (reporter, snapshots) = snapshot::reporter(sources, config.report_interval());
+    let web = &config.http.web_config;
+    let tls = web
+        .tls
+        .clone()
+        .map(|t| Arc::new(ReloadingTls::new(t, "http.web_config")));
+    let (mut reporter, snapshots) = snapshot::reporter(sources, config.report_interval());
+    if let Some(tls) = &tls {
+        reporter.export_tls_reloads(tls.reloads());
+    }
     reporter.request_first();
     let report_stop = CancellationToken::new();
     let token = report_stop.clone();
@@ -130,7 +139,6 @@ async fn start(config: Config) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("cannot listen on {addr} (http.listen)"))?;
     let address = listener.local_addr()?;
-    let web = &config.http.web_config;
     tracing::info!(
         address = %address,
         tls = web.tls.is_some(),
@@ -147,7 +155,7 @@ async fn start(config: Config) -> anyhow::Result<Running> {
             auth: AdminState::auth_from(web),
             pulse,
         },
-        web.tls.clone(),
+        tls,
         http_stop.clone().cancelled_owned(),
     ));
 

@@ -51,6 +51,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::http::AdminState;
+use crate::http::tls::ReloadingTls;
 
 /// Runs the bridge until `shutdown` completes. `on_listen` receives the
 /// bound address once the server listens (tests).
@@ -95,10 +96,18 @@ pub async fn run(
         })
     };
     let web = &config.bridge.web_config;
+    let tls = web
+        .tls
+        .clone()
+        .map(|t| Arc::new(ReloadingTls::new(t, "bridge.web_config")));
+    let mut metrics = metrics::Metrics::new();
+    if let Some(tls) = &tls {
+        metrics.export_tls_reloads(tls.reloads());
+    }
     let state = routes::BridgeState {
         config: config.clone(),
         kafka: kafka.clone(),
-        metrics: metrics::Metrics::new(),
+        metrics,
         auth: AdminState::auth_from(web),
         now_secs: || crate::clock::now_millis() / 1000,
     };
@@ -117,7 +126,7 @@ pub async fn run(
     let http = tokio::spawn(crate::http::serve_router(
         listener,
         routes::router(state),
-        web.tls.clone(),
+        tls,
         http_stop.clone().cancelled_owned(),
     ));
     if let Some(tx) = on_listen {

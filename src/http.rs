@@ -10,9 +10,12 @@
 //! is dropped), and on shutdown open connections get [`SHUTDOWN_GRACE`] to
 //! finish. Every handler is cheap: `/metrics` and `/` write a snapshot
 //! computed elsewhere, so 200 scrapes at once cost 200 memory copies. A TLS
-//! handshake must complete within [`HEADER_READ_TIMEOUT`].
+//! handshake must complete within [`HEADER_READ_TIMEOUT`]; its certificate
+//! is the one its files hold now ([`tls`]: renewed files are picked up
+//! without a restart).
 
 pub mod auth;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -46,6 +49,7 @@ use crate::report::Sources;
 use crate::telemetry::snapshot::Snapshots;
 use crate::views::{page, pulse as pulse_view};
 use auth::BasicAuth;
+use tls::ReloadingTls;
 
 /// A consumer loop whose heartbeat is older than this is considered stuck.
 pub const LIVENESS_TIMEOUT_MS: Millis = 30_000;
@@ -141,7 +145,7 @@ pub fn router(state: AdminState) -> Router {
 pub async fn serve(
     listener: TcpListener,
     state: AdminState,
-    tls: Option<Arc<rustls::ServerConfig>>,
+    tls: Option<Arc<ReloadingTls>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     serve_router(listener, router(state), tls, shutdown).await
@@ -150,17 +154,19 @@ pub async fn serve(
 /// Serves `app` with this module's limits (connections, header and request
 /// timeouts, connection lifetime) until `shutdown` completes; then stops
 /// accepting, lets open connections finish for up to [`SHUTDOWN_GRACE`] and
-/// drops the rest. With `tls`, every connection is a TLS connection. The
-/// daemon's admin server and the bridge both serve through it.
+/// drops the rest. With `tls`, every connection is a TLS connection, and
+/// its files are watched while the server runs: each handshake gets the
+/// config they hold now ([`ReloadingTls`]). The daemon's admin server and
+/// the bridge both serve through it.
 pub async fn serve_router(
     listener: TcpListener,
     app: Router,
-    tls: Option<Arc<rustls::ServerConfig>>,
+    tls: Option<Arc<ReloadingTls>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let tls = tls.map(TlsAcceptor::from);
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let stop = CancellationToken::new();
+    let watcher = tls.clone().map(|t| tokio::spawn(t.watch(stop.clone())));
     let mut connections = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
     loop {
@@ -185,7 +191,7 @@ pub async fn serve_router(
         };
         let app = app.clone();
         let stop = stop.clone();
-        let tls = tls.clone();
+        let tls = tls.as_ref().map(|t| TlsAcceptor::from(t.current()));
         connections.spawn(async move {
             let _permit = permit;
             let deadline = tokio::time::Instant::now() + CONNECTION_LIFETIME;
@@ -212,6 +218,10 @@ pub async fn serve_router(
     .await;
     if drained.is_err() {
         connections.abort_all();
+    }
+    if let Some(watcher) = watcher {
+        // Stopped with `stop`; at most one poll (two small file reads) away.
+        let _ = watcher.await;
     }
     Ok(())
 }

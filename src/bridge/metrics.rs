@@ -2,10 +2,14 @@
 //! updated per delivery: the bridge keeps no state to report on, so a
 //! scrape gathers these counters directly.
 
+use std::sync::Arc;
+
 use prometheus::{
     Encoder as _, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 
+use crate::telemetry::tls_reloads::TlsReloads;
+use crate::views::metrics::insert_tls_reloads;
 use crate::views::names::{
     BRIDGE_ACK_SECONDS, BRIDGE_DELIVERIES, BRIDGE_PUSH_TRUNCATED, BRIDGE_READY, MetricDef,
 };
@@ -58,6 +62,9 @@ pub struct Metrics {
     ack: HistogramVec,
     truncated: IntCounterVec,
     ready: IntGauge,
+    /// The bridge's certificate reloads, when it serves TLS (counted by
+    /// its certificate watcher, not by this registry).
+    tls_reloads: Option<Arc<TlsReloads>>,
 }
 
 fn opts(def: MetricDef) -> Opts {
@@ -100,7 +107,13 @@ impl Metrics {
             ack,
             truncated,
             ready,
+            tls_reloads: None,
         }
+    }
+
+    /// Exports `reloads` (`valuepulse_tls_reloads_total`) with the rest.
+    pub fn export_tls_reloads(&mut self, reloads: Arc<TlsReloads>) {
+        self.tls_reloads = Some(reloads);
     }
 
     /// Counts one delivery.
@@ -124,7 +137,11 @@ impl Metrics {
     pub fn encode(&self, ready: bool) -> Vec<u8> {
         self.ready.set(i64::from(ready));
         let mut out = Vec::with_capacity(8 * 1024);
-        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+        let mut families = self.registry.gather();
+        if let Some(reloads) = &self.tls_reloads {
+            insert_tls_reloads(&mut families, &reloads.by_outcome());
+        }
+        if let Err(e) = TextEncoder::new().encode(&families, &mut out) {
             tracing::error!(error = %e, "Could not encode the bridge's metrics.");
         }
         out

@@ -16,7 +16,12 @@
 //! Relative paths are relative to the web-config file's directory, as in
 //! exporter-toolkit. The file is read, its certificates and keys loaded and
 //! its hashes checked once, at load: a bad file is a configuration error
-//! naming `http.web_config`, and `check-config` exits 64. Keys that
+//! naming `http.web_config`, and `check-config` exits 64. The files that
+//! `tls_server_config` names (certificate, key, client CA) are read again
+//! by the server while it runs ([`Tls::read`], [`Tls::build`], watched by
+//! [`crate::http::tls`]), so a renewed certificate is served without a
+//! restart; the web-config file itself (users, paths, versions) is read at
+//! load only. Keys that
 //! exporter-toolkit knows and valuepulse does not implement (cipher suites,
 //! curve preferences, allowed client SANs, `http_server_config`) are refused
 //! rather than silently ignored: a security setting that is not applied must
@@ -40,7 +45,7 @@ pub struct WebConfig {
     /// The file it came from; `None` when `http.web_config` is empty.
     pub path: Option<PathBuf>,
     /// TLS server settings, when `tls_server_config` is present.
-    pub tls: Option<Arc<rustls::ServerConfig>>,
+    pub tls: Option<Tls>,
     /// User name → bcrypt hash; empty for no basic auth.
     pub users: BTreeMap<String, String>,
 }
@@ -84,12 +89,118 @@ struct TlsFile {
     max_version: Option<String>,
 }
 
-/// How client certificates are asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How client certificates are asked for, and the CA file that verifies
+/// them.
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum ClientAuth {
+    /// No client certificate is asked for.
     None,
-    VerifyIfGiven,
-    RequireAndVerify,
+    /// A client certificate, when sent, must chain to this CA file.
+    VerifyIfGiven(PathBuf),
+    /// Every client must send a certificate that chains to this CA file.
+    RequireAndVerify(PathBuf),
+}
+
+impl ClientAuth {
+    /// The client CA file, when client certificates are verified.
+    fn ca_file(&self) -> Option<&Path> {
+        match self {
+            Self::None => None,
+            Self::VerifyIfGiven(p) | Self::RequireAndVerify(p) => Some(p),
+        }
+    }
+}
+
+/// `tls_server_config`, loaded: the server config built from its files at
+/// load, and what it takes to build it again from the same files when they
+/// change ([`crate::http::tls`] watches them).
+#[derive(Clone)]
+pub struct Tls {
+    /// The rustls config built at load.
+    pub config: Arc<rustls::ServerConfig>,
+    /// What the files held when `config` was built: the watcher's starting
+    /// point, so a change between load and serving is not missed.
+    pub loaded: Fingerprint,
+    /// The settings, typed, with paths resolved.
+    settings: Arc<TlsSettings>,
+}
+
+impl fmt::Debug for Tls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tls")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `tls_server_config` parsed: everything but the files' contents.
+#[derive(Debug)]
+struct TlsSettings {
+    /// PEM chain, leaf first.
+    cert_file: PathBuf,
+    /// PEM private key.
+    key_file: PathBuf,
+    /// Client certificates.
+    client_auth: ClientAuth,
+    /// The protocol versions offered.
+    versions: Vec<&'static rustls::SupportedProtocolVersion>,
+}
+
+/// The contents of the files a TLS config is built from, read one after the
+/// other, or why one could not be read. It holds a private key: it is never
+/// printed, and dropped once built.
+pub struct TlsFiles {
+    cert: Result<Vec<u8>, String>,
+    key: Result<Vec<u8>, String>,
+    /// `None` without client certificate verification.
+    client_ca: Option<Result<Vec<u8>, String>>,
+}
+
+/// A digest of [`TlsFiles`] (XXH3-128): equal contents, equal fingerprints.
+/// It tells whether the files changed without keeping a copy of the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fingerprint(u128);
+
+impl TlsFiles {
+    /// What the files hold, as a fingerprint.
+    pub fn fingerprint(&self) -> Fingerprint {
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        let parts = [Some(&self.cert), Some(&self.key), self.client_ca.as_ref()];
+        for part in parts {
+            match part {
+                None => h.update(&[0]),
+                Some(Ok(bytes)) => {
+                    h.update(&[1]);
+                    h.update(&(bytes.len() as u64).to_le_bytes());
+                    h.update(bytes);
+                }
+                Some(Err(why)) => {
+                    h.update(&[2]);
+                    h.update(&(why.len() as u64).to_le_bytes());
+                    h.update(why.as_bytes());
+                }
+            }
+        }
+        Fingerprint(h.digest128())
+    }
+}
+
+impl Tls {
+    /// Reads the files named by `tls_server_config` as they are now,
+    /// through symbolic links: each file is read whole from one side of a
+    /// Kubernetes Secret volume's `..data` swap; a swap between two files'
+    /// reads is a mix that the next read no longer sees.
+    pub fn read(&self) -> TlsFiles {
+        read_files(&self.settings)
+    }
+
+    /// Builds a server config from `files` with the checks of load: the
+    /// chain parses and is not empty, the key parses and matches the leaf,
+    /// the client CA parses. The error says which file and why (never a
+    /// key's contents).
+    pub fn build(&self, files: &TlsFiles) -> Result<rustls::ServerConfig, String> {
+        build(&self.settings, files)
+    }
 }
 
 impl WebConfig {
@@ -118,7 +229,7 @@ impl WebConfig {
         let dir = path.parent().unwrap_or(Path::new("."));
         let tls = file
             .tls_server_config
-            .map(|t| tls(&t, dir).map(Arc::new))
+            .map(|t| load_tls(&t, dir))
             .transpose()
             .map_err(|e| format!("{}: tls_server_config: {e}", path.display()))?;
         let users = file.basic_auth_users.unwrap_or_default();
@@ -145,34 +256,47 @@ impl WebConfig {
     }
 }
 
-/// Builds the rustls server config of `t`; paths relative to `dir`.
-fn tls(t: &TlsFile, dir: &Path) -> Result<rustls::ServerConfig, String> {
+/// Parses `t` (paths relative to `dir`), reads its files and builds the
+/// server config.
+fn load_tls(t: &TlsFile, dir: &Path) -> Result<Tls, String> {
+    let settings = settings(t, dir)?;
+    let files = read_files(&settings);
+    let config = build(&settings, &files)?;
+    Ok(Tls {
+        config: Arc::new(config),
+        loaded: files.fingerprint(),
+        settings: Arc::new(settings),
+    })
+}
+
+/// The typed settings of `t`, paths relative to `dir`: everything that can
+/// be checked without the files' contents.
+fn settings(t: &TlsFile, dir: &Path) -> Result<TlsSettings, String> {
     if t.cert_file.is_empty() || t.key_file.is_empty() {
         return Err("cert_file and key_file are both required".into());
     }
     let resolve = |p: &str| dir.join(p);
-    let cert_path = resolve(&t.cert_file);
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert_path)
-        .and_then(std::iter::Iterator::collect::<Result<_, _>>)
-        .map_err(|e| format!("cert_file {}: {e}", cert_path.display()))?;
-    if certs.is_empty() {
-        return Err(format!(
-            "cert_file {}: no PEM certificate in it",
-            cert_path.display()
-        ));
-    }
-    let key_path = resolve(&t.key_file);
-    let key = PrivateKeyDer::from_pem_file(&key_path).map_err(|e| {
-        format!(
-            "key_file {}: no usable PEM private key ({e})",
-            key_path.display()
-        )
-    })?;
-
+    let ca = || {
+        if t.client_ca_file.is_empty() {
+            Err(String::from(
+                "client_auth_type verifies client certificates: client_ca_file is required",
+            ))
+        } else {
+            Ok(resolve(&t.client_ca_file))
+        }
+    };
     let client_auth = match t.client_auth_type.as_deref().unwrap_or("NoClientCert") {
-        "NoClientCert" | "" => ClientAuth::None,
-        "VerifyClientCertIfGiven" => ClientAuth::VerifyIfGiven,
-        "RequireAndVerifyClientCert" => ClientAuth::RequireAndVerify,
+        "NoClientCert" | "" => {
+            if !t.client_ca_file.is_empty() {
+                return Err(
+                    "client_ca_file is set but client_auth_type does not verify client certificates"
+                        .into(),
+                );
+            }
+            ClientAuth::None
+        }
+        "VerifyClientCertIfGiven" => ClientAuth::VerifyIfGiven(ca()?),
+        "RequireAndVerifyClientCert" => ClientAuth::RequireAndVerify(ca()?),
         other @ ("RequestClientCert" | "RequireAnyClientCert") => {
             return Err(format!(
                 "client_auth_type {other}: accepting client certificates without verifying them is not supported; use VerifyClientCertIfGiven or RequireAndVerifyClientCert"
@@ -184,45 +308,76 @@ fn tls(t: &TlsFile, dir: &Path) -> Result<rustls::ServerConfig, String> {
             ));
         }
     };
+    Ok(TlsSettings {
+        cert_file: resolve(&t.cert_file),
+        key_file: resolve(&t.key_file),
+        client_auth,
+        versions: versions(t.min_version.as_deref(), t.max_version.as_deref())?,
+    })
+}
+
+/// Reads the files of `s`, cert first, key second, client CA last.
+fn read_files(s: &TlsSettings) -> TlsFiles {
+    let read = |p: &Path| std::fs::read(p).map_err(|e| e.to_string());
+    TlsFiles {
+        cert: read(&s.cert_file),
+        key: read(&s.key_file),
+        client_ca: s.client_auth.ca_file().map(read),
+    }
+}
+
+/// Builds the rustls server config of `s` from the contents `f`.
+fn build(s: &TlsSettings, f: &TlsFiles) -> Result<rustls::ServerConfig, String> {
+    let cert_path = s.cert_file.display();
+    let cert = f
+        .cert
+        .as_ref()
+        .map_err(|e| format!("cert_file {cert_path}: {e}"))?;
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert)
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("cert_file {cert_path}: {e}"))?;
+    if certs.is_empty() {
+        return Err(format!("cert_file {cert_path}: no PEM certificate in it"));
+    }
+    let key_path = s.key_file.display();
+    let key = f
+        .key
+        .as_ref()
+        .map_err(|e| format!("key_file {key_path}: {e}"))?;
+    let key = PrivateKeyDer::from_pem_slice(key)
+        .map_err(|e| format!("key_file {key_path}: no usable PEM private key ({e})"))?;
+
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = if client_auth == ClientAuth::None {
-        if !t.client_ca_file.is_empty() {
-            return Err(
-                "client_ca_file is set but client_auth_type does not verify client certificates"
-                    .into(),
-            );
-        }
-        WebPkiClientVerifier::no_client_auth()
-    } else {
-        if t.client_ca_file.is_empty() {
-            return Err(
-                "client_auth_type verifies client certificates: client_ca_file is required".into(),
-            );
-        }
-        let ca_path = resolve(&t.client_ca_file);
-        let mut roots = RootCertStore::empty();
-        for cert in CertificateDer::pem_file_iter(&ca_path)
-            .map_err(|e| format!("client_ca_file {}: {e}", ca_path.display()))?
-        {
-            let cert = cert.map_err(|e| format!("client_ca_file {}: {e}", ca_path.display()))?;
-            roots
-                .add(cert)
-                .map_err(|e| format!("client_ca_file {}: {e}", ca_path.display()))?;
-        }
-        let builder =
-            WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
-        let builder = if client_auth == ClientAuth::VerifyIfGiven {
-            builder.allow_unauthenticated()
-        } else {
+    let verifier = match (&s.client_auth, &f.client_ca) {
+        (ClientAuth::None, _) => WebPkiClientVerifier::no_client_auth(),
+        (ClientAuth::VerifyIfGiven(ca_path) | ClientAuth::RequireAndVerify(ca_path), ca) => {
+            let ca_path = ca_path.display();
+            let ca = ca
+                .as_ref()
+                .ok_or_else(|| format!("client_ca_file {ca_path}: not read"))?
+                .as_ref()
+                .map_err(|e| format!("client_ca_file {ca_path}: {e}"))?;
+            let mut roots = RootCertStore::empty();
+            for cert in CertificateDer::pem_slice_iter(ca) {
+                let cert = cert.map_err(|e| format!("client_ca_file {ca_path}: {e}"))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("client_ca_file {ca_path}: {e}"))?;
+            }
+            let builder =
+                WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+            let builder = if matches!(s.client_auth, ClientAuth::VerifyIfGiven(_)) {
+                builder.allow_unauthenticated()
+            } else {
+                builder
+            };
             builder
-        };
-        builder
-            .build()
-            .map_err(|e| format!("client_ca_file {}: {e}", ca_path.display()))?
+                .build()
+                .map_err(|e| format!("client_ca_file {ca_path}: {e}"))?
+        }
     };
-    let versions = versions(t.min_version.as_deref(), t.max_version.as_deref())?;
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(&versions)
+        .with_protocol_versions(&s.versions)
         .map_err(|e| e.to_string())?
         .with_client_cert_verifier(verifier)
         .with_single_cert(certs, key)

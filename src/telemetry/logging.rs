@@ -1,5 +1,9 @@
 //! Logging setup: human text or JSON lines, filtered by `log.level` or
-//! `RUST_LOG`.
+//! `RUST_LOG`, on stderr. Text is coloured only when stderr is a terminal
+//! and `NO_COLOR` is unset or empty (<https://no-color.org>): a log file, a
+//! pipe or a container runtime's log collector gets plain text.
+
+use std::io::IsTerminal as _;
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::Directive;
@@ -20,9 +24,14 @@ pub fn init_quieting(format: &str, level: &str, quiet: &[&str]) {
             filter = filter.add_directive(d);
         }
     }
+    let ansi = colour(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     let result = if format == "json" {
         builder.json().flatten_event(true).try_init()
     } else {
@@ -31,3 +40,12 @@ pub fn init_quieting(format: &str, level: &str, quiet: &[&str]) {
     // A second init (tests, demo) keeps the first subscriber.
     let _ = result;
 }
+
+/// Whether text logs carry ANSI colours: only on a terminal, and not when
+/// `NO_COLOR` holds anything.
+fn colour(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(std::ffi::OsStr::is_empty)
+}
+
+#[cfg(test)]
+mod tests;

@@ -31,7 +31,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::domain::Millis;
 use crate::report::{Sources, with_reports};
-use crate::views::metrics::{ReportCost, families};
+use crate::telemetry::tls_reloads::TlsReloads;
+use crate::views::metrics::{ReportCost, families, insert_tls_reloads};
 use crate::views::page;
 
 /// A reporter idles once nobody has scraped for this long.
@@ -103,6 +104,9 @@ struct WakeState {
 /// The reporter side, run on its own thread by [`Reporter::run_blocking`].
 pub struct Reporter {
     sources: Sources,
+    /// The admin server's certificate reloads, exported with the report
+    /// when it serves TLS: the server's, not ingest's, so not a source.
+    tls_reloads: Option<Arc<TlsReloads>>,
     publish: watch::Sender<Arc<Snapshot>>,
     wake: Arc<Wake>,
     interval: Duration,
@@ -116,6 +120,7 @@ pub fn reporter(sources: Sources, interval: Duration) -> (Reporter, Snapshots) {
     (
         Reporter {
             sources,
+            tls_reloads: None,
             publish,
             wake: wake.clone(),
             interval,
@@ -130,13 +135,21 @@ pub fn reporter(sources: Sources, interval: Duration) -> (Reporter, Snapshots) {
 }
 
 impl Reporter {
+    /// Exports `reloads` (`valuepulse_tls_reloads_total`) in every snapshot.
+    pub fn export_tls_reloads(&mut self, reloads: Arc<TlsReloads>) {
+        self.tls_reloads = Some(reloads);
+    }
+
     /// Computes one snapshot now.
     pub fn compute(&self, cost: ReportCost) -> Snapshot {
         let started = Instant::now();
         let now = (self.sources.clock)();
-        let (families, page, ready) = with_reports(&self.sources, now, |r| {
+        let (mut families, page, ready) = with_reports(&self.sources, now, |r| {
             (families(r, cost), page::render(r), r.health.ready)
         });
+        if let Some(reloads) = &self.tls_reloads {
+            insert_tls_reloads(&mut families, &reloads.by_outcome());
+        }
         let encoder = TextEncoder::new();
         let mut text = Vec::with_capacity(64 * 1024);
         if let Err(e) = encoder.encode(&families, &mut text) {

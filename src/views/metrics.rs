@@ -56,6 +56,18 @@ pub fn families(r: &Reports<'_>, cost: ReportCost) -> Vec<MetricFamily> {
     out
 }
 
+/// Adds `valuepulse_tls_reloads_total` of `(outcome, reloads)` pairs (the
+/// admin server's certificate reloads, or the bridge's) to `families`,
+/// which are sorted by name, where a registry would put it.
+pub fn insert_tls_reloads(families: &mut Vec<MetricFamily>, by_outcome: &[(&str, u64)]) {
+    let mut reloads = Family::new(names::TLS_RELOADS);
+    for (outcome, n) in by_outcome {
+        reloads.counter(&[outcome], *n as f64);
+    }
+    let at = families.partition_point(|f| f.name() < names::TLS_RELOADS.name);
+    families.insert(at, reloads.finish());
+}
+
 /// Builds one family.
 pub(crate) struct Family {
     def: MetricDef,

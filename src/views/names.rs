@@ -404,6 +404,15 @@ pub const TIER_BANDS_INFO: MetricDef = MetricDef {
     help: "Always 1: the DORA tier bands valuepulse_dora_tier is graded with (tiers.preset: valuepulse, framework, dora_2021, dora_2024 or custom).",
 };
 
+/// Certificate reloads of the admin server (and of the bridge, which
+/// exports the same family).
+pub const TLS_RELOADS: MetricDef = MetricDef {
+    name: "valuepulse_tls_reloads_total",
+    kind: Kind::Counter,
+    labels: &["outcome"],
+    help: "Changes of the TLS certificate, key or client CA files (http.web_config, or bridge.web_config for the bridge) seen while serving, by outcome: ok (new connections get the new certificate), failed (the files did not build a usable config; the previous certificate is still served). Exported only when TLS is on.",
+};
+
 /// Every metric, for descriptors and documentation checks.
 pub const ALL: &[MetricDef] = &[
     DEPLOYMENTS,
@@ -458,6 +467,7 @@ pub const ALL: &[MetricDef] = &[
     VALUE_STREAM_TIER,
     INCIDENTS_UNPAIRED,
     TIER_BANDS_INFO,
+    TLS_RELOADS,
 ];
 
 /// Bridge deliveries, by source, event and outcome.

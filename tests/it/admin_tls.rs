@@ -1,7 +1,15 @@
 //! The admin server behind an exporter-toolkit web config: TLS checked by a
 //! real rustls client against a CA made in the test, basic auth with bcrypt
 //! hashes (right, wrong and no password), probes open, plain HTTP refused,
-//! and client certificates verified when the config asks for them.
+//! and client certificates verified when the config asks for them; and a
+//! certificate renewed in a Kubernetes-style Secret volume served without a
+//! restart, by the daemon and by the bridge, while a broken renewal keeps
+//! the last good certificate and is counted and logged once.
+
+#![allow(
+    clippy::print_stderr,
+    reason = "the renewal test prints how long the server took to act"
+)]
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -16,13 +24,16 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
 const USER: &str = "prometheus";
+/// The names a server certificate is issued for.
+const SERVER_NAMES: &[&str] = &["localhost", "127.0.0.1"];
 const PASSWORD: &str = "correct horse battery staple";
 
 /// A CA, a server certificate for localhost/127.0.0.1 and a client
 /// certificate, all signed by the CA, written as PEM files into a fresh
-/// directory.
+/// directory; the CA issues more on request.
 struct Pki {
     dir: PathBuf,
+    issuer: Issuer<'static, KeyPair>,
 }
 
 impl Pki {
@@ -33,25 +44,30 @@ impl Pki {
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         let ca = ca_params.self_signed(&ca_key).unwrap();
-        let issuer = Issuer::new(ca_params, ca_key);
-        let write = |name: &str, text: String| std::fs::write(dir.join(name), text).unwrap();
+        let pki = Self {
+            dir,
+            issuer: Issuer::new(ca_params, ca_key),
+        };
+        let write = |name: &str, text: String| std::fs::write(pki.dir.join(name), text).unwrap();
         write("ca.crt", ca.pem());
-        for (name, sans) in [
-            (
-                "server",
-                vec!["localhost".to_owned(), "127.0.0.1".to_owned()],
-            ),
-            ("client", vec!["scraper".to_owned()]),
-        ] {
-            let key = KeyPair::generate().unwrap();
-            let cert = CertificateParams::new(sans)
-                .unwrap()
-                .signed_by(&key, &issuer)
-                .unwrap();
-            write(&format!("{name}.crt"), cert.pem());
-            write(&format!("{name}.key"), key.serialize_pem());
+        for (name, sans) in [("server", SERVER_NAMES), ("client", &["scraper"][..])] {
+            let (cert, key, _) = pki.issue(sans);
+            write(&format!("{name}.crt"), cert);
+            write(&format!("{name}.key"), key);
         }
-        Self { dir }
+        pki
+    }
+
+    /// A new certificate for `sans` signed by the CA: (cert PEM, key PEM,
+    /// cert DER).
+    fn issue(&self, sans: &[&str]) -> (String, String, Vec<u8>) {
+        let key = KeyPair::generate().unwrap();
+        let sans: Vec<String> = sans.iter().map(|s| (*s).to_owned()).collect();
+        let cert = CertificateParams::new(sans)
+            .unwrap()
+            .signed_by(&key, &self.issuer)
+            .unwrap();
+        (cert.pem(), key.serialize_pem(), cert.der().to_vec())
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -308,4 +324,218 @@ fn check_config_refuses_a_bad_web_config_with_exit_64_naming_the_key() {
         "{shown}"
     );
     assert!(!shown.contains("$2"), "no hash in check-config: {shown}");
+}
+
+/// A Kubernetes Secret volume in a directory: each file a link into
+/// `..data`, itself a link to the current `..vN` directory; an update is
+/// a new `..vN` published by renaming a fresh link over `..data`, as the
+/// kubelet's atomic writer does (and as cert-manager's renewals reach a
+/// pod).
+struct SecretVolume {
+    dir: PathBuf,
+    version: u32,
+}
+
+impl SecretVolume {
+    fn new(dir: PathBuf) -> Self {
+        std::fs::create_dir_all(&dir).unwrap();
+        Self { dir, version: 0 }
+    }
+
+    fn publish(&mut self, files: &[(&str, &str)]) {
+        use std::os::unix::fs::symlink;
+        self.version += 1;
+        let version = format!("..v{}", self.version);
+        std::fs::create_dir(self.dir.join(&version)).unwrap();
+        for (name, text) in files {
+            std::fs::write(self.dir.join(&version).join(name), text).unwrap();
+        }
+        let tmp = self.dir.join("..data_tmp");
+        symlink(&version, &tmp).unwrap();
+        std::fs::rename(&tmp, self.dir.join("..data")).unwrap();
+        for (name, _) in files {
+            let link = self.dir.join(name);
+            if link.symlink_metadata().is_err() {
+                symlink(std::path::Path::new("..data").join(name), &link).unwrap();
+            }
+        }
+    }
+}
+
+/// The leaf certificate (DER) the TLS server at `addr` presents to
+/// `client` in a full handshake, or why the handshake failed.
+fn served_leaf(addr: &str, client: &Arc<rustls::ClientConfig>) -> Result<Vec<u8>, String> {
+    let server = ServerName::try_from("localhost").unwrap();
+    let mut conn =
+        rustls::ClientConnection::new(client.clone(), server).map_err(|e| e.to_string())?;
+    let mut sock = TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    while conn.is_handshaking() {
+        conn.complete_io(&mut sock).map_err(|e| e.to_string())?;
+    }
+    let leaf = conn
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .ok_or("no server certificate")?;
+    Ok(leaf.to_vec())
+}
+
+/// `valuepulse_tls_reloads_total{outcome}` in `metrics`.
+fn reloads(metrics: &str, outcome: &str) -> Option<u64> {
+    let series = format!("valuepulse_tls_reloads_total{{outcome=\"{outcome}\"}} ");
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&series))
+        .map(|v| v.parse().unwrap())
+}
+
+/// Polls `check` every 100 ms until it holds; how long that took, or a
+/// panic saying `what` after `timeout`.
+fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !check() {
+        assert!(start.elapsed() < timeout, "{what}: not within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    start.elapsed()
+}
+
+/// Longest a change of the files takes to be acted on: one poll, or two
+/// for a failure (a first one is tried again), plus slack for a busy
+/// machine.
+const RENEWAL_DEADLINE: Duration = Duration::from_secs(5 + 10);
+const FAILURE_DEADLINE: Duration = Duration::from_secs(2 * 5 + 10);
+
+/// The renewal scenario against a server on `addr` whose web config names
+/// `volume`'s `tls.crt` and `tls.key`, now holding `a` (PEM cert, key and
+/// DER): a renewal to a new certificate is served without a restart and
+/// counted `ok`; a renewal with a garbage key is counted `failed` and the
+/// last good certificate stays in service. `scrape` reads the server's
+/// `/metrics`.
+fn renewal_scenario(
+    pki: &Pki,
+    volume: &mut SecretVolume,
+    addr: &str,
+    der_a: &[u8],
+    scrape: &dyn Fn() -> String,
+) {
+    let client = pki.client(false);
+    assert_eq!(served_leaf(addr, &client).unwrap(), der_a, "certificate A");
+    let m = scrape();
+    assert_eq!(reloads(&m, "ok"), Some(0), "{m}");
+    assert_eq!(reloads(&m, "failed"), Some(0), "{m}");
+
+    let (cert_b, key_b, der_b) = pki.issue(SERVER_NAMES);
+    volume.publish(&[("tls.crt", &cert_b), ("tls.key", &key_b)]);
+    let took = wait_for("the renewed certificate B served", RENEWAL_DEADLINE, || {
+        served_leaf(addr, &client).is_ok_and(|leaf| leaf == der_b)
+    });
+    eprintln!("renewed certificate served {took:?} after the swap");
+    // The daemon's scrape serves a report up to two report intervals old.
+    wait_for("the renewal counted", Duration::from_secs(5), || {
+        reloads(&scrape(), "ok") == Some(1)
+    });
+    let m = scrape();
+    assert_eq!(reloads(&m, "failed"), Some(0), "{m}");
+
+    let (cert_c, _, _) = pki.issue(SERVER_NAMES);
+    volume.publish(&[
+        ("tls.crt", &cert_c),
+        (
+            "tls.key",
+            "-----BEGIN PRIVATE KEY-----\ngarbage\n-----END PRIVATE KEY-----\n",
+        ),
+    ]);
+    let took = wait_for("the broken renewal counted", FAILURE_DEADLINE, || {
+        reloads(&scrape(), "failed") == Some(1)
+    });
+    eprintln!("broken renewal counted {took:?} after the swap");
+    // Two more polls: counted once per change, not once per poll.
+    std::thread::sleep(Duration::from_secs(2 * 5));
+    let m = scrape();
+    assert_eq!(reloads(&m, "failed"), Some(1), "{m}");
+    assert_eq!(reloads(&m, "ok"), Some(1), "{m}");
+    assert_eq!(
+        served_leaf(addr, &client).unwrap(),
+        der_b,
+        "the last good certificate B is still served"
+    );
+}
+
+/// A web config in `pki`'s directory naming the volume's files, with basic
+/// auth.
+fn volume_web_config(pki: &Pki) -> (SecretVolume, String, Vec<u8>) {
+    let mut volume = SecretVolume::new(pki.path("secret"));
+    let (cert_a, key_a, der_a) = pki.issue(SERVER_NAMES);
+    volume.publish(&[("tls.crt", &cert_a), ("tls.key", &key_a)]);
+    let hash = bcrypt::hash(PASSWORD, 4).unwrap();
+    let config = pki.web_config(&format!(
+        "tls_server_config:\n  cert_file: secret/tls.crt\n  key_file: secret/tls.key\nbasic_auth_users:\n  {USER}: {hash}\n"
+    ));
+    (volume, config, der_a)
+}
+
+#[test]
+fn a_renewed_certificate_is_served_without_a_restart_and_a_broken_renewal_keeps_the_last_good_one()
+{
+    let _isolation = common::shared();
+    let pki = Pki::new();
+    let (mut volume, config, der_a) = volume_web_config(&pki);
+    let d = daemon(&config, &pki.client(false));
+    let client = pki.client(false);
+    let scrape = || {
+        let (status, _, body) =
+            https_get(&d.addr, "/metrics", &client, Some((USER, PASSWORD))).unwrap();
+        assert_eq!(status, 200);
+        body
+    };
+    renewal_scenario(&pki, &mut volume, &d.addr, &der_a, &scrape);
+}
+
+#[test]
+fn the_bridge_picks_up_a_renewed_certificate_and_warns_once_about_a_broken_one() {
+    let _isolation = common::shared();
+    let pki = Pki::new();
+    let (mut volume, config, der_a) = volume_web_config(&pki);
+    let addr = format!("127.0.0.1:{}", common::free_port());
+    let log = pki.path("bridge.log");
+    // Kafka is not needed to serve TLS (the bridge is then not ready).
+    let mut bridge = std::process::Command::new(env!("CARGO_BIN_EXE_valuepulse"))
+        .arg("bridge")
+        .env("VALUEPULSE__KAFKA__BROKERS", "127.0.0.1:1")
+        .env("VALUEPULSE__BRIDGE__LISTEN", &addr)
+        .env("VALUEPULSE__BRIDGE__WEB_CONFIG", &config)
+        .env("VALUEPULSE__LOG__FORMAT", "json")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let client = pki.client(false);
+    wait_for("the bridge serving TLS", Duration::from_secs(15), || {
+        served_leaf(&addr, &client).is_ok()
+    });
+    let scrape = || {
+        let (status, _, body) =
+            https_get(&addr, "/metrics", &client, Some((USER, PASSWORD))).unwrap();
+        assert_eq!(status, 200);
+        body
+    };
+    renewal_scenario(&pki, &mut volume, &addr, &der_a, &scrape);
+    let _ = bridge.kill();
+    let _ = bridge.wait();
+    let log = std::fs::read_to_string(&log).unwrap();
+    let lines = |message: &str| log.lines().filter(|l| l.contains(message)).count();
+    assert_eq!(lines("Reloaded the TLS certificate"), 1, "{log}");
+    let warned: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("Could not reload the TLS certificate"))
+        .collect();
+    assert_eq!(warned.len(), 1, "one warning per broken change:\n{log}");
+    assert!(warned[0].contains("\"level\":\"WARN\""), "{}", warned[0]);
+    assert!(warned[0].contains("bridge.web_config"), "{}", warned[0]);
+    assert!(
+        !log.contains("garbage"),
+        "no key material in the log:\n{log}"
+    );
 }

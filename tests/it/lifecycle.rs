@@ -1,5 +1,5 @@
 //! Process lifecycle and the admin endpoints: signals, an unreachable broker,
-//! gzip, and `check-config`.
+//! gzip, `check-config`, and log colour (a terminal's only).
 
 use std::io::Read;
 use std::process::Command;
@@ -145,4 +145,57 @@ fn check_config_prints_redacted_config_or_exits_64_naming_the_key() {
             .starts_with("valuepulse ")
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn text_logs_to_a_pipe_carry_no_colour_codes_and_a_terminal_gets_them_unless_no_color() {
+    let _isolation = common::shared();
+    // `valuepulse bridge` with no source logs a warning through tracing,
+    // then exits at once: its port is taken.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let bin = env!("CARGO_BIN_EXE_valuepulse");
+    let env = [
+        ("VALUEPULSE__KAFKA__BROKERS", "127.0.0.1:1"),
+        ("VALUEPULSE__BRIDGE__LISTEN", addr.as_str()),
+        ("VALUEPULSE__LOG__FORMAT", "text"),
+    ];
+    let warning = "No source is enabled";
+
+    let out = Command::new(bin)
+        .arg("bridge")
+        .envs(env)
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the port is taken");
+    let piped = String::from_utf8_lossy(&out.stderr);
+    assert!(piped.contains(warning), "{piped}");
+    assert!(!piped.contains('\x1b'), "colour codes in a pipe: {piped:?}");
+
+    // The same under a terminal: script(1) runs it on a pseudo-terminal and
+    // copies what it wrote there to its own stdout.
+    let on_a_terminal = |no_color: Option<&str>| {
+        let mut c = Command::new("script");
+        c.args(["-qec", &format!("'{bin}' bridge"), "/dev/null"])
+            .envs(env);
+        match no_color {
+            Some(v) => c.env("NO_COLOR", v),
+            None => c.env_remove("NO_COLOR"),
+        };
+        let out = c
+            .output()
+            .expect("script(1) from util-linux runs the binary on a terminal");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let coloured = on_a_terminal(None);
+    assert!(coloured.contains(warning), "{coloured:?}");
+    assert!(
+        coloured.contains("\x1b["),
+        "a terminal gets colour: {coloured:?}"
+    );
+    let plain = on_a_terminal(Some("1"));
+    assert!(plain.contains(warning), "{plain:?}");
+    assert!(!plain.contains('\x1b'), "NO_COLOR=1: {plain:?}");
+    drop(taken);
 }

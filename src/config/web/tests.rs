@@ -50,7 +50,7 @@ fn tls_and_users_load_with_paths_relative_to_the_file() {
     )
     .unwrap();
     let tls = c.tls.as_ref().expect("tls");
-    assert_eq!(tls.alpn_protocols, [b"http/1.1".to_vec()]);
+    assert_eq!(tls.config.alpn_protocols, [b"http/1.1".to_vec()]);
     assert!(c.auth_required());
     assert!(
         !format!("{c:?}").contains(&hash),

@@ -93,3 +93,40 @@ async fn scrapes_share_a_fresh_snapshot_and_wait_only_when_it_is_stale() {
     cancel.cancel();
     thread.join().unwrap();
 }
+
+#[test]
+fn tls_reloads_are_exported_once_told_and_in_name_order() {
+    use crate::telemetry::tls_reloads::{ReloadOutcome, TlsReloads};
+    let (mut reporter, _) = reporter(sources(), Duration::from_secs(1));
+    let text =
+        |r: &Reporter| String::from_utf8(r.compute(ReportCost::default()).text.to_vec()).unwrap();
+    let plain = text(&reporter);
+    assert!(
+        !plain.contains("valuepulse_tls_reloads_total"),
+        "absent without TLS: {plain}"
+    );
+    let reloads = Arc::new(TlsReloads::default());
+    reloads.count(ReloadOutcome::Ok);
+    reloads.count(ReloadOutcome::Ok);
+    reloads.count(ReloadOutcome::Failed);
+    reporter.export_tls_reloads(reloads);
+    let t = text(&reporter);
+    assert!(
+        t.contains("# TYPE valuepulse_tls_reloads_total counter\n"),
+        "{t}"
+    );
+    assert!(
+        t.contains("valuepulse_tls_reloads_total{outcome=\"ok\"} 2\n"),
+        "{t}"
+    );
+    assert!(
+        t.contains("valuepulse_tls_reloads_total{outcome=\"failed\"} 1\n"),
+        "{t}"
+    );
+    let names: Vec<&str> = t
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split(' ').next())
+        .collect();
+    assert!(names.is_sorted(), "{names:?}");
+}
