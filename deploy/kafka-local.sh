@@ -280,6 +280,11 @@ log.message.timestamp.type=CreateTime
 log.message.timestamp.before.max.ms=9223372036854775807
 log.message.timestamp.after.max.ms=9223372036854775807
 
+# a test run opens many connections at once (every test its clients): the
+# default accept queue of 50 overflows, and each overflowed client retries
+# its handshake only after a second
+socket.listen.backlog.size=1024
+
 # small machine
 num.network.threads=2
 num.io.threads=2

@@ -13,7 +13,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -50,7 +49,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send,
     on_listen: Option<oneshot::Sender<(SocketAddr, Handles)>>,
 ) -> anyhow::Result<()> {
-    let mut daemon = start(config).await?;
+    let mut daemon = start(config)?;
     if let Some(tx) = on_listen {
         let _ = tx.send((daemon.address, daemon.handles.clone()));
     }
@@ -87,7 +86,7 @@ struct Running {
 
 /// Builds the state, then starts the reporter thread, the admin server and
 /// the two consumer loops.
-async fn start(config: Config) -> anyhow::Result<Running> {
+fn start(config: Config) -> anyhow::Result<Running> {
     let config = Arc::new(config);
     let clock: Clock = clock::now_millis;
     let progress = Arc::new(Progress::default());
@@ -135,8 +134,7 @@ async fn start(config: Config) -> anyhow::Result<Running> {
         .context("starting the reporter thread")?;
 
     let addr = config.http.listen;
-    let listener = TcpListener::bind(addr)
-        .await
+    let listener = crate::http::listen(addr)
         .with_context(|| format!("cannot listen on {addr} (http.listen)"))?;
     let address = listener.local_addr()?;
     tracing::info!(

@@ -45,7 +45,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
@@ -112,8 +111,7 @@ pub async fn run(
         now_secs: || crate::clock::now_millis() / 1000,
     };
     let addr = config.bridge.listen;
-    let listener = TcpListener::bind(addr)
-        .await
+    let listener = crate::http::listen(addr)
         .with_context(|| format!("cannot listen on {addr} (bridge.listen)"))?;
     let bound = listener.local_addr()?;
     tracing::info!(

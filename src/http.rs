@@ -113,6 +113,26 @@ impl AdminState {
 
 /// Connections served at once.
 pub const MAX_CONNECTIONS: usize = 512;
+/// Backlog of the listening socket (tokio's `bind` asks for 1024; the
+/// kernel caps it at `net.core.somaxconn`, 4096 by default since Linux
+/// 5.4). A burst of new connections while the accept loop waits for a
+/// core (a webhook retry storm on a busy node) then queues instead of
+/// overflowing: an overflowed handshake is retried by the client only
+/// after a second (seen in CI as 1 s stalls of valid deliveries).
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// Listens on `addr` with [`LISTEN_BACKLOG`] and `SO_REUSEADDR` (as
+/// tokio's `bind` sets it).
+pub fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
 /// Time a client has to send its request line and headers.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// Time a request has to be answered (a scrape may wait up to 10 s for a
