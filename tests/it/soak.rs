@@ -29,6 +29,10 @@ struct Sample {
     /// Seconds since the load started.
     at: f64,
     rss_mib: f64,
+    /// The state's own accounting (`valuepulse_state_bytes`, summed): the
+    /// retained history grows under a steady load until its longest
+    /// window is full, so RSS may grow as much, and no more.
+    state_mib: f64,
     fds: f64,
     threads: f64,
     /// Share of one core over the last interval, in percent.
@@ -72,8 +76,9 @@ type Measure = fn(&Sample) -> f64;
 /// A small SVG: one panel per measure, this run's samples as a line, the
 /// warm-up shaded.
 fn plot(samples: &[Sample], warm: f64) -> String {
-    let panels: [(&str, Measure); 4] = [
+    let panels: [(&str, Measure); 5] = [
         ("RSS (MiB)", |s| s.rss_mib),
+        ("state (MiB, valuepulse_state_bytes)", |s| s.state_mib),
         ("open file descriptors", |s| s.fds),
         ("threads", |s| s.threads),
         ("CPU (% of a core)", |s| s.cpu_pct),
@@ -221,9 +226,15 @@ fn a_steady_load_leaves_memory_descriptors_threads_and_cpu_flat() {
         assert!(daemon.alive(), "the daemon died during the soak");
         let (rss, threads, fds, cpu) = read_proc(pid);
         let took = before.elapsed().as_secs_f64();
+        let state: f64 = common::parse(&daemon.scrape())
+            .iter()
+            .filter(|(k, _)| k.starts_with("valuepulse_state_bytes{"))
+            .map(|(_, v)| v)
+            .sum();
         samples.push(Sample {
             at: start.elapsed().as_secs_f64(),
             rss_mib: rss / (1024.0 * 1024.0),
+            state_mib: state / (1024.0 * 1024.0),
             fds,
             threads,
             cpu_pct: (cpu - cpu_before) / took * 100.0,
@@ -245,18 +256,19 @@ fn a_steady_load_leaves_memory_descriptors_threads_and_cpu_flat() {
                 .collect::<Vec<_>>(),
         )
     };
-    let (rss_slope, fd_slope, thread_slope, cpu_slope) = (
+    let (rss_slope, state_slope, fd_slope, thread_slope, cpu_slope) = (
         fit(|s| s.rss_mib),
+        fit(|s| s.state_mib),
         fit(|s| s.fds),
         fit(|s| s.threads),
         fit(|s| s.cpu_pct),
     );
-    let mut csv = String::from("seconds,rss_mib,fds,threads,cpu_pct\n");
+    let mut csv = String::from("seconds,rss_mib,state_mib,fds,threads,cpu_pct\n");
     for s in &samples {
         let _ = writeln!(
             csv,
-            "{:.1},{:.2},{},{},{:.1}",
-            s.at, s.rss_mib, s.fds, s.threads, s.cpu_pct
+            "{:.1},{:.2},{:.3},{},{},{:.1}",
+            s.at, s.rss_mib, s.state_mib, s.fds, s.threads, s.cpu_pct
         );
     }
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
@@ -269,7 +281,7 @@ fn a_steady_load_leaves_memory_descriptors_threads_and_cpu_flat() {
     let first = after.first().copied().copied().unwrap();
     let peak = |get: Measure| after.iter().map(|s| get(s)).fold(0.0_f64, f64::max);
     eprintln!(
-        "soak: {:.0} s, {} records acknowledged, {failures} failed reads; after warm-up ({:.0} s): RSS {:.1} → {:.1} MiB (slope {rss_slope:+.3} MiB/min), fds {} → {} (slope {fd_slope:+.3}/min), threads {} → {} (slope {thread_slope:+.3}/min), CPU {:.1} → {:.1} % (slope {cpu_slope:+.3} %/min)\n{csv}",
+        "soak: {:.0} s, {} records acknowledged, {failures} failed reads; after warm-up ({:.0} s): RSS {:.1} → {:.1} MiB (slope {rss_slope:+.3} MiB/min; state {state_slope:+.3} MiB/min), fds {} → {} (slope {fd_slope:+.3}/min), threads {} → {} (slope {thread_slope:+.3}/min), CPU {:.1} → {:.1} % (slope {cpu_slope:+.3} %/min)\n{csv}",
         start.elapsed().as_secs_f64(),
         p.acked(),
         warm,
@@ -294,6 +306,12 @@ fn a_steady_load_leaves_memory_descriptors_threads_and_cpu_flat() {
     assert!(
         rss_slope <= 1.0,
         "RSS grows {rss_slope:.3} MiB/min after warm-up"
+    );
+    // Beyond what the retained state itself adds.
+    assert!(
+        rss_slope - state_slope <= 0.5,
+        "RSS grows {rss_slope:.3} MiB/min after warm-up, {:.3} beyond the state's {state_slope:.3}",
+        rss_slope - state_slope
     );
     assert!(
         peak(|s| s.fds) <= first.fds + 8.0 && fd_slope <= 0.5,
