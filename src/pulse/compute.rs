@@ -270,20 +270,6 @@ fn item(
     }
 }
 
-/// A duration for people: `40 s`, `14 min`, `5.2 h`, `3.1 d` (the page's
-/// format).
-fn human(seconds: f64) -> String {
-    if seconds < 90.0 {
-        format!("{seconds:.0} s")
-    } else if seconds < 90.0 * 60.0 {
-        format!("{:.0} min", seconds / 60.0)
-    } else if seconds < 48.0 * 3600.0 {
-        format!("{:.1} h", seconds / 3600.0)
-    } else {
-        format!("{:.1} d", seconds / 86_400.0)
-    }
-}
-
 /// A ratio as a percentage: `42 %`.
 fn pct(ratio: f64) -> String {
     format!("{:.0} %", ratio * 100.0)

@@ -35,7 +35,7 @@ mod value_stream;
 
 use std::fmt::Write as _;
 
-pub use html::{duration, esc, series};
+pub use html::{esc, series};
 use html::{iso, num};
 
 use super::names;

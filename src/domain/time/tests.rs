@@ -62,3 +62,11 @@ fn the_longest_window_is_found_in_any_order() {
     assert_eq!(tie.longest(), 1);
     assert_eq!(Windows::new(Vec::new()).longest(), 0);
 }
+
+#[test]
+fn durations_read_in_the_best_unit() {
+    assert_eq!(human_duration(42.0), "42 s");
+    assert_eq!(human_duration(600.0), "10 min");
+    assert_eq!(human_duration(3.0 * 3600.0), "3.0 h");
+    assert_eq!(human_duration(3.0 * 86_400.0), "3.0 d");
+}

@@ -256,7 +256,12 @@ fn dataset(s: &Sources) {
     .iter()
     .map(|(f, u, at)| json(&testkit::usage(f, u, *at)))
     .collect();
-    let usage: Vec<UsageRecord<'_>> = usage
+    fold_usage(s, &usage);
+}
+
+/// Folds usage `payloads` into partition 0 of `s`, at offsets 0, 1, ….
+fn fold_usage(s: &Sources, payloads: &[String]) {
+    let records: Vec<UsageRecord<'_>> = payloads
         .iter()
         .enumerate()
         .map(|(i, p)| UsageRecord {
@@ -269,7 +274,7 @@ fn dataset(s: &Sources) {
     fold_usage_records(
         &s.adoption,
         "feature-usage",
-        &usage,
+        &records,
         1 << 20,
         NOW,
         &s.counters,
@@ -714,24 +719,7 @@ fn a_value_realization_band_that_dropped_is_a_risk_and_first_uses_are_taken_as_t
             satisfaction: s.satisfaction.clone(),
         };
         fold_small_records(&states, &small, 1 << 20, NOW, &s.counters);
-        let records: Vec<UsageRecord<'_>> = usage
-            .iter()
-            .enumerate()
-            .map(|(i, p)| UsageRecord {
-                partition: 0,
-                offset: i as i64,
-                generation: 0,
-                payload: p.as_bytes(),
-            })
-            .collect();
-        fold_usage_records(
-            &s.adoption,
-            "feature-usage",
-            &records,
-            1 << 20,
-            NOW,
-            &s.counters,
-        );
+        fold_usage(s, &usage);
         let p = with_pulses(
             s,
             NOW,

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use crate::domain::Millis;
 use crate::domain::quantiles::Quantiles;
 use crate::domain::tier::Tier;
+use crate::domain::time::human_duration;
 use crate::ingest::decode::format_time;
 
 /// The median of `q`, as a duration, carrying its series.
@@ -21,7 +22,7 @@ pub(super) fn duration_quantile(
             let p = p.to_string();
             let mut l = labels.to_vec();
             l.push(("quantile", &p));
-            num(out, &series(name, &l), *v, &duration(*v));
+            num(out, &series(name, &l), *v, &human_duration(*v));
         }
         None => out.push_str("<span class=\"mute\">–</span>"),
     }
@@ -99,19 +100,6 @@ pub(super) fn percent(v: f64) -> String {
 /// A counter value (whole numbers).
 pub(super) fn count(v: f64) -> String {
     format!("{v:.0}")
-}
-
-/// Seconds, in the unit that reads best.
-pub fn duration(seconds: f64) -> String {
-    if seconds < 90.0 {
-        format!("{seconds:.0} s")
-    } else if seconds < 90.0 * 60.0 {
-        format!("{:.0} min", seconds / 60.0)
-    } else if seconds < 48.0 * 3600.0 {
-        format!("{:.1} h", seconds / 3600.0)
-    } else {
-        format!("{:.1} d", seconds / 86_400.0)
-    }
 }
 
 /// RFC 3339 of epoch milliseconds, to the second.

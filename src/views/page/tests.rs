@@ -209,11 +209,7 @@ fn label_values_are_escaped_everywhere() {
 }
 
 #[test]
-fn durations_read_in_the_best_unit() {
-    assert_eq!(duration(42.0), "42 s");
-    assert_eq!(duration(600.0), "10 min");
-    assert_eq!(duration(3.0 * 3600.0), "3.0 h");
-    assert_eq!(duration(3.0 * 86_400.0), "3.0 d");
+fn text_is_escaped_and_series_named() {
     assert_eq!(esc("a<b"), "a&lt;b");
     assert_eq!(
         series("m", &[("b", "2"), ("a", "x\"y")]),

@@ -2,12 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use super::super::{WEEK, human, item, pct};
+use super::super::{WEEK, item, pct};
 use super::{Scope, or_none};
 use crate::domain::FlowCategory;
 use crate::domain::dora::{Attribution, SeriesReport};
 use crate::domain::flow::{measure_sorted, waits_sorted};
 use crate::domain::health;
+use crate::domain::time::human_duration;
 use crate::pulse::model::{Comparison, Item};
 
 impl Scope<'_, '_> {
@@ -33,7 +34,7 @@ impl Scope<'_, '_> {
                 let waits = waits_sorted(i.transitions.iter().map(|t| (t.at, t.category, t.state)));
                 let states: Vec<String> = waits
                     .iter()
-                    .map(|(s, t)| format!("{s} {}", human(*t as f64 / 1000.0)))
+                    .map(|(s, t)| format!("{s} {}", human_duration(*t as f64 / 1000.0)))
                     .collect();
                 let eff = times
                     .efficiency()
@@ -44,7 +45,7 @@ impl Scope<'_, '_> {
                         "{} ({}) waited {}: {}{eff}",
                         i.id,
                         i.service,
-                        human(times.waiting as f64 / 1000.0),
+                        human_duration(times.waiting as f64 / 1000.0),
                         states.join(", ")
                     ),
                     Some(i.id),
@@ -84,7 +85,7 @@ impl Scope<'_, '_> {
                         "{} ({}) waiting for {} in {state}",
                         i.id,
                         i.service,
-                        human(secs)
+                        human_duration(secs)
                     ),
                     Some(i.id),
                     (Some(secs), None),

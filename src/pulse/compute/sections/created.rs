@@ -1,9 +1,10 @@
 //! Value created: what customer problems did we solve this week?
 
-use super::super::{human, item, pct};
+use super::super::{item, pct};
 use super::{Scope, or_none};
 use crate::domain::dora::SeriesReport;
 use crate::domain::labels::OTHER;
+use crate::domain::time::human_duration;
 use crate::ingest::decode::format_time;
 use crate::pulse::history::LastWeek;
 use crate::pulse::model::{Comparison, Item};
@@ -41,7 +42,7 @@ impl Scope<'_, '_> {
                         "{} shipped by {} on {when}: first used {} later, {} users since",
                         f.feature,
                         f.service,
-                        human(t),
+                        human_duration(t),
                         f.users_since_ship
                     ),
                     None => format!(
@@ -185,8 +186,8 @@ impl Scope<'_, '_> {
                     format!(
                         "{}: median lead time {} (last week {})",
                         s.service,
-                        human(median),
-                        or_none(before.map(human))
+                        human_duration(median),
+                        or_none(before.map(human_duration))
                     ),
                     Some(s.service),
                     (Some(median), before),

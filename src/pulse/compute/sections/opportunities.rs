@@ -1,9 +1,10 @@
 //! Value opportunities: what customer pain points did we discover?
 
-use super::super::{human, item, pct};
+use super::super::{item, pct};
 use super::{Scope, or_none};
 use crate::domain::labels::OTHER;
 use crate::domain::satisfaction::SatisfactionFigures;
+use crate::domain::time::human_duration;
 use crate::pulse::model::{Comparison, Item};
 
 impl Scope<'_, '_> {
@@ -32,7 +33,7 @@ impl Scope<'_, '_> {
                         "{} ({}) shipped {} ago, {} users since: not adopted",
                         f.feature,
                         f.service,
-                        human(age),
+                        human_duration(age),
                         f.users_since_ship
                     ),
                     Some(f.feature),

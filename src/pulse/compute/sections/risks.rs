@@ -1,6 +1,6 @@
 //! Value risks: what might destroy value we've already created?
 
-use super::super::{WEEK, human, item, pct};
+use super::super::{WEEK, item, pct};
 use super::{Scope, or_none};
 use crate::domain::Millis;
 use crate::domain::dora::{Attribution, SeriesReport};
@@ -8,6 +8,7 @@ use crate::domain::flow::FlowReport;
 use crate::domain::health::{HealthMetric, HealthTier};
 use crate::domain::quantiles::{self, Samples};
 use crate::domain::tier::TierMetric;
+use crate::domain::time::human_duration;
 use crate::pulse::model::{Comparison, Item};
 
 /// What the features first shipped in one week add up to, as they stood
@@ -166,11 +167,11 @@ impl Scope<'_, '_> {
                     format!(
                         "{}: median time to restore {} ({}), last week {}",
                         s.service,
-                        human(t),
+                        human_duration(t),
                         tier_name(tier(Some(s), m)),
                         or_none(before.map(|b| format!(
                             "{} ({})",
-                            human(b),
+                            human_duration(b),
                             tier_name(tier(l, m))
                         )))
                     ),
@@ -190,7 +191,7 @@ impl Scope<'_, '_> {
                 let age = (cx.now - i.opened_at) as f64 / 1000.0;
                 item(
                     "open_incident",
-                    format!("{} ({}) open for {}", i.id, i.service, human(age)),
+                    format!("{} ({}) open for {}", i.id, i.service, human_duration(age)),
                     Some(i.id),
                     (Some(age), None),
                     "seconds",
