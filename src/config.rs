@@ -150,6 +150,15 @@ pub struct KafkaConfig {
     /// the group to notice it left.
     #[serde(default)]
     pub group_instance_id: String,
+    /// On shutdown (SIGTERM), leave the consumer group before closing, so
+    /// the group hands this replica's usage partitions to the others at
+    /// once. Matters for a static member (`group_instance_id`): librdkafka
+    /// closes one without a leave (KIP-345 expects it back under the same
+    /// name), so a replica that never comes back (a Deployment's rollout
+    /// names pods anew) holds its partitions, unread, until its session
+    /// times out. A crash still leaves nothing, so a restart under the
+    /// same name takes its partitions back at once.
+    pub leave_group_on_shutdown: bool,
     /// Timeout of one metadata / offsets request.
     #[serde(with = "values::duration")]
     pub request_timeout: Duration,

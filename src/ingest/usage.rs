@@ -302,9 +302,15 @@ impl UsageIngest {
         let mut client = consumer_config(&self.config, Some(&self.config.kafka.group_id));
         // Offsets are committed only so that lag tooling sees the group;
         // correctness comes from replay. They are stored after folding.
-        client
-            .set("enable.auto.commit", "true")
-            .set("partition.assignment.strategy", "cooperative-sticky");
+        client.set("enable.auto.commit", "true");
+        // The classic protocol's assignment is the client's: cooperative, so
+        // a rebalance moves only the partitions that change owner. With
+        // Kafka 4's consumer protocol (KIP-848, `group.protocol=consumer`)
+        // the broker assigns, always incrementally, and librdkafka refuses
+        // the property.
+        if !consumer_protocol(&self.config) {
+            client.set("partition.assignment.strategy", "cooperative-sticky");
+        }
         if !self.config.kafka.group_instance_id.is_empty() {
             client.set("group.instance.id", &self.config.kafka.group_instance_id);
         }
@@ -431,6 +437,8 @@ impl UsageIngest {
             if let Err(e) = closing {
                 tracing::warn!(error = %e, "Could not start a thread to close the stalled consumer.");
             }
+        } else if fatal.is_none() && self.config.kafka.leave_group_on_shutdown {
+            leave_group(&consumer, self.config.close_timeout() / 2);
         } else {
             consumer.unsubscribe();
         }
@@ -440,6 +448,58 @@ impl UsageIngest {
             (None, None) => Ended::Cancelled,
         })
     }
+}
+
+/// Whether the group uses Kafka 4's consumer protocol (KIP-848).
+fn consumer_protocol(config: &Config) -> bool {
+    config
+        .kafka
+        .properties
+        .get("group.protocol")
+        .is_some_and(|p| p.trim().eq_ignore_ascii_case("consumer"))
+}
+
+/// How long a leaving consumer keeps serving after its assignment is empty:
+/// the unassignment completes (and the offsets are committed) on
+/// librdkafka's thread, which then sends the leave.
+const LEAVE_SETTLE: Duration = Duration::from_millis(500);
+
+/// Leaves the group before the consumer is closed (`kafka.leave_group_on_shutdown`).
+///
+/// librdkafka leaves once an unsubscribe's revocation has been served and
+/// the partitions unassigned, but a static member (`group.instance.id`)
+/// under the classic protocol skips the leave if that happens only while
+/// the consumer is closing (KIP-345: it is expected back under its name).
+/// Dropping the consumer right after `unsubscribe` is exactly that: the
+/// revocation waits for the close's own poll. So the revocation is served
+/// here, the unassignment given [`LEAVE_SETTLE`] to finish, and only then
+/// the consumer closed, which waits for the leave in flight. Under the
+/// consumer protocol a static member's leave keeps its assignment for the
+/// session (member epoch -2, KIP-848) whatever is done here; a dynamic
+/// member's hands it over. Bounded by `within` (half of `ingest.close_timeout`).
+fn leave_group(consumer: &BaseConsumer<UsageContext>, within: Duration) {
+    consumer.unsubscribe();
+    let start = Instant::now();
+    let mut empty_since: Option<Instant> = None;
+    while start.elapsed() < within {
+        // Serves the revocation callback; a record still queued is dropped
+        // (nothing folds any more, and its partition is being handed over).
+        drop(consumer.poll(Duration::from_millis(50)));
+        let empty = consumer.assignment().map_or(true, |a| a.count() == 0);
+        if !empty {
+            empty_since = None;
+        } else if empty_since
+            .get_or_insert_with(Instant::now)
+            .elapsed()
+            >= LEAVE_SETTLE
+        {
+            break;
+        }
+    }
+    tracing::info!(
+        took = ?start.elapsed(),
+        "Feature-usage consumer left the group."
+    );
 }
 
 /// How one consumer's life ended.

@@ -54,6 +54,7 @@ mod page_e2e;
 mod pulse_delivery;
 mod pulse_e2e;
 mod pulse_history;
+mod rollout;
 mod scrape_under_load;
 mod secrets_sasl;
 mod soak;
