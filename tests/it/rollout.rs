@@ -16,7 +16,11 @@
 //! The variant the manifests default to runs in CI with assertions
 //! ([`deployment_rollout_with_static_members_that_leave_on_sigterm_hands_over_at_once`]);
 //! every variant, with a table of the figures for RELIABILITY.md, runs with
-//! `VALUEPULSE_ROLLOUT_ALL=1` ([`rollout_variants_compared`]).
+//! `VALUEPULSE_ROLLOUT_ALL=1` ([`rollout_variants_compared`]);
+//! `VALUEPULSE_ROLLOUT_ONLY=<part of a name>` picks variants,
+//! `VALUEPULSE_ROLLOUT_RESTART_GAP_S` the seconds a StatefulSet's pod is
+//! away between its exit and its start (0: a bare process restart),
+//! `VALUEPULSE_ROLLOUT_USAGE_PER_S` the load (1 000).
 
 #![allow(
     clippy::print_stderr,
@@ -385,8 +389,12 @@ fn rollout(v: &Variant) -> Figures {
             vec![b1, b2]
         }
         Names::Same => {
+            // Kubernetes deletes the pod, then creates, schedules and starts
+            // it again: seconds that a process restart here does not take.
+            let gap = Duration::from_secs(knob("VALUEPULSE_ROLLOUT_RESTART_GAP_S", 0));
             for (label, d) in [("a1", &mut a1), ("a2", &mut a2)] {
                 sigterm(d, label, &live);
+                std::thread::sleep(gap);
                 d.restart();
                 live.lock()
                     .unwrap()
