@@ -488,11 +488,7 @@ fn leave_group(consumer: &BaseConsumer<UsageContext>, within: Duration) {
         let empty = consumer.assignment().map_or(true, |a| a.count() == 0);
         if !empty {
             empty_since = None;
-        } else if empty_since
-            .get_or_insert_with(Instant::now)
-            .elapsed()
-            >= LEAVE_SETTLE
-        {
+        } else if empty_since.get_or_insert_with(Instant::now).elapsed() >= LEAVE_SETTLE {
             break;
         }
     }

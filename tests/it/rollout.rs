@@ -5,7 +5,7 @@
 //! A Deployment's rollout (`maxSurge: 1`, `maxUnavailable: 0`, as the
 //! manifests set) starts new replica B1, waits until it is ready, SIGTERMs
 //! old A1, starts B2, waits, SIGTERMs A2: every new pod has a new name. A
-//! StatefulSet's deletes A1, starts it again under the same name, waits,
+//! `StatefulSet`'s deletes A1, starts it again under the same name, waits,
 //! then A2. Every 250 ms the test samples each live replica: which usage
 //! partitions it owns (its `valuepulse_consumer_lag_messages` series),
 //! `/readyz`, and its usage events (`valuepulse_feature_usage_events`, 1d,
@@ -18,7 +18,7 @@
 //! every variant, with a table of the figures for RELIABILITY.md, runs with
 //! `VALUEPULSE_ROLLOUT_ALL=1` ([`rollout_variants_compared`]);
 //! `VALUEPULSE_ROLLOUT_ONLY=<part of a name>` picks variants,
-//! `VALUEPULSE_ROLLOUT_RESTART_GAP_S` the seconds a StatefulSet's pod is
+//! `VALUEPULSE_ROLLOUT_RESTART_GAP_S` the seconds a `StatefulSet`'s pod is
 //! away between its exit and its start (0: a bare process restart),
 //! `VALUEPULSE_ROLLOUT_USAGE_PER_S` the load (1 000).
 
@@ -46,7 +46,7 @@ const SAMPLE_EVERY: Duration = Duration::from_millis(250);
 enum Names {
     /// A Deployment: surge a new pod (new name), then stop an old one.
     New,
-    /// A StatefulSet: stop a pod, start it again under the same name.
+    /// A `StatefulSet`: stop a pod, start it again under the same name.
     Same,
 }
 
@@ -72,7 +72,8 @@ const WINNER: Variant = Variant {
     properties: "",
 };
 
-const CLASSIC_FAST: &str = "[kafka.properties]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"500\"\n";
+const CLASSIC_FAST: &str =
+    "[kafka.properties]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"500\"\n";
 const CLASSIC_10S: &str = "[kafka.properties]\n\"session.timeout.ms\" = \"10000\"\n";
 const KIP_848: &str = "[kafka.properties]\n\"group.protocol\" = \"consumer\"\n";
 
@@ -253,7 +254,11 @@ fn sampler(
                         *o = true;
                     }
                 }
-                summed += sum_series(&scrape, "valuepulse_feature_usage_events", &[("window", "1d")]);
+                summed += sum_series(
+                    &scrape,
+                    "valuepulse_feature_usage_events",
+                    &[("window", "1d")],
+                );
             }
             samples.push(Sample {
                 at: t0.elapsed(),
@@ -333,7 +338,10 @@ fn rollout(v: &Variant) -> Figures {
     create_topics(&[(&t[0], 1), (&t[1], 1), (&t[2], PARTITIONS)]);
     let group = unique("vp-rollout");
     let config = config_file(v.properties);
-    let (acked, stop_load) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
+    let (acked, stop_load) = (
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicBool::new(false)),
+    );
     let producer = load(t[2].clone(), rate, acked.clone(), stop_load.clone());
 
     let live: Live = Arc::new(Mutex::new(Vec::new()));
@@ -352,10 +360,17 @@ fn rollout(v: &Variant) -> Figures {
     }
     // Steady state first: the two share the partitions out.
     let split = crate::fault::eventually(Duration::from_secs(90), || {
-        let (o1, o2) = (owned_partitions(&a1.scrape(), &t[2]), owned_partitions(&a2.scrape(), &t[2]));
+        let (o1, o2) = (
+            owned_partitions(&a1.scrape(), &t[2]),
+            owned_partitions(&a2.scrape(), &t[2]),
+        );
         !o1.is_empty() && !o2.is_empty() && o1.len() + o2.len() == PARTITIONS as usize
     });
-    assert!(split, "{}: A1 and A2 did not share the partitions out", v.name);
+    assert!(
+        split,
+        "{}: A1 and A2 did not share the partitions out",
+        v.name
+    );
     std::thread::sleep(Duration::from_secs(2));
 
     let t0 = Instant::now();
@@ -430,7 +445,12 @@ fn rollout(v: &Variant) -> Figures {
     std::thread::sleep(Duration::from_secs(1));
     stop_sampling.store(true, Ordering::Relaxed);
     let samples = samples.join().expect("sampler");
-    assert_eq!(p.failed(), 0, "{}: the producer saw failed deliveries", v.name);
+    assert_eq!(
+        p.failed(),
+        0,
+        "{}: the producer saw failed deliveries",
+        v.name
+    );
     let reference = Reference::compute(&p.snapshot(), &t[0], &t[2], &WINDOWS);
     let refs: Vec<&Captured> = survivors.iter().collect();
     let (divergences, converged) = converge(&refs, &reference, Duration::from_secs(60));
@@ -442,13 +462,13 @@ fn rollout(v: &Variant) -> Figures {
     for part in 0..PARTITIONS as usize {
         let (mut run, mut total, mut longest) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
         for w in samples.windows(2) {
-            if !w[0].owned[part] {
-                let dt = w[1].at - w[0].at;
+            if w[0].owned[part] {
+                run = Duration::ZERO;
+            } else {
+                let dt = w[1].at.saturating_sub(w[0].at);
                 run += dt;
                 total += dt;
                 longest = longest.max(run);
-            } else {
-                run = Duration::ZERO;
             }
         }
         longest_unowned = longest_unowned.max(longest);
@@ -462,7 +482,7 @@ fn rollout(v: &Variant) -> Figures {
         let gap = w[0].acked as f64 - w[0].summed;
         max_shortfall = max_shortfall.max(gap);
         if gap > allowance {
-            short += w[1].at - w[0].at;
+            short += w[1].at.saturating_sub(w[0].at);
         }
     }
     let min_ready = samples
@@ -519,7 +539,11 @@ fn table(rows: &[Figures], rate: u64) -> String {
             f.name,
             secs(f.rollout),
             secs(f.settled),
-            f.steps.iter().map(|d| secs(*d)).collect::<Vec<_>>().join(", "),
+            f.steps
+                .iter()
+                .map(|d| secs(*d))
+                .collect::<Vec<_>>()
+                .join(", "),
             secs(f.longest_unowned),
             secs(f.worst_total_unowned),
             secs(f.sum_unowned),
