@@ -159,7 +159,7 @@ fn inject(c: &LocalBroker, fault: Fault, topic: &str, partitions: i32) -> String
                     step.elapsed().as_millis()
                 ));
             }
-            detail
+            detail.trim_end_matches("; ").to_owned()
         }
     }
 }
