@@ -191,7 +191,7 @@ def main():
 
     info = machine()
     log(f"machine: {info}")
-    kenv = dict(os.environ, VALUEPULSE_KAFKA_PORT=str(args.port), VALUEPULSE_KAFKA_DIR=args.dir)
+    kenv = dict(os.environ, VALUEPULSE_KAFKA_PORT=str(args.port), VALUEPULSE_KAFKA_DIR=args.dir, VALUEPULSE_KAFKA_NODES="1")
     kafka_local = os.path.join(ROOT, "deploy", "kafka-local.sh")
     log("building valuepulse and benches/count_consumer.rs --release ...")
     build = subprocess.run(["cargo", "build", "--release", "--locked", "--bin", "valuepulse",

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# kafka-local.sh - run a real single-node Apache Kafka broker on loopback for
-# valuepulse development and integration tests.
+# kafka-local.sh - run a real Apache Kafka broker (or a 3-node cluster) on
+# loopback for valuepulse development and integration tests.
 #
 # The broker runs in KRaft mode (one JVM that is both broker and controller),
 # listens on 127.0.0.1 only, and is started from plain jars fetched from Maven
@@ -32,6 +32,19 @@
 #   deploy/kafka-local.sh tool CLASS [ARGS...]  run a Kafka tools main class with the cached jars,
 #                                               e.g. tool org.apache.kafka.tools.ConsoleProducer ...
 #
+# Cluster mode (VALUEPULSE_KAFKA_NODES=3): three KRaft nodes on loopback, each
+# broker and controller (a combined quorum of three voters), in
+# $VALUEPULSE_KAFKA_DIR/node-<id>; node <id> (1, 2, 3) uses the five ports
+# from VALUEPULSE_KAFKA_PORT + 10 * (id - 1) (the *_PORT overrides apply to a
+# single node only). Every topic, internal ones included, has replication
+# factor 3 and min.insync.replicas=2, as production clusters do. `start`,
+# `stop`, `status` and `env` act on the cluster (the bootstrap address lists
+# the three nodes); the fault commands take the node:
+#   deploy/kafka-local.sh kill N | pause N | resume [N] | restart N | stop-node N
+#   deploy/kafka-local.sh leader TOPIC PARTITION   print the node id leading that partition
+#   deploy/kafka-local.sh controller               print the node id of the active controller
+#   deploy/kafka-local.sh isr TOPIC PARTITION      print the in-sync replicas (comma-separated ids)
+#
 # Only the bootstrap address (e.g. 127.0.0.1:19092) is printed on stdout by
 # start/status; progress and errors go to stderr, so
 #   BOOTSTRAP=$(deploy/kafka-local.sh start)
@@ -39,6 +52,7 @@
 #
 # Environment variables honoured:
 #   VALUEPULSE_KAFKA_VERSION          Kafka version to fetch/run (default below, the tested one)
+#   VALUEPULSE_KAFKA_NODES            1 (default): one broker; 3: a replicated cluster (see above)
 #   VALUEPULSE_KAFKA_CACHE            jar cache dir (default $HOME/.cache/valuepulse/kafka-<version>)
 #   VALUEPULSE_KAFKA_DIR              state dir: config, data, log, pid (default /tmp/valuepulse-kafka)
 #   VALUEPULSE_KAFKA_PORT             broker port on 127.0.0.1 (default 19092)
@@ -81,15 +95,56 @@ SASL_USER="${VALUEPULSE_KAFKA_SASL_USER:-valuepulse}"
 SASL_PASSWORD="${VALUEPULSE_KAFKA_SASL_PASSWORD:-valuepulse-local-secret}"
 HEAP_OPTS="${VALUEPULSE_KAFKA_HEAP:--Xms256m -Xmx512m}"
 START_TIMEOUT="${VALUEPULSE_KAFKA_START_TIMEOUT:-120}"
-BOOTSTRAP="$HOST:$PORT"
+NODES="${VALUEPULSE_KAFKA_NODES:-1}"
+[[ "$NODES" == 1 || "$NODES" == 3 ]] ||
+  { printf 'kafka-local: error: VALUEPULSE_KAFKA_NODES=%s: use 1 (one broker) or 3 (a replicated cluster)\n' "$NODES" >&2; exit 1; }
+BASE_PORT="$PORT"
 
-DATA_DIR="$STATE_DIR/data"
-CONFIG="$STATE_DIR/server.properties"
-BROKER_LOG4J="$STATE_DIR/log4j2.properties"
 TOOLS_LOG4J="$STATE_DIR/tools-log4j2.properties"
 ADMIN_CONFIG="$STATE_DIR/admin.properties"
-BROKER_LOG="$STATE_DIR/kafka.log"
-PID_FILE="$STATE_DIR/kafka.pid"
+
+# Points the per-node globals (ports, files, node id) at node $1. One node
+# keeps the layout of the state dir itself; a cluster's nodes live in
+# node-<id>/ with ports from the base port + 10 * (id - 1).
+select_node() {
+  NODE_ID="$1"
+  if ((NODES == 1)); then
+    NODE_DIR="$STATE_DIR"
+  else
+    NODE_DIR="$STATE_DIR/node-$NODE_ID"
+    if [[ "$BASE_PORT" =~ ^[0-9]+$ ]]; then
+      local base=$((10#$BASE_PORT + 10 * (NODE_ID - 1)))
+      PORT=$base CONTROLLER_PORT=$((base + 1)) SASL_PORT=$((base + 2))
+      PROXIED_PORT=$((base + 3)) PROXY_PORT=$((base + 4))
+    fi
+  fi
+  DATA_DIR="$NODE_DIR/data"
+  CONFIG="$NODE_DIR/server.properties"
+  BROKER_LOG4J="$NODE_DIR/log4j2.properties"
+  BROKER_LOG="$NODE_DIR/kafka.log"
+  PID_FILE="$NODE_DIR/kafka.pid"
+}
+
+# host:port of every node's PLAINTEXT listener, comma-separated
+all_bootstrap() {
+  local i list=()
+  for ((i = 1; i <= NODES; i++)); do
+    if ((NODES == 1)); then list+=("$HOST:$PORT"); else list+=("$HOST:$((10#$BASE_PORT + 10 * (i - 1)))"); fi
+  done
+  local IFS=,
+  printf '%s' "${list[*]}"
+}
+
+# the KRaft voters of a cluster: 1@host:controller1,2@...
+quorum_voters() {
+  local i list=()
+  for ((i = 1; i <= NODES; i++)); do list+=("$i@$HOST:$((10#$BASE_PORT + 10 * (i - 1) + 1))"); done
+  local IFS=,
+  printf '%s' "${list[*]}"
+}
+
+select_node 1
+BOOTSTRAP="$(all_bootstrap 2>/dev/null || printf '%s:%s' "$HOST" "$PORT")"
 
 if [[ -n "${JAVA_HOME:-}" ]]; then JAVA="$JAVA_HOME/bin/java"; else JAVA="java"; fi
 
@@ -237,11 +292,20 @@ random_cluster_id() {
 }
 
 write_broker_config() {
+  # one node: replication factor 1; a cluster: 3 replicas, 2 must acknowledge
+  local quorum rf=1 isr=1
+  if ((NODES == 1)); then
+    quorum="controller.quorum.bootstrap.servers=$HOST:$CONTROLLER_PORT"
+  else
+    quorum="controller.quorum.voters=$(quorum_voters)"
+    rf=3 isr=2
+  fi
+  mkdir -p "$NODE_DIR"
   cat >"$CONFIG" <<EOF
-# generated by deploy/kafka-local.sh: single-node KRaft broker+controller for tests
+# generated by deploy/kafka-local.sh: KRaft broker+controller $NODE_ID of $NODES for tests
 process.roles=broker,controller
-node.id=1
-controller.quorum.bootstrap.servers=$HOST:$CONTROLLER_PORT
+node.id=$NODE_ID
+$quorum
 listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT,SASL_PLAINTEXT://$HOST:$SASL_PORT,PROXIED://$HOST:$PROXIED_PORT
 # PROXIED advertises the port of a TCP proxy (run by the fault tests) that
 # forwards to it, so clients that bootstrap through the proxy stay behind it
@@ -255,17 +319,17 @@ listener.name.sasl_plaintext.sasl.enabled.mechanisms=SCRAM-SHA-512
 listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 log.dirs=$DATA_DIR
 
-# one node: every internal topic has replication factor 1
+# replication: 1 on one node; 3 with min.insync.replicas=2 on a cluster
 num.partitions=1
-default.replication.factor=1
-min.insync.replicas=1
-offsets.topic.replication.factor=1
+default.replication.factor=$rf
+min.insync.replicas=$isr
+offsets.topic.replication.factor=$rf
 offsets.topic.num.partitions=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
+transaction.state.log.replication.factor=$rf
+transaction.state.log.min.isr=$isr
 transaction.state.log.num.partitions=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+share.coordinator.state.topic.replication.factor=$rf
+share.coordinator.state.topic.min.isr=$isr
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 delete.topic.enable=true
@@ -323,7 +387,8 @@ wait_ready() {
     fi
     sleep 0.3
   done
-  # 2) a real metadata round trip through the admin client
+  # 2) a real metadata round trip through the admin client (on a cluster:
+  # through any node, so the bootstrap list)
   local out
   until out="$(run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" \
     --command-config "$ADMIN_CONFIG" --list 2>&1)"; do
@@ -341,7 +406,7 @@ wait_ready() {
   done
 }
 
-cmd_start() {
+check_node_ports() {
   check_port_number VALUEPULSE_KAFKA_PORT "$PORT"
   check_port_number VALUEPULSE_KAFKA_CONTROLLER_PORT "$CONTROLLER_PORT"
   check_port_number VALUEPULSE_KAFKA_SASL_PORT "$SASL_PORT"
@@ -350,47 +415,97 @@ cmd_start() {
   local distinct
   distinct="$(printf '%s\n' "$PORT" "$CONTROLLER_PORT" "$SASL_PORT" "$PROXIED_PORT" "$PROXY_PORT" | sort -u | wc -l)"
   ((distinct == 5)) || die "ports $PORT $CONTROLLER_PORT $SASL_PORT $PROXIED_PORT $PROXY_PORT (broker, controller, SASL, proxied, proxy) must all differ: set VALUEPULSE_KAFKA_*_PORT"
+}
+
+# true if any node of ours is running
+any_node_running() {
+  local i
+  for ((i = 1; i <= NODES; i++)); do
+    select_node "$i"
+    if broker_pid >/dev/null; then select_node 1; return 0; fi
+  done
+  select_node 1
+  return 1
+}
+
+cmd_start() {
+  check_port_number VALUEPULSE_KAFKA_PORT "$BASE_PORT"
+  ((NODES == 1 || 10#$BASE_PORT + 10 * (NODES - 1) + 4 <= 65535)) ||
+    die "VALUEPULSE_KAFKA_PORT=$BASE_PORT leaves no room for $NODES nodes (each takes 5 ports, 10 apart): choose a lower port"
   [[ "$START_TIMEOUT" =~ ^[0-9]+$ ]] || die "VALUEPULSE_KAFKA_START_TIMEOUT='$START_TIMEOUT' is not a number of seconds"
   require_java
   cmd_fetch
 
   # each start is a fresh cluster: stop a previous broker of ours first
-  if broker_pid >/dev/null; then
+  if any_node_running; then
     log "a broker is already running from $STATE_DIR: stopping it for a fresh start"
     cmd_stop
   fi
-  local p
-  for p in "$PORT" "$CONTROLLER_PORT" "$SASL_PORT" "$PROXIED_PORT"; do
-    ! port_open "$p" ||
-      die "port $HOST:$p is already in use by another process: stop it or choose other ports with VALUEPULSE_KAFKA_PORT / VALUEPULSE_KAFKA_CONTROLLER_PORT"
-  done
-
   mkdir -p "$STATE_DIR" || die "cannot create $STATE_DIR: set VALUEPULSE_KAFKA_DIR to a writable dir"
-  # wipe only what this script creates (never rm -rf the state dir itself)
-  rm -rf "$DATA_DIR" "$BROKER_LOG" "$PID_FILE" "$STATE_DIR/logs"
-  mkdir -p "$DATA_DIR" "$STATE_DIR/logs"
-  write_broker_config
   write_tools_config
 
-  local cluster_id started
+  local cluster_id started i p format_mode=()
   cluster_id="$(random_cluster_id)"
   started=$SECONDS
-  log "formatting KRaft storage in $DATA_DIR (cluster id $cluster_id)"
-  if ! "$JAVA" -Xmx256m -Dlog4j2.configurationFile="$TOOLS_LOG4J" -cp "$(classpath)" \
-    kafka.tools.StorageTool format --standalone --cluster-id "$cluster_id" --config "$CONFIG" \
-    --add-scram "SCRAM-SHA-512=[name=$SASL_USER,password=\"$SASL_PASSWORD\"]" \
-    >>"$BROKER_LOG" 2>&1; then
-    show_log_tail
-    die "formatting the KRaft storage failed (kafka.tools.StorageTool format): see $BROKER_LOG (tail above)"
-  fi
+  # one node bootstraps its own quorum; a cluster's voters are in its config
+  ((NODES == 1)) && format_mode=(--standalone)
+  for ((i = 1; i <= NODES; i++)); do
+    select_node "$i"
+    check_node_ports
+    for p in "$PORT" "$CONTROLLER_PORT" "$SASL_PORT" "$PROXIED_PORT"; do
+      ! port_open "$p" ||
+        die "port $HOST:$p is already in use by another process: stop it or choose other ports with VALUEPULSE_KAFKA_PORT / VALUEPULSE_KAFKA_CONTROLLER_PORT"
+    done
+    # wipe only what this script creates (never rm -rf the state dir itself)
+    rm -rf "$DATA_DIR" "$BROKER_LOG" "$PID_FILE" "$NODE_DIR/logs"
+    mkdir -p "$DATA_DIR" "$NODE_DIR/logs"
+    write_broker_config
+    log "formatting KRaft storage in $DATA_DIR (cluster id $cluster_id, node $NODE_ID of $NODES)"
+    if ! "$JAVA" -Xmx256m -Dlog4j2.configurationFile="$TOOLS_LOG4J" -cp "$(classpath)" \
+      kafka.tools.StorageTool format "${format_mode[@]}" --cluster-id "$cluster_id" --config "$CONFIG" \
+      --add-scram "SCRAM-SHA-512=[name=$SASL_USER,password=\"$SASL_PASSWORD\"]" \
+      >>"$BROKER_LOG" 2>&1; then
+      show_log_tail
+      die "formatting the KRaft storage failed (kafka.tools.StorageTool format): see $BROKER_LOG (tail above)"
+    fi
+  done
 
-  log "starting Kafka $KAFKA_VERSION on $BOOTSTRAP (controller $HOST:$CONTROLLER_PORT, SASL $HOST:$SASL_PORT, proxied $HOST:$PROXIED_PORT via $HOST:$PROXY_PORT), log $BROKER_LOG"
-  launch_broker
-  local pid
-  pid="$(cat "$PID_FILE")"
-  wait_ready "$pid"
-  log "broker ready in $((SECONDS - started)) s (pid $pid)"
+  for ((i = 1; i <= NODES; i++)); do
+    select_node "$i"
+    log "starting Kafka $KAFKA_VERSION node $NODE_ID on $HOST:$PORT (controller $HOST:$CONTROLLER_PORT, SASL $HOST:$SASL_PORT, proxied $HOST:$PROXIED_PORT via $HOST:$PROXY_PORT), log $BROKER_LOG"
+    launch_broker
+  done
+  for ((i = 1; i <= NODES; i++)); do
+    select_node "$i"
+    wait_ready "$(cat "$PID_FILE")"
+  done
+  ((NODES == 1)) || wait_registered
+  select_node 1
+  log "$( ((NODES == 1)) && echo broker || echo "cluster of $NODES nodes") ready in $((SECONDS - started)) s"
   printf '%s\n' "$BOOTSTRAP"
+}
+
+# the node ids the cluster's metadata lists as live (unfenced) brokers, one per line
+live_brokers() {
+  run_tool org.apache.kafka.tools.BrokerApiVersionsCommand --bootstrap-server "$BOOTSTRAP" \
+    --command-config "$ADMIN_CONFIG" 2>/dev/null |
+    grep -v "isFenced: true" | sed -n 's/^[^ ]* (id: \([0-9]*\) .*-> (.*/\1/p' | sort -u
+}
+
+# waits until the metadata lists the node ids given (default: every node)
+wait_registered() {
+  local want=("$@") deadline=$((SECONDS + START_TIMEOUT)) live id missing
+  ((${#want[@]})) || for ((id = 1; id <= NODES; id++)); do want+=("$id"); done
+  while :; do
+    live="$(live_brokers || true)"
+    missing=()
+    for id in "${want[@]}"; do grep -qx "$id" <<<"$live" || missing+=("$id"); done
+    ((${#missing[@]} == 0)) && return 0
+    if ((SECONDS >= deadline)); then
+      die "node(s) ${missing[*]} did not register with the cluster within ${START_TIMEOUT}s (live: $(tr '\n' ' ' <<<"$live")): see $STATE_DIR/node-*/kafka.log"
+    fi
+    sleep 1
+  done
 }
 
 # start the JVM on the existing config and data; records its pid
@@ -400,7 +515,7 @@ launch_broker() {
   # shellcheck disable=SC2086  # HEAP_OPTS is a list of JVM options
   "${detach[@]}" "$JAVA" $HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
     -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
-    -Dlog4j2.configurationFile="$BROKER_LOG4J" -Dkafka.logs.dir="$STATE_DIR/logs" \
+    -Dlog4j2.configurationFile="$BROKER_LOG4J" -Dkafka.logs.dir="$NODE_DIR/logs" \
     -cp "$(classpath)" kafka.Kafka "$CONFIG" \
     >>"$BROKER_LOG" 2>&1 </dev/null &
   printf '%s\n' "$!" >"$PID_FILE"
@@ -408,9 +523,12 @@ launch_broker() {
 
 # start again on the data of the last start (after kill or stop): no format
 cmd_restart() {
-  [[ -f "$CONFIG" && -d "$DATA_DIR" ]] || die "nothing to restart in $STATE_DIR: run deploy/kafka-local.sh start first"
+  local node
+  node="$(node_arg restart "$@")" || exit 1
+  select_node "$node"
+  [[ -f "$CONFIG" && -d "$DATA_DIR" ]] || die "nothing to restart in $NODE_DIR: run deploy/kafka-local.sh start first"
   require_java
-  if broker_pid >/dev/null; then die "the broker of $STATE_DIR is still running: kill or stop it first"; fi
+  if broker_pid >/dev/null; then die "the broker of $NODE_DIR is still running: kill or stop it first"; fi
   local p started=$SECONDS
   for p in "$PORT" "$CONTROLLER_PORT" "$SASL_PORT" "$PROXIED_PORT"; do
     ! port_open "$p" || die "port $HOST:$p is still in use: wait for the old broker to go"
@@ -420,14 +538,83 @@ cmd_restart() {
   local pid
   pid="$(cat "$PID_FILE")"
   wait_ready "$pid"
-  log "broker ready again in $((SECONDS - started)) s (pid $pid)"
+  ((NODES == 1)) || wait_registered "$NODE_ID"
+  log "broker $NODE_ID ready again in $((SECONDS - started)) s (pid $pid)"
   printf '%s\n' "$BOOTSTRAP"
+}
+
+# the node a fault command acts on: its argument, required on a cluster
+node_arg() {
+  local cmd="$1" n="${2:-}"
+  if ((NODES == 1)); then
+    [[ -z "$n" || "$n" == 1 ]] || die "$cmd: this is a single broker (VALUEPULSE_KAFKA_NODES=1): give no node, or 1"
+    printf '1'
+    return 0
+  fi
+  [[ "$n" =~ ^[1-9]$ ]] && ((n <= NODES)) || die "$cmd: give the node (1 to $NODES), e.g. deploy/kafka-local.sh $cmd 2"
+  printf '%s' "$n"
+}
+
+# SIGTERM one node of a cluster and wait for it to go (a clean shutdown:
+# it hands its leadership over first)
+cmd_stop_node() {
+  local node
+  node="$(node_arg stop-node "$@")" || exit 1
+  select_node "$node"
+  local pid
+  pid="$(broker_pid)" || die "node $NODE_ID is not running"
+  stop_pid "$pid"
+  rm -f "$PID_FILE"
+  log "stopped node $NODE_ID (pid $pid)"
+}
+
+# the node id leading TOPIC's PARTITION (-1 when it has none)
+cmd_leader() {
+  (($# == 2)) || die "usage: $0 leader TOPIC PARTITION"
+  require_running
+  run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" \
+    --command-config "$ADMIN_CONFIG" --describe --topic "$1" |
+    awk -v p="$2" '{ for (i = 1; i < NF; i++) { if ($i == "Partition:") part = $(i + 1); if ($i == "Leader:" && part == p) { print $(i + 1); exit } } }' |
+    grep . || die "no leader found for $1 partition $2"
+}
+
+# in-sync replicas of TOPIC's PARTITION, comma-separated
+cmd_isr() {
+  (($# == 2)) || die "usage: $0 isr TOPIC PARTITION"
+  require_running
+  run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" \
+    --command-config "$ADMIN_CONFIG" --describe --topic "$1" |
+    awk -v p="$2" '{ for (i = 1; i < NF; i++) { if ($i == "Partition:") part = $(i + 1); if ($i == "Isr:" && part == p) { print $(i + 1); exit } } }' |
+    grep . || die "no ISR found for $1 partition $2"
+}
+
+# the node id of the active controller (the KRaft quorum's leader)
+cmd_controller() {
+  require_running
+  run_tool org.apache.kafka.tools.MetadataQuorumCommand --bootstrap-server "$BOOTSTRAP" \
+    --command-config "$ADMIN_CONFIG" describe --status |
+    sed -n 's/^LeaderId: *\([0-9]*\).*/\1/p' | grep . || die "cannot tell the active controller"
 }
 
 # send a signal to the running broker: KILL, STOP or CONT
 cmd_signal() {
   local sig="$1" pid
-  pid="$(broker_pid)" || die "no broker of $STATE_DIR is running"
+  shift
+  # resume without a node resumes every node (nothing may stay stopped)
+  if [[ "$sig" == CONT && $# == 0 && NODES -gt 1 ]]; then
+    local i
+    for ((i = 1; i <= NODES; i++)); do
+      select_node "$i"
+      if pid="$(broker_pid)"; then kill -CONT "$pid" || true; fi
+    done
+    log "sent SIGCONT to every running node"
+    return 0
+  fi
+  local node verb
+  case "$sig" in KILL) verb=kill ;; STOP) verb=pause ;; *) verb=resume ;; esac
+  node="$(node_arg "$verb" "$@")" || exit 1
+  select_node "$node"
+  pid="$(broker_pid)" || die "no broker of $NODE_DIR is running"
   kill "-$sig" "$pid" || die "kill -$sig $pid failed"
   if [[ "$sig" == KILL ]]; then
     local i
@@ -437,7 +624,7 @@ cmd_signal() {
     done
     rm -f "$PID_FILE"
   fi
-  log "sent SIG$sig to the broker (pid $pid)"
+  log "sent SIG$sig to broker $NODE_ID (pid $pid)"
 }
 
 cmd_env() {
@@ -448,19 +635,20 @@ cmd_env() {
   printf 'VALUEPULSE_TEST_PROXIED_BROKER=%s:%s\n' "$HOST" "$PROXIED_PORT"
   printf 'VALUEPULSE_TEST_PROXY_ADDR=%s:%s\n' "$HOST" "$PROXY_PORT"
   printf 'VALUEPULSE_TEST_KAFKA_DIR=%s\n' "$STATE_DIR"
+  printf 'VALUEPULSE_TEST_KAFKA_NODES=%s\n' "$NODES"
 }
 
 # ---------------------------------------------------------------- stop / status
 
-# SIGTERM, wait up to 30 s, then SIGKILL
+# SIGTERM, wait up to $2 seconds (default 30), then SIGKILL
 stop_pid() {
-  local pid="$1" i
+  local pid="$1" grace="${2:-30}" i
   kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < 300; i++)); do
+  for ((i = 0; i < grace * 10; i++)); do
     kill -0 "$pid" 2>/dev/null || return 0
     sleep 0.1
   done
-  log "broker pid $pid did not stop within 30 s after SIGTERM: sending SIGKILL"
+  log "broker pid $pid did not stop within $grace s after SIGTERM: sending SIGKILL"
   kill -KILL "$pid" 2>/dev/null || true
   for ((i = 0; i < 50; i++)); do
     kill -0 "$pid" 2>/dev/null || return 0
@@ -470,28 +658,47 @@ stop_pid() {
 }
 
 cmd_stop() {
-  local pid
-  if ! pid="$(broker_pid)"; then
-    rm -f "$PID_FILE"
-    log "not running"
-    return 0
+  local pid i grace=30
+  if ((NODES > 1)); then
+    # The last nodes of a quorum cannot finish a controlled shutdown once
+    # the others are gone (it waits for a controller): stop them together
+    # and give each 15 s before SIGKILL, which Kafka recovers from.
+    grace=15
+    for ((i = 1; i <= NODES; i++)); do
+      select_node "$i"
+      if pid="$(broker_pid)"; then kill -CONT "$pid" 2>/dev/null || true; kill -TERM "$pid" 2>/dev/null || true; fi
+    done
   fi
-  log "stopping broker (pid $pid)"
-  stop_pid "$pid"
-  rm -f "$PID_FILE"
-  log "stopped"
+  for ((i = 1; i <= NODES; i++)); do
+    select_node "$i"
+    if ! pid="$(broker_pid)"; then
+      rm -f "$PID_FILE"
+      log "broker $NODE_ID: not running (or stopped)"
+      continue
+    fi
+    # a stopped JVM cannot act on SIGTERM
+    kill -CONT "$pid" 2>/dev/null || true
+    log "stopping broker $NODE_ID (pid $pid)"
+    stop_pid "$pid" "$grace"
+    rm -f "$PID_FILE"
+    log "stopped broker $NODE_ID"
+  done
+  select_node 1
 }
 
 cmd_status() {
-  local pid
-  if ! pid="$(broker_pid)"; then
-    log "not running (no live broker for $STATE_DIR): run deploy/kafka-local.sh start"
-    exit 1
-  fi
-  if ! port_open "$PORT"; then
-    log "broker pid $pid is running but $BOOTSTRAP does not accept connections (starting or broken): see $BROKER_LOG"
-    exit 1
-  fi
+  local pid i
+  for ((i = 1; i <= NODES; i++)); do
+    select_node "$i"
+    if ! pid="$(broker_pid)"; then
+      log "broker $NODE_ID not running (no live broker for $NODE_DIR): run deploy/kafka-local.sh start"
+      exit 1
+    fi
+    if ! port_open "$PORT"; then
+      log "broker $NODE_ID (pid $pid) is running but $HOST:$PORT does not accept connections (starting or broken): see $BROKER_LOG"
+      exit 1
+    fi
+  done
   printf '%s\n' "$BOOTSTRAP"
 }
 
@@ -499,9 +706,14 @@ cmd_status() {
 
 require_running() {
   [[ -f "$CACHE_MARKER" ]] || die "Kafka jars are not fetched: run deploy/kafka-local.sh start"
-  if ! broker_pid >/dev/null || ! port_open "$PORT"; then
-    die "the broker is not running on $BOOTSTRAP: run deploy/kafka-local.sh start"
-  fi
+  # one live node that accepts connections is enough to answer
+  local i up=0
+  for ((i = 1; i <= NODES; i++)); do
+    select_node "$i"
+    if broker_pid >/dev/null && port_open "$PORT"; then up=1; fi
+  done
+  select_node 1
+  ((up)) || die "the broker is not running on $BOOTSTRAP: run deploy/kafka-local.sh start"
   [[ -f "$ADMIN_CONFIG" && -f "$TOOLS_LOG4J" ]] || write_tools_config
 }
 
@@ -514,7 +726,7 @@ cmd_create_topic() {
   require_running
   run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" \
     --command-config "$ADMIN_CONFIG" --create --topic "$name" \
-    --partitions "$partitions" --replication-factor 1 "$@" >&2 ||
+    --partitions "$partitions" --replication-factor "$( ((NODES == 1)) && echo 1 || echo 3)" "$@" >&2 ||
     die "creating topic '$name' failed (see the message above)"
 }
 
@@ -549,13 +761,17 @@ main() {
     list-topics) cmd_list_topics ;;
     tool) cmd_tool "$@" ;;
     env) cmd_env ;;
-    kill) cmd_signal KILL ;;
-    pause) cmd_signal STOP ;;
-    resume) cmd_signal CONT ;;
-    restart) cmd_restart ;;
+    kill) cmd_signal KILL "$@" ;;
+    pause) cmd_signal STOP "$@" ;;
+    resume) cmd_signal CONT "$@" ;;
+    restart) cmd_restart "$@" ;;
+    stop-node) cmd_stop_node "$@" ;;
+    leader) cmd_leader "$@" ;;
+    isr) cmd_isr "$@" ;;
+    controller) cmd_controller ;;
     -h | --help | help) usage ;;
-    "") usage; die "no command given: use fetch, start, stop, status, env, create-topic, list-topics, tool, kill, pause, resume or restart" ;;
-    *) die "unknown command '$cmd': use fetch, start, stop, status, env, create-topic, list-topics, tool, kill, pause, resume or restart" ;;
+    "") usage; die "no command given: use fetch, start, stop, status, env, create-topic, list-topics, tool, kill, pause, resume, restart, stop-node, leader, isr or controller" ;;
+    *) die "unknown command '$cmd': use fetch, start, stop, status, env, create-topic, list-topics, tool, kill, pause, resume, restart, stop-node, leader, isr or controller" ;;
   esac
 }
 

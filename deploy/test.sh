@@ -83,6 +83,9 @@ bash deploy/check-supply-chain.sh || supply_chain=$?
 
 export VALUEPULSE_KAFKA_DIR="${VALUEPULSE_KAFKA_DIR:-/tmp/valuepulse-test-kafka}"
 export VALUEPULSE_KAFKA_PORT="${VALUEPULSE_KAFKA_PORT:-19092}"
+# The shared broker is one node (its topics have one replica); the cluster
+# tests start 3-node clusters of their own.
+export VALUEPULSE_KAFKA_NODES=1
 trap 'deploy/kafka-local.sh stop >/dev/null 2>&1 || true' EXIT
 VALUEPULSE_TEST_BROKERS="$(deploy/kafka-local.sh start)"
 export VALUEPULSE_TEST_BROKERS

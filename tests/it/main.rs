@@ -40,6 +40,7 @@ mod bridge_gitops;
 mod bridge_work;
 mod budget_e2e;
 mod cdevents_e2e;
+mod cluster_e2e;
 mod corpus_e2e;
 mod deploy_checks;
 mod dora_e2e;

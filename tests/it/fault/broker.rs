@@ -1,6 +1,9 @@
 //! A Kafka broker of one test's own, run by `deploy/kafka-local.sh` in its
 //! own directory on free ports, so the test can kill, pause, restart,
-//! truncate and grow it. Stopped (and its directory removed) on drop.
+//! truncate and grow it; or a 3-node cluster of its own (the script's
+//! cluster mode: replication factor 3, `min.insync.replicas=2`) whose nodes
+//! it can kill, pause and restart one by one. Stopped (and its directory
+//! removed) on drop.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -17,6 +20,8 @@ use crate::common::unique;
 pub struct LocalBroker {
     dir: PathBuf,
     port: u16,
+    /// 1, or 3 for a cluster.
+    nodes: u16,
     /// `VALUEPULSE_TEST_*` addresses: BROKERS, `SASL_BROKERS`, `PROXY_ADDR`, ...
     pub env: BTreeMap<String, String>,
 }
@@ -26,16 +31,18 @@ fn script() -> String {
 }
 
 /// Five consecutive free loopback ports (broker, controller, SASL, proxied,
-/// proxy): their base.
-fn free_port_block() -> u16 {
+/// proxy) for each of `nodes` nodes, 10 apart: their base.
+fn free_port_block(nodes: u16) -> u16 {
     for _ in 0..200 {
         let base = 20_000 + (std::process::id() as u16 % 1000) * 10 + fastrand_u16() % 10_000;
-        let ok = (0..5).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok());
+        let ok = (0..nodes).all(|n| {
+            (0..5).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + 10 * n + i)).is_ok())
+        });
         if ok {
             return base;
         }
     }
-    panic!("no block of 5 free loopback ports");
+    panic!("no block of free loopback ports for {nodes} broker(s)");
 }
 
 fn fastrand_u16() -> u16 {
@@ -46,11 +53,22 @@ fn fastrand_u16() -> u16 {
 impl LocalBroker {
     /// Starts a fresh broker (about 7 s).
     pub fn start() -> Self {
+        Self::start_nodes(1)
+    }
+
+    /// Starts a fresh 3-node cluster (about 25 s): every node broker and
+    /// controller, topics replicated 3 times, 2 in sync required.
+    pub fn start_cluster() -> Self {
+        Self::start_nodes(3)
+    }
+
+    fn start_nodes(nodes: u16) -> Self {
         let dir = std::env::temp_dir().join(unique("vp-fault-broker"));
-        let port = free_port_block();
+        let port = free_port_block(nodes);
         let mut b = Self {
             dir,
             port,
+            nodes,
             env: BTreeMap::new(),
         };
         b.run(&["start"]);
@@ -66,16 +84,8 @@ impl LocalBroker {
     /// Runs `kafka-local.sh <args>` for this broker; its stdout. Panics on
     /// failure with the script's stderr.
     pub fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("bash")
-            .arg(script())
-            .args(args)
-            .env("VALUEPULSE_KAFKA_DIR", &self.dir)
-            .env("VALUEPULSE_KAFKA_PORT", self.port.to_string())
-            .env_remove("VALUEPULSE_KAFKA_CONTROLLER_PORT")
-            .env_remove("VALUEPULSE_KAFKA_SASL_PORT")
-            .env_remove("VALUEPULSE_KAFKA_PROXIED_PORT")
-            .env_remove("VALUEPULSE_KAFKA_PROXY_PORT")
-            .stdin(Stdio::null())
+        let out = self
+            .command(args)
             .output()
             .expect("run deploy/kafka-local.sh");
         assert!(
@@ -84,6 +94,22 @@ impl LocalBroker {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `kafka-local.sh <args>` for this broker, not yet run.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("bash");
+        c.arg(script())
+            .args(args)
+            .env("VALUEPULSE_KAFKA_DIR", &self.dir)
+            .env("VALUEPULSE_KAFKA_PORT", self.port.to_string())
+            .env("VALUEPULSE_KAFKA_NODES", self.nodes.to_string())
+            .env_remove("VALUEPULSE_KAFKA_CONTROLLER_PORT")
+            .env_remove("VALUEPULSE_KAFKA_SASL_PORT")
+            .env_remove("VALUEPULSE_KAFKA_PROXIED_PORT")
+            .env_remove("VALUEPULSE_KAFKA_PROXY_PORT")
+            .stdin(Stdio::null());
+        c
     }
 
     /// Bootstrap address (PLAINTEXT).
@@ -123,13 +149,92 @@ impl LocalBroker {
         t.elapsed()
     }
 
-    /// Creates topics (name, partitions), with extra topic configs.
+    /// SIGKILL node `n` of a cluster (its data stays).
+    pub fn kill_node(&self, n: u32) {
+        self.run(&["kill", &n.to_string()]);
+    }
+
+    /// SIGSTOP node `n` of a cluster.
+    pub fn pause_node(&self, n: u32) {
+        self.run(&["pause", &n.to_string()]);
+    }
+
+    /// SIGCONT node `n` of a cluster.
+    pub fn resume_node(&self, n: u32) {
+        self.run(&["resume", &n.to_string()]);
+    }
+
+    /// SIGTERM node `n` of a cluster and waits for its clean shutdown.
+    pub fn stop_node(&self, n: u32) {
+        self.run(&["stop-node", &n.to_string()]);
+    }
+
+    /// Starts node `n` again on its data; the time until the cluster lists
+    /// it as a live broker.
+    pub fn restart_node(&self, n: u32) -> Duration {
+        let t = Instant::now();
+        self.run(&["restart", &n.to_string()]);
+        t.elapsed()
+    }
+
+    /// The node leading `topic`/`partition`.
+    pub fn leader(&self, topic: &str, partition: i32) -> u32 {
+        let out = self.run(&["leader", topic, &partition.to_string()]);
+        out.trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("leader: {out:?}"))
+    }
+
+    /// The node that is the active controller (the quorum's leader).
+    pub fn controller(&self) -> u32 {
+        self.try_controller()
+            .expect("kafka-local.sh controller: no answer")
+    }
+
+    /// The active controller, or None while the cluster cannot tell (an
+    /// election under way, the queried node down).
+    pub fn try_controller(&self) -> Option<u32> {
+        let out = self.command(&["controller"]).output().ok()?;
+        if !out.status.success() {
+            return None;
+        }
+        String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+    }
+
+    /// Waits until no partition of the cluster (internal topics included)
+    /// is under-replicated: what an operator checks before restarting the
+    /// next broker. The time it took.
+    pub fn wait_in_sync(&self, timeout: Duration) -> Duration {
+        let start = Instant::now();
+        loop {
+            let out = self.run(&[
+                "tool",
+                "org.apache.kafka.tools.TopicCommand",
+                "--bootstrap-server",
+                &self.bootstrap(),
+                "--describe",
+                "--under-replicated-partitions",
+            ]);
+            if out.trim().is_empty() {
+                return start.elapsed();
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "partitions still under-replicated after {timeout:?}:\n{out}"
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    /// Creates topics (name, partitions), with extra topic configs; on a
+    /// cluster replicated on every node.
     pub fn create_topics(&self, topics: &[(&str, i32)], configs: &[(&str, &str)]) {
         let admin = self.admin();
+        let replication = i32::from(self.nodes);
         let new: Vec<NewTopic<'_>> = topics
             .iter()
             .map(|(n, p)| {
-                let mut t = NewTopic::new(n, *p, TopicReplication::Fixed(1));
+                let mut t = NewTopic::new(n, *p, TopicReplication::Fixed(replication));
                 for (k, v) in configs {
                     t = t.set(k, v);
                 }
@@ -186,12 +291,10 @@ impl LocalBroker {
 
 impl Drop for LocalBroker {
     fn drop(&mut self) {
+        // (resume without a node resumes every node of a cluster)
         for cmd in ["resume", "stop"] {
-            let _ = Command::new("bash")
-                .arg(script())
-                .arg(cmd)
-                .env("VALUEPULSE_KAFKA_DIR", &self.dir)
-                .env("VALUEPULSE_KAFKA_PORT", self.port.to_string())
+            let _ = self
+                .command(&[cmd])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .status();

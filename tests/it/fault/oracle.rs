@@ -358,6 +358,24 @@ impl Reference {
         Self { expects }
     }
 
+    /// The same figures as lower bounds: what a scrape must at least show
+    /// while more events arrive on top of these (ratios, which may move
+    /// either way, left out). A ready daemon below it has lost state.
+    pub fn floor(&self) -> Self {
+        let expects = self
+            .expects
+            .iter()
+            .filter(|e| !e.name.ends_with("_ratio"))
+            .map(|e| Expect {
+                value: e.value * (1.0 - e.tolerance),
+                tolerance: 0.0,
+                at_least: true,
+                ..e.clone()
+            })
+            .collect();
+        Self { expects }
+    }
+
     /// Mismatches between the reference and the sum of `scrapes` (one per
     /// replica; DORA figures are taken from the first, every replica must
     /// agree on them).
