@@ -6,7 +6,7 @@
 //! after it); on revocation its shard is dropped.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -65,6 +65,12 @@ struct UsageContext {
     shared: Arc<AdoptionShared>,
     config: Arc<Config>,
     clock: fn() -> Millis,
+    /// Set when librdkafka logs that this member leaves the group (its
+    /// `LEAVE` debug line, [`LEAVE_DEBUG`]): what [`leave_group`] waits for.
+    left: AtomicBool,
+    /// librdkafka's own info and debug lines are dropped: the daemon turned
+    /// its group debugging on only to see the leave, the user did not ask.
+    quiet: bool,
 }
 
 impl ClientContext for UsageContext {
@@ -77,6 +83,12 @@ impl ClientContext for UsageContext {
     }
 
     fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        if fac == "LEAVE" {
+            self.left.store(true, Ordering::Relaxed);
+        }
+        if self.quiet && (level as i32) > (RDKafkaLogLevel::Warning as i32) {
+            return;
+        }
         self.client.log(level, fac, log_message);
     }
 }
@@ -314,6 +326,14 @@ impl UsageIngest {
         if !self.config.kafka.group_instance_id.is_empty() {
             client.set("group.instance.id", &self.config.kafka.group_instance_id);
         }
+        // To leave on shutdown, see the leave: librdkafka's group debugging
+        // logs it (a few lines a minute otherwise: joins, commits).
+        let mut quiet = false;
+        if self.config.kafka.leave_group_on_shutdown {
+            let (debug, user_asked) = with_leave_debug(self.config.kafka.properties.get("debug"));
+            client.set("debug", debug);
+            quiet = !user_asked;
+        }
         let consumer: BaseConsumer<UsageContext> = client.create_with_context(UsageContext {
             client: ClientEvents {
                 progress: self.progress.clone(),
@@ -324,6 +344,8 @@ impl UsageIngest {
             shared: self.shared.clone(),
             config: self.config.clone(),
             clock: self.clock,
+            left: AtomicBool::new(false),
+            quiet,
         })?;
         consumer.subscribe(&[&self.config.topics.feature_usage])?;
         let batch_size = self.config.ingest.batch_size;
@@ -438,7 +460,7 @@ impl UsageIngest {
                 tracing::warn!(error = %e, "Could not start a thread to close the stalled consumer.");
             }
         } else if fatal.is_none() && self.config.kafka.leave_group_on_shutdown {
-            leave_group(&consumer, self.config.close_timeout() / 2);
+            leave_group(&consumer, self.config.close_timeout() * 3 / 4);
         } else {
             consumer.unsubscribe();
         }
@@ -459,43 +481,56 @@ fn consumer_protocol(config: &Config) -> bool {
         .is_some_and(|p| p.trim().eq_ignore_ascii_case("consumer"))
 }
 
-/// How long a leaving consumer keeps serving after its assignment is empty:
-/// the unassignment completes (and the offsets are committed) on
-/// librdkafka's thread, which then sends the leave.
-const LEAVE_SETTLE: Duration = Duration::from_millis(500);
+/// The librdkafka debug context that logs a member's leave (facility
+/// `LEAVE`, "Group ...: leave (in state ...)", written as the leave is
+/// sent, classic and consumer protocol alike).
+const LEAVE_DEBUG: &str = "cgrp";
+
+/// The usage consumer's `debug` property: the user's contexts (if any) with
+/// [`LEAVE_DEBUG`] added; and whether the user asked for debugging at all.
+fn with_leave_debug(user: Option<&str>) -> (String, bool) {
+    match user.map(str::trim).filter(|d| !d.is_empty()) {
+        None => (LEAVE_DEBUG.to_owned(), false),
+        Some(d) if d.split(',').any(|c| matches!(c.trim(), "cgrp" | "all")) => (d.to_owned(), true),
+        Some(d) => (format!("{d},{LEAVE_DEBUG}"), true),
+    }
+}
 
 /// Leaves the group before the consumer is closed (`kafka.leave_group_on_shutdown`).
 ///
 /// librdkafka leaves once an unsubscribe's revocation has been served and
-/// the partitions unassigned, but a static member (`group.instance.id`)
-/// under the classic protocol skips the leave if that happens only while
-/// the consumer is closing (KIP-345: it is expected back under its name).
-/// Dropping the consumer right after `unsubscribe` is exactly that: the
-/// revocation waits for the close's own poll. So the revocation is served
-/// here, the unassignment given [`LEAVE_SETTLE`] to finish, and only then
-/// the consumer closed, which waits for the leave in flight. Under the
-/// consumer protocol a static member's leave keeps its assignment for the
-/// session (member epoch -2, KIP-848) whatever is done here; a dynamic
-/// member's hands it over. Bounded by `within` (half of `ingest.close_timeout`).
+/// the partitions unassigned (their fetchers stopped, their offsets
+/// committed), but a static member (`group.instance.id`) under the classic
+/// protocol skips the leave if the consumer is already closing by then
+/// (KIP-345: it is expected back under its name). Dropping the consumer
+/// right after `unsubscribe` is exactly that. So the revocation is served
+/// here, and the consumer is closed only once librdkafka has logged the
+/// leave (its `LEAVE` debug line): the close then waits for the leave's
+/// answer. Under the consumer protocol a static member's leave keeps its
+/// assignment for the session (member epoch -2, KIP-848); a dynamic
+/// member's hands it over. A SIGTERM in the middle of a rebalance (a
+/// rollout's: right after the new pod became ready, between the
+/// cooperative protocol's two rounds) gets its revocation only once that
+/// round ends, seconds later. Bounded by `within` (three quarters of
+/// `ingest.close_timeout`); past it, the consumer is closed anyway, logged.
 fn leave_group(consumer: &BaseConsumer<UsageContext>, within: Duration) {
+    let left = &consumer.context().left;
+    left.store(false, Ordering::Relaxed);
     consumer.unsubscribe();
     let start = Instant::now();
-    let mut empty_since: Option<Instant> = None;
-    while start.elapsed() < within {
+    while start.elapsed() < within && !left.load(Ordering::Relaxed) {
         // Serves the revocation callback; a record still queued is dropped
         // (nothing folds any more, and its partition is being handed over).
-        drop(consumer.poll(Duration::from_millis(50)));
-        let empty = consumer.assignment().map_or(true, |a| a.count() == 0);
-        if !empty {
-            empty_since = None;
-        } else if empty_since.get_or_insert_with(Instant::now).elapsed() >= LEAVE_SETTLE {
-            break;
-        }
+        drop(consumer.poll(Duration::from_millis(20)));
     }
-    tracing::info!(
-        took = ?start.elapsed(),
-        "Feature-usage consumer left the group."
-    );
+    if left.load(Ordering::Relaxed) {
+        tracing::info!(took = ?start.elapsed(), "Feature-usage consumer left the group.");
+    } else {
+        tracing::warn!(
+            waited = ?within,
+            "Feature-usage consumer closed without seeing its group leave: a static member keeps its partitions until the group's session times out."
+        );
+    }
 }
 
 /// How one consumer's life ended.
@@ -521,5 +556,25 @@ impl UsageIngest {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_leave_debug;
+
+    #[test]
+    fn the_leave_debug_context_is_added_to_what_the_user_asked_for() {
+        assert_eq!(with_leave_debug(None), ("cgrp".to_owned(), false));
+        assert_eq!(with_leave_debug(Some(" ")), ("cgrp".to_owned(), false));
+        assert_eq!(
+            with_leave_debug(Some("broker,fetch")),
+            ("broker,fetch,cgrp".to_owned(), true)
+        );
+        assert_eq!(
+            with_leave_debug(Some("fetch, cgrp")),
+            ("fetch, cgrp".to_owned(), true)
+        );
+        assert_eq!(with_leave_debug(Some("all")), ("all".to_owned(), true));
     }
 }

@@ -107,8 +107,8 @@ fn daemon_sigterm_under_load_exits_zero_within_the_grace_period() {
         took.as_millis()
     );
     assert!(
-        took < Duration::from_secs(10),
-        "took {took:?}, more than ingest.close_timeout plus margin"
+        took < Duration::from_secs(15),
+        "took {took:?}, more than ingest.close_timeout (10 s) plus margin"
     );
 }
 
