@@ -20,10 +20,22 @@
 # Only cargo must be there already (rustup). Without root, sudo or apt-get
 # it stops before testing and prints the one command that installs the rest.
 # Nothing is skipped: a check whose tool is missing fails.
+#
+# Where the time goes: each phase's wall time is printed as it ends
+# ("deploy/test.sh: <phase> took N s"). With VALUEPULSE_TEST_TIMES=1 every
+# test's own time is printed too (libtest's --report-time, enabled for the
+# test binaries alone through cargo's runner, so nothing is rebuilt) and
+# the 25 slowest are listed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { echo "deploy/test.sh: $*" >&2; }
+phase_started=$SECONDS
+# the wall time of the phase that just ended, then the next phase's start
+phase_done() {
+  say "$1 took $((SECONDS - phase_started)) s"
+  phase_started=$SECONDS
+}
 die() { say "$*"; exit 1; }
 
 command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust with rustup (https://rustup.rs), then run deploy/test.sh again"
@@ -73,13 +85,17 @@ if ((${#missing[@]})); then
   rm -f "$log"
 fi
 
+phase_done "Debian packages"
+
 # The deploy checks' tools, now rather than inside parallel tests.
 bash deploy/tools.sh install
+phase_done "tools (deploy/tools.sh install)"
 
 # Supply chain: cargo deny (licenses, bans, sources; advisories when the
 # database is reachable). A finding fails the run after the tests.
 supply_chain=0
 bash deploy/check-supply-chain.sh || supply_chain=$?
+phase_done "supply chain (cargo deny)"
 
 export VALUEPULSE_KAFKA_DIR="${VALUEPULSE_KAFKA_DIR:-/tmp/valuepulse-test-kafka}"
 export VALUEPULSE_KAFKA_PORT="${VALUEPULSE_KAFKA_PORT:-19092}"
@@ -95,14 +111,37 @@ while IFS='=' read -r name value; do
   export "$name=$value"
 done < <(deploy/kafka-local.sh env)
 echo "deploy/test.sh: Kafka broker at $VALUEPULSE_TEST_BROKERS (SASL/SCRAM at $VALUEPULSE_TEST_SASL_BROKERS)" >&2
+phase_done "broker start"
+
+# VALUEPULSE_TEST_TIMES=1: each test's time. libtest reports it behind
+# -Zunstable-options, which RUSTC_BOOTSTRAP=1 allows on a stable toolchain;
+# set through the runner, it reaches the test binaries and not rustc (so
+# nothing is rebuilt, and the build stays a stable build).
+test_args=("$@")
+if [[ "${VALUEPULSE_TEST_TIMES:-}" == 1 ]]; then
+  host="$(rustc -vV | sed -n 's/^host: //p')"
+  runner="CARGO_TARGET_$(tr 'a-z-' 'A-Z_' <<<"$host")_RUNNER"
+  export "$runner=env RUSTC_BOOTSTRAP=1"
+  if [[ " ${test_args[*]} " == *" -- "* ]]; then
+    test_args+=(-Zunstable-options --report-time)
+  else
+    test_args+=(-- -Zunstable-options --report-time)
+  fi
+fi
 
 # Library, binary and integration tests (no doc tests: there are none), then
 # one closing line that totals every test binary's result.
 log="$(mktemp)"
 set +e
-cargo test --locked --lib --bins --tests "$@" 2>&1 | tee "$log"
+cargo test --locked --lib --bins --tests "${test_args[@]}" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
+phase_done "cargo test (build and every test binary)"
+if [[ "${VALUEPULSE_TEST_TIMES:-}" == 1 ]]; then
+  echo "deploy/test.sh: the 25 slowest tests (wall time of each; tests run in parallel):"
+  sed -n 's/^test \(.*\) \.\.\. [a-z]* <\([0-9.]*\)s>$/\2 \1/p' "$log" | sort -rn | head -25 |
+    awk '{ printf "  %8.1f s  %s\n", $1, $2 }'
+fi
 awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, i }' "$log"
 rm -f "$log"
 if ((supply_chain != 0)); then
