@@ -68,6 +68,9 @@ struct UsageContext {
     /// Set when librdkafka logs that this member leaves the group (its
     /// `LEAVE` debug line, [`LEAVE_DEBUG`]): what [`leave_group`] waits for.
     left: AtomicBool,
+    /// Set at this consumer's first assignment (even an empty one): it is
+    /// a member of the group, with something to leave.
+    joined: AtomicBool,
     /// librdkafka's own info and debug lines are dropped: the daemon turned
     /// its group debugging on only to see the leave, the user did not ask.
     quiet: bool,
@@ -106,6 +109,7 @@ impl ConsumerContext for UsageContext {
         );
         match err {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                self.joined.store(true, Ordering::Relaxed);
                 *lock(&self.awaiting_since) = None;
                 let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
                 let entries = self.position_by_time(consumer, tpl);
@@ -345,6 +349,7 @@ impl UsageIngest {
             config: self.config.clone(),
             clock: self.clock,
             left: AtomicBool::new(false),
+            joined: AtomicBool::new(false),
             quiet,
         })?;
         consumer.subscribe(&[&self.config.topics.feature_usage])?;
@@ -459,7 +464,13 @@ impl UsageIngest {
             if let Err(e) = closing {
                 tracing::warn!(error = %e, "Could not start a thread to close the stalled consumer.");
             }
-        } else if fatal.is_none() && self.config.kafka.leave_group_on_shutdown {
+        } else if fatal.is_none()
+            && self.config.kafka.leave_group_on_shutdown
+            && consumer.context().joined.load(Ordering::Relaxed)
+        {
+            // A member hands its partitions over; one that never joined
+            // (broker unreachable, credentials refused) has nothing to
+            // leave and closes at once (the last branch).
             leave_group(&consumer, self.config.close_timeout() * 3 / 4);
         } else {
             consumer.unsubscribe();
