@@ -568,25 +568,24 @@ cmd_stop_node() {
   log "stopped node $NODE_ID (pid $pid)"
 }
 
-# the node id leading TOPIC's PARTITION (-1 when it has none)
-cmd_leader() {
-  (($# == 2)) || die "usage: $0 leader TOPIC PARTITION"
+# one field of TOPIC's PARTITION as TopicCommand --describe prints it:
+# partition_field Leader|Isr CMD TOPIC PARTITION
+partition_field() {
+  local field="$1" cmd="$2"
+  shift 2
+  (($# == 2)) || die "usage: $0 $cmd TOPIC PARTITION"
   require_running
   run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" \
     --command-config "$ADMIN_CONFIG" --describe --topic "$1" |
-    awk -v p="$2" '{ for (i = 1; i < NF; i++) { if ($i == "Partition:") part = $(i + 1); if ($i == "Leader:" && part == p) { print $(i + 1); exit } } }' |
-    grep . || die "no leader found for $1 partition $2"
+    awk -v p="$2" -v f="$field:" '{ for (i = 1; i < NF; i++) { if ($i == "Partition:") part = $(i + 1); if ($i == f && part == p) { print $(i + 1); exit } } }' |
+    grep . || die "no $field found for $1 partition $2"
 }
 
+# the node id leading TOPIC's PARTITION (-1 when it has none)
+cmd_leader() { partition_field Leader leader "$@"; }
+
 # in-sync replicas of TOPIC's PARTITION, comma-separated
-cmd_isr() {
-  (($# == 2)) || die "usage: $0 isr TOPIC PARTITION"
-  require_running
-  run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" \
-    --command-config "$ADMIN_CONFIG" --describe --topic "$1" |
-    awk -v p="$2" '{ for (i = 1; i < NF; i++) { if ($i == "Partition:") part = $(i + 1); if ($i == "Isr:" && part == p) { print $(i + 1); exit } } }' |
-    grep . || die "no ISR found for $1 partition $2"
-}
+cmd_isr() { partition_field Isr isr "$@"; }
 
 # the node id of the active controller (the KRaft quorum's leader)
 cmd_controller() {
