@@ -13,6 +13,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::BorrowedMessage;
 use rdkafka::statistics::Statistics;
 
+use super::outcome::LogBudget;
 use super::progress::Progress;
 use crate::config::Config;
 
@@ -69,6 +70,15 @@ pub fn consumer_config(config: &Config, group_id: Option<&str>) -> ClientConfig 
     c
 }
 
+/// Lines per [`OUTAGE_LOG_WINDOW_S`] of each kind of repeating client
+/// trouble (client errors, librdkafka's warnings and errors, consume
+/// errors): while the brokers are unreachable librdkafka reports every
+/// reconnect, about 20 lines a second, and the first lines say it all.
+/// Skipped lines are counted in the next one's `suppressed`.
+pub const OUTAGE_LOG_LINES: u32 = 3;
+/// The window of [`OUTAGE_LOG_LINES`], in seconds.
+pub const OUTAGE_LOG_WINDOW_S: u64 = 10;
+
 /// Context of every valuepulse consumer: librdkafka's logs and errors
 /// become log lines, its statistics the high watermarks behind consumer lag.
 pub struct ClientEvents {
@@ -76,6 +86,29 @@ pub struct ClientEvents {
     pub progress: Arc<Progress>,
     /// Name of the loop, for logs.
     pub name: &'static str,
+    /// Budgets of client errors, librdkafka's warnings and errors, and
+    /// consume errors.
+    budgets: [LogBudget; 3],
+}
+
+impl ClientEvents {
+    /// The context of the consumer loop `name`.
+    pub fn new(progress: Arc<Progress>, name: &'static str) -> Self {
+        let budget = || LogBudget::per(OUTAGE_LOG_LINES, OUTAGE_LOG_WINDOW_S);
+        Self {
+            progress,
+            name,
+            budgets: [budget(), budget(), budget()],
+        }
+    }
+
+    /// Logs a consume error of this loop (`what` it reads), within its
+    /// budget; the loop goes on (librdkafka retries by itself).
+    pub fn consume_error(&self, what: &str, error: &KafkaError) {
+        if let Some(suppressed) = self.budgets[2].take() {
+            tracing::warn!(consumer = self.name, error = %error, suppressed, "Kafka consume error on {what}; continuing.");
+        }
+    }
 }
 
 impl ClientContext for ClientEvents {
@@ -90,10 +123,22 @@ impl ClientContext for ClientEvents {
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
-        tracing::warn!(consumer = self.name, error = %error, reason, "Kafka client error.");
+        if let Some(suppressed) = self.budgets[0].take() {
+            tracing::warn!(consumer = self.name, error = %error, reason, suppressed, "Kafka client error.");
+        }
     }
 
     fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        // Warnings and errors repeat with every reconnect; info and debug
+        // lines come only when asked for (`debug`), and are all written.
+        let suppressed = if (level as i32) <= (RDKafkaLogLevel::Warning as i32) {
+            match self.budgets[1].take() {
+                Some(n) => n,
+                None => return,
+            }
+        } else {
+            0
+        };
         match level {
             RDKafkaLogLevel::Emerg
             | RDKafkaLogLevel::Alert
@@ -102,12 +147,14 @@ impl ClientContext for ClientEvents {
                 tracing::error!(
                     consumer = self.name,
                     facility = fac,
+                    suppressed,
                     "librdkafka: {log_message}"
                 );
             }
             RDKafkaLogLevel::Warning => tracing::warn!(
                 consumer = self.name,
                 facility = fac,
+                suppressed,
                 "librdkafka: {log_message}"
             ),
             RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {

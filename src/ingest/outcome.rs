@@ -95,25 +95,37 @@ impl Counters {
 /// late, future, duplicate, unsupported). Counting is never limited.
 pub const LOG_LINES_PER_SECOND: u32 = 10;
 
-/// The log-line budget of one kind of record: [`LOG_LINES_PER_SECOND`] lines
-/// per wall-clock second, lock-free.
+/// The log-line budget of one kind of line: [`LOG_LINES_PER_SECOND`] lines
+/// per wall-clock second ([`LogBudget::new`]), or `lines` per window of
+/// `window` seconds ([`LogBudget::per`]), lock-free.
 #[derive(Debug)]
 pub struct LogBudget {
-    /// The second the budget is counting (Unix seconds).
+    /// The window the budget is counting (Unix seconds / window).
     second: AtomicU64,
-    /// Lines written in that second.
+    /// Lines written in that window.
     used: AtomicU32,
     /// Lines skipped since the last one written.
     suppressed: AtomicU64,
+    /// Lines allowed per window.
+    lines: u32,
+    /// Seconds per window (at least 1).
+    window: u64,
 }
 
 impl LogBudget {
-    /// A full budget.
+    /// A full budget of [`LOG_LINES_PER_SECOND`] lines a second.
     pub const fn new() -> Self {
+        Self::per(LOG_LINES_PER_SECOND, 1)
+    }
+
+    /// A full budget of `lines` lines per `window` seconds.
+    pub const fn per(lines: u32, window: u64) -> Self {
         Self {
             second: AtomicU64::new(0),
             used: AtomicU32::new(0),
             suppressed: AtomicU64::new(0),
+            lines,
+            window: if window == 0 { 1 } else { window },
         }
     }
 
@@ -126,6 +138,7 @@ impl LogBudget {
 
     /// As [`LogBudget::take`], at Unix second `now`.
     pub fn take_at(&self, now: u64) -> Option<u64> {
+        let now = now / self.window;
         let current = self.second.load(Ordering::Relaxed);
         if now != current
             && self
@@ -135,7 +148,7 @@ impl LogBudget {
         {
             self.used.store(0, Ordering::Relaxed);
         }
-        if self.used.fetch_add(1, Ordering::Relaxed) < LOG_LINES_PER_SECOND {
+        if self.used.fetch_add(1, Ordering::Relaxed) < self.lines {
             Some(self.suppressed.swap(0, Ordering::Relaxed))
         } else {
             self.suppressed.fetch_add(1, Ordering::Relaxed);

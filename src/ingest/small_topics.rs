@@ -98,10 +98,8 @@ impl SmallTopicsIngest {
             .get(METADATA_REFRESH_PROPERTY)
             .and_then(|ms| ms.parse().ok())
             .map_or(METADATA_REFRESH, Duration::from_millis);
-        let consumer: BaseConsumer<ClientEvents> = client.create_with_context(ClientEvents {
-            progress: progress.clone(),
-            name: NAME,
-        })?;
+        let consumer: BaseConsumer<ClientEvents> =
+            client.create_with_context(ClientEvents::new(progress.clone(), NAME))?;
         let topics: Vec<(String, Stream)> = Stream::ALL
             .into_iter()
             .filter(|s| s.is_small())
@@ -314,9 +312,7 @@ impl SmallTopicsIngest {
                 batch_size,
                 POLL,
                 |m| batch.push(m),
-                |e| {
-                    tracing::warn!(error = %e, "Kafka consume error; continuing.");
-                },
+                |e| consumer.context().consume_error("the small topics", &e),
             );
             let mut folded = Vec::new();
             if !batch.is_empty() {

@@ -62,6 +62,14 @@ struct UsageContext {
     /// revocation (or after being recreated for that): the watchdog's
     /// clock ([`STALLED_AFTER`]). `None` while assigned.
     awaiting_since: Mutex<Option<Instant>>,
+    /// Set by a revocation, cleared by an assignment that adds partitions:
+    /// whether the group may still be handing our revoked partitions back.
+    revoked: AtomicBool,
+    /// Until when an empty assignment after a revocation keeps the process
+    /// not ready ([`settle_after_revoke`]): the cooperative protocol's first
+    /// round assigns nothing and its second round, moments later, may give
+    /// the revoked partitions back. `None` when not settling.
+    settling_until: Mutex<Option<Instant>>,
     shared: Arc<AdoptionShared>,
     config: Arc<Config>,
     clock: fn() -> Millis,
@@ -133,7 +141,26 @@ impl ConsumerContext for UsageContext {
                     tracing::error!(error = %e, "Could not assign feature-usage partitions.");
                 }
                 let partitions: Vec<i32> = entries.iter().map(|e| e.partition).collect();
-                self.client.progress.add(NAME, &entries);
+                if entries.is_empty() && self.revoked.load(Ordering::Relaxed) {
+                    // Nothing added right after a revocation: the group's
+                    // next round may still give the revoked partitions back
+                    // (seen after a broker's pause: ready with a partition
+                    // missing between the two rounds). Not ready until that
+                    // round, or until it has had time to come.
+                    let settle = settle_after_revoke(&self.config);
+                    *lock(&self.settling_until) = Some(Instant::now() + settle);
+                    self.client.progress.set_pending(
+                        NAME,
+                        format!(
+                            "rebalancing: partitions revoked, waiting up to {} for the group's next round",
+                            crate::domain::time::human_duration(settle.as_secs_f64())
+                        ),
+                    );
+                } else {
+                    self.revoked.store(false, Ordering::Relaxed);
+                    *lock(&self.settling_until) = None;
+                    self.client.progress.add(NAME, &entries);
+                }
                 tracing::info!(
                     ?partitions,
                     messages = replay_total(&entries),
@@ -149,6 +176,8 @@ impl ConsumerContext for UsageContext {
                 // say 200 with their users missing (seen after a broker
                 // came back from a pause). The watchdog's clock starts too.
                 lock(&self.awaiting_since).get_or_insert_with(Instant::now);
+                self.revoked.store(true, Ordering::Relaxed);
+                *lock(&self.settling_until) = None;
                 if consumer.assignment_lost() {
                     // The group moved on without us (e.g. the broker was
                     // away longer than the session): what we held is gone.
@@ -339,12 +368,11 @@ impl UsageIngest {
             quiet = !user_asked;
         }
         let consumer: BaseConsumer<UsageContext> = client.create_with_context(UsageContext {
-            client: ClientEvents {
-                progress: self.progress.clone(),
-                name: NAME,
-            },
+            client: ClientEvents::new(self.progress.clone(), NAME),
             generation: generation.clone(),
             awaiting_since: Mutex::new(awaiting),
+            revoked: AtomicBool::new(false),
+            settling_until: Mutex::new(None),
             shared: self.shared.clone(),
             config: self.config.clone(),
             clock: self.clock,
@@ -403,7 +431,7 @@ impl UsageIngest {
                         fatal = Some(e);
                         return;
                     }
-                    tracing::warn!(error = %e, "Kafka consume error on feature usage; continuing.");
+                    consumer.context().client.consume_error("feature usage", &e);
                     if !self.progress.has_partitions(&topic) {
                         self.progress.set_pending(
                             NAME,
@@ -447,6 +475,18 @@ impl UsageIngest {
                 self.shared.measure();
                 last_measure = now;
             }
+            // An empty assignment after a revocation that no later round
+            // has followed within the settle time: the revoked partitions
+            // went to other members; ready again.
+            {
+                let context = consumer.context();
+                let mut settling = lock(&context.settling_until);
+                if settling.is_some_and(|until| Instant::now() >= until) {
+                    *settling = None;
+                    context.revoked.store(false, Ordering::Relaxed);
+                    self.progress.add(NAME, &[]);
+                }
+            }
             stalled = lock(&consumer.context().awaiting_since)
                 .filter(|since| since.elapsed() >= STALLED_AFTER);
         }
@@ -481,6 +521,20 @@ impl UsageIngest {
             (None, None) => Ended::Cancelled,
         })
     }
+}
+
+/// How long an empty assignment right after a revocation keeps the process
+/// not ready: two heartbeat intervals (`heartbeat.interval.ms`, 3 s by
+/// default), time for every member to hear of the rebalance and for the
+/// cooperative protocol's second round to assign what the first revoked.
+fn settle_after_revoke(config: &Config) -> Duration {
+    let heartbeat_ms = config
+        .kafka
+        .properties
+        .get("heartbeat.interval.ms")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(3_000);
+    Duration::from_millis(2 * heartbeat_ms)
 }
 
 /// Whether the group uses Kafka 4's consumer protocol (KIP-848).

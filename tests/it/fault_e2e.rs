@@ -295,8 +295,13 @@ fn broker_outage(kind: &str, down: Duration, truthful_readyz: bool) {
     );
     assert!(
         lies.is_empty(),
-        "/readyz said ready with holes:\n{}",
-        lies.join("\n")
+        "/readyz said ready with holes:\n{}\n--- the daemon's rebalances and readiness ---\n{}",
+        lies.join("\n"),
+        d.text()
+            .lines()
+            .filter(|l| l.contains("ingest::usage") || l.contains("ready"))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
 

@@ -68,3 +68,18 @@ fn log_budget_allows_ten_lines_a_second_and_reports_what_it_skipped() {
     );
     assert_eq!(budget.take_at(101), Some(0));
 }
+
+#[test]
+fn a_windowed_log_budget_allows_its_lines_per_window_only() {
+    // 3 lines per 10 s, as the Kafka client's outage lines get.
+    let budget = LogBudget::per(3, 10);
+    for _ in 0..3 {
+        assert_eq!(budget.take_at(100), Some(0));
+    }
+    assert_eq!(budget.take_at(101), None, "same window: 100..110");
+    assert_eq!(budget.take_at(109), None);
+    assert_eq!(budget.take_at(110), Some(2), "a new window, 2 skipped");
+    assert_eq!(budget.take_at(111), Some(0));
+    assert_eq!(budget.take_at(115), Some(0));
+    assert_eq!(budget.take_at(119), None);
+}
