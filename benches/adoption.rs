@@ -246,10 +246,10 @@ fn records(payloads: &[Vec<u8>]) -> Vec<UsageRecord<'_>> {
 }
 
 /// One batch through the daemon's own fold, [`fold_usage_records`]: decode
-/// the whole batch borrowing the payloads, then, under the shard lock and the
-/// feature-table lock (one partition run), per event: the generation and
-/// offset checks, intern the feature, hash the user once, fold, emit the
-/// outcome; counts added once. The same offsets are folded again and again,
+/// the whole batch borrowing the payloads, then, under the shard lock (one
+/// partition run): the feature ids under the feature-table lock, then per
+/// event the generation and offset checks, hash the user once, fold, emit
+/// the outcome; counts added once. The same offsets are folded again and again,
 /// so the partition's offset guard is first rewound to 0, as a new
 /// assignment would (one uncontended lock). Returns the number of accepted
 /// events.

@@ -24,10 +24,11 @@ MARKER = "vp-bench-marker"
 VP_PORT = 19400
 STREAMS_PORT = 19401
 PY_PORT = 19402
-CONTENDERS = ["valuepulse", "rdkafka-count", "kcat", "consumer-perf", "kafka-streams",
+CONTENDERS = ["valuepulse", "valuepulse-1fold", "rdkafka-count", "kcat", "consumer-perf", "kafka-streams",
               "python-agg"]
 LABELS = {
     "valuepulse": "valuepulse `run`, start → `/readyz` 200",
+    "valuepulse-1fold": "valuepulse `run` with one fold worker (`ingest.fold_workers = 1`)",
     "rdkafka-count": "Rust rdkafka count-only consumer (valuepulse's librdkafka, do-nothing)",
     "kcat": "kcat -C (Debian's librdkafka, do-nothing)",
     "consumer-perf": "Kafka ConsumerPerformance (Java, do-nothing)",
@@ -112,8 +113,8 @@ class Bench:
                        if lab.get("topic") == USAGE_TOPIC and lab.get("outcome") == "accepted")
         return int(total), int(accepted), scrape
 
-    def run_valuepulse(self, rnd, name="valuepulse", config=None):
-        proc, start = self.vp_start(self.vp_env(self.uid("vp-bench")), config=config)
+    def run_valuepulse(self, rnd, name="valuepulse", config=None, extra=None):
+        proc, start = self.vp_start(self.vp_env(self.uid("vp-bench"), extra), config=config)
         try:
             wall = self.vp_wait_ready(proc, start)
             cpu, rss = proc_cpu(proc.pid), proc_hwm_kb(proc.pid)
@@ -275,6 +276,8 @@ class Bench:
     def run(self, name, rnd):
         return {
             "valuepulse": self.run_valuepulse,
+            "valuepulse-1fold": lambda rnd: self.run_valuepulse(
+                rnd, "valuepulse-1fold", extra={"VALUEPULSE__INGEST__FOLD_WORKERS": "1"}),
             "rdkafka-count": self.run_rdkafka_count,
             "kcat": self.run_kcat,
             "consumer-perf": self.run_consumer_perf,

@@ -285,6 +285,9 @@ pub struct LimitsConfig {
 pub struct IngestConfig {
     /// Records folded per state lock.
     pub batch_size: usize,
+    /// Threads that decode and fold feature usage, each taking whole
+    /// partitions.
+    pub fold_workers: usize,
     /// Shutdown deadline for closing consumers.
     #[serde(with = "values::duration")]
     pub close_timeout: Duration,
@@ -315,6 +318,10 @@ pub struct HttpConfig {
 
 /// Highest `pulse.max_items`: a pulse is read by people.
 pub const MAX_PULSE_ITEMS: usize = 50;
+
+/// Most fold workers `ingest.fold_workers` may ask for (one per partition
+/// is the most that can be busy).
+pub const MAX_FOLD_WORKERS: usize = 64;
 
 /// `[log]`
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -449,10 +456,17 @@ impl Config {
             ("limits.max_teams", self.limits.max_teams),
             ("limits.max_features", self.limits.max_features),
             ("ingest.batch_size", self.ingest.batch_size),
+            ("ingest.fold_workers", self.ingest.fold_workers),
         ] {
             if v == 0 {
                 return Err(ConfigError::new(key, "must be greater than zero"));
             }
+        }
+        if self.ingest.fold_workers > MAX_FOLD_WORKERS {
+            return Err(ConfigError::new(
+                "ingest.fold_workers",
+                format!("at most {MAX_FOLD_WORKERS}"),
+            ));
         }
         if !(1..=MAX_PULSE_ITEMS).contains(&self.pulse.max_items) {
             return Err(ConfigError::new(

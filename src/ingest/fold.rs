@@ -233,7 +233,8 @@ pub fn fold_small_records<'a>(
 
 /// Folds a batch of feature-usage records of `topic` into the shards of
 /// their partitions. Records arrive in runs per partition: each run takes
-/// its shard's lock and the feature table's lock once. A record of a
+/// its shard's lock once, and the feature table's lock once, only to look
+/// up the run's feature ids. A record of a
 /// partition not owned (revoked meanwhile) is skipped and not counted: its
 /// new owner replays it; so is a record polled before its shard was created
 /// (an older rebalance generation). A record before the shard's next offset
@@ -257,6 +258,7 @@ pub fn fold_usage_records<'a>(
     let mut next: HashMap<i32, i64> = HashMap::new();
     let shards = shared.shards();
     let level = shared.budget.level();
+    let mut ids: Vec<Option<crate::domain::labels::LabelId>> = Vec::with_capacity(records.len());
     let mut i = 0;
     while i < records.len() {
         let partition = records[i].partition;
@@ -266,8 +268,32 @@ pub fn fold_usage_records<'a>(
             .count();
         if let Some((_, shard)) = shards.iter().find(|(p, _)| *p == partition) {
             let mut ps = lock(shard);
-            let mut features = lock(&shared.features);
-            for (r, d) in records[i..end].iter().zip(&decoded[i..end]) {
+            let run = &records[i..end];
+            // Feature ids first, under the feature table's lock for as short
+            // as lookups take (fold workers of other partitions share it),
+            // for exactly the records the loop below folds.
+            ids.clear();
+            {
+                let mut features = lock(&shared.features);
+                let mut next_offset = ps.next_offset;
+                for (r, d) in run.iter().zip(&decoded[i..end]) {
+                    let mut id = None;
+                    if r.generation >= ps.generation && r.offset >= next_offset {
+                        next_offset = r.offset + 1;
+                        if let Ok(u) = d
+                            && level != BudgetLevel::Full
+                        {
+                            id = Some(if level == BudgetLevel::Ok {
+                                features.intern(&u.feature)
+                            } else {
+                                features.intern_known(&u.feature)
+                            });
+                        }
+                    }
+                    ids.push(id);
+                }
+            }
+            for ((r, d), id) in run.iter().zip(&decoded[i..end]).zip(&ids) {
                 if r.generation < ps.generation {
                     continue;
                 }
@@ -275,19 +301,14 @@ pub fn fold_usage_records<'a>(
                     Ok(Outcome::Duplicate)
                 } else {
                     ps.next_offset = r.offset + 1;
-                    match d {
-                        Ok(_) if level == BudgetLevel::Full => Ok(Outcome::OverBudget),
-                        Ok(u) => {
-                            let id = if level == BudgetLevel::Ok {
-                                features.intern(&u.feature)
-                            } else {
-                                features.intern_known(&u.feature)
-                            };
+                    match (d, id) {
+                        (Ok(u), Some(id)) => {
                             Ok(ps
                                 .shard
-                                .fold(&shared.settings, id, hash_user(&u.user), u.at, now))
+                                .fold(&shared.settings, *id, hash_user(&u.user), u.at, now))
                         }
-                        Err(rejected) => Err(*rejected),
+                        (Ok(_), None) => Ok(Outcome::OverBudget),
+                        (Err(rejected), _) => Err(*rejected),
                     }
                 };
                 outcome::emit(

@@ -1,20 +1,28 @@
-//! The usage pipeline: polling and folding on two threads.
+//! The usage pipeline: polling on one thread, folding on
+//! `ingest.fold_workers` others.
 //!
 //! The consumer loop's thread only polls librdkafka and copies each record's
-//! payload into an [`OwnedBatch`] (one buffer per batch, reused); a fold
-//! worker thread decodes and folds whole batches with
+//! payload into an [`OwnedBatch`] (one buffer per batch, reused); fold
+//! worker threads decode and fold whole batches with
 //! [`fold_usage_records`], so fetching, polling and folding overlap across
 //! cores, which is what keeps librdkafka's prefetch queue from filling up and
 //! its fetcher from backing off.
 //!
-//! - **Order**: one worker takes batches in the order they were polled, so
-//!   each partition's records are folded in offset order.
+//! - **By partition**: a partition's records always go to the same worker
+//!   ([`Pipeline::worker_of`]). Partitions are independent state (one shard
+//!   each), so workers share no lock on the hot path but the feature table's,
+//!   held only to look up ids.
+//! - **Order**: each worker takes its batches in the order they were polled,
+//!   so each partition's records are folded in offset order.
 //! - **Offsets**: the offsets folded go back to the polling thread, the
 //!   only one that touches the consumer and replay progress: it stores them
-//!   and advances progress ([`super::kafka::advance_progress`]).
-//! - **Bounded**: at most [`IN_FLIGHT`] batches are queued or being folded;
-//!   when the worker falls behind, polling waits, and librdkafka's own queue
-//!   limits (`queued.max.messages.kbytes`) bound what it prefetches.
+//!   and advances progress ([`super::kafka::advance_progress`]). A
+//!   partition's offsets come from its one worker, in order, and only for
+//!   what was folded.
+//! - **Bounded**: at most [`IN_FLIGHT`] batches per worker are queued or
+//!   being folded; when a worker falls behind, polling waits, and
+//!   librdkafka's own queue limits (`queued.max.messages.kbytes`) bound what
+//!   it prefetches.
 //! - **No allocation per record**: batch buffers travel back to the poller
 //!   to be refilled.
 
@@ -27,7 +35,7 @@ use super::outcome::Counters;
 use super::shards::AdoptionShared;
 use crate::domain::Millis;
 
-/// Batches queued for, or being folded by, the worker.
+/// Batches queued for, or being folded by, each worker.
 pub const IN_FLIGHT: usize = 4;
 
 /// One polled record, its payload in the batch's buffer.
@@ -118,33 +126,54 @@ pub struct FoldContext {
 
 /// The polling side of the pipeline.
 pub struct Pipeline {
-    to_worker: Option<SyncSender<OwnedBatch>>,
+    /// Towards each worker, in [`Self::worker_of`] order.
+    to_workers: Vec<SyncSender<OwnedBatch>>,
     /// Emptied batches coming back for reuse.
     free: Receiver<OwnedBatch>,
     /// Offsets folded, to store.
     done: Receiver<Vec<(i32, i64)>>,
-    worker: Option<JoinHandle<()>>,
+    workers: Vec<JoinHandle<()>>,
 }
 
 impl Pipeline {
-    /// Starts the fold worker.
-    pub fn start(ctx: FoldContext) -> std::io::Result<Self> {
-        // Bounded towards the worker (backpressure); the way back carries at
-        // most one message per batch submitted, drained by every poll round,
-        // so it never blocks the worker (which could deadlock with a poller
-        // waiting in `submit`).
-        let (to_worker, inbox) = sync_channel::<OwnedBatch>(IN_FLIGHT);
+    /// Starts `workers` fold workers (at least one).
+    pub fn start(ctx: FoldContext, workers: usize) -> std::io::Result<Self> {
+        // Bounded towards each worker (backpressure); the way back carries
+        // at most one message per batch submitted, drained by every poll
+        // round, so it never blocks a worker (which could deadlock with a
+        // poller waiting in `submit`).
         let (give_back, free) = channel::<OwnedBatch>();
         let (report, done) = channel::<Vec<(i32, i64)>>();
-        let worker = std::thread::Builder::new()
-            .name("valuepulse-fold".into())
-            .spawn(move || work(ctx, inbox, give_back, report))?;
+        let ctx = Arc::new(ctx);
+        let mut to_workers = Vec::new();
+        let mut handles = Vec::new();
+        for n in 0..workers.max(1) {
+            let (to_worker, inbox) = sync_channel::<OwnedBatch>(IN_FLIGHT);
+            let (ctx, give_back, report) = (ctx.clone(), give_back.clone(), report.clone());
+            handles.push(
+                std::thread::Builder::new()
+                    .name(format!("valuepulse-fold-{n}"))
+                    .spawn(move || work(&ctx, &inbox, &give_back, &report))?,
+            );
+            to_workers.push(to_worker);
+        }
         Ok(Self {
-            to_worker: Some(to_worker),
+            to_workers,
             free,
             done,
-            worker: Some(worker),
+            workers: handles,
         })
+    }
+
+    /// How many fold workers there are.
+    pub fn workers(&self) -> usize {
+        self.to_workers.len()
+    }
+
+    /// The worker that folds `partition`: always the same one, so the
+    /// partition's records are folded in the order they were polled.
+    pub fn worker_of(&self, partition: i32) -> usize {
+        partition.unsigned_abs() as usize % self.to_workers.len().max(1)
     }
 
     /// An empty batch, reusing a returned one when there is one.
@@ -152,13 +181,13 @@ impl Pipeline {
         self.free.try_recv().unwrap_or_default()
     }
 
-    /// Hands a batch to the worker; waits while [`IN_FLIGHT`] batches are
-    /// already queued.
-    pub fn submit(&self, batch: OwnedBatch) {
-        if let Some(tx) = &self.to_worker
+    /// Hands worker `n` a batch (of its partitions only); waits while
+    /// [`IN_FLIGHT`] batches are already queued for it.
+    pub fn submit(&self, n: usize, batch: OwnedBatch) {
+        if let Some(tx) = self.to_workers.get(n)
             && tx.send(batch).is_err()
         {
-            tracing::error!("The fold worker has stopped; dropping a usage batch.");
+            tracing::error!("A fold worker has stopped; dropping a usage batch.");
         }
     }
 
@@ -168,32 +197,32 @@ impl Pipeline {
         self.done.try_iter().flatten()
     }
 
-    /// Lets the worker fold what is queued, then stops it.
+    /// Lets the workers fold what is queued, then stops them.
     pub fn stop(mut self) {
-        self.to_worker.take();
-        if let Some(w) = self.worker.take()
-            && w.join().is_err()
-        {
-            tracing::error!("The fold worker panicked.");
+        self.to_workers.clear();
+        for w in self.workers.drain(..) {
+            if w.join().is_err() {
+                tracing::error!("A fold worker panicked.");
+            }
         }
     }
 }
 
 impl Drop for Pipeline {
     fn drop(&mut self) {
-        self.to_worker.take();
-        if let Some(w) = self.worker.take() {
+        self.to_workers.clear();
+        for w in self.workers.drain(..) {
             let _ = w.join();
         }
     }
 }
 
-/// The worker: folds batches in order until the poller hangs up.
+/// A worker: folds its batches in order until the poller hangs up.
 fn work(
-    ctx: FoldContext,
-    inbox: Receiver<OwnedBatch>,
-    give_back: Sender<OwnedBatch>,
-    report: Sender<Vec<(i32, i64)>>,
+    ctx: &FoldContext,
+    inbox: &Receiver<OwnedBatch>,
+    give_back: &Sender<OwnedBatch>,
+    report: &Sender<Vec<(i32, i64)>>,
 ) {
     while let Ok(mut batch) = inbox.recv() {
         // One allocation per batch, none per record.
@@ -216,3 +245,6 @@ fn work(
         let _ = give_back.send(batch);
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -383,13 +383,20 @@ impl UsageIngest {
         consumer.subscribe(&[&self.config.topics.feature_usage])?;
         let batch_size = self.config.ingest.batch_size;
         let topic = self.config.topics.feature_usage.clone();
-        let pipeline = Pipeline::start(FoldContext {
-            shared: self.shared.clone(),
-            counters: self.counters.clone(),
-            topic: topic.clone(),
-            max_bytes: self.config.limits.max_event_bytes,
-            clock: self.clock,
-        })?;
+        let pipeline = Pipeline::start(
+            FoldContext {
+                shared: self.shared.clone(),
+                counters: self.counters.clone(),
+                topic: topic.clone(),
+                max_bytes: self.config.limits.max_event_bytes,
+                clock: self.clock,
+            },
+            self.config.ingest.fold_workers,
+        )?;
+        // One batch being filled per worker.
+        let mut batches: Vec<_> = (0..pipeline.workers())
+            .map(|_| pipeline.next_batch())
+            .collect();
         let mut last_prune = (self.clock)();
         let mut last_measure = Millis::MIN;
         let mut last_watermarks = Instant::now();
@@ -403,7 +410,6 @@ impl UsageIngest {
             let now = (self.clock)();
             self.progress.heartbeat(NAME, now);
             let awaiting = self.progress.awaiting_earliest(&topic);
-            let mut batch = pipeline.next_batch();
             let generation = &consumer.context().generation;
             poll(
                 &consumer,
@@ -419,7 +425,7 @@ impl UsageIngest {
                     }
                     // Tagged with the rebalance generation read right after
                     // the poll that returned it.
-                    batch.push(
+                    batches[pipeline.worker_of(m.partition())].push(
                         m.partition(),
                         m.offset(),
                         generation.load(Ordering::Relaxed),
@@ -440,11 +446,15 @@ impl UsageIngest {
                     }
                 },
             );
-            if !batch.is_empty() {
-                for (partition, next) in batch.last_offsets() {
+            for (n, slot) in batches.iter_mut().enumerate() {
+                if slot.is_empty() {
+                    continue;
+                }
+                for (partition, next) in slot.last_offsets() {
                     polled.insert(partition, next);
                 }
-                pipeline.submit(batch);
+                let batch = std::mem::replace(slot, pipeline.next_batch());
+                pipeline.submit(n, batch);
             }
             let done: Vec<(i32, i64)> = pipeline.folded().collect();
             for &(partition, offset) in &done {
