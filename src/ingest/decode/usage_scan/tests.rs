@@ -88,3 +88,36 @@ fn agrees_with_serde_json_on_generated_payloads() {
         }
     }
 }
+
+#[test]
+fn the_word_search_finds_what_a_byte_loop_finds_at_every_position() {
+    let naive = |h: &[u8], control: bool| {
+        h.iter()
+            .position(|&c| c == b'"' || c == b'\\' || (control && c < 0x20))
+    };
+    // Every length to 40, the special byte at every position, with
+    // neighbours that tempt a borrow (0x00, 0x01, 0x21, 0x23, 0x5b, 0x80,
+    // 0xff) and a second special byte after it.
+    for len in 0..40 {
+        for at in 0..=len {
+            for special in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+                for filler in [b'a', 0x00, 0x01, 0x21, 0x23, 0x5b, 0x80, 0xff] {
+                    let mut h = vec![filler; len];
+                    if at < len {
+                        h[at] = special;
+                        if at + 3 < len {
+                            h[at + 3] = b'"';
+                        }
+                    }
+                    for control in [false, true] {
+                        assert_eq!(
+                            find_special(&h, control),
+                            naive(&h, control),
+                            "{h:?} control={control}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
