@@ -948,7 +948,15 @@ fn survivor_takes_over_revoked_partitions_and_alone_equals_the_reference() {
     produce_many(&topics.2, &data.usage_records());
     let group = unique("valuepulse-adoption");
     let env = daemon_env(&topics, &[("VALUEPULSE__KAFKA__GROUP_ID", &group)]);
-    let survivor = Daemon::start(&env);
+    // The survivor folds with two workers (partitions split between them),
+    // through the revocation and the takeover; the leaver with the default.
+    let survivor = Daemon::start(&daemon_env(
+        &topics,
+        &[
+            ("VALUEPULSE__KAFKA__GROUP_ID", &group),
+            ("VALUEPULSE__INGEST__FOLD_WORKERS", "2"),
+        ],
+    ));
     let mut leaver = Daemon::start(&env);
     let before = wait_converged(
         &[&survivor, &leaver],
