@@ -24,11 +24,11 @@ MARKER = "vp-bench-marker"
 VP_PORT = 19400
 STREAMS_PORT = 19401
 PY_PORT = 19402
-CONTENDERS = ["valuepulse", "valuepulse-2fold", "rdkafka-count", "kcat", "consumer-perf", "kafka-streams",
+CONTENDERS = ["valuepulse", "valuepulse-1fold", "rdkafka-count", "kcat", "consumer-perf", "kafka-streams",
               "python-agg"]
 LABELS = {
     "valuepulse": "valuepulse `run`, start → `/readyz` 200",
-    "valuepulse-2fold": "valuepulse `run` with two fold workers (`ingest.fold_workers = 2`)",
+    "valuepulse-1fold": "valuepulse `run` with one fold worker (`ingest.fold_workers = 1`)",
     "rdkafka-count": "Rust rdkafka count-only consumer (valuepulse's librdkafka, do-nothing)",
     "kcat": "kcat -C (Debian's librdkafka, do-nothing)",
     "consumer-perf": "Kafka ConsumerPerformance (Java, do-nothing)",
@@ -276,8 +276,8 @@ class Bench:
     def run(self, name, rnd):
         return {
             "valuepulse": self.run_valuepulse,
-            "valuepulse-2fold": lambda rnd: self.run_valuepulse(
-                rnd, "valuepulse-2fold", extra={"VALUEPULSE__INGEST__FOLD_WORKERS": "2"}),
+            "valuepulse-1fold": lambda rnd: self.run_valuepulse(
+                rnd, "valuepulse-1fold", extra={"VALUEPULSE__INGEST__FOLD_WORKERS": "1"}),
             "rdkafka-count": self.run_rdkafka_count,
             "kcat": self.run_kcat,
             "consumer-perf": self.run_consumer_perf,

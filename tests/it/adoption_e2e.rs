@@ -947,9 +947,15 @@ fn survivor_takes_over_revoked_partitions_and_alone_equals_the_reference() {
     produce_many(&topics.0, &data.deploy_records());
     produce_many(&topics.2, &data.usage_records());
     let group = unique("valuepulse-adoption");
-    let env = daemon_env(&topics, &[("VALUEPULSE__KAFKA__GROUP_ID", &group)]);
-    // The survivor folds with two workers (partitions split between them),
-    // through the revocation and the takeover; the leaver with the default.
+    // The survivor folds with two workers (partitions split between them)
+    // through the revocation and the takeover, the leaver with one.
+    let env = daemon_env(
+        &topics,
+        &[
+            ("VALUEPULSE__KAFKA__GROUP_ID", &group),
+            ("VALUEPULSE__INGEST__FOLD_WORKERS", "1"),
+        ],
+    );
     let survivor = Daemon::start(&daemon_env(
         &topics,
         &[
