@@ -63,7 +63,13 @@ pub fn consumer_config(config: &Config, group_id: Option<&str>) -> ClientConfig 
         // never silently at its end.
         .set("auto.offset.reset", "earliest")
         .set("statistics.interval.ms", STATISTICS_INTERVAL_MS)
-        .set_log_level(RDKafkaLogLevel::Warning);
+        // librdkafka drops lines above this level: its debug lines only when
+        // the user asked for them (`debug`), else warnings and errors.
+        .set_log_level(if config.kafka.properties.get("debug").is_some() {
+            RDKafkaLogLevel::Debug
+        } else {
+            RDKafkaLogLevel::Warning
+        });
     if let Some(g) = group_id {
         c.set("group.id", g);
     }

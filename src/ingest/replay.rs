@@ -72,6 +72,11 @@ pub fn position_by_time<C: ConsumerContext>(
     on_error: OnError,
     mut before_each: impl FnMut() -> bool,
 ) -> Result<Vec<Assignment>, ReplayError> {
+    // Nothing to position (an empty assignment: the cooperative protocol's
+    // first round often is); librdkafka refuses an empty lookup.
+    if partitions.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut watermarks = Vec::with_capacity(partitions.len());
     for (topic, partition) in partitions {
         if !before_each() {

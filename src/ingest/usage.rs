@@ -364,7 +364,13 @@ impl UsageIngest {
         let mut quiet = false;
         if self.config.kafka.leave_group_on_shutdown {
             let (debug, user_asked) = with_leave_debug(self.config.kafka.properties.get("debug"));
-            client.set("debug", debug);
+            // librdkafka drops lines above the client's log level, which
+            // the shared client settings put at warnings: the debug line
+            // of the leave needs the debug level (only the contexts in
+            // `debug` write any).
+            client
+                .set("debug", debug)
+                .set_log_level(RDKafkaLogLevel::Debug);
             quiet = !user_asked;
         }
         let consumer: BaseConsumer<UsageContext> = client.create_with_context(UsageContext {
