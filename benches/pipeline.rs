@@ -7,7 +7,7 @@
 //! data) is generated in memory. The main thread then plays the poller: it
 //! copies the records, in runs of 256 per partition as fetches return them,
 //! into the pipeline's batches (1 024 records a poll, split by
-//! [`Pipeline::worker_of`]) and submits them, exactly as the usage loop
+//! [`Router`]) and submits them, exactly as the usage loop
 //! does, until every partition's last offset has come back. One and two
 //! workers alternate over three rounds on fresh state; medians are printed
 //! with the CPU time per event of the whole process.
@@ -24,7 +24,7 @@ use valuepulse::config::Config;
 use valuepulse::domain::time::Millis;
 use valuepulse::ingest::budget::StateBudget;
 use valuepulse::ingest::outcome::Counters;
-use valuepulse::ingest::pipeline::{FoldContext, Pipeline};
+use valuepulse::ingest::pipeline::{FoldContext, Pipeline, Router};
 use valuepulse::ingest::shards::{AdoptionShared, PartitionShard, lock};
 use valuepulse::loadgen::dataset::{Dataset, Order, Spec};
 
@@ -123,9 +123,10 @@ fn run(records: &[(i32, i64, Vec<u8>)], workers: usize) -> (f64, f64) {
     .expect("threads");
     let mut folded = vec![0i64; PARTITIONS as usize];
     let mut batches: Vec<_> = (0..workers).map(|_| pipeline.next_batch()).collect();
+    let mut router = Router::new(workers);
     for chunk in records.chunks(POLL) {
         for (p, o, payload) in chunk {
-            batches[pipeline.worker_of(*p)].push(*p, *o, 0, payload);
+            batches[router.worker(*p)].push(*p, *o, 0, payload);
         }
         for (n, slot) in batches.iter_mut().enumerate() {
             if !slot.is_empty() {

@@ -9,9 +9,10 @@
 //! its fetcher from backing off.
 //!
 //! - **By partition**: a partition's records always go to the same worker
-//!   ([`Pipeline::worker_of`]). Partitions are independent state (one shard
-//!   each), so workers share no lock on the hot path but the feature table's,
-//!   held only to look up ids.
+//!   ([`Router`]: the worker with the fewest partitions when the partition is
+//!   first seen, then that one for good). Partitions are independent state
+//!   (one shard each), so workers share no lock on the hot path but the
+//!   feature table's, held only to look up ids.
 //! - **Order**: each worker takes its batches in the order they were polled,
 //!   so each partition's records are folded in offset order.
 //! - **Offsets**: the offsets folded go back to the polling thread, the
@@ -124,9 +125,60 @@ pub struct FoldContext {
     pub clock: fn() -> Millis,
 }
 
+/// Which worker folds each partition. A partition seen for the first time
+/// goes to the worker with the fewest partitions so far, and stays with it
+/// for the life of the pipeline, across rebalances: a partition that moved
+/// between workers could have a later batch folded before an earlier one
+/// still queued on its old worker, and those earlier records would then
+/// count as duplicates. Balanced by what this replica owns, not by the
+/// partition number: with 4 partitions over 2 replicas a replica often owns
+/// two of the same parity.
+#[derive(Debug)]
+pub struct Router {
+    /// Per partition number, its worker (`usize::MAX`: not seen yet).
+    of: Vec<usize>,
+    /// Partitions given to each worker.
+    load: Vec<usize>,
+}
+
+impl Router {
+    /// A router over `workers` workers (at least one).
+    pub fn new(workers: usize) -> Self {
+        Self {
+            of: Vec::new(),
+            load: vec![0; workers.max(1)],
+        }
+    }
+
+    /// The worker that folds `partition`.
+    #[inline]
+    pub fn worker(&mut self, partition: i32) -> usize {
+        let p = usize::try_from(partition).unwrap_or(0);
+        if let Some(&w) = self.of.get(p)
+            && w != usize::MAX
+        {
+            return w;
+        }
+        self.assign(p)
+    }
+
+    #[cold]
+    fn assign(&mut self, p: usize) -> usize {
+        let w = (0..self.load.len())
+            .min_by_key(|&w| self.load[w])
+            .unwrap_or(0);
+        self.load[w] += 1;
+        if self.of.len() <= p {
+            self.of.resize(p + 1, usize::MAX);
+        }
+        self.of[p] = w;
+        w
+    }
+}
+
 /// The polling side of the pipeline.
 pub struct Pipeline {
-    /// Towards each worker, in [`Self::worker_of`] order.
+    /// Towards each worker.
     to_workers: Vec<SyncSender<OwnedBatch>>,
     /// Emptied batches coming back for reuse.
     free: Receiver<OwnedBatch>,
@@ -170,18 +222,13 @@ impl Pipeline {
         self.to_workers.len()
     }
 
-    /// The worker that folds `partition`: always the same one, so the
-    /// partition's records are folded in the order they were polled.
-    pub fn worker_of(&self, partition: i32) -> usize {
-        partition.unsigned_abs() as usize % self.to_workers.len().max(1)
-    }
-
     /// An empty batch, reusing a returned one when there is one.
     pub fn next_batch(&self) -> OwnedBatch {
         self.free.try_recv().unwrap_or_default()
     }
 
-    /// Hands worker `n` a batch (of its partitions only); waits while
+    /// Hands worker `n` a batch (of the partitions [`Router`] gives it);
+    /// waits while
     /// [`IN_FLIGHT`] batches are already queued for it.
     pub fn submit(&self, n: usize, batch: OwnedBatch) {
         if let Some(tx) = self.to_workers.get(n)

@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::kafka::{ClientEvents, advance_progress, consumer_config, poll};
 use super::outcome::Counters;
-use super::pipeline::{FoldContext, Pipeline};
+use super::pipeline::{FoldContext, Pipeline, Router};
 use super::progress::{Assignment, Progress, Recreation, replay_total};
 use super::replay::{self, OnError};
 use super::shards::{AdoptionShared, PartitionShard, lock};
@@ -403,6 +403,7 @@ impl UsageIngest {
         let mut batches: Vec<_> = (0..pipeline.workers())
             .map(|_| pipeline.next_batch())
             .collect();
+        let mut router = Router::new(pipeline.workers());
         let mut last_prune = (self.clock)();
         let mut last_measure = Millis::MIN;
         let mut last_watermarks = Instant::now();
@@ -431,7 +432,7 @@ impl UsageIngest {
                     }
                     // Tagged with the rebalance generation read right after
                     // the poll that returned it.
-                    batches[pipeline.worker_of(m.partition())].push(
+                    batches[router.worker(m.partition())].push(
                         m.partition(),
                         m.offset(),
                         generation.load(Ordering::Relaxed),

@@ -37,11 +37,7 @@ fn two_workers_fold_each_partition_in_order_once_and_hand_back_its_offsets() {
     )
     .unwrap();
     assert_eq!(pipeline.workers(), 2);
-    assert_eq!(
-        [0, 1, 2, 3].map(|p| pipeline.worker_of(p)),
-        [0, 1, 0, 1],
-        "a partition always goes to the same worker"
-    );
+    let mut router = Router::new(2);
     // 40 polls of 4 partitions × 25 offsets, interleaved as a fetch would;
     // partition 3 repeats each record (a redelivery): duplicates.
     let payload = |p: i32, o: i64| {
@@ -54,7 +50,7 @@ fn two_workers_fold_each_partition_in_order_once_and_hand_back_its_offsets() {
     let mut batches: Vec<OwnedBatch> = (0..2).map(|_| pipeline.next_batch()).collect();
     for round in 0..25 {
         for p in 0..4 {
-            let b = &mut batches[pipeline.worker_of(p)];
+            let b = &mut batches[router.worker(p)];
             b.push(p, round, 0, payload(p, round).as_bytes());
             if p == 3 {
                 b.push(p, round, 0, payload(p, round).as_bytes());
@@ -101,4 +97,19 @@ fn two_workers_fold_each_partition_in_order_once_and_hand_back_its_offsets() {
             "partition {p}: offsets handed back in order: {offsets:?}"
         );
     }
+}
+
+#[test]
+fn the_router_balances_what_is_owned_and_never_moves_a_partition() {
+    let mut router = Router::new(2);
+    // A replica owning partitions 0 and 2 of 4 still gets both workers.
+    assert_eq!([router.worker(2), router.worker(0)], [0, 1]);
+    assert_eq!([router.worker(0), router.worker(2)], [1, 0], "stable");
+    // After a rebalance it owns 1, 2 and 3 (0 went elsewhere): the new ones
+    // go to the emptier worker, 2 stays where it was.
+    assert_eq!([router.worker(1), router.worker(3)], [0, 1]);
+    assert_eq!(router.worker(2), 0);
+    // One worker takes everything.
+    let mut one = Router::new(1);
+    assert_eq!([one.worker(5), one.worker(0), one.worker(9)], [0, 0, 0]);
 }
