@@ -64,7 +64,7 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the checkout
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_contenders import (CONTENDERS, DEPLOYS_TOPIC, INCIDENTS_TOPIC, LABELS,  # noqa: E402
+from e2e_contenders import (CONTENDERS, DEFAULT_CONTENDERS, DEPLOYS_TOPIC, INCIDENTS_TOPIC, LABELS,  # noqa: E402
                             ROOT, USAGE_TOPIC, Bench)
 from e2e_proc import clean_env, log  # noqa: E402
 
@@ -157,7 +157,7 @@ def main():
                     help="20 000 events, 1 round, 5 s of live load: proves it works (CI)")
     ap.add_argument("--events", type=int, help="usage events to load (default 4 000 000)")
     ap.add_argument("--rounds", type=int, help="interleaved rounds (default 2)")
-    ap.add_argument("--contenders", default=",".join(c for c in CONTENDERS if c != "valuepulse-1fold"),
+    ap.add_argument("--contenders", default=",".join(DEFAULT_CONTENDERS),
                     help=f"comma-separated subset of {','.join(CONTENDERS)}")
     ap.add_argument("--live-seconds", type=int, help="live phase length, 0 to skip (default 20)")
     ap.add_argument("--live-rate", type=float, default=0,

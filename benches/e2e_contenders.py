@@ -26,6 +26,8 @@ STREAMS_PORT = 19401
 PY_PORT = 19402
 CONTENDERS = ["valuepulse", "valuepulse-1fold", "rdkafka-count", "kcat", "consumer-perf", "kafka-streams",
               "python-agg"]
+# What runs unless --contenders says otherwise: one valuepulse, with its defaults.
+DEFAULT_CONTENDERS = [c for c in CONTENDERS if c != "valuepulse-1fold"]
 LABELS = {
     "valuepulse": "valuepulse `run`, start → `/readyz` 200",
     "valuepulse-1fold": "valuepulse `run` with one fold worker (`ingest.fold_workers = 1`)",

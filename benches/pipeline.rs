@@ -6,9 +6,8 @@
 //! features, 200 000 users, 28 days in time order: the `benches/e2e.sh`
 //! data) is generated in memory. The main thread then plays the poller: it
 //! copies the records, in runs of 256 per partition as fetches return them,
-//! into the pipeline's batches (1 024 records a poll, split by
-//! [`Router`]) and submits them, exactly as the usage loop
-//! does, until every partition's last offset has come back. One and two
+//! into the pipeline (1 024 records a poll, `Pipeline::push`, then
+//! `Pipeline::submit`), exactly as the usage loop does, until every partition's last offset has come back. One and two
 //! workers alternate over three rounds on fresh state; medians are printed
 //! with the CPU time per event of the whole process.
 //!
@@ -24,7 +23,7 @@ use valuepulse::config::Config;
 use valuepulse::domain::time::Millis;
 use valuepulse::ingest::budget::StateBudget;
 use valuepulse::ingest::outcome::Counters;
-use valuepulse::ingest::pipeline::{FoldContext, Pipeline, Router};
+use valuepulse::ingest::pipeline::{FoldContext, Pipeline};
 use valuepulse::ingest::shards::{AdoptionShared, PartitionShard, lock};
 use valuepulse::loadgen::dataset::{Dataset, Order, Spec};
 
@@ -110,7 +109,7 @@ fn run(records: &[(i32, i64, Vec<u8>)], workers: usize) -> (f64, f64) {
         last[*p as usize] = last[*p as usize].max(o + 1);
     }
     let (cpu0, t0) = (cpu_seconds(), Instant::now());
-    let pipeline = Pipeline::start(
+    let mut pipeline = Pipeline::start(
         FoldContext {
             shared,
             counters: Arc::new(Counters::default()),
@@ -122,18 +121,11 @@ fn run(records: &[(i32, i64, Vec<u8>)], workers: usize) -> (f64, f64) {
     )
     .expect("threads");
     let mut folded = vec![0i64; PARTITIONS as usize];
-    let mut batches: Vec<_> = (0..workers).map(|_| pipeline.next_batch()).collect();
-    let mut router = Router::new(workers);
     for chunk in records.chunks(POLL) {
         for (p, o, payload) in chunk {
-            batches[router.worker(*p)].push(*p, *o, 0, payload);
+            pipeline.push(*p, *o, 0, payload);
         }
-        for (n, slot) in batches.iter_mut().enumerate() {
-            if !slot.is_empty() {
-                let batch = std::mem::replace(slot, pipeline.next_batch());
-                pipeline.submit(n, batch);
-            }
-        }
+        pipeline.submit();
         for (p, o) in pipeline.folded() {
             folded[p as usize] = o;
         }

@@ -456,16 +456,15 @@ impl Config {
             ("limits.max_teams", self.limits.max_teams),
             ("limits.max_features", self.limits.max_features),
             ("ingest.batch_size", self.ingest.batch_size),
-            ("ingest.fold_workers", self.ingest.fold_workers),
         ] {
             if v == 0 {
                 return Err(ConfigError::new(key, "must be greater than zero"));
             }
         }
-        if self.ingest.fold_workers > MAX_FOLD_WORKERS {
+        if !(1..=MAX_FOLD_WORKERS).contains(&self.ingest.fold_workers) {
             return Err(ConfigError::new(
                 "ingest.fold_workers",
-                format!("at most {MAX_FOLD_WORKERS}"),
+                format!("must be between 1 and {MAX_FOLD_WORKERS}"),
             ));
         }
         if !(1..=MAX_PULSE_ITEMS).contains(&self.pulse.max_items) {

@@ -104,6 +104,16 @@ fn bad_values_name_their_key() {
             "ingest.close_timeout",
         ),
         ("VALUEPULSE__INGEST__BATCH_SIZE", "0", "ingest.batch_size"),
+        (
+            "VALUEPULSE__INGEST__FOLD_WORKERS",
+            "0",
+            "ingest.fold_workers",
+        ),
+        (
+            "VALUEPULSE__INGEST__FOLD_WORKERS",
+            "65",
+            "ingest.fold_workers",
+        ),
         ("VALUEPULSE__REPORT__INTERVAL", "often", "report.interval"),
         (
             "VALUEPULSE__LIMITS__MAX_EVENT_BYTES",

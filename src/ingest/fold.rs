@@ -21,6 +21,7 @@ use crate::config::Config;
 use crate::domain::adoption::hash_user;
 use crate::domain::dora::DoraState;
 use crate::domain::flow::FlowState;
+use crate::domain::labels::LabelId;
 use crate::domain::satisfaction::SatisfactionState;
 use crate::domain::{Event, Millis, Outcome, Usage};
 
@@ -231,6 +232,20 @@ pub fn fold_small_records<'a>(
         .collect()
 }
 
+/// What one usage record of a partition's run becomes.
+enum Step<'u, 'a> {
+    /// Polled before its shard was created: left to the replay, not counted.
+    Skip,
+    /// At an offset already folded.
+    Duplicate,
+    /// Refused before it was decoded or while decoding.
+    Rejected(Rejected),
+    /// Valid, but the state budget is full.
+    OverBudget,
+    /// Folded, as this feature id.
+    Fold(LabelId, &'u Usage<'a>),
+}
+
 /// Folds a batch of feature-usage records of `topic` into the shards of
 /// their partitions. Records arrive in runs per partition: each run takes
 /// its shard's lock once, and the feature table's lock once, only to look
@@ -258,7 +273,7 @@ pub fn fold_usage_records<'a>(
     let mut next: HashMap<i32, i64> = HashMap::new();
     let shards = shared.shards();
     let level = shared.budget.level();
-    let mut ids: Vec<Option<crate::domain::labels::LabelId>> = Vec::with_capacity(records.len());
+    let mut steps: Vec<Step<'_, 'a>> = Vec::with_capacity(records.len());
     let mut i = 0;
     while i < records.len() {
         let partition = records[i].partition;
@@ -269,46 +284,40 @@ pub fn fold_usage_records<'a>(
         if let Some((_, shard)) = shards.iter().find(|(p, _)| *p == partition) {
             let mut ps = lock(shard);
             let run = &records[i..end];
-            // Feature ids first, under the feature table's lock for as short
-            // as lookups take (fold workers of other partitions share it),
-            // for exactly the records the loop below folds.
-            ids.clear();
+            // What each record becomes, under the feature table's lock only
+            // as long as the checks and id lookups take (fold workers of
+            // other partitions share it); then the folds, without it.
+            steps.clear();
             {
                 let mut features = lock(&shared.features);
-                let mut next_offset = ps.next_offset;
                 for (r, d) in run.iter().zip(&decoded[i..end]) {
-                    let mut id = None;
-                    if r.generation >= ps.generation && r.offset >= next_offset {
-                        next_offset = r.offset + 1;
-                        if let Ok(u) = d
-                            && level != BudgetLevel::Full
-                        {
-                            id = Some(if level == BudgetLevel::Ok {
-                                features.intern(&u.feature)
-                            } else {
-                                features.intern_known(&u.feature)
-                            });
+                    steps.push(if r.generation < ps.generation {
+                        Step::Skip
+                    } else if r.offset < ps.next_offset {
+                        Step::Duplicate
+                    } else {
+                        ps.next_offset = r.offset + 1;
+                        match d {
+                            Err(rejected) => Step::Rejected(*rejected),
+                            Ok(_) if level == BudgetLevel::Full => Step::OverBudget,
+                            Ok(u) if level == BudgetLevel::Ok => {
+                                Step::Fold(features.intern(&u.feature), u)
+                            }
+                            Ok(u) => Step::Fold(features.intern_known(&u.feature), u),
                         }
-                    }
-                    ids.push(id);
+                    });
                 }
             }
-            for ((r, d), id) in run.iter().zip(&decoded[i..end]).zip(&ids) {
-                if r.generation < ps.generation {
-                    continue;
-                }
-                let fate = if r.offset < ps.next_offset {
-                    Ok(Outcome::Duplicate)
-                } else {
-                    ps.next_offset = r.offset + 1;
-                    match (d, id) {
-                        (Ok(u), Some(id)) => {
-                            Ok(ps
-                                .shard
-                                .fold(&shared.settings, *id, hash_user(&u.user), u.at, now))
-                        }
-                        (Ok(_), None) => Ok(Outcome::OverBudget),
-                        (Err(rejected), _) => Err(*rejected),
+            for (r, step) in run.iter().zip(&steps) {
+                let fate = match *step {
+                    Step::Skip => continue,
+                    Step::Duplicate => Ok(Outcome::Duplicate),
+                    Step::OverBudget => Ok(Outcome::OverBudget),
+                    Step::Rejected(rejected) => Err(rejected),
+                    Step::Fold(id, u) => {
+                        Ok(ps
+                            .shard
+                            .fold(&shared.settings, id, hash_user(&u.user), u.at, now))
                     }
                 };
                 outcome::emit(

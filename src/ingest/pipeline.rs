@@ -2,7 +2,7 @@
 //! `ingest.fold_workers` others.
 //!
 //! The consumer loop's thread only polls librdkafka and copies each record's
-//! payload into an [`OwnedBatch`] (one buffer per batch, reused); fold
+//! payload into a batch ([`Pipeline::push`]; one buffer per batch, reused); fold
 //! worker threads decode and fold whole batches with
 //! [`fold_usage_records`], so fetching, polling and folding overlap across
 //! cores, which is what keeps librdkafka's prefetch queue from filling up and
@@ -51,7 +51,7 @@ struct Slot {
 
 /// Records copied out of librdkafka, ready to cross to the worker.
 #[derive(Debug, Default)]
-pub struct OwnedBatch {
+struct OwnedBatch {
     data: Vec<u8>,
     slots: Vec<Slot>,
 }
@@ -59,7 +59,7 @@ pub struct OwnedBatch {
 impl OwnedBatch {
     /// Appends a record (an absent payload is an empty one).
     #[inline]
-    pub fn push(&mut self, partition: i32, offset: i64, generation: u64, payload: &[u8]) {
+    fn push(&mut self, partition: i32, offset: i64, generation: u64, payload: &[u8]) {
         let start = self.data.len();
         self.data.extend_from_slice(payload);
         self.slots.push(Slot {
@@ -72,17 +72,17 @@ impl OwnedBatch {
     }
 
     /// Records held.
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.slots.len()
     }
 
     /// Whether no record is held.
-    pub fn is_empty(&self) -> bool {
+    fn is_empty(&self) -> bool {
         self.slots.is_empty()
     }
 
     /// Per partition, the offset after its last record in the batch.
-    pub fn last_offsets(&self) -> Vec<(i32, i64)> {
+    fn last_offsets(&self) -> Vec<(i32, i64)> {
         let mut out: Vec<(i32, i64)> = Vec::new();
         for s in &self.slots {
             match out.iter_mut().find(|(p, _)| *p == s.partition) {
@@ -94,7 +94,7 @@ impl OwnedBatch {
     }
 
     /// Empties the batch, keeping its buffers.
-    pub fn clear(&mut self) {
+    fn clear(&mut self) {
         self.data.clear();
         self.slots.clear();
     }
@@ -134,7 +134,7 @@ pub struct FoldContext {
 /// partition number: with 4 partitions over 2 replicas a replica often owns
 /// two of the same parity.
 #[derive(Debug)]
-pub struct Router {
+struct Router {
     /// Per partition number, its worker (`usize::MAX`: not seen yet).
     of: Vec<usize>,
     /// Partitions given to each worker.
@@ -143,7 +143,7 @@ pub struct Router {
 
 impl Router {
     /// A router over `workers` workers (at least one).
-    pub fn new(workers: usize) -> Self {
+    fn new(workers: usize) -> Self {
         Self {
             of: Vec::new(),
             load: vec![0; workers.max(1)],
@@ -152,7 +152,7 @@ impl Router {
 
     /// The worker that folds `partition`.
     #[inline]
-    pub fn worker(&mut self, partition: i32) -> usize {
+    fn worker(&mut self, partition: i32) -> usize {
         let p = usize::try_from(partition).unwrap_or(0);
         if let Some(&w) = self.of.get(p)
             && w != usize::MAX
@@ -180,6 +180,10 @@ impl Router {
 pub struct Pipeline {
     /// Towards each worker.
     to_workers: Vec<SyncSender<OwnedBatch>>,
+    /// The batch being filled for each worker.
+    filling: Vec<OwnedBatch>,
+    /// Which worker each partition's records go to.
+    router: Router,
     /// Emptied batches coming back for reuse.
     free: Receiver<OwnedBatch>,
     /// Offsets folded, to store.
@@ -209,7 +213,12 @@ impl Pipeline {
             );
             to_workers.push(to_worker);
         }
+        let filling = (0..to_workers.len())
+            .map(|_| OwnedBatch::default())
+            .collect();
         Ok(Self {
+            router: Router::new(to_workers.len()),
+            filling,
             to_workers,
             free,
             done,
@@ -217,25 +226,31 @@ impl Pipeline {
         })
     }
 
-    /// How many fold workers there are.
-    pub fn workers(&self) -> usize {
-        self.to_workers.len()
+    /// Adds a polled record (an absent payload is an empty one) to the
+    /// batch of its partition's worker.
+    #[inline]
+    pub fn push(&mut self, partition: i32, offset: i64, generation: u64, payload: &[u8]) {
+        let w = self.router.worker(partition);
+        self.filling[w].push(partition, offset, generation, payload);
     }
 
-    /// An empty batch, reusing a returned one when there is one.
-    pub fn next_batch(&self) -> OwnedBatch {
-        self.free.try_recv().unwrap_or_default()
-    }
-
-    /// Hands worker `n` a batch (of the partitions [`Router`] gives it);
-    /// waits while
-    /// [`IN_FLIGHT`] batches are already queued for it.
-    pub fn submit(&self, n: usize, batch: OwnedBatch) {
-        if let Some(tx) = self.to_workers.get(n)
-            && tx.send(batch).is_err()
-        {
-            tracing::error!("A fold worker has stopped; dropping a usage batch.");
+    /// Hands each worker the records pushed for it since the last call;
+    /// waits while [`IN_FLIGHT`] batches are already queued for a worker.
+    /// Returns, per partition, the offset after its last record handed over.
+    pub fn submit(&mut self) -> Vec<(i32, i64)> {
+        let mut polled = Vec::new();
+        for (slot, tx) in self.filling.iter_mut().zip(&self.to_workers) {
+            if slot.is_empty() {
+                continue;
+            }
+            polled.extend(slot.last_offsets());
+            // A batch the worker gave back, emptied, when there is one.
+            let spare = self.free.try_recv().unwrap_or_default();
+            if tx.send(std::mem::replace(slot, spare)).is_err() {
+                tracing::error!("A fold worker has stopped; dropping a usage batch.");
+            }
         }
+        polled
     }
 
     /// Offsets folded since the last call, per partition, to store and to

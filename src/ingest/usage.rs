@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::kafka::{ClientEvents, advance_progress, consumer_config, poll};
 use super::outcome::Counters;
-use super::pipeline::{FoldContext, Pipeline, Router};
+use super::pipeline::{FoldContext, Pipeline};
 use super::progress::{Assignment, Progress, Recreation, replay_total};
 use super::replay::{self, OnError};
 use super::shards::{AdoptionShared, PartitionShard, lock};
@@ -389,7 +389,7 @@ impl UsageIngest {
         consumer.subscribe(&[&self.config.topics.feature_usage])?;
         let batch_size = self.config.ingest.batch_size;
         let topic = self.config.topics.feature_usage.clone();
-        let pipeline = Pipeline::start(
+        let mut pipeline = Pipeline::start(
             FoldContext {
                 shared: self.shared.clone(),
                 counters: self.counters.clone(),
@@ -399,11 +399,6 @@ impl UsageIngest {
             },
             self.config.ingest.fold_workers,
         )?;
-        // One batch being filled per worker.
-        let mut batches: Vec<_> = (0..pipeline.workers())
-            .map(|_| pipeline.next_batch())
-            .collect();
-        let mut router = Router::new(pipeline.workers());
         let mut last_prune = (self.clock)();
         let mut last_measure = Millis::MIN;
         let mut last_watermarks = Instant::now();
@@ -432,7 +427,7 @@ impl UsageIngest {
                     }
                     // Tagged with the rebalance generation read right after
                     // the poll that returned it.
-                    batches[router.worker(m.partition())].push(
+                    pipeline.push(
                         m.partition(),
                         m.offset(),
                         generation.load(Ordering::Relaxed),
@@ -453,16 +448,7 @@ impl UsageIngest {
                     }
                 },
             );
-            for (n, slot) in batches.iter_mut().enumerate() {
-                if slot.is_empty() {
-                    continue;
-                }
-                for (partition, next) in slot.last_offsets() {
-                    polled.insert(partition, next);
-                }
-                let batch = std::mem::replace(slot, pipeline.next_batch());
-                pipeline.submit(n, batch);
-            }
+            polled.extend(pipeline.submit());
             let done: Vec<(i32, i64)> = pipeline.folded().collect();
             for &(partition, offset) in &done {
                 folded.insert(partition, offset);

@@ -25,7 +25,7 @@ fn shared_with(partitions: &[i32]) -> Arc<AdoptionShared> {
 fn two_workers_fold_each_partition_in_order_once_and_hand_back_its_offsets() {
     let shared = shared_with(&[0, 1, 2, 3]);
     let counters = Arc::new(Counters::default());
-    let pipeline = Pipeline::start(
+    let mut pipeline = Pipeline::start(
         FoldContext {
             shared: shared.clone(),
             counters: counters.clone(),
@@ -36,9 +36,7 @@ fn two_workers_fold_each_partition_in_order_once_and_hand_back_its_offsets() {
         2,
     )
     .unwrap();
-    assert_eq!(pipeline.workers(), 2);
-    let mut router = Router::new(2);
-    // 40 polls of 4 partitions × 25 offsets, interleaved as a fetch would;
+    // 25 polls of 4 partitions, one offset each, interleaved as a fetch would;
     // partition 3 repeats each record (a redelivery): duplicates.
     let payload = |p: i32, o: i64| {
         json(&testkit::usage(
@@ -47,19 +45,15 @@ fn two_workers_fold_each_partition_in_order_once_and_hand_back_its_offsets() {
             NOW - HOUR,
         ))
     };
-    let mut batches: Vec<OwnedBatch> = (0..2).map(|_| pipeline.next_batch()).collect();
     for round in 0..25 {
         for p in 0..4 {
-            let b = &mut batches[router.worker(p)];
-            b.push(p, round, 0, payload(p, round).as_bytes());
+            pipeline.push(p, round, 0, payload(p, round).as_bytes());
             if p == 3 {
-                b.push(p, round, 0, payload(p, round).as_bytes());
+                pipeline.push(p, round, 0, payload(p, round).as_bytes());
             }
         }
-        for (n, slot) in batches.iter_mut().enumerate() {
-            let batch = std::mem::replace(slot, pipeline.next_batch());
-            pipeline.submit(n, batch);
-        }
+        let polled = pipeline.submit();
+        assert_eq!(polled.len(), 4, "every partition handed over: {polled:?}");
     }
     // The offsets handed back, per partition, in the order they came,
     // until every partition reached its end.
