@@ -5,15 +5,21 @@
 //!
 //! 1. `state_bytes` against the process's resident memory;
 //! 2. the report snapshot (compute + encode + gzip: the background
-//!    reporter's work, `snapshot::Reporter::compute`), median of 5;
-//! 3. serving it: the bytes a scrape writes (`Snapshots::current`), p50/p99
+//!    reporter's work, `snapshot::Reporter::compute`): the first, which reads
+//!    every sketch whole and sets up their tracking, then the median of 5
+//!    with nothing changed;
+//! 3. live: 10 000 events/s stamped with a clock that moves, a report every
+//!    500 ms of it (40 reports): the snapshot, and the adoption report alone
+//!    with tracked and with full reads, side by side, median and max;
+//! 4. serving it: the bytes a scrape writes (`Snapshots::current`), p50/p99
 //!    of 1 000 calls;
-//! 4. ingest alone, with the reporter's schedule on the other core (a
-//!    report, then a pause of max(1 s, `PAUSE_FACTOR` × its duration)), and
-//!    with a control thread that reads unrelated memory on the same schedule
-//!    without a lock: 4 M fresh events per phase, three interleaved rounds,
+//! 5. ingest alone, with the reporter's schedule on the other core (a
+//!    report, then a pause of max(500 ms, `PAUSE_FACTOR` × its duration), as
+//!    the daemon with `report.interval = "500ms"`), and with a control
+//!    thread that reads unrelated memory on the same schedule without a
+//!    lock: fresh events of random times per phase, five interleaved rounds,
 //!    medians;
-//! 5. a state of ~100 000 series (2 500 services with deploys, plus the
+//! 6. a state of ~100 000 series (2 500 services with deploys, plus the
 //!    cap's features): snapshot time and size.
 //!
 //! Run: `cargo bench --bench cap` (about 2 minutes; `VALUEPULSE_BENCH_CAP_EVENTS`
@@ -21,7 +27,7 @@
 
 #![allow(clippy::print_stdout, reason = "a benchmark that prints its table")]
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -37,10 +43,12 @@ use valuepulse::ingest::fold::{UsageRecord, fold_usage_records};
 use valuepulse::ingest::outcome::Counters;
 use valuepulse::ingest::progress::Progress;
 use valuepulse::ingest::shards::{AdoptionShared, PartitionShard, lock};
-use valuepulse::report::Sources;
+use valuepulse::domain::adoption::Features;
+use valuepulse::report::{Read, Sources, adoption_report, with_reports};
 use valuepulse::rng::Rng;
 use valuepulse::telemetry::snapshot::{self, Reporter, Snapshots};
-use valuepulse::views::metrics::ReportCost;
+use valuepulse::views::metrics::{ReportCost, families};
+use valuepulse::views::page;
 
 /// 2026-11-30T12:30:00Z.
 const NOW: Millis = 1_796_041_800_000;
@@ -49,9 +57,16 @@ const USERS: u64 = 1_000_000;
 const PARTITIONS: i32 = 4;
 const BATCH: usize = 1024;
 
+/// The reporter's clock: [`NOW`] until the live phase moves it.
+static CLOCK: AtomicI64 = AtomicI64::new(NOW);
+
 fn now() -> Millis {
-    NOW
+    CLOCK.load(Ordering::Relaxed)
 }
+
+/// Live events a second, and the report interval, of the live phase.
+const LIVE_RATE: usize = 10_000;
+const REPORT_EVERY_MS: Millis = 500;
 
 fn rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -92,8 +107,9 @@ impl Gen {
         }
     }
 
-    /// One batch per partition, `n` events in all, times uniform over 30 d.
-    fn batch(&mut self, n: usize, out: &mut [Vec<(i64, String)>]) {
+    /// One batch per partition, `n` events in all, times uniform over 30 d,
+    /// or every event at `at` when given (live events).
+    fn batch_at(&mut self, n: usize, at: Option<Millis>, out: &mut [Vec<(i64, String)>]) {
         for o in out.iter_mut() {
             o.clear();
         }
@@ -103,7 +119,8 @@ impl Gen {
             let f = self.cdf.partition_point(|&c| c < x).min(FEATURES - 1);
             let user = self.rng.next_u64() % USERS;
             let p = (user % PARTITIONS as u64) as usize;
-            let at_ms = NOW - (self.rng.next_u64() % (30 * DAY_MS as u64)) as Millis;
+            let at_ms =
+                at.unwrap_or_else(|| NOW - (self.rng.next_u64() % (30 * DAY_MS as u64)) as Millis);
             let at = format_time(at_ms);
             let payload = format!(
                 r#"{{"feature":"feature-{f:04}","user":"u-{user}","account":"acme","at":"{at}","session":"{:016x}","platform":"web"}}"#,
@@ -127,12 +144,23 @@ fn shared_state(budget: Arc<StateBudget>) -> Arc<AdoptionShared> {
 /// Folds `events` fresh events through `fold_usage_records`; returns the
 /// seconds spent folding (generation excluded).
 fn fold(shared: &AdoptionShared, counters: &Counters, source: &mut Gen, events: usize) -> f64 {
+    fold_at(shared, counters, source, events, None)
+}
+
+/// [`fold`], every event stamped `at` when given, folded at that "now".
+fn fold_at(
+    shared: &AdoptionShared,
+    counters: &Counters,
+    source: &mut Gen,
+    events: usize,
+    at: Option<Millis>,
+) -> f64 {
     let mut per_partition: Vec<Vec<(i64, String)>> = vec![Vec::new(); PARTITIONS as usize];
     let mut spent = 0.0;
     let mut left = events;
     while left > 0 {
         let n = left.min(BATCH * PARTITIONS as usize);
-        source.batch(n, &mut per_partition);
+        source.batch_at(n, at, &mut per_partition);
         let started = Instant::now();
         for (p, batch) in per_partition.iter().enumerate() {
             let records: Vec<UsageRecord<'_>> = batch
@@ -144,7 +172,8 @@ fn fold(shared: &AdoptionShared, counters: &Counters, source: &mut Gen, events: 
                     payload: payload.as_bytes(),
                 })
                 .collect();
-            fold_usage_records(shared, "feature-usage", &records, 65_536, NOW, counters);
+            let now = at.unwrap_or(NOW);
+            fold_usage_records(shared, "feature-usage", &records, 65_536, now, counters);
         }
         spent += started.elapsed().as_secs_f64();
         left -= n;
@@ -157,8 +186,11 @@ fn reporter(
     shared: Arc<AdoptionShared>,
     budget: Arc<StateBudget>,
 ) -> (Reporter, Snapshots) {
-    snapshot::reporter(
-        Sources {
+    snapshot::reporter(sources(dora, shared, budget), Duration::from_secs(1))
+}
+
+fn sources(dora: DoraState, shared: Arc<AdoptionShared>, budget: Arc<StateBudget>) -> Sources {
+    Sources {
             dora: Arc::new(Mutex::new(Arc::new(dora))),
             counters: Arc::new(Counters::default()),
             progress: Arc::new(Progress::default()),
@@ -179,13 +211,12 @@ fn reporter(
             satisfaction: Arc::new(Mutex::new(Arc::new(SatisfactionState::new(
                 SatisfactionSettings::default(),
             )))),
-        },
-        Duration::from_secs(1),
-    )
+    }
 }
 
 /// Runs `work` on another thread until `busy` clears, pausing after each
-/// run for max(1 s, `PAUSE_FACTOR` × its duration): the reporter's schedule.
+/// run for max(500 ms, `PAUSE_FACTOR` × its duration): the reporter's
+/// schedule at the default `report.interval`.
 fn spawn_duty(
     busy: Arc<AtomicBool>,
     work: impl Fn() -> Duration + Send + 'static,
@@ -193,12 +224,74 @@ fn spawn_duty(
     std::thread::spawn(move || {
         while busy.load(Ordering::Relaxed) {
             let took = work();
-            let until = Instant::now() + Duration::from_secs(1).max(took * snapshot::PAUSE_FACTOR);
+            let until =
+                Instant::now() + Duration::from_millis(500).max(took * snapshot::PAUSE_FACTOR);
             while busy.load(Ordering::Relaxed) && Instant::now() < until {
                 std::thread::sleep(Duration::from_millis(10));
             }
         }
     })
+}
+
+/// Median and max of `v` (sorted here).
+fn median_max(v: &mut [f64]) -> (f64, f64) {
+    v.sort_by(f64::total_cmp);
+    (v[v.len() / 2], v[v.len() - 1])
+}
+
+/// The live phase: [`LIVE_RATE`] events a second, stamped with the moving
+/// clock, a report every [`REPORT_EVERY_MS`] of it. Times the snapshot,
+/// then the adoption report alone with tracked and with full reads.
+fn live(rep: &Reporter, src: &Sources, counters: &Counters, source: &mut Gen) {
+    let shared = &*src.adoption;
+    let features: Features = lock(&shared.features).clone();
+    let (mut snap, mut tracked, mut full) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut compute, mut views) = (Vec::new(), Vec::new());
+    let per_report = LIVE_RATE * REPORT_EVERY_MS as usize / 1000;
+    for _ in 0..40 {
+        let at = CLOCK.fetch_add(REPORT_EVERY_MS, Ordering::Relaxed) + REPORT_EVERY_MS;
+        fold_at(shared, counters, source, per_report, Some(at));
+        snap.push(rep.compute(ReportCost::default()).took.as_secs_f64() * 1000.0);
+        // The snapshot just brought the tracking to these edges; a second
+        // tracked read at the same instant costs what a report costs with
+        // nothing changed, so the tracked figure is taken on the next
+        // report's state instead: fold, then time both reads.
+        let at = CLOCK.fetch_add(REPORT_EVERY_MS, Ordering::Relaxed) + REPORT_EVERY_MS;
+        fold_at(shared, counters, source, per_report, Some(at));
+        let started = Instant::now();
+        let r = adoption_report(shared, &shared.settings, &[], &features, at, Read::Tracked);
+        tracked.push(started.elapsed().as_secs_f64() * 1000.0);
+        std::hint::black_box(r.features.len());
+        let started = Instant::now();
+        let r = adoption_report(shared, &shared.settings, &[], &features, at, Read::Full);
+        full.push(started.elapsed().as_secs_f64() * 1000.0);
+        std::hint::black_box(r.features.len());
+        // The rest of a snapshot, with the tracking already at these edges.
+        let started = Instant::now();
+        with_reports(src, at, |r| std::hint::black_box(r.adoption.features.len()));
+        compute.push(started.elapsed().as_secs_f64() * 1000.0);
+        let started = Instant::now();
+        with_reports(src, at, |r| {
+            let f = families(r, ReportCost::default());
+            std::hint::black_box((f.len(), page::render(r).len()))
+        });
+        views.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    let (snap_p50, snap_max) = median_max(&mut snap);
+    let (tracked_p50, tracked_max) = median_max(&mut tracked);
+    let (full_p50, full_max) = median_max(&mut full);
+    let (compute_p50, _) = median_max(&mut compute);
+    let (views_p50, _) = median_max(&mut views);
+    println!(
+        "| live, {LIVE_RATE} events/s, a report every {REPORT_EVERY_MS} ms (40 each): snapshot (compute + encode + gzip) | median {snap_p50:.1} ms, max {snap_max:.1} ms |"
+    );
+    println!(
+        "| live: the adoption report alone, tracked / full reads, same states | median {tracked_p50:.1} / {full_p50:.1} ms ({:.1}×), max {tracked_max:.1} / {full_max:.1} ms |",
+        full_p50 / tracked_p50
+    );
+    println!(
+        "| live: where a snapshot's time goes (medians) | all reports with tracking already current {compute_p50:.1} ms; with the metric families and the page built {views_p50:.1} ms; the rest of a snapshot is encode + gzip |"
+    );
 }
 
 fn median_compute(r: &Reporter, runs: usize) -> (f64, usize, usize) {
@@ -251,10 +344,27 @@ fn main() {
 
     let dora = DoraState::new(config.dora_settings());
     let (rep, snaps) = reporter(dora, shared.clone(), budget.clone());
+    let first = rep.compute(ReportCost::default());
+    println!(
+        "| first report snapshot (compute + encode + gzip; reads every sketch whole and sets up its tracking) | {:.1} ms |",
+        first.took.as_secs_f64() * 1000.0
+    );
     let (ms, text, gz) = median_compute(&rep, 5);
     println!(
-        "| report snapshot (compute + encode + gzip), median of 5 | {ms:.1} ms; {text} B text, {gz} B gzip |"
+        "| report snapshot with nothing changed, median of 5 | {ms:.1} ms; {text} B text, {gz} B gzip |"
     );
+    let bytes = shared.measure();
+    println!(
+        "| state_bytes once tracked | {:.0} MiB; RSS {:.0} MiB |",
+        mib(bytes.total()),
+        rss_mib()
+    );
+    let src = sources(
+        DoraState::new(config.dora_settings()),
+        shared.clone(),
+        budget.clone(),
+    );
+    live(&rep, &src, &counters, &mut source);
 
     // Serving: what a scrape does once a snapshot exists.
     rep.request_first();
@@ -295,16 +405,19 @@ fn main() {
         .0,
     );
     let took = Duration::from_secs_f64(ms / 1000.0);
-    let more = (events / 12).clamp(1_000_000, 4_000_000);
+    let more = (events / 25).clamp(1_000_000, 2_000_000);
     let mut rates: [Vec<f64>; 3] = [Vec::new(), Vec::new(), Vec::new()];
-    for _round in 0..3 {
+    let reports: Arc<Mutex<Vec<f64>>> = Arc::default();
+    for _round in 0..5 {
         for (phase, rate) in rates.iter_mut().enumerate() {
             let busy = Arc::new(AtomicBool::new(true));
             let other = match phase {
                 1 => Some(spawn_duty(busy.clone(), {
                     let rep = ingest_reporter.clone();
+                    let reports = reports.clone();
                     move || {
                         let s = rep.compute(ReportCost::default());
+                        lock(&reports).push(s.took.as_secs_f64() * 1000.0);
                         s.took
                     }
                 })),
@@ -339,11 +452,16 @@ fn main() {
         r.sort_by(f64::total_cmp);
         r[r.len() / 2]
     });
+    let mut reports = std::mem::take(&mut *lock(&reports));
+    reports.sort_by(f64::total_cmp);
     println!(
-        "| ingest while reported on every scrape / not scraped (median of 3 interleaved rounds) | {:.2} / {:.2} M events/s ({:+.1} %) |",
+        "| ingest while reported every 500 ms / not scraped (median of 5 interleaved rounds) | {:.2} / {:.2} M events/s ({:+.1} %); {} reports, median {:.1} ms, max {:.1} ms |",
         with / 1e6,
         alone / 1e6,
-        100.0 * (with / alone - 1.0)
+        100.0 * (with / alone - 1.0),
+        reports.len(),
+        reports.get(reports.len() / 2).copied().unwrap_or(f64::NAN),
+        reports.last().copied().unwrap_or(f64::NAN),
     );
     println!(
         "| control: a thread reading 1 GiB of other memory on the reporter's duty cycle, no lock | {:.2} M events/s ({:+.1} %) |",

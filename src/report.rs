@@ -3,15 +3,19 @@
 //! Every figure a view shows is computed here or in the domain function
 //! this step calls, once per report; the views ([`crate::views`]) only
 //! encode a [`Reports`] as Prometheus families or HTML and compute nothing.
-//! The step reads and never writes: DORA, flow and satisfaction state
-//! through one consistent copy-on-write version each (no lock held while
-//! computing), adoption state one feature at a time under its shard's lock,
-//! and ingest's counters, progress and budget as they stand.
+//! The step changes no figure of the state: it reads DORA, flow and
+//! satisfaction state through one consistent copy-on-write version each (no
+//! lock held while computing), adoption state one feature at a time under
+//! its shard's lock, and ingest's counters, progress and budget as they
+//! stand. The one thing it writes is each adoption sketch's tracking of its
+//! estimate ([`Read::Tracked`]), so that the next report pays for what
+//! changed since this one.
 
 mod health;
 mod process;
 
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 pub use health::{Health, LabelOverflow};
 
@@ -87,7 +91,14 @@ pub fn with_reports<T>(s: &Sources, now: Millis, view: impl FnOnce(&Reports<'_>)
     let satisfaction: Arc<SatisfactionState> = lock(&s.satisfaction).clone();
     let ships = dora.first_ships();
     let features = lock(&s.adoption.features).clone();
-    let adoption = adoption_report(&s.adoption, &s.adoption.settings, &ships, &features, now);
+    let adoption = adoption_report(
+        &s.adoption,
+        &s.adoption.settings,
+        &ships,
+        &features,
+        now,
+        Read::Tracked,
+    );
     let windows = &dora.settings().windows;
     let dora_report = dora.report(now);
     let satisfaction = satisfaction.report(now, &ships);
@@ -111,38 +122,77 @@ pub fn with_reports<T>(s: &Sources, now: Millis, view: impl FnOnce(&Reports<'_>)
     view(&reports)
 }
 
+/// How long the adoption report reads under shard locks before it yields
+/// the core, so that a fold waiting for a lock gets it: about what one dense
+/// sketch took to read whole.
+const YIELD_EVERY: Duration = Duration::from_micros(100);
+
+/// How [`adoption_report`] reads the sketches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    /// Through each sketch's tracked estimate, which costs what changed
+    /// since the last tracked read: for the one schedule that repeats, the
+    /// report of `/metrics` (its windows, its edges a second apart).
+    Tracked,
+    /// A full read that leaves the tracking alone: for any other windows
+    /// (the weekly pulse), which would otherwise rebuild the tracking of
+    /// both schedules every time.
+    Full,
+}
+
 /// The adoption report of `a`'s shards over `settings`' windows (its own,
 /// or the weekly pulse's). Shards are read one feature at a time, each under
-/// its shard's lock, yielding between features, so ingest never waits
-/// longer than one feature's evaluation; the feature table is a copy (a few
-/// microseconds to take), so its lock is not held at all.
-pub(crate) fn adoption_report<'f>(
+/// its shard's lock, yielding the core once reads took [`YIELD_EVERY`], so
+/// ingest never waits much longer than one feature's read; the feature
+/// table is a copy (a few microseconds to take), so its lock is not held at
+/// all.
+pub fn adoption_report<'f>(
     a: &AdoptionShared,
     settings: &AdoptionSettings,
     ships: &[FirstShip<'f>],
     features: &'f Features,
     now: Millis,
+    read: Read,
 ) -> AdoptionReport<'f> {
     let mut builder = ReportBuilder::new(settings, ships, features, now);
+    let mut since_yield = Instant::now();
     for (_, shard) in a.shards() {
-        builder.add_active(lock(&shard).shard.active());
+        match read {
+            Read::Tracked => builder.add_active_tracked(lock(&shard).shard.active_mut()),
+            Read::Full => builder.add_active(lock(&shard).shard.active()),
+        }
         let ids = lock(&shard).shard.feature_ids();
         for id in ids {
             // A feature interned after the copy is reported next time.
             if id as usize >= features.len() {
                 continue;
             }
-            let guard = lock(&shard);
-            if let Some(f) = guard.shard.feature(id) {
-                builder.add_feature(id, f);
+            let mut guard = lock(&shard);
+            match read {
+                Read::Tracked => {
+                    if let Some(f) = guard.shard.feature_mut(id) {
+                        builder.add_feature_tracked(id, f);
+                    }
+                }
+                Read::Full => {
+                    if let Some(f) = guard.shard.feature(id) {
+                        builder.add_feature(id, f);
+                    }
+                }
             }
             drop(guard);
-            // Let a fold waiting for this shard take the lock now. Without
-            // the yield this thread retakes the lock at once for the next
-            // feature (a std mutex is not fair), and a fold that needs the
-            // shard waits out the whole shard's scan: at the cap, ingest
+            // Let a fold waiting for this shard take the lock now and then.
+            // Without a yield this thread retakes the lock at once for the
+            // next feature (a std mutex is not fair), and a fold that needs
+            // the shard waits out the whole shard's scan: at the cap, ingest
             // lost 6–17 % while reported instead of 1–6 % (BENCHMARKS.md).
-            std::thread::yield_now();
+            // Once tracked reads made most features cost microseconds, a
+            // yield after each of the 8 000 cost more than the reads, so it
+            // comes once the reads since the last took `YIELD_EVERY`.
+            if since_yield.elapsed() >= YIELD_EVERY {
+                std::thread::yield_now();
+                since_yield = Instant::now();
+            }
         }
     }
     builder.finish(features, ships)

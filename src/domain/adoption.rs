@@ -198,9 +198,21 @@ impl Shard {
         self.features.get(&id)
     }
 
+    /// One feature's usage, for a tracked read
+    /// ([`ReportBuilder::add_feature_tracked`]).
+    pub fn feature_mut(&mut self, id: FeatureId) -> Option<&mut FeatureUsage> {
+        self.features.get_mut(&id)
+    }
+
     /// The active-user sketch.
     pub fn active(&self) -> &SlidingHll {
         &self.active
+    }
+
+    /// The active-user sketch, for a tracked read
+    /// ([`ReportBuilder::add_active_tracked`]).
+    pub fn active_mut(&mut self) -> &mut SlidingHll {
+        &mut self.active
     }
 
     /// Approximate heap bytes held, by component.

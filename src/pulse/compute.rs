@@ -184,7 +184,14 @@ pub fn with_pulses<T>(
     let mut adoption_settings = s.adoption.settings.clone();
     adoption_settings.windows =
         Windows::new(vec![Window::new("7d", WEEK), Window::new("14d", 2 * WEEK)]);
-    let adoption = report::adoption_report(&s.adoption, &adoption_settings, &ships, &features, now);
+    let adoption = report::adoption_report(
+        &s.adoption,
+        &adoption_settings,
+        &ships,
+        &features,
+        now,
+        report::Read::Full,
+    );
     let incomplete = Stream::ALL
         .iter()
         .map(|st| s.topics[st.index()].as_str())

@@ -16,7 +16,9 @@
 //! bytes a busy minute: appending in time order is `O(1)`, an out-of-order
 //! event a binary search and a short move; a minute with more than
 //! `2^21 − 1` events takes several entries. A busy day (360 busy minutes or
-//! more) is an array of 1 440 of them: 16.9 KiB, any order `O(1)`.
+//! more) is an array of 1 440 of them with the events of each hour beside:
+//! 17.1 KiB, any order `O(1)`, and a window's count of that day reads at
+//! most 24 hours and 59 minutes instead of up to 1 440 minutes.
 
 use std::collections::VecDeque;
 
@@ -60,7 +62,26 @@ enum Minutes {
     /// Busy minutes, `e[0] = minute << 21 | count`, ascending by minute.
     Sparse(Vec<Entry>),
     /// Every minute of the day, `e[0] = count`, once [`DENSE_AT`] are busy.
-    Dense(Box<[Entry]>),
+    Dense(Box<DenseDay>),
+}
+
+/// A busy day: every minute, and the events of each hour.
+#[derive(Debug, Clone)]
+struct DenseDay {
+    minutes: [Entry; MINUTES_A_DAY as usize],
+    hours: [u64; 24],
+}
+
+impl DenseDay {
+    /// Events of minutes at or after `minute`.
+    fn since(&self, minute: u32) -> u64 {
+        let hour = minute.div_ceil(60);
+        let head: u64 = self.minutes[minute as usize..(hour * 60) as usize]
+            .iter()
+            .map(|e| u64::from(e[0]))
+            .sum();
+        head + self.hours[hour as usize..].iter().sum::<u64>()
+    }
 }
 
 /// Busy minutes from which a day turns dense: an out-of-order insert into
@@ -91,10 +112,11 @@ impl Day {
     fn add(&mut self, minute: u32, second: u32) {
         self.total += 1;
         let entries = match &mut self.minutes {
-            Minutes::Dense(all) => {
-                let e = &mut all[minute as usize];
+            Minutes::Dense(day) => {
+                let e = &mut day.minutes[minute as usize];
                 e[0] = e[0].saturating_add(1);
                 mark(e, second);
+                day.hours[(minute / 60) as usize] += 1;
                 return;
             }
             Minutes::Sparse(entries) => entries,
@@ -137,17 +159,23 @@ impl Day {
             entries.insert(i, e);
             return;
         }
-        let mut all = vec![[0u32; 3]; MINUTES_A_DAY as usize].into_boxed_slice();
+        let mut day = Box::new(DenseDay {
+            minutes: [[0; 3]; MINUTES_A_DAY as usize],
+            hours: [0; 24],
+        });
         for e in entries.iter() {
-            let d = &mut all[Self::minute(e) as usize];
+            let m = Self::minute(e);
+            let d = &mut day.minutes[m as usize];
             d[0] = d[0].saturating_add(Self::count(e));
             d[1] |= e[1];
             d[2] |= e[2];
+            day.hours[(m / 60) as usize] += u64::from(Self::count(e));
         }
-        let d = &mut all[minute as usize];
+        let d = &mut day.minutes[minute as usize];
         d[0] = d[0].saturating_add(1);
         mark(d, second);
-        self.minutes = Minutes::Dense(all);
+        day.hours[(minute / 60) as usize] += 1;
+        self.minutes = Minutes::Dense(day);
     }
 
     /// Events of minutes at or after `minute` of this day.
@@ -157,7 +185,7 @@ impl Day {
                 let i = entries.partition_point(|e| Self::minute(e) < minute);
                 entries[i..].iter().map(|e| u64::from(Self::count(e))).sum()
             }
-            Minutes::Dense(all) => all[minute as usize..].iter().map(|e| u64::from(e[0])).sum(),
+            Minutes::Dense(day) => day.since(minute),
         }
     }
 
@@ -180,9 +208,8 @@ impl Day {
                     .iter()
                     .find_map(|e| first_in(Self::minute(e), mask(e)))
             }
-            Minutes::Dense(all) => {
-                (minute..MINUTES_A_DAY).find_map(|m| first_in(m, mask(&all[m as usize])))
-            }
+            Minutes::Dense(day) => (minute..MINUTES_A_DAY)
+                .find_map(|m| first_in(m, mask(&day.minutes[m as usize]))),
         }
     }
 
@@ -195,9 +222,13 @@ impl Day {
                 entries.drain(..i);
                 dropped
             }
-            Minutes::Dense(all) => {
-                let dropped = all[..minute as usize].iter().map(|e| u64::from(e[0])).sum();
-                all[..minute as usize].fill([0; 3]);
+            Minutes::Dense(day) => {
+                let mut dropped = 0;
+                for (m, e) in day.minutes[..minute as usize].iter_mut().enumerate() {
+                    day.hours[m / 60] -= u64::from(e[0]);
+                    dropped += u64::from(e[0]);
+                    *e = [0; 3];
+                }
                 dropped
             }
         };
@@ -209,9 +240,7 @@ impl Day {
         match &self.minutes {
             Minutes::Sparse(e) if e.capacity() == 0 => 0,
             Minutes::Sparse(e) => e.capacity() * size_of::<Entry>() + super::MALLOC_OVERHEAD,
-            Minutes::Dense(_) => {
-                MINUTES_A_DAY as usize * size_of::<Entry>() + super::MALLOC_OVERHEAD
-            }
+            Minutes::Dense(_) => size_of::<DenseDay>() + super::MALLOC_OVERHEAD,
         }
     }
 }

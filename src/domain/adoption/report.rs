@@ -4,6 +4,7 @@
 
 use rustc_hash::FxHashMap;
 
+use super::minute_counts::MinuteCounts;
 use super::{AdoptionSettings, FeatureId, FeatureUsage, Features, Seconds, SlidingHll, second_of};
 use crate::domain::dora::FirstShip;
 use crate::domain::health::{HealthMetric, HealthTier};
@@ -74,9 +75,20 @@ impl ReportBuilder {
 
     /// Adds a shard's active-user sketch.
     pub fn add_active(&mut self, active: &SlidingHll) {
+        self.add_active_with(|edges, out| active.estimate(edges, out));
+    }
+
+    /// [`Self::add_active`], reading the sketch with
+    /// [`SlidingHll::estimate_tracked`]: for the one report schedule that
+    /// runs again and again (the report of `/metrics`).
+    pub fn add_active_tracked(&mut self, active: &mut SlidingHll) {
+        self.add_active_with(|edges, out| active.estimate_tracked(edges, out));
+    }
+
+    fn add_active_with(&mut self, estimate: impl FnOnce(&[Seconds], &mut [f64])) {
         self.scratch_out.clear();
         self.scratch_out.resize(self.edges.len(), 0.0);
-        active.estimate(&self.edges, &mut self.scratch_out);
+        estimate(&self.edges, &mut self.scratch_out);
         for (a, v) in self.active.iter_mut().zip(&self.scratch_out) {
             *a += v;
         }
@@ -84,6 +96,23 @@ impl ReportBuilder {
 
     /// Adds one feature of one shard.
     pub fn add_feature(&mut self, id: FeatureId, usage: &FeatureUsage) {
+        let users = &usage.users;
+        self.add_feature_with(id, &usage.events, |edges, out| users.estimate(edges, out));
+    }
+
+    /// [`Self::add_feature`], reading the sketch with
+    /// [`SlidingHll::estimate_tracked`] (see [`Self::add_active_tracked`]).
+    pub fn add_feature_tracked(&mut self, id: FeatureId, usage: &mut FeatureUsage) {
+        let FeatureUsage { users, events } = usage;
+        self.add_feature_with(id, events, |edges, out| users.estimate_tracked(edges, out));
+    }
+
+    fn add_feature_with(
+        &mut self,
+        id: FeatureId,
+        events: &MinuteCounts,
+        estimate: impl FnOnce(&[Seconds], &mut [f64]),
+    ) {
         let ship = self.ship_of.get(&id).copied();
         self.scratch_edges.clear();
         self.scratch_edges.extend_from_slice(&self.edges);
@@ -92,9 +121,7 @@ impl ReportBuilder {
         }
         self.scratch_out.clear();
         self.scratch_out.resize(self.scratch_edges.len(), 0.0);
-        usage
-            .users
-            .estimate(&self.scratch_edges, &mut self.scratch_out);
+        estimate(&self.scratch_edges, &mut self.scratch_out);
         let acc = self.features.entry(id).or_default();
         if acc.users.is_empty() {
             acc.users = vec![0.0; self.scratch_edges.len()];
@@ -104,10 +131,10 @@ impl ReportBuilder {
             *a += v;
         }
         for (a, edge) in acc.events.iter_mut().zip(&self.edges) {
-            *a += usage.events.since(*edge);
+            *a += events.since(*edge);
         }
         if let Some((ship_second, _)) = ship
-            && let Some(first) = usage.first_use_since(ship_second)
+            && let Some(first) = events.first_use_since(ship_second)
         {
             acc.first_use = Some(acc.first_use.map_or(first, |f| f.min(first)));
         }

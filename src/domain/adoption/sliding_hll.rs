@@ -37,8 +37,15 @@
 //! Time is kept in whole seconds; an event at millisecond `t` is at second
 //! `t.div_euclid(1000)`. Entries older than the retained horizon are dropped
 //! by [`SlidingHll::prune`].
+//!
+//! The report reads a sketch with [`SlidingHll::estimate_tracked`], which
+//! keeps what the estimate is made of up to date between reports
+//! ([`tracked`]), so a report pays for what changed since the last one.
 
-use super::sparse_table::SparseTable;
+mod tracked;
+
+use self::tracked::Tracked;
+use super::sparse_table::{Inserted, SparseTable};
 
 /// Dense precision: `2^14` registers.
 pub const PRECISION: u32 = 14;
@@ -105,7 +112,14 @@ fn dense_of_hash(hash: u64) -> (usize, u32) {
 #[derive(Debug, Clone)]
 pub struct SlidingHll {
     repr: Repr,
+    /// The estimate's parts at the last tracked report's edges, kept up to
+    /// date; `None` until one, or after what the tracking cannot follow.
+    tracked: Option<Box<Tracked>>,
 }
+
+/// Keys from which a sparse sketch is tracked; below, a full read costs
+/// about as much as following it.
+const TRACK_FROM: usize = 256;
 
 #[derive(Debug, Clone)]
 enum Repr {
@@ -133,6 +147,7 @@ impl SlidingHll {
     pub fn new() -> Self {
         Self {
             repr: Repr::Sparse(SparseTable::default()),
+            tracked: None,
         }
     }
 
@@ -141,13 +156,28 @@ impl SlidingHll {
     pub fn insert(&mut self, hash: u64, at: Seconds) {
         match &mut self.repr {
             Repr::Sparse(map) => {
-                map.insert(sparse_key(hash), at);
+                let key = sparse_key(hash);
+                let inserted = map.insert(key, at);
+                if let Some(t) = &mut self.tracked {
+                    match inserted {
+                        Inserted::New => t.sparse_inserted(key, None, at),
+                        Inserted::Later(before) => t.sparse_inserted(key, Some(before), at),
+                        Inserted::Unchanged => {}
+                    }
+                }
                 if map.heap_bytes() > DENSE_BYTES {
                     self.densify(at);
                 }
             }
             Repr::Dense(d) => {
                 let (register, rank) = dense_of_hash(hash);
+                if let Some(t) = &mut self.tracked {
+                    if d.needs_rebase(at) {
+                        self.tracked = None;
+                    } else {
+                        t.dense_touch(register, &d.slots[register], d.base);
+                    }
+                }
                 d.insert(register, rank, at);
             }
         }
@@ -169,15 +199,17 @@ impl SlidingHll {
             dense.insert(register, rank, t);
         }
         self.repr = Repr::Dense(Box::new(dense));
+        self.tracked = None;
     }
 
     /// Drops what only matters before second `horizon`.
     pub fn prune(&mut self, horizon: Seconds) {
         match &mut self.repr {
-            Repr::Sparse(map) => {
-                map.retain_since(horizon);
-            }
-            Repr::Dense(d) => d.prune(horizon),
+            Repr::Sparse(map) => match &mut self.tracked {
+                Some(t) => map.retain_since(horizon, |at| t.sparse_removed(at)),
+                None => map.retain_since(horizon, |_| {}),
+            },
+            Repr::Dense(d) => d.prune(horizon, self.tracked.as_deref_mut()),
         }
     }
 
@@ -203,6 +235,50 @@ impl SlidingHll {
         }
     }
 
+    /// [`Self::estimate`], exactly, at the cost of what changed since the
+    /// last call: the sketch's changes and the entries the edges passed.
+    /// The first call, and a call with other edges than the last (another
+    /// number of them, one moved back, or one moved far), read the whole
+    /// sketch once. Calls should come from one report schedule: two callers
+    /// with different edges would each rebuild every time.
+    pub fn estimate_tracked(&mut self, edges: &[Seconds], out: &mut [f64]) {
+        assert_eq!(edges.len(), out.len(), "one output per edge");
+        let worth = match &self.repr {
+            Repr::Sparse(map) => map.len() >= TRACK_FROM,
+            Repr::Dense(_) => true,
+        };
+        if !worth || edges.len() > MAX_EDGES {
+            self.tracked = None;
+            self.estimate(edges, out);
+            return;
+        }
+        let moved = match (&self.repr, self.tracked.as_deref_mut()) {
+            (Repr::Sparse(map), Some(t)) => t.refresh_sparse(map, edges),
+            (Repr::Dense(d), Some(t)) => t.refresh_dense(d, edges),
+            (_, None) => false,
+        };
+        if !moved {
+            let keeps = Tracked::keeps_for(self.tracked.as_deref(), edges);
+            self.tracked = Some(Box::new(match &self.repr {
+                Repr::Sparse(map) => Tracked::build_sparse(map, edges, &keeps),
+                Repr::Dense(d) => Tracked::build_dense(d, edges, &keeps),
+            }));
+        }
+        let t = self.tracked.as_deref().expect("tracked just now");
+        match t.dense_histograms() {
+            Some(hists) => {
+                for (o, h) in out.iter_mut().zip(hists) {
+                    *o = ertl_estimate(h);
+                }
+            }
+            None => {
+                for (o, seen) in out.iter_mut().zip(t.sparse_seen()) {
+                    *o = linear_counting(1 << SPARSE_PRECISION, seen as f64);
+                }
+            }
+        }
+    }
+
     /// [`Self::estimate`] for at most [`MAX_EDGES`] edges.
     fn estimate_some(&self, edges: &[Seconds], out: &mut [f64]) {
         match &self.repr {
@@ -223,13 +299,18 @@ impl SlidingHll {
 
     /// Approximate heap bytes held.
     pub fn heap_bytes(&self) -> usize {
-        match &self.repr {
-            Repr::Sparse(map) if map.heap_bytes() == 0 => 0,
-            Repr::Sparse(map) => map.heap_bytes() + super::MALLOC_OVERHEAD,
-            Repr::Dense(_) => {
-                DENSE_BYTES + std::mem::size_of::<Dense>() + 2 * super::MALLOC_OVERHEAD
+        let tracked = self
+            .tracked
+            .as_ref()
+            .map_or(0, |t| t.heap_bytes() + 4 * super::MALLOC_OVERHEAD);
+        tracked
+            + match &self.repr {
+                Repr::Sparse(map) if map.heap_bytes() == 0 => 0,
+                Repr::Sparse(map) => map.heap_bytes() + super::MALLOC_OVERHEAD,
+                Repr::Dense(_) => {
+                    DENSE_BYTES + std::mem::size_of::<Dense>() + 2 * super::MALLOC_OVERHEAD
+                }
             }
-        }
     }
 }
 
@@ -254,6 +335,12 @@ impl Dense {
             base,
             slots: vec![[0u32; SLOTS]; REGISTERS].into_boxed_slice(),
         }
+    }
+
+    /// Whether `at` is outside the times the packed entries can hold.
+    #[inline]
+    fn needs_rebase(&self, at: Seconds) -> bool {
+        at < self.base || at - self.base > TIME_MASK
     }
 
     #[inline]
@@ -289,7 +376,7 @@ impl Dense {
 
     #[inline]
     fn insert(&mut self, register: usize, rank: u32, at: Seconds) {
-        if at < self.base || at - self.base > TIME_MASK {
+        if self.needs_rebase(at) {
             self.rebase(at);
         }
         let entry = self.pack(rank, at);
@@ -327,14 +414,19 @@ impl Dense {
         *reg = next;
     }
 
-    fn prune(&mut self, horizon: Seconds) {
+    /// Drops entries before `horizon`, telling `tracked` of each register
+    /// before it changes.
+    fn prune(&mut self, horizon: Seconds, mut tracked: Option<&mut Tracked>) {
         if horizon <= self.base {
             return;
         }
         let cut = horizon - self.base;
-        for reg in &mut self.slots {
+        for (r, reg) in self.slots.iter_mut().enumerate() {
             if reg[0] == 0 || (reg[0] >> 6) >= cut {
                 continue;
+            }
+            if let Some(t) = tracked.as_deref_mut() {
+                t.dense_touch(r, reg, self.base);
             }
             let drop = reg
                 .iter()

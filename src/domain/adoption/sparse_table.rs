@@ -15,6 +15,17 @@
 /// An empty slot (keys are never 0).
 const EMPTY: u64 = 0;
 
+/// What an insert changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    /// The key was not held.
+    New,
+    /// The key was held at this earlier second, now replaced.
+    Later(u32),
+    /// The key was held at the same or a later second: nothing changed.
+    Unchanged,
+}
+
 /// Keys to latest seconds.
 #[derive(Debug, Clone, Default)]
 pub struct SparseTable {
@@ -32,7 +43,7 @@ impl SparseTable {
 
     /// Records `key` seen at `at`: keeps the later second.
     #[inline]
-    pub fn insert(&mut self, key: u32, at: u32) {
+    pub fn insert(&mut self, key: u32, at: u32) -> Inserted {
         debug_assert_ne!(key, 0, "keys are nonzero");
         if (self.len + 1) * 4 > self.slots.len() * 3 {
             self.grow();
@@ -44,13 +55,15 @@ impl SparseTable {
             if s == EMPTY {
                 self.slots[i] = (u64::from(key) << 32) | u64::from(at);
                 self.len += 1;
-                return;
+                return Inserted::New;
             }
             if (s >> 32) as u32 == key {
-                if (s as u32) < at {
+                let held = s as u32;
+                if held < at {
                     self.slots[i] = (u64::from(key) << 32) | u64::from(at);
+                    return Inserted::Later(held);
                 }
-                return;
+                return Inserted::Unchanged;
             }
             i = (i + 1) & mask;
         }
@@ -66,16 +79,37 @@ impl SparseTable {
         }
     }
 
-    /// Removes every key last seen before `horizon`.
-    pub fn retain_since(&mut self, horizon: u32) {
-        let expired: Vec<u32> = self
+    /// The latest second of `key`, if held.
+    pub fn get(&self, key: u32) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(key);
+        loop {
+            let s = self.slots[i];
+            if s == EMPTY {
+                return None;
+            }
+            if (s >> 32) as u32 == key {
+                return Some(s as u32);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Removes every key last seen before `horizon`, calling `removed` with
+    /// the second of each.
+    pub fn retain_since(&mut self, horizon: u32, mut removed: impl FnMut(u32)) {
+        let expired: Vec<u64> = self
             .slots
             .iter()
-            .filter(|s| **s != EMPTY && (**s as u32) < horizon)
-            .map(|s| (s >> 32) as u32)
+            .copied()
+            .filter(|s| *s != EMPTY && (*s as u32) < horizon)
             .collect();
-        for key in expired {
-            self.remove(key);
+        for s in expired {
+            self.remove((s >> 32) as u32);
+            removed(s as u32);
         }
         if self.len == 0 {
             self.slots = Vec::new();

@@ -63,9 +63,10 @@ fn counts_are_exact_at_minute_edges_whatever_the_order() {
         assert_eq!(sorted.since(edge), want, "edge now-{}", NOW - edge);
     }
     // Memory follows busy minutes, not events: 200 k events over 43 200
-    // minutes make every day busy: 31 dense days of 17 280 bytes at most.
+    // minutes make every day busy: 31 dense days of 17 472 bytes at most
+    // (1 440 minutes and 24 hour totals).
     assert!(
-        sorted.heap_bytes() < 31 * (17_280 + 64) + 1024,
+        sorted.heap_bytes() < 31 * (17_472 + 64) + 1024,
         "{}",
         sorted.heap_bytes()
     );
@@ -81,6 +82,23 @@ fn a_minute_with_more_events_than_an_entry_holds_keeps_counting() {
     c.add(NOW - 60);
     assert_eq!(c.since(NOW), n);
     assert_eq!(c.since(NOW - 60), n + 1);
+}
+
+#[test]
+fn a_busy_day_counts_exactly_from_every_minute_before_and_after_a_prune() {
+    // Every 13 s for two days: both days dense, every minute and hour busy.
+    let times: Vec<Seconds> = (0..2 * DAY / 13).map(|i| NOW - 2 * DAY + i * 13).collect();
+    let mut c = counts_of(&times);
+    let check = |c: &MinuteCounts, from: Seconds| {
+        for edge in (from..NOW).step_by(60) {
+            assert_eq!(c.since(edge), reference(&times, edge), "edge now-{}", NOW - edge);
+        }
+    };
+    check(&c, NOW - 2 * DAY);
+    // A horizon in the middle of an hour of the first day.
+    let horizon = NOW - 2 * DAY + 5 * 3600 + 17 * 60;
+    c.prune(horizon);
+    check(&c, horizon);
 }
 
 #[test]

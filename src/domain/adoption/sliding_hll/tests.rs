@@ -219,3 +219,68 @@ fn the_estimator_is_unbiased_across_the_range() {
         assert!(mean.abs() < 0.01, "n = {n}: mean relative error {mean}");
     }
 }
+
+/// Tracked estimates against full reads, bit for bit, through everything
+/// the tracking has to follow: inserts old and new, returning users, edges
+/// moving a few seconds or far, a since-ship edge coming and staying,
+/// prunes, the switch to dense and rebases of its times.
+#[test]
+fn tracked_estimates_equal_a_full_read_through_inserts_prunes_and_moving_edges() {
+    // (seed, users): stays sparse; turns dense early; starts sparse, turns dense midway.
+    for (seed, users) in [(1u64, 3_000u64), (2, 400_000), (3, 60_000)] {
+        let mut rng = Rng::new(seed);
+        let mut s = SlidingHll::new();
+        let mut now: Seconds = NOW;
+        let widths: [Seconds; 3] = [600, 3_000, 20_000];
+        let mut ship: Option<Seconds> = None;
+        let mut rebuilt = 0;
+        for step in 0..300u32 {
+            for _ in 0..1_500 {
+                let user = rng.below(users);
+                let back = match rng.below(10) {
+                    0..=5 => rng.below(5) as Seconds,
+                    6..=8 => rng.below(u64::from(widths[2])) as Seconds,
+                    // Older than every edge, sometimes older than the base.
+                    _ => widths[2] + rng.below(40_000) as Seconds,
+                };
+                s.insert(hash_user(&format!("user-{user}")), now - back);
+            }
+            now += match rng.below(20) {
+                0 => 5_000,
+                1 => 0,
+                _ => 1 + rng.below(30) as Seconds,
+            };
+            if step == 40 {
+                ship = Some(now - 7_000);
+            }
+            if step % 25 == 24 {
+                s.prune(now - widths[2] - 100);
+            }
+            if step == 200 {
+                // An event far in the future moves a dense base up.
+                s.insert(hash_user("late-comer"), now + (1 << 25));
+            }
+            let mut edges: Vec<Seconds> = widths.iter().map(|w| now - w).collect();
+            edges.extend(ship);
+            let mut full = vec![0.0; edges.len()];
+            let mut tracked = vec![0.0; edges.len()];
+            s.estimate(&edges, &mut full);
+            // A rebuild allocates the new tracking while the old one lives.
+            let before = s.tracked.as_deref().map(std::ptr::from_ref);
+            s.estimate_tracked(&edges, &mut tracked);
+            rebuilt += usize::from(before != s.tracked.as_deref().map(std::ptr::from_ref));
+            for (w, (f, t)) in full.iter().zip(&tracked).enumerate() {
+                assert_eq!(
+                    f.to_bits(),
+                    t.to_bits(),
+                    "seed {seed} step {step} edge {w}: full {f}, tracked {t}"
+                );
+            }
+        }
+        eprintln!("seed {seed}: rebuilt {rebuilt}");
+        assert!(
+            rebuilt < 60,
+            "seed {seed}: the tracking was rebuilt {rebuilt} times in 300 reports"
+        );
+    }
+}
