@@ -183,7 +183,13 @@ impl Day {
         match &self.minutes {
             Minutes::Sparse(entries) => {
                 let i = entries.partition_point(|e| Self::minute(e) < minute);
-                entries[i..].iter().map(|e| u64::from(Self::count(e))).sum()
+                let sum = |es: &[Entry]| es.iter().map(|e| u64::from(Self::count(e))).sum::<u64>();
+                // The shorter side (a sparse day's total is exact).
+                if i < entries.len() / 2 {
+                    self.total - sum(&entries[..i])
+                } else {
+                    sum(&entries[i..])
+                }
             }
             Minutes::Dense(day) => day.since(minute),
         }
@@ -208,8 +214,9 @@ impl Day {
                     .iter()
                     .find_map(|e| first_in(Self::minute(e), mask(e)))
             }
-            Minutes::Dense(day) => (minute..MINUTES_A_DAY)
-                .find_map(|m| first_in(m, mask(&day.minutes[m as usize]))),
+            Minutes::Dense(day) => {
+                (minute..MINUTES_A_DAY).find_map(|m| first_in(m, mask(&day.minutes[m as usize])))
+            }
         }
     }
 
@@ -251,6 +258,24 @@ impl Day {
 pub struct MinuteCounts {
     /// Ascending by day, no two alike.
     days: VecDeque<Day>,
+    /// Events of all days.
+    total: u64,
+    /// The counts of the last tracked report's edges, kept up to date.
+    tracked: EdgeCounts,
+}
+
+/// Most edges [`MinuteCounts::since_tracked`] keeps counts for.
+const MOST_TRACKED: usize = 4;
+
+/// Events of the minutes at or after each of up to [`MOST_TRACKED`] edge
+/// minutes, kept as events come in, inline so that an event touches no
+/// other memory for it.
+#[derive(Debug, Clone, Default)]
+struct EdgeCounts {
+    minutes: [u32; MOST_TRACKED],
+    counts: [u64; MOST_TRACKED],
+    /// Edges tracked; 0 until a tracked report, or after a prune past one.
+    len: usize,
 }
 
 impl MinuteCounts {
@@ -262,7 +287,12 @@ impl MinuteCounts {
     /// Counts one event at second `at`.
     #[inline]
     pub fn add(&mut self, at: Seconds) {
+        self.total += 1;
         let (minute, second) = (at / 60, at % 60);
+        let t = &mut self.tracked;
+        for (m, c) in t.minutes[..t.len].iter().zip(&mut t.counts[..t.len]) {
+            *c += u64::from(minute >= *m);
+        }
         let (day, of_day) = (minute / MINUTES_A_DAY, minute % MINUTES_A_DAY);
         let n = self.days.len();
         if n > 0 && self.days[n - 1].day == day {
@@ -282,9 +312,31 @@ impl MinuteCounts {
     }
 
     /// Events of the minutes that end after `edge` (see the module docs).
+    ///
+    /// It reads the days between the edge and the nearer end: the newest
+    /// for a short window, the oldest for the longest, whose edge is close
+    /// to the horizon.
     pub fn since(&self, edge: Seconds) -> u64 {
         let minute = edge / 60;
         let (day, of_day) = (minute / MINUTES_A_DAY, minute % MINUTES_A_DAY);
+        let (Some(first), Some(last)) = (self.days.front(), self.days.back()) else {
+            return 0;
+        };
+        if day.saturating_sub(first.day) < last.day.saturating_sub(day) {
+            // From the oldest: everything, less what is before the edge.
+            let mut before = 0;
+            for d in &self.days {
+                if d.day < day {
+                    before += d.total;
+                } else {
+                    if d.day == day {
+                        before += d.total - d.since(of_day);
+                    }
+                    break;
+                }
+            }
+            return self.total - before;
+        }
         let mut total = 0;
         for d in self.days.iter().rev() {
             if d.day > day {
@@ -297,6 +349,41 @@ impl MinuteCounts {
             }
         }
         total
+    }
+
+    /// [`Self::since`] for each of `edges`, exactly, written to `out`: kept
+    /// as events come in, so a report reads the days only when an edge
+    /// moved to a later minute (the minutes it passed) or the edges are not
+    /// the last call's (then it reads them all once). For the one report
+    /// schedule that repeats, as [`SlidingHll::estimate_tracked`](super::SlidingHll::estimate_tracked).
+    pub fn since_tracked(&mut self, edges: &[Seconds], out: &mut [u64]) {
+        assert_eq!(edges.len(), out.len(), "one output per edge");
+        if edges.len() > MOST_TRACKED {
+            self.tracked.len = 0;
+            for (o, e) in out.iter_mut().zip(edges) {
+                *o = self.since(*e);
+            }
+            return;
+        }
+        let t = &self.tracked;
+        let follows = t.len == edges.len()
+            && t.minutes[..t.len]
+                .iter()
+                .zip(edges)
+                .all(|(m, e)| e / 60 >= *m);
+        for (i, e) in edges.iter().enumerate() {
+            let minute = e / 60;
+            if !follows {
+                self.tracked.counts[i] = self.since(*e);
+            } else if minute > self.tracked.minutes[i] {
+                // The minutes the edge passed leave the count.
+                let passed = self.since(self.tracked.minutes[i] * 60) - self.since(*e);
+                self.tracked.counts[i] -= passed;
+            }
+            self.tracked.minutes[i] = minute;
+            out[i] = self.tracked.counts[i];
+        }
+        self.tracked.len = edges.len();
     }
 
     /// The first second at or after `from` that saw usage, exactly.
@@ -318,15 +405,27 @@ impl MinuteCounts {
     /// window any more.
     pub fn prune(&mut self, horizon: Seconds) {
         let minute = horizon / 60;
+        // Counts of edges at or after the horizon's minute stay true; one
+        // before it would lose events, so tracking starts over.
+        let t = &mut self.tracked;
+        if t.minutes[..t.len].iter().any(|m| *m < minute) {
+            t.len = 0;
+        }
         let (day, of_day) = (minute / MINUTES_A_DAY, minute % MINUTES_A_DAY);
         while self.days.front().is_some_and(|d| d.day < day) {
-            self.days.pop_front();
+            if let Some(d) = self.days.pop_front() {
+                self.total -= d.total;
+            }
         }
         if let Some(d) = self.days.front_mut()
             && d.day == day
-            && d.drop_before(of_day)
         {
-            self.days.pop_front();
+            let before = d.total;
+            let empty = d.drop_before(of_day);
+            self.total -= before - d.total;
+            if empty {
+                self.days.pop_front();
+            }
         }
     }
 

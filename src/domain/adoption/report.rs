@@ -37,6 +37,8 @@ pub struct ReportBuilder {
     /// Scratch edge list: the window edges and one since-ship edge.
     scratch_edges: Vec<Seconds>,
     scratch_out: Vec<f64>,
+    /// Scratch event counts, one per window edge.
+    scratch_counts: Vec<u64>,
 }
 
 impl ReportBuilder {
@@ -67,6 +69,7 @@ impl ReportBuilder {
             active: vec![0.0; edges.len()],
             scratch_edges: Vec::with_capacity(edges.len() + 1),
             scratch_out: Vec::with_capacity(edges.len() + 1),
+            scratch_counts: Vec::with_capacity(edges.len()),
             edges,
             ship_of,
             features: FxHashMap::default(),
@@ -97,16 +100,25 @@ impl ReportBuilder {
     /// Adds one feature of one shard.
     pub fn add_feature(&mut self, id: FeatureId, usage: &FeatureUsage) {
         let users = &usage.users;
+        self.scratch_counts.clear();
+        let counts = self.edges.iter().map(|e| usage.events.since(*e));
+        self.scratch_counts.extend(counts);
         self.add_feature_with(id, &usage.events, |edges, out| users.estimate(edges, out));
     }
 
     /// [`Self::add_feature`], reading the sketch with
-    /// [`SlidingHll::estimate_tracked`] (see [`Self::add_active_tracked`]).
+    /// [`SlidingHll::estimate_tracked`] and the counts with
+    /// [`MinuteCounts::since_tracked`] (see [`Self::add_active_tracked`]).
     pub fn add_feature_tracked(&mut self, id: FeatureId, usage: &mut FeatureUsage) {
         let FeatureUsage { users, events } = usage;
+        self.scratch_counts.clear();
+        self.scratch_counts.resize(self.edges.len(), 0);
+        events.since_tracked(&self.edges, &mut self.scratch_counts);
         self.add_feature_with(id, events, |edges, out| users.estimate_tracked(edges, out));
     }
 
+    /// Adds a feature whose event counts at the window edges are in
+    /// `scratch_counts`, its users estimated by `estimate`.
     fn add_feature_with(
         &mut self,
         id: FeatureId,
@@ -130,8 +142,8 @@ impl ReportBuilder {
         for (a, v) in acc.users.iter_mut().zip(&self.scratch_out) {
             *a += v;
         }
-        for (a, edge) in acc.events.iter_mut().zip(&self.edges) {
-            *a += events.since(*edge);
+        for (a, n) in acc.events.iter_mut().zip(&self.scratch_counts) {
+            *a += n;
         }
         if let Some((ship_second, _)) = ship
             && let Some(first) = events.first_use_since(ship_second)

@@ -91,7 +91,12 @@ fn a_busy_day_counts_exactly_from_every_minute_before_and_after_a_prune() {
     let mut c = counts_of(&times);
     let check = |c: &MinuteCounts, from: Seconds| {
         for edge in (from..NOW).step_by(60) {
-            assert_eq!(c.since(edge), reference(&times, edge), "edge now-{}", NOW - edge);
+            assert_eq!(
+                c.since(edge),
+                reference(&times, edge),
+                "edge now-{}",
+                NOW - edge
+            );
         }
     };
     check(&c, NOW - 2 * DAY);
@@ -147,5 +152,51 @@ fn first_use_since_any_second_is_exact_in_sparse_and_dense_days() {
         NOW - 6,
     ] {
         assert_eq!(c.first_use_since(from), reference(from), "from {from}");
+    }
+}
+
+/// Tracked counts against [`MinuteCounts::since`] through events in and out
+/// of order, prunes, and edges that move by seconds, by minutes, back, and
+/// come in another number.
+#[test]
+fn tracked_counts_equal_since_through_adds_prunes_and_moving_edges() {
+    let mut c = MinuteCounts::new();
+    let mut x: u64 = 9;
+    let mut next = |n: u64| {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (x >> 33) % n
+    };
+    let mut now = NOW;
+    for step in 0..400u32 {
+        for _ in 0..200 {
+            let back = match next(4) {
+                0 => next(120),
+                _ => next(u64::from(9 * DAY)),
+            } as Seconds;
+            c.add(now - back);
+        }
+        now += match next(10) {
+            0 => 3_600,
+            _ => next(50) as Seconds,
+        };
+        if step % 50 == 49 {
+            c.prune(now - 8 * DAY - 600);
+        }
+        let mut edges = vec![now - 3_600, now - DAY, now - 8 * DAY];
+        match step % 97 {
+            // Another number of edges, then back.
+            10 => edges.push(now - 2 * DAY),
+            // An edge moved back.
+            20 => edges[0] = now - 7_200,
+            // More edges than are tracked.
+            30 => edges.extend([now - 60, now - 120]),
+            _ => {}
+        }
+        let mut got = vec![0; edges.len()];
+        c.since_tracked(&edges, &mut got);
+        let want: Vec<u64> = edges.iter().map(|e| c.since(*e)).collect();
+        assert_eq!(got, want, "step {step}");
     }
 }

@@ -33,7 +33,7 @@ use crate::domain::adoption::sparse_table::SparseTable;
 /// a dense sketch holds about `16 384 / age` entries a second at an edge
 /// `age` seconds back (0.19 at one day, 4.6 at one hour), so a report every
 /// second needs a list of a few seconds' entries.
-const KEEP: usize = 16;
+const KEEP: usize = 8;
 /// The most listed entries kept per edge after a trim.
 const MOST_KEPT: usize = 1024;
 /// Values a dense register can hold (0 for none, then ranks).
@@ -61,6 +61,9 @@ struct Edge {
     /// valid while the key is still held at that second. Dense: the
     /// register `<< 8 |` its value, valid while the register is not dirty.
     upcoming: Vec<Upcoming>,
+    /// The second of `upcoming`'s first entry (`Seconds::MAX` when empty),
+    /// so that a report whose edge passed nothing does not read the list.
+    next_at: Seconds,
     /// Sparse only: keys at or after the edge.
     seen: u64,
     /// Entries the list keeps when trimmed (it is trimmed at twice this).
@@ -90,9 +93,15 @@ impl Edge {
             at,
             complete_below: Seconds::MAX,
             upcoming: Vec::new(),
+            next_at: Seconds::MAX,
             seen: 0,
             keep,
         }
+    }
+
+    /// Sets `next_at` after a change of `upcoming`.
+    fn listed(&mut self) {
+        self.next_at = self.upcoming.first().map_or(Seconds::MAX, |u| u.at);
     }
 
     /// Lists `u` if it is before the complete part's end, trimming the list
@@ -100,6 +109,11 @@ impl Edge {
     fn offer(&mut self, u: Upcoming) {
         if u.at < self.at || u.at >= self.complete_below {
             return;
+        }
+        if self.upcoming.capacity() == 0 {
+            // Exactly what the list can hold: 17 entries at first, where
+            // growing by doubling would allocate 32.
+            self.upcoming.reserve_exact(2 * self.keep + 1);
         }
         let i = self.upcoming.partition_point(|x| *x < u);
         if self.upcoming.get(i) == Some(&u) {
@@ -114,13 +128,18 @@ impl Edge {
             // strictly below it.
             self.upcoming.retain(|x| x.at < self.complete_below);
         }
+        self.listed();
     }
 
     /// Takes the listed entries the edge passes when it moves to `to`.
     fn passed(&mut self, to: Seconds) -> Vec<Upcoming> {
+        self.at = to;
+        if to <= self.next_at {
+            return Vec::new();
+        }
         let n = self.upcoming.partition_point(|x| x.at < to);
         let passed = self.upcoming.drain(..n).collect();
-        self.at = to;
+        self.listed();
         passed
     }
 }
@@ -189,7 +208,11 @@ impl Tracked {
     /// edge ([`Self::keeps_for`]).
     pub(super) fn build_sparse(map: &SparseTable, edges: &[Seconds], keeps: &[usize]) -> Self {
         let mut tracked = Self {
-            edges: edges.iter().zip(keeps).map(|(&e, &k)| Edge::new(e, k)).collect(),
+            edges: edges
+                .iter()
+                .zip(keeps)
+                .map(|(&e, &k)| Edge::new(e, k))
+                .collect(),
             dense: None,
         };
         for (key, at) in map.iter() {
@@ -254,7 +277,11 @@ impl Tracked {
     /// edge ([`Self::keeps_for`]).
     pub(super) fn build_dense(d: &Dense, edges: &[Seconds], keeps: &[usize]) -> Self {
         let mut tracked = Self {
-            edges: edges.iter().zip(keeps).map(|(&e, &k)| Edge::new(e, k)).collect(),
+            edges: edges
+                .iter()
+                .zip(keeps)
+                .map(|(&e, &k)| Edge::new(e, k))
+                .collect(),
             dense: Some(Box::new(DenseTrack {
                 hist: vec![[0; VALUES]; edges.len()],
                 dirty: Box::new([0; DIRTY_WORDS]),
@@ -313,6 +340,7 @@ impl Tracked {
                 // A dirty register is counted anew below, listed again then.
                 edge.upcoming
                     .retain(|u| !is_dirty(&track.dirty, (u.id >> 8) as usize));
+                edge.listed();
             }
             let rel = to.saturating_sub(d.base);
             for u in edge.passed(to) {
@@ -336,8 +364,7 @@ impl Tracked {
                     let r = w * 64 + bits.trailing_zeros() as usize;
                     bits &= bits - 1;
                     let reg = &d.slots[r];
-                    for ((edge, hist), &rel) in
-                        self.edges.iter_mut().zip(&mut track.hist).zip(&rel)
+                    for ((edge, hist), &rel) in self.edges.iter_mut().zip(&mut track.hist).zip(&rel)
                     {
                         let (value, offset) = select(reg, rel);
                         hist[value as usize] += 1;

@@ -33,8 +33,11 @@ fn matches_a_map_through_inserts_updates_and_pruning() {
         let horizon = 200_000 * (round + 1);
         let mut removed = Vec::new();
         t.retain_since(horizon, |at| removed.push(at));
-        let mut want_removed: Vec<u32> =
-            reference.values().copied().filter(|at| *at < horizon).collect();
+        let mut want_removed: Vec<u32> = reference
+            .values()
+            .copied()
+            .filter(|at| *at < horizon)
+            .collect();
         removed.sort_unstable();
         want_removed.sort_unstable();
         assert_eq!(removed, want_removed, "round {round}: removed seconds");
