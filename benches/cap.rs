@@ -245,8 +245,8 @@ fn median_max(v: &mut [f64]) -> (f64, f64) {
 /// Report work runs here, on one thread of its own started before the
 /// state, as the daemon's reporter thread: its allocations come from its own
 /// malloc arena. Run on the thread that folded the state, glibc's malloc
-/// searched the arena the state fragmented, and the same snapshot took
-/// about 1.5× as long.
+/// searched the arena the state fragmented, and the same snapshots took
+/// 2.4–2.6× as long (BENCHMARKS.md).
 struct ReportThread {
     jobs: std::sync::mpsc::Sender<Box<dyn FnOnce() + Send>>,
 }

@@ -159,6 +159,11 @@ impl Day {
             entries.insert(i, e);
             return;
         }
+        #[allow(
+            clippy::large_stack_arrays,
+            reason = "17 KiB on the stack for a moment, once a day turns busy; \
+                      the alternative is a second allocation per busy day"
+        )]
         let mut day = Box::new(DenseDay {
             minutes: [[0; 3]; MINUTES_A_DAY as usize],
             hours: [0; 24],

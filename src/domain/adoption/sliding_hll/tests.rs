@@ -277,7 +277,6 @@ fn tracked_estimates_equal_a_full_read_through_inserts_prunes_and_moving_edges()
                 );
             }
         }
-        eprintln!("seed {seed}: rebuilt {rebuilt}");
         assert!(
             rebuilt < 60,
             "seed {seed}: the tracking was rebuilt {rebuilt} times in 300 reports"
