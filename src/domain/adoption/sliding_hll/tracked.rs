@@ -88,6 +88,15 @@ struct DenseTrack {
 }
 
 impl Edge {
+    /// Edges at `edges`, each keeping its entry of `keeps`.
+    fn all(edges: &[Seconds], keeps: &[usize]) -> Vec<Self> {
+        edges
+            .iter()
+            .zip(keeps)
+            .map(|(&e, &k)| Self::new(e, k))
+            .collect()
+    }
+
     fn new(at: Seconds, keep: usize) -> Self {
         Self {
             at,
@@ -155,6 +164,28 @@ fn select(reg: &[u32; SLOTS], rel: u32) -> (u32, Option<u32>) {
         .map_or((0, None), |e| (e & 0x3f, Some(e >> 6)))
 }
 
+/// Counts dense register `r` (`reg`, of a sketch with base `base`) at
+/// `edge`, `rel` seconds after the base: its value goes into `hist`, and the
+/// entry holding it is offered to the edge's list.
+#[inline]
+fn count_register(
+    edge: &mut Edge,
+    hist: &mut [u32; VALUES],
+    r: usize,
+    reg: &[u32; SLOTS],
+    rel: u32,
+    base: Seconds,
+) {
+    let (value, offset) = select(reg, rel);
+    hist[value as usize] += 1;
+    if let Some(offset) = offset {
+        edge.offer(Upcoming {
+            at: base + offset,
+            id: ((r as u32) << 8) | value,
+        });
+    }
+}
+
 impl Tracked {
     /// Whether these figures can be brought to `edges` by following what
     /// the edges pass: the same edges, none moved back, none beyond its
@@ -208,11 +239,7 @@ impl Tracked {
     /// edge ([`Self::keeps_for`]).
     pub(super) fn build_sparse(map: &SparseTable, edges: &[Seconds], keeps: &[usize]) -> Self {
         let mut tracked = Self {
-            edges: edges
-                .iter()
-                .zip(keeps)
-                .map(|(&e, &k)| Edge::new(e, k))
-                .collect(),
+            edges: Edge::all(edges, keeps),
             dense: None,
         };
         for (key, at) in map.iter() {
@@ -277,11 +304,7 @@ impl Tracked {
     /// edge ([`Self::keeps_for`]).
     pub(super) fn build_dense(d: &Dense, edges: &[Seconds], keeps: &[usize]) -> Self {
         let mut tracked = Self {
-            edges: edges
-                .iter()
-                .zip(keeps)
-                .map(|(&e, &k)| Edge::new(e, k))
-                .collect(),
+            edges: Edge::all(edges, keeps),
             dense: Some(Box::new(DenseTrack {
                 hist: vec![[0; VALUES]; edges.len()],
                 dirty: Box::new([0; DIRTY_WORDS]),
@@ -292,14 +315,7 @@ impl Tracked {
         let track = tracked.dense.as_mut().expect("just set");
         for (r, reg) in d.slots.iter().enumerate() {
             for ((edge, hist), &rel) in tracked.edges.iter_mut().zip(&mut track.hist).zip(&rel) {
-                let (value, offset) = select(reg, rel);
-                hist[value as usize] += 1;
-                if let Some(offset) = offset {
-                    edge.offer(Upcoming {
-                        at: d.base + offset,
-                        id: ((r as u32) << 8) | value,
-                    });
-                }
+                count_register(edge, hist, r, reg, rel, d.base);
             }
         }
         tracked
@@ -344,16 +360,10 @@ impl Tracked {
             }
             let rel = to.saturating_sub(d.base);
             for u in edge.passed(to) {
-                let r = (u.id >> 8) as usize;
-                let (value, offset) = select(&d.slots[r], rel);
+                // The register leaves the value it had at the old edge.
                 hist[(u.id & 0xff) as usize] -= 1;
-                hist[value as usize] += 1;
-                if let Some(offset) = offset {
-                    edge.offer(Upcoming {
-                        at: d.base + offset,
-                        id: ((r as u32) << 8) | value,
-                    });
-                }
+                let r = (u.id >> 8) as usize;
+                count_register(edge, hist, r, &d.slots[r], rel, d.base);
             }
         }
         if track.any_dirty {
@@ -366,14 +376,7 @@ impl Tracked {
                     let reg = &d.slots[r];
                     for ((edge, hist), &rel) in self.edges.iter_mut().zip(&mut track.hist).zip(&rel)
                     {
-                        let (value, offset) = select(reg, rel);
-                        hist[value as usize] += 1;
-                        if let Some(offset) = offset {
-                            edge.offer(Upcoming {
-                                at: d.base + offset,
-                                id: ((r as u32) << 8) | value,
-                            });
-                        }
+                        count_register(edge, hist, r, reg, rel, d.base);
                     }
                 }
             }
