@@ -5,9 +5,11 @@
 //! it can kill, pause and restart one by one. Stopped (and its directory
 //! removed) on drop.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use rdkafka::ClientConfig;
@@ -30,15 +32,52 @@ fn script() -> String {
     format!("{}/deploy/kafka-local.sh", env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Bases handed out in this test process, so two brokers started at once
+/// never share a port.
+static TAKEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+
+/// Lowest port of the kernel's ephemeral range
+/// (`/proc/sys/net/ipv4/ip_local_port_range`, 32768 by default). Broker
+/// ports stay below it: a client's outgoing connection (a node's own to a
+/// peer not yet listening, say) may take any port above it at any moment,
+/// between our check and Kafka's bind.
+fn ephemeral_floor() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
+}
+
 /// Five consecutive free loopback ports (broker, controller, SASL, proxied,
-/// proxy) for each of `nodes` nodes, 10 apart: their base.
+/// proxy) for each of `nodes` nodes, 10 apart: their base. Between 20000 and
+/// the ephemeral range, and not within reach of a block this process already
+/// handed out.
 fn free_port_block(nodes: u16) -> u16 {
-    for _ in 0..200 {
-        let base = 20_000 + (std::process::id() as u16 % 1000) * 10 + fastrand_u16() % 10_000;
+    let span = 10 * nodes;
+    let ceiling = ephemeral_floor().min(60_000).saturating_sub(span);
+    assert!(
+        ceiling > 20_000 + span,
+        "the ephemeral port range starts at {}: no room below it for test brokers",
+        ephemeral_floor()
+    );
+    let mut taken = TAKEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for _ in 0..500 {
+        let base = 20_000 + (fastrand_u16() ^ std::process::id() as u16) % (ceiling - 20_000);
+        // a block of 30 ports at most: bases within 30 of another overlap
+        if taken
+            .range(base.saturating_sub(30)..base + 30)
+            .next()
+            .is_some()
+        {
+            continue;
+        }
         let ok = (0..nodes).all(|n| {
             (0..5).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + 10 * n + i)).is_ok())
         });
         if ok {
+            taken.insert(base);
             return base;
         }
     }
@@ -46,8 +85,10 @@ fn free_port_block(nodes: u16) -> u16 {
 }
 
 fn fastrand_u16() -> u16 {
+    static SEQ: AtomicU32 = AtomicU32::new(0);
     let nanos = (valuepulse::clock::now_nanos() % 1_000_000_000) as u32;
-    (nanos / 7 % 40_000) as u16
+    let seq = SEQ.fetch_add(7919, Ordering::Relaxed);
+    (nanos / 7).wrapping_add(seq) as u16
 }
 
 impl LocalBroker {
@@ -62,23 +103,50 @@ impl LocalBroker {
         Self::start_nodes(3)
     }
 
+    #[expect(
+        clippy::print_stderr,
+        reason = "a retried start says so in the test's output"
+    )]
     fn start_nodes(nodes: u16) -> Self {
-        let dir = std::env::temp_dir().join(unique("vp-fault-broker"));
-        let port = free_port_block(nodes);
-        let mut b = Self {
-            dir,
-            port,
-            nodes,
-            env: BTreeMap::new(),
-        };
-        b.run(&["start"]);
-        let out = b.run(&["env"]);
-        b.env = out
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        b
+        // A port found free can still be taken before Kafka binds it (by a
+        // process outside this one). Only that failure is tried again, on
+        // other ports; any other reason fails the test at once.
+        const ATTEMPTS: u32 = 3;
+        for attempt in 1..=ATTEMPTS {
+            let mut b = Self {
+                dir: std::env::temp_dir().join(unique("vp-fault-broker")),
+                port: free_port_block(nodes),
+                nodes,
+                env: BTreeMap::new(),
+            };
+            let out = b
+                .command(&["start"])
+                .output()
+                .expect("run deploy/kafka-local.sh");
+            if !out.status.success() {
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                let bind = stderr.contains("Address already in use")
+                    || stderr.contains("is already in use by another process");
+                assert!(
+                    bind && attempt < ATTEMPTS,
+                    "kafka-local.sh start failed (attempt {attempt} of {ATTEMPTS}): {stderr}"
+                );
+                eprintln!(
+                    "kafka-local.sh start: a port of block {} was taken before the broker bound it; \
+                     trying other ports (attempt {attempt} of {ATTEMPTS})",
+                    b.port
+                );
+                continue; // dropping `b` stops what did start and removes its directory
+            }
+            let out = b.run(&["env"]);
+            b.env = out
+                .lines()
+                .filter_map(|l| l.split_once('='))
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+            return b;
+        }
+        unreachable!("the last attempt asserts")
     }
 
     /// Runs `kafka-local.sh <args>` for this broker; its stdout. Panics on
@@ -300,6 +368,10 @@ impl Drop for LocalBroker {
                 .status();
         }
         let _ = std::fs::remove_dir_all(&self.dir);
+        TAKEN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&self.port);
     }
 }
 
