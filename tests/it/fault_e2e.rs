@@ -2,9 +2,13 @@
 //! (the shared one, or one of the test's own that it may kill) while events
 //! flow, and ends with the daemon's scrape compared against the oracle
 //! (`tests/it/fault/oracle.rs`): 0 divergence on counts and ratios, 2 % on
-//! distinct users. Tests one at a time and beside no other test of the
-//! process (`common::exclusive`); sizes are small for CI and grow with the
-//! `VALUEPULSE_FAULT_*` knobs (RELIABILITY.md).
+//! distinct users. A test whose assertions measure time, CPU or pace runs
+//! alone (`common::exclusive`). The broker outages and the group churn,
+//! whose faults hit a broker or topics of their own and whose assertions
+//! only wait (generous deadlines, then the oracle), run beside other tests
+//! (`common::shared`): their fixed waits overlap instead of adding up.
+//! Sizes are small for CI and grow with the `VALUEPULSE_FAULT_*` knobs
+//! (RELIABILITY.md).
 //! Every test here runs in CI; none is ignored.
 
 #![allow(
@@ -217,7 +221,8 @@ fn restart_after_sigkill_is_ready_within_seconds_of_the_replay_with_default_sess
 /// outage, the scrape already equals the oracle (the load stops before the
 /// outage, so "ready" must mean "complete").
 fn broker_outage(kind: &str, down: Duration, truthful_readyz: bool) {
-    let _isolation = common::exclusive();
+    // Its broker is its own and its assertions only wait: beside others.
+    let _isolation = common::shared();
     let b = LocalBroker::start();
     let t = topics_on(|ts| b.create_topics(ts, &[]), 4);
     let mut d = daemon(&b.bootstrap(), &t, FAST_GROUP_PROPERTIES);
@@ -415,7 +420,8 @@ fn network_faults_through_a_proxy_recover_without_a_busy_loop() {
 
 #[test]
 fn consumer_group_churn_leaves_no_partition_unread_and_summed_scrapes_match_the_oracle() {
-    let _isolation = common::exclusive();
+    // Its topics are its own and its assertions only wait: beside others.
+    let _isolation = common::shared();
     let t = topics_on(create_topics, 6);
     let a = daemon(&brokers(), &t, FAST_GROUP_PROPERTIES);
     a.wait_ready(Duration::from_secs(60));

@@ -9,11 +9,14 @@
 //!
 //! - [`exclusive`] and [`shared`]: one process-wide lock. Every test takes
 //!   one of the two guards first thing and holds it to its end. A test that
-//!   measures timing, CPU or pace, or loads the machine on purpose (the
-//!   fault suite, `http_abuse`, `scrape_under_load`), takes [`exclusive`]:
-//!   it runs alone, as it did in its own binary (the fault suite's tests
-//!   already ran one at a time). Every other test takes [`shared`] and may
-//!   overlap with any other shared test. `std`'s `RwLock` on Linux makes
+//!   measures timing, CPU or pace, or loads the machine on purpose (most of
+//!   the fault suite, `http_abuse`, `scrape_under_load`), takes
+//!   [`exclusive`]: it runs alone, as it did in its own binary. Every other
+//!   test takes [`shared`] and may overlap with any other shared test. That
+//!   includes the fault tests that break a broker (or cluster) of their own
+//!   and whose assertions only wait against generous deadlines (the broker
+//!   outages, the group churn, the four cluster faults): their fixed waits,
+//!   60 s pauses and 20 s outages, overlap instead of adding up. `std`'s `RwLock` on Linux makes
 //!   new readers wait while a writer waits, so an exclusive test is not
 //!   starved.
 //! - [`in_own_process`]: a test that measures this process itself (the
