@@ -3,10 +3,13 @@
 //! flow, and ends with the daemon's scrape compared against the oracle
 //! (`tests/it/fault/oracle.rs`): 0 divergence on counts and ratios, 2 % on
 //! distinct users. A test whose assertions measure time, CPU or pace runs
-//! alone (`common::exclusive`). The broker outages and the group churn,
-//! whose faults hit a broker or topics of their own and whose assertions
-//! only wait (generous deadlines, then the oracle), run beside other tests
-//! (`common::shared`): their fixed waits overlap instead of adding up.
+//! alone (`common::exclusive`): the SIGTERM grace period, the restart speed,
+//! the proxy's busy-loop check and the metadata-refresh deadlines. The
+//! others (broker outages, group churn, SIGKILLs against the oracle,
+//! retention truncation, the transactional producer) break a broker or
+//! topics of their own and only wait (generous deadlines, then the oracle),
+//! so they run beside other tests (`common::shared`): their fixed waits
+//! overlap instead of adding up.
 //! Sizes are small for CI and grow with the `VALUEPULSE_FAULT_*` knobs
 //! (RELIABILITY.md).
 //! Every test here runs in CI; none is ignored.
@@ -118,7 +121,8 @@ fn daemon_sigterm_under_load_exits_zero_within_the_grace_period() {
 
 #[test]
 fn daemon_sigkill_under_load_then_restart_matches_the_oracle() {
-    let _isolation = common::exclusive();
+    // Its topics are its own and it asserts only the oracle: beside others.
+    let _isolation = common::shared();
     let t = topics_on(create_topics, 4);
     let mut d = daemon(&brokers(), &t, FAST_GROUP_PROPERTIES);
     d.wait_ready(Duration::from_secs(60));
@@ -139,7 +143,9 @@ fn daemon_sigkill_under_load_then_restart_matches_the_oracle() {
 
 #[test]
 fn daemon_sigkill_in_the_middle_of_replay_then_restart_matches_the_oracle() {
-    let _isolation = common::exclusive();
+    // Its topics are its own and it asserts only the oracle (a slower,
+    // shared machine only makes the replay easier to catch): beside others.
+    let _isolation = common::shared();
     let t = topics_on(create_topics, 4);
     // History first, so that there is a replay to interrupt.
     let mut p = LedgerProducer::new(&brokers(), &[]);
@@ -631,7 +637,8 @@ fn deploy_and_incident_partitions_added_while_running_are_read_within_the_metada
 
 #[test]
 fn retention_truncation_before_a_restart_flags_the_window_as_partial() {
-    let _isolation = common::exclusive();
+    // Its broker is its own and its assertions only wait: beside others.
+    let _isolation = common::shared();
     let b = LocalBroker::start();
     let t = topics_on(|ts| b.create_topics(ts, &[]), 1);
     let mut p = LedgerProducer::new(&b.bootstrap(), &[]);
@@ -665,7 +672,8 @@ fn retention_truncation_before_a_restart_flags_the_window_as_partial() {
 
 #[test]
 fn retention_truncation_before_a_restart_does_not_crash_and_reads_what_is_left() {
-    let _isolation = common::exclusive();
+    // Its broker is its own and its assertions only wait: beside others.
+    let _isolation = common::shared();
     let b = LocalBroker::start();
     let t = topics_on(|ts| b.create_topics(ts, &[]), 1);
     let mut p = LedgerProducer::new(&b.bootstrap(), &[]);
@@ -709,7 +717,8 @@ fn retention_truncation_before_a_restart_does_not_crash_and_reads_what_is_left()
 
 #[test]
 fn transactional_producer_writing_deploys_is_ready_and_matches_the_oracle() {
-    let _isolation = common::exclusive();
+    // Its topics are its own and it asserts only the oracle: beside others.
+    let _isolation = common::shared();
     let t = topics_on(create_topics, 1);
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let id = unique("vp-tx");

@@ -9,16 +9,22 @@
 //!
 //! - [`exclusive`] and [`shared`]: one process-wide lock. Every test takes
 //!   one of the two guards first thing and holds it to its end. A test that
-//!   measures timing, CPU or pace, or loads the machine on purpose (most of
-//!   the fault suite, `http_abuse`, `scrape_under_load`), takes
+//!   measures timing, CPU or pace, or loads the machine on purpose (the
+//!   fault suite's SIGTERM, restart-speed, proxy and new-partition tests,
+//!   `rollout`, `http_abuse`, `bridge_abuse`, the bridge's Kafka outage,
+//!   `scrape_under_load`), takes
 //!   [`exclusive`]: it runs alone, as it did in its own binary. Every other
 //!   test takes [`shared`] and may overlap with any other shared test. That
-//!   includes the fault tests that break a broker (or cluster) of their own
-//!   and whose assertions only wait against generous deadlines (the broker
-//!   outages, the group churn, the four cluster faults): their fixed waits,
-//!   60 s pauses and 20 s outages, overlap instead of adding up. `std`'s `RwLock` on Linux makes
-//!   new readers wait while a writer waits, so an exclusive test is not
-//!   starved.
+//!   includes the fault tests that break a broker, cluster or topics of
+//!   their own and whose assertions only wait against generous deadlines
+//!   and then compare with the oracle (the broker outages, the group churn,
+//!   the daemon SIGKILLs, retention truncation, the transactional producer,
+//!   the four cluster faults): their fixed waits, 60 s pauses and 20 s
+//!   outages, overlap instead of adding up. Two at a time is what 2 cores
+//!   carry: at `--test-threads=4` the load average passed 30 and the
+//!   rolling restart alone took 476 s (210 s at 2). `std`'s `RwLock` on
+//!   Linux makes new readers wait while a writer waits, so an exclusive
+//!   test is not starved.
 //! - [`in_own_process`]: a test that measures this process itself (the
 //!   resident memory of `memory`) runs its body in a fresh child process of
 //!   the test binary, where no other test has allocated.
