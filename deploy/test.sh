@@ -139,8 +139,10 @@ set -e
 phase_done "cargo test (build and every test binary)"
 if [[ "${VALUEPULSE_TEST_TIMES:-}" == 1 ]]; then
   echo "deploy/test.sh: the 25 slowest tests (wall time of each; tests run in parallel):"
-  sed -n 's/^test \(.*\) \.\.\. [a-z]* <\([0-9.]*\)s>$/\2 \1/p' "$log" | sort -rn | head -25 |
-    awk '{ printf "  %8.1f s  %s\n", $1, $2 }'
+  # (awk stops printing rather than `head` closing the pipe: under pipefail
+  # sort's SIGPIPE would fail the whole run)
+  sed -n 's/^test \(.*\) \.\.\. [a-z]* <\([0-9.]*\)s>$/\2 \1/p' "$log" | sort -rn |
+    awk 'NR <= 25 { printf "  %8.1f s  %s\n", $1, $2 }'
 fi
 awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, i }' "$log"
 rm -f "$log"
