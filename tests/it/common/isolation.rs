@@ -12,9 +12,9 @@
 //!   measures timing, CPU or pace, or loads the machine on purpose (the
 //!   fault suite's SIGTERM, restart-speed, proxy and new-partition tests,
 //!   `rollout`, `http_abuse`, `bridge_abuse`, the bridge's Kafka outage,
-//!   `scrape_under_load`), takes
-//!   [`exclusive`]: it runs alone, as it did in its own binary. Every other
-//!   test takes [`shared`] and may overlap with any other shared test. That
+//!   `scrape_under_load`), takes [`exclusive`]: it runs alone, as it did in
+//!   its own binary. Every other test takes [`shared`] and may overlap with
+//!   any other shared test. That
 //!   includes the fault tests that break a broker, cluster or topics of
 //!   their own and whose assertions only wait against generous deadlines
 //!   and then compare with the oracle (the broker outages, the group churn,
