@@ -25,10 +25,13 @@
 //!
 //! # Hot path
 //!
-//! [`Shard::fold`] finds the feature in an `FxHashMap` keyed by the small
-//! integer [`FeatureId`] and updates its two structures (the sliding HLL and the minute counts) and the active-user
-//! sketch: no allocation unless a structure grows, no lock (the caller locks
-//! a shard once per batch run).
+//! [`Shard::fold`] finds the feature in an array indexed by its small
+//! integer [`FeatureId`] and updates its two structures (the sliding HLL and
+//! the minute counts) and the active-user sketch: no allocation unless a
+//! structure grows, no lock (the caller locks a shard once per batch run).
+//! At the cap most of those structures are not in the CPU's caches, so the
+//! caller folding a batch asks for them a few events ahead
+//! ([`Shard::prefetch`], in three stages), and their misses overlap.
 //!
 //! # Report
 //!
@@ -37,7 +40,7 @@
 //! Per-shard estimates are added: users of different partitions are
 //! different users.
 
-use rustc_hash::FxHashMap;
+use prefetch_index::prefetch_index;
 
 use super::event::Outcome;
 use super::labels::{LabelId, Labels};
@@ -137,7 +140,12 @@ impl ShardBytes {
 /// One partition's usage state.
 #[derive(Debug, Default)]
 pub struct Shard {
-    features: FxHashMap<FeatureId, FeatureUsage>,
+    /// Per feature id (the process's feature table hands them out densely
+    /// from 0, capped by `limits.max_features`), its usage here, `None`
+    /// where there is none. Indexed, not hashed: finding a feature reads one
+    /// pointer from an array small enough to stay in cache, and the fold can
+    /// ask for the record it points to ahead of time ([`Self::prefetch`]).
+    features: Vec<Option<Box<FeatureUsage>>>,
     /// Distinct users over all features (active users).
     active: SlidingHll,
 }
@@ -165,11 +173,40 @@ impl Shard {
         }
         let second = second_of(at);
         self.active.insert(user_hash, second);
-        self.features
-            .entry(feature)
-            .or_default()
+        let i = feature as usize;
+        if i >= self.features.len() {
+            self.features.resize_with(i + 1, || None);
+        }
+        self.features[i]
+            .get_or_insert_with(Box::default)
             .record(user_hash, second);
         Outcome::Accepted
+    }
+
+    /// Asks the CPU to start fetching cache lines that [`Self::fold`] of
+    /// this event will touch, so that a caller folding a batch can ask a few
+    /// events ahead and the misses overlap instead of stalling each fold in
+    /// turn. Each stage reads only what the stage before fetched:
+    /// [`Prefetch::Record`] the feature's record, [`Prefetch::Lists`] its
+    /// sketch register and its day, [`Prefetch::Minute`] the day's minute.
+    /// A hint: it changes nothing, and a wrong guess costs only the fetch.
+    #[inline]
+    pub fn prefetch(&self, stage: Prefetch, feature: FeatureId, user_hash: u64, at: Millis) {
+        let Some(Some(f)) = self.features.get(feature as usize) else {
+            return;
+        };
+        match stage {
+            Prefetch::Record => {
+                prefetch_index(std::slice::from_ref(&f.users), 0);
+                f.events.prefetch_header();
+            }
+            Prefetch::Lists => {
+                self.active.prefetch(user_hash);
+                f.users.prefetch(user_hash);
+                f.events.prefetch_day(second_of(at));
+            }
+            Prefetch::Minute => f.events.prefetch_minute(second_of(at)),
+        }
     }
 
     /// Drops what only matters before the horizon, and features with no
@@ -177,10 +214,17 @@ impl Shard {
     pub fn prune(&mut self, s: &AdoptionSettings, now: Millis) {
         let horizon = second_of(s.time.horizon(now));
         self.active.prune(horizon);
-        self.features.retain(|_, f| {
-            f.prune(horizon);
-            !f.is_empty()
-        });
+        for slot in &mut self.features {
+            if let Some(f) = slot {
+                f.prune(horizon);
+                if f.is_empty() {
+                    *slot = None;
+                }
+            }
+        }
+        while self.features.last().is_some_and(Option::is_none) {
+            self.features.pop();
+        }
         if self.features.len() * 4 < self.features.capacity() {
             self.features.shrink_to_fit();
         }
@@ -188,20 +232,23 @@ impl Shard {
 
     /// Ids of the features with usage in this shard, ascending.
     pub fn feature_ids(&self) -> Vec<FeatureId> {
-        let mut ids: Vec<FeatureId> = self.features.keys().copied().collect();
-        ids.sort_unstable();
-        ids
+        self.features
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.is_some())
+            .map(|(id, _)| id as FeatureId)
+            .collect()
     }
 
     /// One feature's usage.
     pub fn feature(&self, id: FeatureId) -> Option<&FeatureUsage> {
-        self.features.get(&id)
+        self.features.get(id as usize)?.as_deref()
     }
 
     /// One feature's usage, for a tracked read
     /// ([`ReportBuilder::add_feature_tracked`]).
     pub fn feature_mut(&mut self, id: FeatureId) -> Option<&mut FeatureUsage> {
-        self.features.get_mut(&id)
+        self.features.get_mut(id as usize)?.as_deref_mut()
     }
 
     /// The active-user sketch.
@@ -219,17 +266,29 @@ impl Shard {
     pub fn heap_bytes(&self) -> ShardBytes {
         let mut b = ShardBytes {
             sketches: self.active.heap_bytes(),
-            index: self.features.capacity()
-                * (std::mem::size_of::<(FeatureId, FeatureUsage)>() + 1),
+            index: self.features.capacity() * std::mem::size_of::<Option<Box<FeatureUsage>>>(),
             ..ShardBytes::default()
         };
-        for f in self.features.values() {
+        for f in self.features.iter().flatten() {
+            b.index += std::mem::size_of::<FeatureUsage>() + MALLOC_OVERHEAD;
             let (users, events) = f.heap_bytes();
             b.sketches += users;
             b.counts += events;
         }
         b
     }
+}
+
+/// The stages of [`Shard::prefetch`], in the order an event goes through
+/// them, each a few events after the one before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prefetch {
+    /// The feature's record (its sketch's and its minute counts' headers).
+    Record,
+    /// Its sketch register (and the active-user sketch's), and its day.
+    Lists,
+    /// The day's minute and hour.
+    Minute,
 }
 
 pub mod minute_counts;

@@ -22,6 +22,8 @@
 
 use std::collections::VecDeque;
 
+use prefetch_index::prefetch_index;
+
 use super::sliding_hll::Seconds;
 
 const MINUTE_BITS: u32 = 11;
@@ -108,6 +110,53 @@ impl Day {
         e[0] & COUNT_MAX
     }
 
+    /// The index of the first entry at or after `minute` in a sparse day's
+    /// sorted `entries` (what `partition_point` gives), searched from where
+    /// an even spread of the busy minutes over the day would put it, in
+    /// steps of 1, 2, 4, … until the answer is bracketed, then by bisection
+    /// within the bracket. Usage spread over the day is found within a
+    /// cache line or two of the guess, where a bisection of the whole list
+    /// would miss the cache at each of its first steps; usage bunched in a
+    /// few hours costs a logarithm of the distance.
+    #[inline]
+    fn lower_bound(entries: &[Entry], minute: u32) -> usize {
+        let below = |e: &Entry| Self::minute(e) < minute;
+        let n = entries.len();
+        let guess = Self::guess(n, minute);
+        let (mut lo, mut hi) = (0, n);
+        if guess < n && below(&entries[guess]) {
+            lo = guess + 1;
+            let mut step = 1;
+            while guess + step < n {
+                if !below(&entries[guess + step]) {
+                    hi = guess + step;
+                    break;
+                }
+                lo = guess + step + 1;
+                step *= 2;
+            }
+        } else {
+            hi = guess;
+            let mut step = 1;
+            while step <= guess {
+                if below(&entries[guess - step]) {
+                    lo = guess - step + 1;
+                    break;
+                }
+                hi = guess - step;
+                step *= 2;
+            }
+        }
+        lo + entries[lo..hi].partition_point(below)
+    }
+
+    /// Where [`Self::lower_bound`] starts: `minute`'s share of the day,
+    /// as an index into `n` entries (below `n` unless there are none).
+    #[inline]
+    fn guess(n: usize, minute: u32) -> usize {
+        n * minute.min(MINUTES_A_DAY - 1) as usize / MINUTES_A_DAY as usize
+    }
+
     #[inline]
     fn add(&mut self, minute: u32, second: u32) {
         self.total += 1;
@@ -144,7 +193,7 @@ impl Day {
         let Minutes::Sparse(entries) = &mut self.minutes else {
             return;
         };
-        let i = entries.partition_point(|e| Self::minute(e) < minute);
+        let i = Self::lower_bound(entries, minute);
         if let Some(e) = entries.get_mut(i)
             && Self::minute(e) == minute
             && Self::count(e) < COUNT_MAX
@@ -187,7 +236,7 @@ impl Day {
     fn since(&self, minute: u32) -> u64 {
         match &self.minutes {
             Minutes::Sparse(entries) => {
-                let i = entries.partition_point(|e| Self::minute(e) < minute);
+                let i = Self::lower_bound(entries, minute);
                 let sum = |es: &[Entry]| es.iter().map(|e| u64::from(Self::count(e))).sum::<u64>();
                 // The shorter side (a sparse day's total is exact).
                 if i < entries.len() / 2 {
@@ -214,7 +263,7 @@ impl Day {
         };
         match &self.minutes {
             Minutes::Sparse(entries) => {
-                let i = entries.partition_point(|e| Self::minute(e) < minute);
+                let i = Self::lower_bound(entries, minute);
                 entries[i..]
                     .iter()
                     .find_map(|e| first_in(Self::minute(e), mask(e)))
@@ -229,7 +278,7 @@ impl Day {
     fn drop_before(&mut self, minute: u32) -> bool {
         let dropped = match &mut self.minutes {
             Minutes::Sparse(entries) => {
-                let i = entries.partition_point(|e| Self::minute(e) < minute);
+                let i = Self::lower_bound(entries, minute);
                 let dropped: u64 = entries[..i].iter().map(|e| u64::from(Self::count(e))).sum();
                 entries.drain(..i);
                 dropped
@@ -289,6 +338,61 @@ impl MinuteCounts {
         Self::default()
     }
 
+    /// Asks the CPU to start fetching this record's own fields that
+    /// [`Self::add`] reads: the first stage of
+    /// [`Shard::prefetch`](super::Shard::prefetch).
+    #[inline]
+    pub fn prefetch_header(&self) {
+        prefetch_index(std::slice::from_ref(&self.days), 0);
+        prefetch_index(std::slice::from_ref(&self.tracked), 0);
+    }
+
+    /// Asks the CPU to start fetching the record of the day holding `at`,
+    /// where consecutive days would put it (the guess [`Self::add`] tries
+    /// first); reads only this record's header.
+    #[inline]
+    pub fn prefetch_day(&self, at: Seconds) {
+        if let Some(i) = self.guess(at / 60 / MINUTES_A_DAY)
+            && let Some(d) = self.days.get(i)
+        {
+            prefetch_index(std::slice::from_ref(d), 0);
+        }
+    }
+
+    /// Asks the CPU to start fetching the minute and the hour that
+    /// [`Self::add`] of `at` will count in when its day is busy (an array
+    /// of every minute), or where the search of a quiet day's list starts
+    /// (`Day::lower_bound`), when the day is where [`Self::prefetch_day`]
+    /// guessed.
+    #[inline]
+    pub fn prefetch_minute(&self, at: Seconds) {
+        let minute = at / 60;
+        let (day, of_day) = (minute / MINUTES_A_DAY, minute % MINUTES_A_DAY);
+        if let Some(i) = self.guess(day)
+            && let Some(d) = self.days.get(i)
+            && d.day == day
+        {
+            match &d.minutes {
+                Minutes::Dense(dense) => {
+                    prefetch_index(&dense.minutes, of_day as usize);
+                    prefetch_index(&dense.hours, (of_day / 60) as usize);
+                }
+                Minutes::Sparse(entries) if !entries.is_empty() => {
+                    prefetch_index(entries, Day::guess(entries.len(), of_day));
+                }
+                Minutes::Sparse(_) => {}
+            }
+        }
+    }
+
+    /// Where `day`'s record is when the days held are consecutive: no
+    /// search, and unchecked (the caller compares the record's day).
+    #[inline]
+    fn guess(&self, day: u32) -> Option<usize> {
+        let first = self.days.front()?.day;
+        Some(day.checked_sub(first)? as usize)
+    }
+
     /// Counts one event at second `at`.
     #[inline]
     pub fn add(&mut self, at: Seconds) {
@@ -307,8 +411,17 @@ impl MinuteCounts {
         self.add_to_other_day(day, of_day, second);
     }
 
-    #[cold]
+    /// An event of a day other than the newest: at the index consecutive
+    /// days would put it when it is there (usually, for a busy feature),
+    /// else found by binary search or inserted.
     fn add_to_other_day(&mut self, day: u32, of_day: u32, second: u32) {
+        if let Some(i) = self.guess(day)
+            && let Some(d) = self.days.get_mut(i)
+            && d.day == day
+        {
+            d.add(of_day, second);
+            return;
+        }
         let i = self.days.partition_point(|d| d.day < day);
         if i == self.days.len() || self.days[i].day != day {
             self.days.insert(i, Day::new(day));

@@ -41,6 +41,15 @@ impl SparseTable {
         (u64::from(key).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & mask
     }
 
+    /// Asks the CPU to start fetching the slot where the probe for `key`
+    /// starts (see [`super::SlidingHll::prefetch`]).
+    #[inline]
+    pub fn prefetch(&self, key: u32) {
+        if !self.slots.is_empty() {
+            prefetch_index::prefetch_index(&self.slots, self.home(key));
+        }
+    }
+
     /// Records `key` seen at `at`: keeps the later second.
     #[inline]
     pub fn insert(&mut self, key: u32, at: u32) -> Inserted {

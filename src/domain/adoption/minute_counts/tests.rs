@@ -200,3 +200,36 @@ fn tracked_counts_equal_since_through_adds_prunes_and_moving_edges() {
         assert_eq!(got, want, "step {step}");
     }
 }
+
+#[test]
+fn the_search_from_the_guess_finds_what_bisection_finds() {
+    // Lists spread over the day, bunched in one hour, at its two ends, and
+    // with repeated minutes (a minute past the count limit takes several
+    // entries), each searched for every minute of the day.
+    let mut rng = crate::rng::Rng::new(7);
+    let mut lists: Vec<Vec<u32>> = vec![Vec::new(), vec![0], vec![1439], vec![700; 5]];
+    for n in [1, 2, 3, 10, 57, 200, 359] {
+        lists.push((0..n).map(|_| (rng.next_u64() % 1440) as u32).collect());
+        lists.push((0..n).map(|_| 540 + (rng.next_u64() % 60) as u32).collect());
+        lists.push((0..n).map(|_| (rng.next_u64() % 20) as u32).collect());
+        lists.push(
+            (0..n)
+                .map(|_| 1420 + (rng.next_u64() % 20) as u32)
+                .collect(),
+        );
+    }
+    for mut minutes in lists {
+        minutes.sort_unstable();
+        let entries: Vec<Entry> = minutes
+            .iter()
+            .map(|m| [m << COUNT_BITS | 1, 0, 0])
+            .collect();
+        for minute in 0..MINUTES_A_DAY + 2 {
+            assert_eq!(
+                Day::lower_bound(&entries, minute),
+                entries.partition_point(|e| Day::minute(e) < minute),
+                "minute {minute} in {minutes:?}"
+            );
+        }
+    }
+}
