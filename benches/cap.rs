@@ -23,7 +23,9 @@
 //!    cap's features): snapshot time and size.
 //!
 //! Run: `cargo bench --bench cap` (about 2 minutes; `VALUEPULSE_BENCH_CAP_EVENTS`
-//! scales the 50 M down). Prints a table; no criterion.
+//! scales the 50 M down). Prints a table; no criterion. The daemon's image
+//! sets `GLIBC_TUNABLES=glibc.malloc.hugetlb=1` (deploy/Dockerfile): prefix
+//! the command with it to measure the state on huge pages, as deployed.
 
 #![allow(clippy::print_stdout, reason = "a benchmark that prints its table")]
 
@@ -367,6 +369,14 @@ fn main() {
     let config = Config::load(None).expect("defaults");
     println!(
         "## cap: {events} events, {FEATURES} features (Zipf 1), {USERS} users, {PARTITIONS} partitions, 30 d"
+    );
+    // The container image runs the daemon with glibc's huge-page malloc
+    // (deploy/Dockerfile); run the bench with the same to see what it does.
+    println!(
+        "malloc: GLIBC_TUNABLES={:?} (the image sets \"glibc.malloc.hugetlb=1\"); transparent huge pages: {}",
+        std::env::var("GLIBC_TUNABLES").unwrap_or_default(),
+        std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
+            .map_or_else(|_| "unknown".to_owned(), |s| s.trim().to_owned())
     );
     let rss_start = rss_mib();
     let report_thread = ReportThread::start();

@@ -24,13 +24,18 @@ MARKER = "vp-bench-marker"
 VP_PORT = 19400
 STREAMS_PORT = 19401
 PY_PORT = 19402
-CONTENDERS = ["valuepulse", "valuepulse-1fold", "rdkafka-count", "kcat", "consumer-perf", "kafka-streams",
-              "python-agg"]
+CONTENDERS = ["valuepulse", "valuepulse-1fold", "valuepulse-4k", "rdkafka-count", "kcat", "consumer-perf",
+              "kafka-streams", "python-agg"]
 # What runs unless --contenders says otherwise: one valuepulse, with its defaults.
-DEFAULT_CONTENDERS = [c for c in CONTENDERS if c != "valuepulse-1fold"]
+DEFAULT_CONTENDERS = [c for c in CONTENDERS if c not in ("valuepulse-1fold", "valuepulse-4k")]
+# The container image's malloc setting (deploy/Dockerfile): glibc backs its
+# heap with transparent huge pages where the kernel's mode is `madvise`.
+# valuepulse runs with it here as it runs deployed; valuepulse-4k without.
+IMAGE_GLIBC_TUNABLES = "glibc.malloc.hugetlb=1"
 LABELS = {
     "valuepulse": "valuepulse `run`, start → `/readyz` 200",
     "valuepulse-1fold": "valuepulse `run` with one fold worker (`ingest.fold_workers = 1`)",
+    "valuepulse-4k": "valuepulse `run` without the image's huge-page malloc (`GLIBC_TUNABLES` empty)",
     "rdkafka-count": "Rust rdkafka count-only consumer (valuepulse's librdkafka, do-nothing)",
     "kcat": "kcat -C (Debian's librdkafka, do-nothing)",
     "consumer-perf": "Kafka ConsumerPerformance (Java, do-nothing)",
@@ -81,6 +86,7 @@ class Bench:
             "VALUEPULSE__TOPICS__INCIDENTS": INCIDENTS_TOPIC,
             "VALUEPULSE__HTTP__LISTEN": f"127.0.0.1:{VP_PORT}",
             "VALUEPULSE__LOG__LEVEL": "warn",
+            "GLIBC_TUNABLES": IMAGE_GLIBC_TUNABLES,
         }
         env.update(extra or {})
         return clean_env(env)
@@ -280,6 +286,8 @@ class Bench:
             "valuepulse": self.run_valuepulse,
             "valuepulse-1fold": lambda rnd: self.run_valuepulse(
                 rnd, "valuepulse-1fold", extra={"VALUEPULSE__INGEST__FOLD_WORKERS": "1"}),
+            "valuepulse-4k": lambda rnd: self.run_valuepulse(
+                rnd, "valuepulse-4k", extra={"GLIBC_TUNABLES": ""}),
             "rdkafka-count": self.run_rdkafka_count,
             "kcat": self.run_kcat,
             "consumer-perf": self.run_consumer_perf,

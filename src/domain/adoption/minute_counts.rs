@@ -348,7 +348,7 @@ impl MinuteCounts {
     }
 
     /// Asks the CPU to start fetching the record of the day holding `at`,
-    /// where consecutive days would put it (the guess [`Self::add`] tries
+    /// where consecutive days would put it (where [`Self::add`] looks
     /// first); reads only this record's header.
     #[inline]
     pub fn prefetch_day(&self, at: Seconds) {
@@ -403,23 +403,26 @@ impl MinuteCounts {
             *c += u64::from(minute >= *m);
         }
         let (day, of_day) = (minute / MINUTES_A_DAY, minute % MINUTES_A_DAY);
-        let n = self.days.len();
-        if n > 0 && self.days[n - 1].day == day {
-            self.days[n - 1].add(of_day, second);
-            return;
-        }
-        self.add_to_other_day(day, of_day, second);
-    }
-
-    /// An event of a day other than the newest: at the index consecutive
-    /// days would put it when it is there (usually, for a busy feature),
-    /// else found by binary search or inserted.
-    fn add_to_other_day(&mut self, day: u32, of_day: u32, second: u32) {
+        // Where consecutive days put it (the newest, in time order): the
+        // record `prefetch_day` asked for.
         if let Some(i) = self.guess(day)
             && let Some(d) = self.days.get_mut(i)
             && d.day == day
         {
             d.add(of_day, second);
+            return;
+        }
+        self.add_by_search(day, of_day, second);
+    }
+
+    /// An event of a day not where consecutive days would put it (the days
+    /// held have a gap): the newest day, else found by binary search, or
+    /// inserted.
+    fn add_by_search(&mut self, day: u32, of_day: u32, second: u32) {
+        if let Some(last) = self.days.back_mut()
+            && last.day == day
+        {
+            last.add(of_day, second);
             return;
         }
         let i = self.days.partition_point(|d| d.day < day);
