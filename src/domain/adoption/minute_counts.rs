@@ -374,8 +374,8 @@ impl MinuteCounts {
         {
             match &d.minutes {
                 Minutes::Dense(dense) => {
-                    prefetch_index(&dense.minutes, of_day as usize);
-                    prefetch_index(&dense.hours, (of_day / 60) as usize);
+                    prefetch_index(dense.minutes.as_slice(), of_day as usize);
+                    prefetch_index(dense.hours.as_slice(), (of_day / 60) as usize);
                 }
                 Minutes::Sparse(entries) if !entries.is_empty() => {
                     prefetch_index(entries, Day::guess(entries.len(), of_day));

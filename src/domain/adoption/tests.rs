@@ -317,6 +317,33 @@ fn prune_drops_what_no_window_can_hold_and_empty_features() {
 }
 
 #[test]
+fn features_found_by_id_come_and_go_in_any_id_order() {
+    // Features are kept in an array indexed by id: ids arrive out of order,
+    // leave from the end and from the middle, and come back.
+    let s = settings(10);
+    let mut shard = Shard::new();
+    let old = NOW - 30 * D - 30 * M;
+    for (id, at) in [(7, NOW), (3, old), (5, old), (0, NOW)] {
+        assert_eq!(
+            shard.fold(&s, id, u64::from(id), at, NOW),
+            Outcome::Accepted
+        );
+    }
+    assert_eq!(shard.feature_ids(), [0, 3, 5, 7]);
+    assert!(shard.feature(4).is_none() && shard.feature(99).is_none());
+    shard.prune(&s, NOW + H);
+    assert_eq!(shard.feature_ids(), [0, 7]);
+    // The last two leave the horizon too, the highest id among them.
+    shard.prune(&s, NOW + 30 * D + 2 * H);
+    assert!(shard.feature_ids().is_empty());
+    let at = NOW + 30 * D + 2 * H;
+    assert_eq!(shard.fold(&s, 5, 1, at, at), Outcome::Accepted);
+    assert_eq!(shard.feature_ids(), [5]);
+    assert_eq!(shard.feature(5).map(|f| f.events.since(0)), Some(1));
+    assert!(shard.heap_bytes().index > 0);
+}
+
+#[test]
 fn out_of_order_events_give_the_same_report_as_ordered_ones() {
     let s = settings(10);
     let ships = ships();
