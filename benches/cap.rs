@@ -23,7 +23,8 @@
 //!    cap's features): snapshot time and size.
 //!
 //! Run: `cargo bench --bench cap` (about 2 minutes; `VALUEPULSE_BENCH_CAP_EVENTS`
-//! scales the 50 M down). Prints a table; no criterion. The daemon's image
+//! scales the 50 M down, and `VALUEPULSE_BENCH_CAP_FOLD_ONLY=1` stops after
+//! the fold and its memory). Prints a table; no criterion. The daemon's image
 //! sets `GLIBC_TUNABLES=glibc.malloc.hugetlb=1` (deploy/Dockerfile): prefix
 //! the command with it to measure the state on huge pages, as deployed.
 
@@ -402,6 +403,11 @@ fn main() {
         "| RSS | {rss:.0} MiB ({rss_start:.0} MiB before the state; state_bytes is {:+.1} % of the growth) |",
         100.0 * (mib(bytes.total()) / (rss - rss_start) - 1.0)
     );
+    if std::env::var_os("VALUEPULSE_BENCH_CAP_FOLD_ONLY").is_some() {
+        // The fold alone: for interleaved runs of it, and for cachegrind,
+        // which writes its counts when the process exits.
+        return;
+    }
 
     let dora = DoraState::new(config.dora_settings());
     let (rep, snaps) = reporter(dora, shared.clone(), budget.clone());
