@@ -122,7 +122,7 @@ impl Day {
     fn lower_bound(entries: &[Entry], minute: u32) -> usize {
         let below = |e: &Entry| Self::minute(e) < minute;
         let n = entries.len();
-        let guess = Self::guess(n, minute);
+        let guess = Self::search_start(n, minute);
         let (mut lo, mut hi) = (0, n);
         if guess < n && below(&entries[guess]) {
             lo = guess + 1;
@@ -153,7 +153,7 @@ impl Day {
     /// Where [`Self::lower_bound`] starts: `minute`'s share of the day,
     /// as an index into `n` entries (below `n` unless there are none).
     #[inline]
-    fn guess(n: usize, minute: u32) -> usize {
+    fn search_start(n: usize, minute: u32) -> usize {
         n * minute.min(MINUTES_A_DAY - 1) as usize / MINUTES_A_DAY as usize
     }
 
@@ -352,7 +352,7 @@ impl MinuteCounts {
     /// first); reads only this record's header.
     #[inline]
     pub fn prefetch_day(&self, at: Seconds) {
-        if let Some(i) = self.guess(at / 60 / MINUTES_A_DAY)
+        if let Some(i) = self.consecutive_index(at / 60 / MINUTES_A_DAY)
             && let Some(d) = self.days.get(i)
         {
             prefetch_index(std::slice::from_ref(d), 0);
@@ -368,17 +368,14 @@ impl MinuteCounts {
     pub fn prefetch_minute(&self, at: Seconds) {
         let minute = at / 60;
         let (day, of_day) = (minute / MINUTES_A_DAY, minute % MINUTES_A_DAY);
-        if let Some(i) = self.guess(day)
-            && let Some(d) = self.days.get(i)
-            && d.day == day
-        {
-            match &d.minutes {
+        if let Some(i) = self.index_if_consecutive(day) {
+            match &self.days[i].minutes {
                 Minutes::Dense(dense) => {
                     prefetch_index(dense.minutes.as_slice(), of_day as usize);
                     prefetch_index(dense.hours.as_slice(), (of_day / 60) as usize);
                 }
                 Minutes::Sparse(entries) if !entries.is_empty() => {
-                    prefetch_index(entries, Day::guess(entries.len(), of_day));
+                    prefetch_index(entries, Day::search_start(entries.len(), of_day));
                 }
                 Minutes::Sparse(_) => {}
             }
@@ -386,11 +383,19 @@ impl MinuteCounts {
     }
 
     /// Where `day`'s record is when the days held are consecutive: no
-    /// search, and unchecked (the caller compares the record's day).
+    /// search, and unchecked (the index may be past the end, or hold
+    /// another day).
     #[inline]
-    fn guess(&self, day: u32) -> Option<usize> {
+    fn consecutive_index(&self, day: u32) -> Option<usize> {
         let first = self.days.front()?.day;
         Some(day.checked_sub(first)? as usize)
+    }
+
+    /// [`Self::consecutive_index`], if `day`'s record is there.
+    #[inline]
+    fn index_if_consecutive(&self, day: u32) -> Option<usize> {
+        let i = self.consecutive_index(day)?;
+        (self.days.get(i)?.day == day).then_some(i)
     }
 
     /// Counts one event at second `at`.
@@ -405,11 +410,8 @@ impl MinuteCounts {
         let (day, of_day) = (minute / MINUTES_A_DAY, minute % MINUTES_A_DAY);
         // Where consecutive days put it (the newest, in time order): the
         // record `prefetch_day` asked for.
-        if let Some(i) = self.guess(day)
-            && let Some(d) = self.days.get_mut(i)
-            && d.day == day
-        {
-            d.add(of_day, second);
+        if let Some(i) = self.index_if_consecutive(day) {
+            self.days[i].add(of_day, second);
             return;
         }
         self.add_by_search(day, of_day, second);
