@@ -15,6 +15,11 @@ Every contender is a fresh process reading the whole usage topic (N events,
   librdkafka, default settings, assigns every partition from the beginning
   and counts to the high watermarks taken at start: spawn to exit; its
   count must be N.
+- c-count-poll and c-count-batch (not run unless named):
+  benches/peers/c-count/count_c.c, built with gcc against the librdkafka.a
+  of valuepulse's own rdkafka-sys build, counting like count_consumer.rs;
+  one rd_kafka_consumer_poll() a message, or rd_kafka_consume_batch_queue()
+  1,024 at a time: what a batch read would save with the same library.
 - kcat -C -e -o beginning -q (Debian's kcat and librdkafka, does nothing but
   print a newline per record, counted by this driver): spawn to exit.
 - Kafka's ConsumerPerformance (Java, does nothing): spawn to exit; its
@@ -57,6 +62,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -148,6 +154,30 @@ def fmt_rate(x):
 
 # ------------------------------------------------------------------ main
 
+def build_count_c(rdkafka_out):
+    """benches/peers/c-count/count_c.c, linked against the librdkafka.a that
+    rdkafka-sys built for valuepulse (same version, same build options)."""
+    if shutil.which("gcc") is None:
+        raise SystemExit("e2e: the c-count-* contenders need gcc: apt-get install gcc")
+    lib = os.path.join(rdkafka_out or "", "src", "librdkafka.a")
+    if not os.path.exists(lib):
+        raise SystemExit(f"e2e: rdkafka-sys's librdkafka.a not found (out dir {rdkafka_out!r})")
+    header = os.path.join(os.path.dirname(lib), "rdkafka.h")
+    if not os.path.exists(header):
+        # rdkafka-sys builds in its out dir; the header stays in its source tree.
+        meta = json.loads(subprocess.run(
+            ["cargo", "metadata", "--locked", "--format-version", "1"], cwd=ROOT, check=True,
+            stdout=subprocess.PIPE, text=True).stdout)
+        sys_pkg = next(p for p in meta["packages"] if p["name"] == "rdkafka-sys")
+        header = os.path.join(os.path.dirname(sys_pkg["manifest_path"]), "librdkafka", "src", "rdkafka.h")
+    src = os.path.join(ROOT, "benches", "peers", "c-count", "count_c.c")
+    exe = os.path.join(ROOT, "target", "release", "count_c")
+    log("building benches/peers/c-count/count_c.c (gcc) ...")
+    subprocess.run(["gcc", "-O2", "-Wall", "-Werror", "-I", os.path.dirname(header), "-o", exe, src, lib,
+                    "-lssl", "-lcrypto", "-lz", "-lpthread", "-lm", "-ldl"], check=True)
+    return exe
+
+
 def main():
     ap = argparse.ArgumentParser(
         prog="benches/e2e.sh",
@@ -197,11 +227,16 @@ def main():
     build = subprocess.run(["cargo", "build", "--release", "--locked", "--bin", "valuepulse",
                             "--bench", "count_consumer", "--message-format=json-render-diagnostics"],
                            cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True)
-    count_consumer = None
+    count_consumer, rdkafka_out = None, None
     for line in build.stdout.splitlines():
         msg = json.loads(line)
         if msg.get("reason") == "compiler-artifact" and msg["target"]["name"] == "count_consumer":
             count_consumer = msg["executable"]
+        if msg.get("reason") == "build-script-executed" and "rdkafka-sys" in msg.get("package_id", ""):
+            rdkafka_out = msg["out_dir"]
+    count_c = None
+    if any(c.startswith("c-count-") for c in contenders):
+        count_c = build_count_c(rdkafka_out)
     if "kafka-streams" in contenders:
         log("building the Kafka Streams app (mvn) ...")
         sd = os.path.join(ROOT, "benches", "peers", "kafka-streams")
@@ -219,6 +254,7 @@ def main():
     try:
         bench = Bench(args, bootstrap)
         bench.count_consumer = count_consumer
+        bench.count_c = count_c
         log(f"loading {args.events} usage events into {USAGE_TOPIC} (4 partitions) ...")
         t0 = time.monotonic()
         load = subprocess.run(

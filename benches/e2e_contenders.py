@@ -25,9 +25,10 @@ VP_PORT = 19400
 STREAMS_PORT = 19401
 PY_PORT = 19402
 CONTENDERS = ["valuepulse", "valuepulse-1fold", "valuepulse-4k", "rdkafka-count", "kcat", "consumer-perf",
-              "kafka-streams", "python-agg"]
+              "kafka-streams", "python-agg", "c-count-poll", "c-count-batch"]
 # What runs unless --contenders says otherwise: one valuepulse, with its defaults.
-DEFAULT_CONTENDERS = [c for c in CONTENDERS if c not in ("valuepulse-1fold", "valuepulse-4k")]
+DEFAULT_CONTENDERS = [c for c in CONTENDERS
+                      if c not in ("valuepulse-1fold", "valuepulse-4k", "c-count-poll", "c-count-batch")]
 # The container image's malloc setting (deploy/Dockerfile): glibc backs its
 # heap with transparent huge pages where the kernel's mode is `madvise`.
 # valuepulse runs with it here as it runs deployed; valuepulse-4k without.
@@ -38,6 +39,8 @@ LABELS = {
     "valuepulse-4k": "valuepulse `run` without the image's huge-page malloc (`GLIBC_TUNABLES` empty)",
     "rdkafka-count": "Rust rdkafka count-only consumer (valuepulse's librdkafka, do-nothing)",
     "kcat": "kcat -C (Debian's librdkafka, do-nothing)",
+    "c-count-poll": "C count-only consumer on valuepulse's librdkafka, one rd_kafka_consumer_poll a message",
+    "c-count-batch": "C count-only consumer on valuepulse's librdkafka, rd_kafka_consume_batch_queue (1,024 a call)",
     "consumer-perf": "Kafka ConsumerPerformance (Java, do-nothing)",
     "kafka-streams": "Kafka Streams app (same aggregation)",
     "python-agg": "Python confluent-kafka + prometheus_client (same aggregation)",
@@ -193,6 +196,21 @@ class Bench:
         note = "" if ok else f"exit {rc}, read {count}: {self.last_stderr.strip()[-300:]}"
         return result(name, rnd, self.n, wall, cpu, rss, count, ok, note)
 
+    def run_c_count(self, rnd, mode):
+        name = f"c-count-{mode}"
+        out = []
+
+        def read(stream):
+            out.append(stream.read().decode("utf-8", "replace"))
+
+        wall, cpu, rss, rc = self.run_to_exit([self.count_c, mode, self.bootstrap, USAGE_TOPIC],
+                                              on_stdout=read)
+        m = re.search(r"READ (\d+)", "".join(out))
+        count = int(m.group(1)) if m else 0
+        ok = rc == 0 and count == self.n
+        note = "" if ok else f"exit {rc}, read {count}: {self.last_stderr.strip()[-300:]}"
+        return result(name, rnd, self.n, wall, cpu, rss, count, ok, note)
+
     def run_consumer_perf(self, rnd):
         lines = []
 
@@ -293,6 +311,8 @@ class Bench:
             "consumer-perf": self.run_consumer_perf,
             "kafka-streams": self.run_kafka_streams,
             "python-agg": self.run_python_agg,
+            "c-count-poll": lambda rnd: self.run_c_count(rnd, "poll"),
+            "c-count-batch": lambda rnd: self.run_c_count(rnd, "batch"),
         }[name](rnd)
 
     # ---- live
