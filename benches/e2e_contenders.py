@@ -183,28 +183,19 @@ class Bench:
         return result("kcat", rnd, self.n, wall, cpu, rss, count[0], ok, note)
 
     def run_rdkafka_count(self, rnd, name="rdkafka-count", props=()):
-        out = []
-
-        def read(stream):
-            out.append(stream.read().decode("utf-8", "replace"))
-
-        wall, cpu, rss, rc = self.run_to_exit(
-            [self.count_consumer, self.bootstrap, USAGE_TOPIC] + list(props), on_stdout=read)
-        m = re.search(r"READ (\d+)", "".join(out))
-        count = int(m.group(1)) if m else 0
-        ok = rc == 0 and count == self.n
-        note = "" if ok else f"exit {rc}, read {count}: {self.last_stderr.strip()[-300:]}"
-        return result(name, rnd, self.n, wall, cpu, rss, count, ok, note)
+        return self.run_counter(rnd, name, [self.count_consumer, self.bootstrap, USAGE_TOPIC] + list(props))
 
     def run_c_count(self, rnd, mode):
-        name = f"c-count-{mode}"
+        return self.run_counter(rnd, f"c-count-{mode}", [self.count_c, mode, self.bootstrap, USAGE_TOPIC])
+
+    def run_counter(self, rnd, name, cmd):
+        """A count-only consumer that exits after printing `READ <count>`."""
         out = []
 
         def read(stream):
             out.append(stream.read().decode("utf-8", "replace"))
 
-        wall, cpu, rss, rc = self.run_to_exit([self.count_c, mode, self.bootstrap, USAGE_TOPIC],
-                                              on_stdout=read)
+        wall, cpu, rss, rc = self.run_to_exit(cmd, on_stdout=read)
         m = re.search(r"READ (\d+)", "".join(out))
         count = int(m.group(1)) if m else 0
         ok = rc == 0 and count == self.n
