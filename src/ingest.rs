@@ -23,6 +23,7 @@ pub mod kafka;
 pub mod outcome;
 pub mod pipeline;
 pub mod progress;
+pub mod record_queue;
 pub mod replay;
 pub mod shards;
 pub mod small_topics;

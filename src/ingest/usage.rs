@@ -24,6 +24,7 @@ use super::kafka::{ClientEvents, advance_progress, consumer_config, poll};
 use super::outcome::Counters;
 use super::pipeline::{FoldContext, Pipeline};
 use super::progress::{Assignment, Progress, Recreation, replay_total};
+use super::record_queue::{HasRecordQueue, RecordQueue, RecordReader};
 use super::replay::{self, OnError};
 use super::shards::{AdoptionShared, PartitionShard, lock};
 use crate::config::Config;
@@ -35,6 +36,9 @@ pub const NAME: &str = "usage";
 
 /// How long one poll waits for a record; also the heartbeat period.
 const POLL: Duration = Duration::from_millis(100);
+/// At most this many consumer-queue events are served per loop pass (a
+/// bound, so that a flood of errors cannot starve the records).
+const MAX_EVENTS_PER_PASS: usize = 64;
 /// How often shards drop buckets that left the horizon.
 const PRUNE_EVERY_MS: Millis = 60_000;
 /// How often the adoption state is measured against the budget.
@@ -82,6 +86,16 @@ struct UsageContext {
     /// librdkafka's own info and debug lines are dropped: the daemon turned
     /// its group debugging on only to see the leave, the user did not ask.
     quiet: bool,
+    /// Where assigned partitions forward their records, read in batches
+    /// ([`super::record_queue`]); `None` before the loop installs it and
+    /// after it is torn down.
+    records: Mutex<Option<Arc<RecordQueue>>>,
+}
+
+impl HasRecordQueue for UsageContext {
+    fn record_queue(&self) -> &Mutex<Option<Arc<RecordQueue>>> {
+        &self.records
+    }
 }
 
 impl ClientContext for UsageContext {
@@ -130,6 +144,18 @@ impl ConsumerContext for UsageContext {
                             generation,
                         };
                         shards.insert(e.partition, Arc::new(Mutex::new(fresh)));
+                    }
+                }
+                // Before the assignment starts fetching: every record of
+                // these partitions then comes through the batch queue.
+                if let Some(records) = lock(&self.records).clone() {
+                    let partitions: Vec<i32> = entries.iter().map(|e| e.partition).collect();
+                    let failed = records.take(consumer, &partitions);
+                    if !failed.is_empty() {
+                        tracing::warn!(
+                            partitions = ?failed,
+                            "Could not forward feature-usage partitions to the batch queue; they are read one record at a time."
+                        );
                     }
                 }
                 let result = if cooperative {
@@ -202,6 +228,10 @@ impl ConsumerContext for UsageContext {
                     for (_, p) in &revoked {
                         shards.remove(p);
                     }
+                }
+                if let Some(records) = lock(&self.records).clone() {
+                    let partitions: Vec<i32> = revoked.iter().map(|r| r.1).collect();
+                    records.release(&partitions);
                 }
                 self.client.progress.revoke(&revoked);
                 let result = if cooperative {
@@ -385,10 +415,18 @@ impl UsageIngest {
             left: AtomicBool::new(false),
             joined: AtomicBool::new(false),
             quiet,
+            records: Mutex::new(None),
         })?;
+        let topic = self.config.topics.feature_usage.clone();
+        // Installed before subscribing, so that every assignment forwards.
+        let mut records = RecordReader::install(&consumer, &topic);
+        if records.is_none() {
+            tracing::warn!(
+                "Could not make the feature-usage batch queue; reading one record at a time."
+            );
+        }
         consumer.subscribe(&[&self.config.topics.feature_usage])?;
         let batch_size = self.config.ingest.batch_size;
-        let topic = self.config.topics.feature_usage.clone();
         let mut pipeline = Pipeline::start(
             FoldContext {
                 shared: self.shared.clone(),
@@ -413,41 +451,73 @@ impl UsageIngest {
             self.progress.heartbeat(NAME, now);
             let awaiting = self.progress.awaiting_earliest(&topic);
             let generation = &consumer.context().generation;
-            poll(
-                &consumer,
-                batch_size,
-                POLL,
-                |m| {
-                    if !awaiting.is_empty()
-                        && awaiting.contains(&m.partition())
-                        && let Some(t) = m.timestamp().to_millis()
-                    {
-                        self.progress
-                            .note_earliest(&topic, m.partition(), m.offset(), t);
-                    }
-                    // Tagged with the rebalance generation read right after
-                    // the poll that returned it.
-                    pipeline.push(
-                        m.partition(),
-                        m.offset(),
-                        generation.load(Ordering::Relaxed),
-                        m.payload().unwrap_or_default(),
-                    );
-                },
-                |e| {
-                    if matches!(e, KafkaError::MessageConsumptionFatal(_)) {
-                        fatal = Some(e);
-                        return;
-                    }
-                    consumer.context().client.consume_error("feature usage", &e);
-                    if !self.progress.has_partitions(&topic) {
-                        self.progress.set_pending(
-                            NAME,
-                            format!("no partition of {topic} assigned yet: {e}"),
+            let mut push = |partition: i32,
+                            offset: i64,
+                            payload: &[u8],
+                            timestamp: &dyn Fn() -> Option<i64>| {
+                if !awaiting.is_empty()
+                    && awaiting.contains(&partition)
+                    && let Some(t) = timestamp()
+                {
+                    self.progress.note_earliest(&topic, partition, offset, t);
+                }
+                // Tagged with the rebalance generation read right after
+                // the read that returned it.
+                pipeline.push(
+                    partition,
+                    offset,
+                    generation.load(Ordering::Relaxed),
+                    payload,
+                );
+            };
+            // The consumer queue: rebalances, errors, statistics, and the
+            // records of any partition not forwarded to the batch queue.
+            // With a batch queue, every event waiting there is served
+            // without waiting, and the batch read waits instead.
+            let wait = if records.is_some() {
+                Duration::ZERO
+            } else {
+                POLL
+            };
+            let mut polled_here = 0;
+            for _ in 0..MAX_EVENTS_PER_PASS {
+                polled_here += poll(
+                    &consumer,
+                    batch_size,
+                    wait,
+                    |m| {
+                        push(
+                            m.partition(),
+                            m.offset(),
+                            m.payload().unwrap_or_default(),
+                            &|| m.timestamp().to_millis(),
                         );
+                    },
+                    |e| fatal = self.consume_error(&consumer, &topic, e),
+                );
+                if fatal.is_some()
+                    || polled_here >= batch_size
+                    || !records.as_ref().is_some_and(RecordReader::events_waiting)
+                {
+                    break;
+                }
+            }
+            if let Some(reader) = records.as_mut().filter(|_| fatal.is_none()) {
+                reader.refresh(generation.load(Ordering::Relaxed));
+                let wait = if polled_here > 0 {
+                    Duration::ZERO
+                } else {
+                    POLL
+                };
+                reader.read(batch_size, wait, |r| match r {
+                    Ok(r) => push(r.partition(), r.offset(), r.payload(), &|| r.timestamp()),
+                    Err(e) => {
+                        if let Some(e) = self.consume_error(&consumer, &topic, e) {
+                            fatal = Some(e);
+                        }
                     }
-                },
-            );
+                });
+            }
             polled.extend(pipeline.submit());
             let done: Vec<(i32, i64)> = pipeline.folded().collect();
             for &(partition, offset) in &done {
@@ -494,6 +564,9 @@ impl UsageIngest {
                 .filter(|since| since.elapsed() >= STALLED_AFTER);
         }
         pipeline.stop();
+        // The batch queue goes before the consumer can (and before the
+        // leave, which drops whatever is still fetched).
+        drop(records);
         if stalled.is_some() {
             // Closing a consumer whose coordinator connection is wedged
             // blocks (its requests wait in a queue that is never sent):
@@ -613,6 +686,26 @@ enum Ended {
 }
 
 impl UsageIngest {
+    /// A consume error: a fatal one ends this consumer (returned); any
+    /// other is logged within its budget and, while nothing is assigned,
+    /// shown as why the process is not ready (librdkafka retries by itself).
+    fn consume_error(
+        &self,
+        consumer: &BaseConsumer<UsageContext>,
+        topic: &str,
+        e: KafkaError,
+    ) -> Option<KafkaError> {
+        if matches!(e, KafkaError::MessageConsumptionFatal(_)) {
+            return Some(e);
+        }
+        consumer.context().client.consume_error("feature usage", &e);
+        if !self.progress.has_partitions(topic) {
+            self.progress
+                .set_pending(NAME, format!("no partition of {topic} assigned yet: {e}"));
+        }
+        None
+    }
+
     /// Asks the broker again for the watermarks it could not give at
     /// assignment; the process is not ready until they are known.
     fn learn_unknown_targets(&self, consumer: &BaseConsumer<UsageContext>, topic: &str) {
