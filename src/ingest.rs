@@ -10,6 +10,7 @@
 //! | [`kafka`] | client properties, the logging context, batch polling |
 //! | [`fold`] | one batch of plain records folded into state (no Kafka) |
 //! | [`pipeline`] | usage: polling on one thread, decode and fold on a worker |
+//! | [`record_queue`] | usage: records read in batches from a queue of the loop's own (the crate's one `unsafe` module) |
 //! | [`decode`] | the seam from wire formats (native v1, CDEvents) to domain events |
 //! | [`outcome`] | one internal event per record: counted and logged |
 //! | [`shards`] | this process's adoption state, one shard per owned partition |

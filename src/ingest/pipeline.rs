@@ -1,8 +1,8 @@
 //! The usage pipeline: polling on one thread, folding on
 //! `ingest.fold_workers` others.
 //!
-//! The consumer loop's thread only polls librdkafka and copies each record's
-//! payload into a batch ([`Pipeline::push`]; one buffer per batch, reused); fold
+//! The consumer loop's thread only reads librdkafka (in batches,
+//! [`super::record_queue`]) and copies each record's payload into a batch ([`Pipeline::push`]; one buffer per batch, reused); fold
 //! worker threads decode and fold whole batches with
 //! [`fold_usage_records`], so fetching, polling and folding overlap across
 //! cores, which is what keeps librdkafka's prefetch queue from filling up and

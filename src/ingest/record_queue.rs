@@ -351,3 +351,6 @@ fn consume_error(message: &rdsys::rd_kafka_message_t) -> KafkaError {
         e => KafkaError::MessageConsumption(e.into()),
     }
 }
+
+#[cfg(test)]
+mod tests;
