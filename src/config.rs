@@ -283,7 +283,8 @@ pub struct LimitsConfig {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct IngestConfig {
-    /// Records folded per state lock.
+    /// Records folded per state lock; also the most feature-usage records
+    /// read from librdkafka in one call.
     pub batch_size: usize,
     /// Threads that decode and fold feature usage, each taking whole
     /// partitions.
