@@ -61,19 +61,28 @@ const REFRESH_EVERY: Duration = Duration::from_secs(1);
 
 /// A queue of our own that the usage topic's assigned partitions forward
 /// their records to. Shared by the rebalance callback (which forwards) and
-/// the loop (which reads).
+/// the loop's [`RecordReader`] (which reads, and alone destroys the queue:
+/// a reference kept past the reader only finds it gone).
 pub struct RecordQueue {
-    queue: NonNull<rdsys::rd_kafka_queue_t>,
+    /// The client the queue belongs to, as an address: only compared, so
+    /// that no other client's partitions are forwarded here.
+    client: usize,
     topic: CString,
+    state: Mutex<Forwarding>,
+}
+
+/// What the callback and the reader share, under one lock.
+struct Forwarding {
+    /// The queue; `None` once the reader destroyed it.
+    queue: Option<NonNull<rdsys::rd_kafka_queue_t>>,
     /// Partitions forwarded here at their assignment and not revoked since.
-    taken: Mutex<Vec<i32>>,
+    taken: Vec<i32>,
 }
 
 // SAFETY: a librdkafka queue may be used from any thread (each operation
-// takes the queue's own lock); `taken` is behind a mutex.
-unsafe impl Send for RecordQueue {}
-// SAFETY: as above.
-unsafe impl Sync for RecordQueue {}
+// takes the queue's own lock), and the pointer is only read under the
+// mutex that holds it.
+unsafe impl Send for Forwarding {}
 
 impl RecordQueue {
     /// Forwards the fetch queues of `partitions` here and remembers them.
@@ -86,12 +95,12 @@ impl RecordQueue {
         consumer: &BaseConsumer<C>,
         partitions: &[i32],
     ) -> Vec<i32> {
-        let mut taken = lock(&self.taken);
+        let mut state = lock(&self.state);
         let mut failed = Vec::new();
         for &p in partitions {
-            if self.forward(consumer, p) {
-                if !taken.contains(&p) {
-                    taken.push(p);
+            if self.forward(&state, consumer, p) {
+                if !state.taken.contains(&p) {
+                    state.taken.push(p);
                 }
             } else {
                 failed.push(p);
@@ -103,40 +112,47 @@ impl RecordQueue {
     /// Forgets revoked partitions (librdkafka clears their forward as it
     /// stops fetching them).
     pub fn release(&self, partitions: &[i32]) {
-        lock(&self.taken).retain(|p| !partitions.contains(p));
+        lock(&self.state).taken.retain(|p| !partitions.contains(p));
+    }
+
+    /// Forwards the taken partitions again.
+    fn forward_taken<C: ConsumerContext>(&self, consumer: &BaseConsumer<C>) {
+        let state = lock(&self.state);
+        for &p in &state.taken {
+            self.forward(&state, consumer, p);
+        }
     }
 
     /// Forwards one partition's fetch queue here; whatever it holds moves
-    /// here first, in order.
-    fn forward<C: ConsumerContext>(&self, consumer: &BaseConsumer<C>, partition: i32) -> bool {
-        // SAFETY: the client pointer is valid while `consumer` is borrowed;
-        // `topic` is a NUL-terminated string that outlives the call. The
-        // partition queue returned is a new handle, destroyed here; the
-        // forward it sets lives on in librdkafka's partition and keeps its
-        // own reference to our queue.
+    /// here first, in order. False if the queue is gone, `consumer` is not
+    /// the queue's client, or librdkafka has no such partition.
+    fn forward<C: ConsumerContext>(
+        &self,
+        state: &Forwarding,
+        consumer: &BaseConsumer<C>,
+        partition: i32,
+    ) -> bool {
+        let client = consumer.client().native_ptr();
+        let Some(queue) = state.queue.filter(|_| client as usize == self.client) else {
+            return false;
+        };
+        // SAFETY: the client pointer is valid while `consumer` is borrowed,
+        // and it is the queue's own client; the queue is alive while the
+        // lock `state` came from is held (the reader destroys it under
+        // that lock). `topic` is a NUL-terminated string that outlives the
+        // call. The partition queue returned is a new handle, destroyed
+        // here; the forward it sets lives on in librdkafka's partition,
+        // with its own reference to our queue.
         unsafe {
-            let partition_queue = rdsys::rd_kafka_queue_get_partition(
-                consumer.client().native_ptr(),
-                self.topic.as_ptr(),
-                partition,
-            );
+            let partition_queue =
+                rdsys::rd_kafka_queue_get_partition(client, self.topic.as_ptr(), partition);
             if partition_queue.is_null() {
                 return false;
             }
-            rdsys::rd_kafka_queue_forward(partition_queue, self.queue.as_ptr());
+            rdsys::rd_kafka_queue_forward(partition_queue, queue.as_ptr());
             rdsys::rd_kafka_queue_destroy(partition_queue);
         }
         true
-    }
-}
-
-impl Drop for RecordQueue {
-    fn drop(&mut self) {
-        // SAFETY: the queue was made by `rd_kafka_queue_new` and is destroyed
-        // once, here; [`RecordReader`] drops the last reference while the
-        // client is still alive. Partitions still forwarding here keep the
-        // underlying queue (disabled, emptied) until they stop.
-        unsafe { rdsys::rd_kafka_queue_destroy(self.queue.as_ptr()) }
     }
 }
 
@@ -199,11 +215,13 @@ impl Drop for Batch<'_> {
 }
 
 /// The loop's side: installs a [`RecordQueue`] in the consumer's context,
-/// reads it in batches, and takes it back out (destroying it) when dropped,
-/// before the consumer can be.
+/// reads it in batches, and takes it back out and destroys it when
+/// dropped, before the consumer can be.
 pub struct RecordReader<'c, C: ConsumerContext + HasRecordQueue> {
     consumer: &'c BaseConsumer<C>,
-    queue: Arc<RecordQueue>,
+    shared: Arc<RecordQueue>,
+    /// The queue itself, alive until this reader drops.
+    queue: NonNull<rdsys::rd_kafka_queue_t>,
     /// A handle on the consumer queue, to see whether events wait there.
     events: NonNull<rdsys::rd_kafka_queue_t>,
     messages: Vec<*mut rdsys::rd_kafka_message_t>,
@@ -222,23 +240,26 @@ impl<'c, C: ConsumerContext + HasRecordQueue> RecordReader<'c, C> {
         let client = consumer.client().native_ptr();
         // SAFETY: the client pointer is valid while `consumer` is borrowed,
         // and this reader borrows it for as long as either handle lives.
-        // Each handle is destroyed once: `events` by the reader's drop, the
-        // queue by `RecordQueue`'s.
+        // Each handle is destroyed once, by the reader's drop.
         let events = NonNull::new(unsafe { rdsys::rd_kafka_queue_get_consumer(client) })?;
         let Some(queue) = NonNull::new(unsafe { rdsys::rd_kafka_queue_new(client) }) else {
             // SAFETY: made just above, destroyed once.
             unsafe { rdsys::rd_kafka_queue_destroy(events.as_ptr()) };
             return None;
         };
-        let queue = Arc::new(RecordQueue {
-            queue,
+        let shared = Arc::new(RecordQueue {
+            client: client as usize,
             topic,
-            taken: Mutex::new(Vec::new()),
+            state: Mutex::new(Forwarding {
+                queue: Some(queue),
+                taken: Vec::new(),
+            }),
         });
-        *lock(consumer.context().record_queue()) = Some(queue.clone());
+        *lock(consumer.context().record_queue()) = Some(shared.clone());
         let now = Instant::now();
         Some(Self {
             consumer,
+            shared,
             queue,
             events,
             messages: Vec::new(),
@@ -268,10 +289,7 @@ impl<'c, C: ConsumerContext + HasRecordQueue> RecordReader<'c, C> {
             return;
         }
         self.last_refresh = now;
-        let taken = lock(&self.queue.taken).clone();
-        for p in taken {
-            self.queue.forward(self.consumer, p);
-        }
+        self.shared.forward_taken(self.consumer);
     }
 
     /// Reads up to `max` records, waiting up to `wait` for the first (and
@@ -316,12 +334,12 @@ impl<'c, C: ConsumerContext + HasRecordQueue> RecordReader<'c, C> {
         if len == 0 {
             return 0;
         }
-        // SAFETY: the queue is alive (we hold a reference, and the client
-        // is borrowed); `messages[from..from + len]` is writable space for
-        // `len` pointers, each of which we destroy after reading.
+        // SAFETY: the queue is alive until this reader drops, and the
+        // client is borrowed; `messages[from..from + len]` is writable
+        // space for `len` pointers, each of which we destroy after reading.
         let got = unsafe {
             rdsys::rd_kafka_consume_batch_queue(
-                self.queue.queue.as_ptr(),
+                self.queue.as_ptr(),
                 timeout_ms,
                 self.messages.as_mut_ptr().add(from),
                 len,
@@ -336,9 +354,18 @@ impl<C: ConsumerContext + HasRecordQueue> Drop for RecordReader<'_, C> {
         // The context's reference goes first; ours, the last, destroys the
         // queue while the consumer is still alive (borrowed by `self`).
         lock(self.consumer.context().record_queue()).take();
-        // SAFETY: made by `install`, destroyed once, here, while the
-        // consumer is alive; the queue itself goes with `self.queue`.
-        unsafe { rdsys::rd_kafka_queue_destroy(self.events.as_ptr()) }
+        // Out of the shared state first, under the lock every forward
+        // holds while it uses the queue: a `RecordQueue` kept past the
+        // reader finds it gone.
+        lock(&self.shared.state).queue = None;
+        // SAFETY: both made by `install`, destroyed once, here, while the
+        // consumer is alive (borrowed by `self`), and no forward can reach
+        // the queue any more. Partitions still forwarding to it keep the
+        // underlying queue (disabled, emptied) until they stop.
+        unsafe {
+            rdsys::rd_kafka_queue_destroy(self.queue.as_ptr());
+            rdsys::rd_kafka_queue_destroy(self.events.as_ptr());
+        }
     }
 }
 

@@ -157,13 +157,16 @@ fn every_record_comes_through_the_batch_queue_in_order_also_after_a_new_assignme
         drop(consumer.poll(Duration::from_millis(20)));
     }
     assert!(
-        lock(&reader.queue.taken).is_empty(),
+        lock(&reader.shared.state).taken.is_empty(),
         "revoked partitions are forgotten"
     );
     consumer.subscribe(&[TOPIC]).unwrap();
     assert_eq!(read_all(&consumer, &mut reader), 0);
 
     // The reader hands the queue back before the consumer goes.
+    let kept = lock(consumer.context().record_queue()).clone().unwrap();
     drop(reader);
     assert!(lock(consumer.context().record_queue()).is_none());
+    // A reference kept past the reader finds the queue gone.
+    assert_eq!(kept.take(&consumer, &[0]), vec![0]);
 }
