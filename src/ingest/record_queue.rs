@@ -6,7 +6,7 @@
 //! fetching does (librdkafka reads the clock three times per record as it
 //! pops its queue, rust-rdkafka once more, and each record is an event of
 //! its own). A batch read halves the client's CPU per record
-//! (BENCHMARKS.md, "What a batch read would save").
+//! (BENCHMARKS.md, "The batch read").
 //!
 //! How, and what keeps each partition's order exact:
 //! - Records are read from a queue of our own, never from the consumer
