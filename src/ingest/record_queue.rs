@@ -302,7 +302,7 @@ impl<'c, C: ConsumerContext + HasRecordQueue> RecordReader<'c, C> {
         mut take: impl FnMut(Result<Record<'_>, KafkaError>),
     ) -> usize {
         let max = max.max(1);
-        self.messages.clear();
+        // Room for `max` pointers, made once (librdkafka writes them).
         self.messages.resize(max, std::ptr::null_mut());
         let mut n = self.call(0, max, 0);
         if n == 0 && !wait.is_zero() {

@@ -135,6 +135,7 @@ impl ConsumerContext for UsageContext {
                 *lock(&self.awaiting_since) = None;
                 let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
                 let entries = self.position_by_time(consumer, tpl);
+                let partitions: Vec<i32> = entries.iter().map(|e| e.partition).collect();
                 {
                     let mut shards = lock(&self.shared.shards);
                     for e in &entries {
@@ -149,7 +150,6 @@ impl ConsumerContext for UsageContext {
                 // Before the assignment starts fetching: every record of
                 // these partitions then comes through the batch queue.
                 if let Some(records) = lock(&self.records).clone() {
-                    let partitions: Vec<i32> = entries.iter().map(|e| e.partition).collect();
                     let failed = records.take(consumer, &partitions);
                     if !failed.is_empty() {
                         tracing::warn!(
@@ -166,7 +166,6 @@ impl ConsumerContext for UsageContext {
                 if let Err(e) = result {
                     tracing::error!(error = %e, "Could not assign feature-usage partitions.");
                 }
-                let partitions: Vec<i32> = entries.iter().map(|e| e.partition).collect();
                 if entries.is_empty() && self.revoked.load(Ordering::Relaxed) {
                     // Nothing added right after a revocation: the group's
                     // next round may still give the revoked partitions back
@@ -223,14 +222,14 @@ impl ConsumerContext for UsageContext {
                     .iter()
                     .map(|e| (e.topic().to_owned(), e.partition()))
                     .collect();
+                let partitions: Vec<i32> = revoked.iter().map(|r| r.1).collect();
                 {
                     let mut shards = lock(&self.shared.shards);
-                    for (_, p) in &revoked {
+                    for p in &partitions {
                         shards.remove(p);
                     }
                 }
                 if let Some(records) = lock(&self.records).clone() {
-                    let partitions: Vec<i32> = revoked.iter().map(|r| r.1).collect();
                     records.release(&partitions);
                 }
                 self.client.progress.revoke(&revoked);
@@ -242,7 +241,6 @@ impl ConsumerContext for UsageContext {
                 if let Err(e) = result {
                     tracing::error!(error = %e, "Could not unassign feature-usage partitions.");
                 }
-                let partitions: Vec<i32> = revoked.iter().map(|r| r.1).collect();
                 tracing::info!(
                     ?partitions,
                     "Feature-usage partitions revoked; their state is dropped."
@@ -425,7 +423,7 @@ impl UsageIngest {
                 "Could not make the feature-usage batch queue; reading one record at a time."
             );
         }
-        consumer.subscribe(&[&self.config.topics.feature_usage])?;
+        consumer.subscribe(&[&topic])?;
         let batch_size = self.config.ingest.batch_size;
         let mut pipeline = Pipeline::start(
             FoldContext {
